@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// System libraries found through pkg-config; `launch/setup` installs the Debian packages.
+func systemLibrary(_ name: String, pkgConfig: String, apt: [String]) -> Target {
+    .systemLibrary(name: name, pkgConfig: pkgConfig, providers: [.apt(apt)])
+}
+
+let package = Package(
+    name: "SwiftCLIP",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "swiftclip", targets: ["swiftclip"]),
+        .library(name: "SwiftCLIP", targets: ["TensorCore", "NN", "CLIP", "Optim", "Distributed", "DataPipeline", "Checkpoint", "Training"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // C access.
+        systemLibrary("MPISystem", pkgConfig: "ompi-c", apt: ["libopenmpi-dev", "openmpi-bin"]),
+        .target(name: "CMPI", dependencies: ["MPISystem"]),
+        systemLibrary("COpenBLAS", pkgConfig: "openblas", apt: ["libopenblas-dev"]),
+        systemLibrary("CZstd", pkgConfig: "libzstd", apt: ["libzstd-dev"]),
+        systemLibrary("CXXHash", pkgConfig: "libxxhash", apt: ["libxxhash-dev"]),
+        systemLibrary("CSpng", pkgConfig: "spng", apt: ["libspng-dev"]),
+        systemLibrary("CTurboJPEG", pkgConfig: "libturbojpeg", apt: ["libturbojpeg0-dev"]),
+
+        // Swift modules; dependencies point one way (see DEVELOPERS.md).
+        .target(name: "TensorCore", dependencies: ["COpenBLAS"]),
+        .target(name: "NN", dependencies: ["TensorCore"]),
+        .target(name: "CLIP", dependencies: ["NN", "TensorCore"]),
+        .target(name: "Optim", dependencies: ["TensorCore"]),
+        .target(name: "Distributed", dependencies: ["TensorCore", "CMPI"]),
+        .target(name: "DataPipeline", dependencies: ["TensorCore", "CSpng", "CTurboJPEG"]),
+        .target(name: "Checkpoint", dependencies: ["TensorCore", "CZstd", "CXXHash"]),
+        .target(name: "Training", dependencies: [
+            "TensorCore", "NN", "CLIP", "Optim", "Distributed", "DataPipeline", "Checkpoint",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .executableTarget(name: "swiftclip", dependencies: [
+            "Training",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
+        .testTarget(name: "NNTests", dependencies: ["NN"]),
+        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Optim"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "OptimTests", dependencies: ["Optim"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
+        .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+    ],
+    swiftLanguageModes: [.v5]
+)
