@@ -1,0 +1,14 @@
+import ArgumentParser
+
+/// Every subcommand of `swiftclip`, one per line so that adding one is a one-line change.
+enum Subcommands {
+    static let all: [ParsableCommand.Type] = [
+        VersionCommand.self,
+    ]
+}
+
+/// Prints the version.
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the SwiftCLIP version.")
+    func run() { print("swiftclip 0.1.0") }
+}
