@@ -1,0 +1,130 @@
+/// Sizes of a 2-D convolution over NCHW input with a square kernel.
+public struct Conv2DGeometry: Equatable {
+    public let batch, inChannels, height, width, outChannels, kernel, stride, padding: Int
+    public var outHeight: Int { (height + 2 * padding - kernel) / stride + 1 }
+    public var outWidth: Int { (width + 2 * padding - kernel) / stride + 1 }
+    /// Length of one unfolded patch: C · k · k.
+    var patchLength: Int { inChannels * kernel * kernel }
+    var positions: Int { outHeight * outWidth }
+
+    /// Unfolds image `b` into rows of patches: columns [positions, C·k·k] (zeros where padding).
+    func im2col(_ input: UnsafePointer<Float>, _ b: Int, _ columns: UnsafeMutablePointer<Float>) {
+        let image = input + b * inChannels * height * width
+        for oy in 0..<outHeight {
+            for ox in 0..<outWidth {
+                var dst = columns + (oy * outWidth + ox) * patchLength
+                for c in 0..<inChannels {
+                    for ky in 0..<kernel {
+                        let y = oy * stride + ky - padding
+                        for kx in 0..<kernel {
+                            let x = ox * stride + kx - padding
+                            dst.pointee = (y >= 0 && y < height && x >= 0 && x < width) ? image[(c * height + y) * width + x] : 0
+                            dst += 1
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds unfolded patch gradients back into image `b` of `inputGradient` (the adjoint of im2col).
+    func col2imAdd(_ columns: UnsafePointer<Float>, _ b: Int, _ inputGradient: UnsafeMutablePointer<Float>) {
+        let image = inputGradient + b * inChannels * height * width
+        for oy in 0..<outHeight {
+            for ox in 0..<outWidth {
+                var src = columns + (oy * outWidth + ox) * patchLength
+                for c in 0..<inChannels {
+                    for ky in 0..<kernel {
+                        let y = oy * stride + ky - padding
+                        for kx in 0..<kernel {
+                            let x = ox * stride + kx - padding
+                            if y >= 0 && y < height && x >= 0 && x < width { image[(c * height + y) * width + x] += src.pointee }
+                            src += 1
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension Tensor {
+    /// 2-D convolution without bias: input [B, C, H, W], weight [O, C, k, k] -> [B, O, H', W'] (im2col + sgemm).
+    public static func conv2d(_ input: Tensor, weight: Tensor, stride: Int = 1, padding: Int = 0) -> Tensor {
+        precondition(input.rank == 4 && weight.rank == 4 && weight.shape[1] == input.shape[1] && weight.shape[2] == weight.shape[3],
+                     "conv2d: input shape \(input.shape) and weight shape \(weight.shape) do not fit")
+        let g = Conv2DGeometry(batch: input.shape[0], inChannels: input.shape[1], height: input.shape[2], width: input.shape[3],
+                               outChannels: weight.shape[0], kernel: weight.shape[2], stride: stride, padding: padding)
+        precondition(g.outHeight > 0 && g.outWidth > 0, "conv2d: kernel \(g.kernel) larger than padded input \(input.shape)")
+        let out = Tensor(uninitializedShape: [g.batch, g.outChannels, g.outHeight, g.outWidth])
+        let columns = TensorStorage(capacity: g.positions * g.patchLength)
+        for b in 0..<g.batch {
+            g.im2col(input.pointer, b, columns.pointer)
+            BLAS.gemm(transposeA: false, transposeB: true, m: g.outChannels, n: g.positions, k: g.patchLength,
+                      a: weight.pointer, lda: g.patchLength, b: columns.pointer, ldb: g.patchLength,
+                      c: out.storage.pointer + b * g.outChannels * g.positions, ldc: g.positions)
+        }
+        return Tape.shared.record(.conv2d(input: input, weight: weight, geometry: g), inputs: [input, weight], output: out)
+    }
+
+    /// Average pooling over k×k windows with the given stride, no padding: [B, C, H, W] -> [B, C, H', W'].
+    public func avgPool2d(kernel: Int, stride: Int) -> Tensor {
+        precondition(rank == 4 && shape[2] >= kernel && shape[3] >= kernel, "avgPool2d: shape \(shape) with kernel \(kernel)")
+        let (h, w) = (shape[2], shape[3])
+        let oh = (h - kernel) / stride + 1, ow = (w - kernel) / stride + 1
+        let planes = shape[0] * shape[1]
+        let out = Tensor(uninitializedShape: [shape[0], shape[1], oh, ow])
+        let inv = 1 / Float(kernel * kernel)
+        for p in 0..<planes {
+            let src = pointer + p * h * w, dst = out.storage.pointer + p * oh * ow
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    var s: Float = 0
+                    for ky in 0..<kernel { for kx in 0..<kernel { s += src[(oy * stride + ky) * w + ox * stride + kx] } }
+                    dst[oy * ow + ox] = s * inv
+                }
+            }
+        }
+        return Tape.shared.record(.avgPool2d(inputShape: shape, kernel: kernel, stride: stride), inputs: [self], output: out)
+    }
+}
+
+enum ConvolutionGradient {
+    static func conv2d(input: Tensor, weight: Tensor, g: Conv2DGeometry, outputGradient dy: Tensor, needs: [Bool]) -> [Tensor?] {
+        let dWeight = Tensor(shape: weight.shape, repeating: 0)
+        let dInput: Tensor? = needs[0] ? Tensor(shape: input.shape, repeating: 0) : nil
+        let columns = TensorStorage(capacity: g.positions * g.patchLength)
+        for b in 0..<g.batch {
+            let dyb = dy.pointer + b * g.outChannels * g.positions
+            if needs[1] {
+                g.im2col(input.pointer, b, columns.pointer)
+                BLAS.gemm(transposeA: false, transposeB: false, m: g.outChannels, n: g.patchLength, k: g.positions,
+                          a: dyb, lda: g.positions, b: columns.pointer, ldb: g.patchLength,
+                          beta: 1, c: dWeight.storage.pointer, ldc: g.patchLength)
+            }
+            if let dInput {
+                BLAS.gemm(transposeA: true, transposeB: false, m: g.positions, n: g.patchLength, k: g.outChannels,
+                          a: dyb, lda: g.positions, b: weight.pointer, ldb: g.patchLength, c: columns.pointer, ldc: g.patchLength)
+                g.col2imAdd(columns.pointer, b, dInput.storage.pointer)
+            }
+        }
+        return [dInput, needs[1] ? dWeight : nil]
+    }
+
+    static func avgPool2d(inputShape: [Int], kernel: Int, stride: Int, outputGradient dy: Tensor) -> Tensor {
+        let (h, w) = (inputShape[2], inputShape[3])
+        let (oh, ow) = (dy.shape[2], dy.shape[3])
+        let dx = Tensor(shape: inputShape, repeating: 0)
+        let inv = 1 / Float(kernel * kernel)
+        for p in 0..<(inputShape[0] * inputShape[1]) {
+            let src = dy.pointer + p * oh * ow, dst = dx.storage.pointer + p * h * w
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    let v = src[oy * ow + ox] * inv
+                    for ky in 0..<kernel { for kx in 0..<kernel { dst[(oy * stride + ky) * w + ox * stride + kx] += v } }
+                }
+            }
+        }
+        return dx
+    }
+}

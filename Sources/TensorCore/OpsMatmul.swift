@@ -1,0 +1,151 @@
+extension Tensor {
+    /// Matrix product of the last two dimensions, optionally transposing either operand (through BLAS
+    /// flags, no copy). Leading dimensions are batch dimensions and must agree, or `b` is 2-D and shared.
+    public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+        let out = matmulValues(a, b, transposeA: transposeA, transposeB: transposeB)
+        return Tape.shared.record(.matmul(a: a, b: b, transposeA: transposeA, transposeB: transposeB),
+                                  inputs: [a, b], output: out)
+    }
+
+    /// Shapes of a matrix product: (batch, m, k, n, output shape).
+    static func matmulGeometry(_ a: [Int], _ b: [Int], _ tA: Bool, _ tB: Bool) -> (batch: Int, m: Int, k: Int, n: Int, out: [Int], bShared: Bool) {
+        precondition(a.count >= 2 && b.count >= 2, "matmul: shapes \(a) and \(b) need at least 2 dimensions")
+        let m = tA ? a[a.count - 1] : a[a.count - 2]
+        let ka = tA ? a[a.count - 2] : a[a.count - 1]
+        let kb = tB ? b[b.count - 1] : b[b.count - 2]
+        let n = tB ? b[b.count - 2] : b[b.count - 1]
+        precondition(ka == kb, "matmul: inner dimensions of \(a)\(tA ? "ᵀ" : "") and \(b)\(tB ? "ᵀ" : "") differ (\(ka) vs \(kb))")
+        let batchA = Array(a.dropLast(2)), batchB = Array(b.dropLast(2))
+        let bShared = batchB.isEmpty
+        precondition(bShared || batchA == batchB, "matmul: batch dimensions of \(a) and \(b) differ")
+        return (batchA.reduce(1, *), m, ka, n, batchA + [m, n], bShared)
+    }
+
+    static func matmulValues(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool) -> Tensor {
+        let g = matmulGeometry(a.shape, b.shape, transposeA, transposeB)
+        let out = Tensor(uninitializedShape: g.out)
+        gemmBatched(a.pointer, a.shape, transposeA, b.pointer, b.shape, transposeB, out.storage.pointer, beta: 0)
+        return out
+    }
+
+    /// C (+)= op(A) op(B) over the batch; a shared 2-D B with an untransposed A is one large product.
+    static func gemmBatched(_ a: UnsafePointer<Float>, _ aShape: [Int], _ tA: Bool,
+                            _ b: UnsafePointer<Float>, _ bShape: [Int], _ tB: Bool,
+                            _ c: UnsafeMutablePointer<Float>, beta: Float) {
+        let g = matmulGeometry(aShape, bShape, tA, tB)
+        let lda = aShape[aShape.count - 1], ldb = bShape[bShape.count - 1]
+        if g.bShared && !tA {
+            BLAS.gemm(transposeA: false, transposeB: tB, m: g.batch * g.m, n: g.n, k: g.k,
+                      a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: g.n)
+            return
+        }
+        let aStride = g.m * g.k, bStride = g.bShared ? 0 : g.k * g.n, cStride = g.m * g.n
+        for i in 0..<g.batch {
+            BLAS.gemm(transposeA: tA, transposeB: tB, m: g.m, n: g.n, k: g.k,
+                      a: a + i * aStride, lda: lda, b: b + i * bStride, ldb: ldb,
+                      beta: beta, c: c + i * cStride, ldc: g.n)
+        }
+    }
+
+    /// A fully connected layer as PyTorch's `nn.Linear`: y = x Wᵀ + b, with `weight` [out, in] and `bias` [out].
+    ///
+    /// `x` may have any number of leading dimensions; they are flattened into one matrix product.
+    public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+        precondition(weight.rank == 2, "linear: weight shape \(weight.shape) is not 2-D")
+        let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
+        precondition(x.shape.last == inFeatures, "linear: input shape \(x.shape) does not end in \(inFeatures) (weight \(weight.shape))")
+        if let bias { precondition(bias.shape == [outFeatures], "linear: bias shape \(bias.shape) vs weight \(weight.shape)") }
+        let rows = x.count / max(inFeatures, 1)
+        let out = Tensor(uninitializedShape: Array(x.shape.dropLast()) + [outFeatures])
+        let o = out.storage.pointer
+        if let bias {
+            // Start C from the bias rows so the product accumulates onto them (beta = 1): no second pass.
+            let bp = bias.pointer
+            for r in 0..<rows { (o + r * outFeatures).update(from: bp, count: outFeatures) }
+        }
+        BLAS.gemm(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
+                  a: x.pointer, lda: inFeatures, b: weight.pointer, ldb: inFeatures,
+                  beta: bias == nil ? 0 : 1, c: o, ldc: outFeatures)
+        let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+        return Tape.shared.record(.linear(input: x, weight: weight, hasBias: bias != nil), inputs: inputs, output: out)
+    }
+}
+
+/// Backward rules of the matrix products.
+enum MatmulGradient {
+    static func matmul(a: Tensor, b: Tensor, tA: Bool, tB: Bool, g: Tensor, needs: [Bool]) -> [Tensor?] {
+        var da: Tensor? = nil, db: Tensor? = nil
+        let geometry = Tensor.matmulGeometry(a.shape, b.shape, tA, tB)
+        let (m, k, n) = (geometry.m, geometry.k, geometry.n)
+        if needs[0] {
+            // dA = dC op(B)ᵀ, or its transpose when A was transposed.
+            let result = Tensor(uninitializedShape: a.shape)
+            let ldb = b.shape[b.rank - 1]
+            let bStride = geometry.bShared ? 0 : k * n
+            if geometry.bShared && !tA {
+                BLAS.gemm(transposeA: false, transposeB: !tB, m: geometry.batch * m, n: k, k: n,
+                          a: g.pointer, lda: n, b: b.pointer, ldb: ldb, c: result.storage.pointer, ldc: k)
+            } else {
+                for i in 0..<geometry.batch {
+                    let gp = g.pointer + i * m * n, bp = b.pointer + i * bStride, rp = result.storage.pointer + i * m * k
+                    if !tA {
+                        BLAS.gemm(transposeA: false, transposeB: !tB, m: m, n: k, k: n, a: gp, lda: n, b: bp, ldb: ldb, c: rp, ldc: k)
+                    } else {
+                        // A is [k, m]: dA = op(B) dCᵀ.
+                        BLAS.gemm(transposeA: tB, transposeB: true, m: k, n: m, k: n, a: bp, lda: ldb, b: gp, ldb: n, c: rp, ldc: m)
+                    }
+                }
+            }
+            da = result
+        }
+        if needs[1] {
+            let result = Tensor(shape: b.shape, repeating: 0)
+            let lda = a.shape[a.rank - 1]
+            let beta: Float = geometry.bShared ? 1 : 0
+            let bStride = geometry.bShared ? 0 : k * n
+            if geometry.bShared && !tA {
+                // One product over the flattened batch.
+                let rows = geometry.batch * m
+                if !tB {
+                    BLAS.gemm(transposeA: true, transposeB: false, m: k, n: n, k: rows, a: a.pointer, lda: lda, b: g.pointer, ldb: n, c: result.storage.pointer, ldc: n)
+                } else {
+                    BLAS.gemm(transposeA: true, transposeB: false, m: n, n: k, k: rows, a: g.pointer, lda: n, b: a.pointer, ldb: lda, c: result.storage.pointer, ldc: k)
+                }
+            } else {
+                for i in 0..<geometry.batch {
+                    let gp = g.pointer + i * m * n, ap = a.pointer + i * m * k, rp = result.storage.pointer + i * bStride
+                    if !tB {
+                        // B is [k, n]: dB = op(A)ᵀ dC.
+                        BLAS.gemm(transposeA: !tA, transposeB: false, m: k, n: n, k: m, a: ap, lda: lda, b: gp, ldb: n, beta: beta, c: rp, ldc: n)
+                    } else {
+                        // B is [n, k]: dB = dCᵀ op(A).
+                        BLAS.gemm(transposeA: true, transposeB: tA, m: n, n: k, k: m, a: gp, lda: n, b: ap, ldb: lda, beta: beta, c: rp, ldc: k)
+                    }
+                }
+            }
+            db = result
+        }
+        return [da, db]
+    }
+
+    static func linear(x: Tensor, weight: Tensor, hasBias: Bool, g: Tensor, needs: [Bool]) -> [Tensor?] {
+        let inF = weight.shape[1], outF = weight.shape[0], rows = x.count / max(inF, 1)
+        var dx: Tensor? = nil, dw: Tensor? = nil, db: Tensor? = nil
+        if needs[0] {
+            let r = Tensor(uninitializedShape: x.shape)
+            BLAS.gemm(transposeA: false, transposeB: false, m: rows, n: inF, k: outF,
+                      a: g.pointer, lda: outF, b: weight.pointer, ldb: inF, c: r.storage.pointer, ldc: inF)
+            dx = r
+        }
+        if needs[1] {
+            let r = Tensor(uninitializedShape: weight.shape)
+            BLAS.gemm(transposeA: true, transposeB: false, m: outF, n: inF, k: rows,
+                      a: g.pointer, lda: outF, b: x.pointer, ldb: inF, c: r.storage.pointer, ldc: inF)
+            dw = r
+        }
+        if hasBias && needs[2] {
+            db = g.reduced(toShape: [outF])
+        }
+        return hasBias ? [dx, dw, db] : [dx, dw]
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+
+extension Tensor {
+    /// Softmax over the last axis.
+    public func softmax() -> Tensor {
+        let out = Tensor(uninitializedShape: shape)
+        let width = shape.last ?? 1
+        for row in 0..<(count / max(width, 1)) {
+            Kernels.softmaxRow(pointer + row * width, out.storage.pointer + row * width, width)
+        }
+        return Tape.shared.record(.softmax(output: out), inputs: [self], output: out)
+    }
+
+    /// Log-softmax over the last axis.
+    public func logSoftmax() -> Tensor {
+        let out = Tensor(uninitializedShape: shape)
+        let width = shape.last ?? 1
+        for row in 0..<(count / max(width, 1)) {
+            Kernels.logSoftmaxRow(pointer + row * width, out.storage.pointer + row * width, width)
+        }
+        return Tape.shared.record(.logSoftmax(output: out), inputs: [self], output: out)
+    }
+
+    /// Layer normalisation over the last axis with affine `weight` and `bias` (PyTorch's `F.layer_norm`).
+    public func layerNorm(weight: Tensor, bias: Tensor, epsilon: Float = 1e-5) -> Tensor {
+        let width = shape.last ?? 0
+        precondition(weight.shape == [width] && bias.shape == [width],
+                     "layerNorm: input shape \(shape) with weight \(weight.shape) and bias \(bias.shape)")
+        let rows = count / max(width, 1)
+        let out = Tensor(uninitializedShape: shape)
+        let mean = Tensor(uninitializedShape: [rows]), inverseStd = Tensor(uninitializedShape: [rows])
+        Kernels.layerNormForward(pointer, weight.pointer, bias.pointer, out.storage.pointer,
+                                 mean.storage.pointer, inverseStd.storage.pointer, rows, width, epsilon)
+        return Tape.shared.record(.layerNorm(input: self, weight: weight, mean: mean, inverseStd: inverseStd),
+                                  inputs: [self, weight, bias], output: out)
+    }
+
+    /// Divides each row (last axis) by its L2 norm, clamped below at `epsilon` (PyTorch's `F.normalize`).
+    public func l2Normalized(epsilon: Float = 1e-12) -> Tensor {
+        let width = shape.last ?? 1, rows = count / max(width, 1)
+        let out = Tensor(uninitializedShape: shape), norms = Tensor(uninitializedShape: [rows])
+        let p = pointer, o = out.storage.pointer, np = norms.storage.pointer
+        for r in 0..<rows {
+            var s: Float = 0
+            for j in 0..<width { s += p[r * width + j] * p[r * width + j] }
+            let norm = Swift.max(s.squareRoot(), epsilon)
+            np[r] = norm
+            let inv = 1 / norm
+            for j in 0..<width { o[r * width + j] = p[r * width + j] * inv }
+        }
+        return Tape.shared.record(.l2Normalize(output: out, norms: norms), inputs: [self], output: out)
+    }
+
+    /// Mean cross-entropy of the rows of `self` (logits [N, C]) against integer `labels`, fused with log-softmax.
+    public func crossEntropy(labels: [Int32]) -> Tensor {
+        precondition(rank == 2 && shape[0] == labels.count, "crossEntropy: logits shape \(shape) with \(labels.count) labels")
+        let (rows, classes) = (shape[0], shape[1])
+        let probabilities = Tensor(uninitializedShape: shape)
+        var loss: Double = 0
+        for r in 0..<rows {
+            let label = Int(labels[r])
+            precondition(label >= 0 && label < classes, "crossEntropy: label \(label) out of range for \(classes) classes")
+            let logProbRow = probabilities.storage.pointer + r * classes
+            Kernels.logSoftmaxRow(pointer + r * classes, logProbRow, classes)
+            loss -= Double(logProbRow[label])
+            for j in 0..<classes { logProbRow[j] = Foundation.exp(logProbRow[j]) }
+        }
+        let out = Tensor(scalar: Float(loss / Double(Swift.max(rows, 1))))
+        return Tape.shared.record(.crossEntropy(probabilities: probabilities, labels: labels), inputs: [self], output: out)
+    }
+}
+
+/// Row kernels shared by the softmax family, layer norm and their backward rules.
+public enum Kernels {
+    @inline(__always)
+    public static func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        var m = -Float.infinity
+        for j in 0..<n { m = max(m, x[j]) }
+        if m == -.infinity { m = 0 }
+        let shift = Float8(repeating: m)
+        mapVectorised(x, y, n) { fastExp($0 - shift) }
+        var s: Float = 0
+        for j in 0..<n { s += y[j] }
+        let inv = 1 / s
+        for j in 0..<n { y[j] *= inv }
+    }
+
+    @inline(__always)
+    public static func logSoftmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        var m = -Float.infinity
+        for j in 0..<n { m = max(m, x[j]) }
+        var s: Double = 0
+        for j in 0..<n { s += Double(Foundation.exp(x[j] - m)) }
+        let logSum = m + Float(Foundation.log(s))
+        for j in 0..<n { y[j] = x[j] - logSum }
+    }
+
+    /// Layer norm forward over `rows` rows of `width`; saves per-row mean and 1/std for the backward pass.
+    public static func layerNormForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                                        _ y: UnsafeMutablePointer<Float>, _ meanOut: UnsafeMutablePointer<Float>,
+                                        _ rstdOut: UnsafeMutablePointer<Float>, _ rows: Int, _ width: Int, _ eps: Float) {
+        for r in 0..<rows {
+            let xr = x + r * width, yr = y + r * width
+            var sum: Float = 0
+            for j in 0..<width { sum += xr[j] }
+            let mean = sum / Float(width)
+            var variance: Float = 0
+            for j in 0..<width { let d = xr[j] - mean; variance += d * d }
+            variance /= Float(width)
+            let rstd = 1 / (variance + eps).squareRoot()
+            for j in 0..<width { yr[j] = (xr[j] - mean) * rstd * w[j] + b[j] }
+            meanOut[r] = mean
+            rstdOut[r] = rstd
+        }
+    }
+
+    /// Layer norm backward; accumulates dweight and dbias (callers zero them) and writes dx when given.
+    public static func layerNormBackward(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                                         _ mean: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>,
+                                         _ dx: UnsafeMutablePointer<Float>?, _ dw: UnsafeMutablePointer<Float>,
+                                         _ db: UnsafeMutablePointer<Float>, _ rows: Int, _ width: Int) {
+        for r in 0..<rows {
+            let dyr = dy + r * width, xr = x + r * width
+            let m = mean[r], s = rstd[r]
+            var sumDyW: Float = 0, sumDyWXhat: Float = 0
+            for j in 0..<width {
+                let xhat = (xr[j] - m) * s
+                let g = dyr[j] * w[j]
+                sumDyW += g
+                sumDyWXhat += g * xhat
+                dw[j] += dyr[j] * xhat
+                db[j] += dyr[j]
+            }
+            if let dx {
+                let dxr = dx + r * width
+                let meanG = sumDyW / Float(width), meanGX = sumDyWXhat / Float(width)
+                for j in 0..<width {
+                    let xhat = (xr[j] - m) * s
+                    dxr[j] = s * (dyr[j] * w[j] - meanG - xhat * meanGX)
+                }
+            }
+        }
+    }
+}
