@@ -46,7 +46,7 @@ let package = Package(
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),
-        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Optim"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Optim"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline"]),

@@ -1,0 +1,215 @@
+import Foundation
+import TensorCore
+
+/// The contrastive losses, as pure functions of this rank's features, every rank's (gathered) features
+/// and the rank: OpenCLIP's `ClipLoss(local_loss=True, gather_with_grad=True)` and `SigLipLoss`.
+///
+/// Logits are computed in column tiles of at most `tileElements` entries with the log-sum-exp
+/// accumulated per row, forward and backward, so memory is O(local batch × tile), never O(N²).
+/// The returned loss is on the tape; its backward gives gradients for the local features, the
+/// gathered features (which the caller sends back to their owners) and the scalars.
+public enum ContrastiveLoss {
+    /// Default tile budget: 4M logits (16 MB) per tile.
+    public static let defaultTileElements = 1 << 22
+
+    /// The symmetric InfoNCE loss of CLIP for this rank's rows.
+    ///
+    /// logits_per_image = s · I_local · T_allᵀ, logits_per_text = s · T_local · I_allᵀ with s = exp(logitScale),
+    /// labels = rank · B + arange(B); loss = (CE(logits_per_image) + CE(logits_per_text)) / 2.
+    /// - Parameters: `localImage`, `localText` [B, D]; `gatheredImage`, `gatheredText` [N, D] (rank r's rows at
+    ///   r·B ..< (r+1)·B; with one rank pass the local tensors); `logitScale`: the 0-d log-space parameter.
+    public static func clip(localImage: Tensor, localText: Tensor, gatheredImage: Tensor, gatheredText: Tensor,
+                            logitScale: Tensor, rank: Int, tileElements: Int = defaultTileElements) -> Tensor {
+        let b = localImage.shape[0], d = localImage.shape[1], n = gatheredImage.shape[0]
+        precondition(localImage.shape == localText.shape && gatheredImage.shape == gatheredText.shape && gatheredImage.shape[1] == d,
+                     "clip loss: local features \(localImage.shape)/\(localText.shape) and gathered \(gatheredImage.shape)/\(gatheredText.shape) do not fit")
+        precondition((rank + 1) * b <= n, "clip loss: rank \(rank) with local batch \(b) exceeds \(n) gathered rows")
+        let scale = Foundation.exp(logitScale.scalar)
+        let tile = max(1, min(n, tileElements / max(b, 1)))
+        let imageRows = TiledLogits(rows: localImage, columns: gatheredText, scale: scale, labelOffset: rank * b, tile: tile)
+        let textRows = TiledLogits(rows: localText, columns: gatheredImage, scale: scale, labelOffset: rank * b, tile: tile)
+        let loss = Float((imageRows.crossEntropy() + textRows.crossEntropy()) / 2)
+
+        return Tensor.custom(name: "clipLoss", inputs: [localImage, localText, gatheredImage, gatheredText, logitScale],
+                             output: Tensor(scalar: loss)) { g in
+            let weight = g.scalar / 2
+            let dLocalImage = Tensor.zeros(localImage.shape), dLocalText = Tensor.zeros(localText.shape)
+            let dGatheredImage = Tensor.zeros(gatheredImage.shape), dGatheredText = Tensor.zeros(gatheredText.shape)
+            var dLogScale: Double = 0
+            dLogScale += imageRows.crossEntropyBackward(weight: weight, dRows: dLocalImage, dColumns: dGatheredText)
+            dLogScale += textRows.crossEntropyBackward(weight: weight, dRows: dLocalText, dColumns: dGatheredImage)
+            return [dLocalImage, dLocalText, dGatheredImage, dGatheredText, Tensor(scalar: Float(dLogScale))]
+        }
+    }
+
+    /// OpenCLIP's SigLIP loss for this rank's images against every rank's texts:
+    /// −Σ log σ(y_ij (s · I_i · T_j + bias)) / B with y_ij = 1 on the rank's own pairs and −1 elsewhere.
+    public static func sigLIP(localImage: Tensor, gatheredText: Tensor, logitScale: Tensor, logitBias: Tensor,
+                              rank: Int, tileElements: Int = defaultTileElements) -> Tensor {
+        let b = localImage.shape[0], n = gatheredText.shape[0]
+        precondition(localImage.rank == 2 && gatheredText.rank == 2 && localImage.shape[1] == gatheredText.shape[1],
+                     "siglip loss: local images \(localImage.shape) and gathered texts \(gatheredText.shape) do not fit")
+        precondition((rank + 1) * b <= n, "siglip loss: rank \(rank) with local batch \(b) exceeds \(n) gathered rows")
+        let scale = Foundation.exp(logitScale.scalar), bias = logitBias.scalar
+        let tile = max(1, min(n, tileElements / max(b, 1)))
+        let logits = TiledLogits(rows: localImage, columns: gatheredText, scale: scale, labelOffset: rank * b, tile: tile)
+        let loss = Float(logits.sigmoidLoss(bias: bias) / Double(b))
+        return Tensor.custom(name: "sigLIPLoss", inputs: [localImage, gatheredText, logitScale, logitBias],
+                             output: Tensor(scalar: loss)) { g in
+            let dImage = Tensor.zeros(localImage.shape), dText = Tensor.zeros(gatheredText.shape)
+            let (dLogScale, dBias) = logits.sigmoidLossBackward(bias: bias, weight: g.scalar / Float(b), dRows: dImage, dColumns: dText)
+            return [dImage, dText, Tensor(scalar: Float(dLogScale)), Tensor(scalar: Float(dBias))]
+        }
+    }
+}
+
+/// scale · rows · columnsᵀ, produced one column tile at a time; row i's label is column labelOffset + i.
+struct TiledLogits {
+    let rows: Tensor, columns: Tensor
+    let scale: Float
+    let labelOffset: Int
+    let tile: Int
+    var b: Int { rows.shape[0] }
+    var n: Int { columns.shape[0] }
+    var d: Int { rows.shape[1] }
+    /// Per-row log-sum-exp, filled by `crossEntropy()` for the backward pass.
+    let logSumExp: TensorStorage
+
+    init(rows: Tensor, columns: Tensor, scale: Float, labelOffset: Int, tile: Int) {
+        self.rows = rows
+        self.columns = columns
+        self.scale = scale
+        self.labelOffset = labelOffset
+        self.tile = tile
+        logSumExp = TensorStorage(capacity: rows.shape[0])
+    }
+
+    /// Calls `body(start, width, logits)` for each column tile with the tile's [B, width] logits.
+    func forEachTile(_ buffer: UnsafeMutablePointer<Float>, _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
+        var start = 0
+        while start < n {
+            let width = min(tile, n - start)
+            BLAS.gemm(transposeA: false, transposeB: true, m: b, n: width, k: d, alpha: scale,
+                      a: rows.pointer, lda: d, b: columns.pointer + start * d, ldb: d, c: buffer, ldc: width)
+            body(start, width, buffer)
+            start += width
+        }
+    }
+
+    /// scale · rows_i · columns_label(i).
+    func labelLogit(_ i: Int) -> Float {
+        var s: Float = 0
+        let r = rows.pointer + i * d, c = columns.pointer + (labelOffset + i) * d
+        for k in 0..<d { s += r[k] * c[k] }
+        return s * scale
+    }
+
+    /// Mean over rows of the cross-entropy against the labels; saves the per-row log-sum-exp.
+    func crossEntropy() -> Double {
+        let buffer = TensorStorage(capacity: b * min(tile, n))
+        let runningMax = [Float](repeating: -.infinity, count: b)
+        var maxima = runningMax, sums = [Double](repeating: 0, count: b)
+        forEachTile(buffer.pointer) { _, width, logits in
+            for i in 0..<b {
+                let row = logits + i * width
+                var m = maxima[i]
+                for j in 0..<width { m = max(m, row[j]) }
+                // Rescale the running sum to the new maximum (online log-sum-exp).
+                var s = sums[i] * Foundation.exp(Double(maxima[i] - m))
+                if maxima[i] == -.infinity { s = 0 }
+                for j in 0..<width { s += Double(Foundation.exp(row[j] - m)) }
+                maxima[i] = m
+                sums[i] = s
+            }
+        }
+        var total: Double = 0
+        for i in 0..<b {
+            let lse = Double(maxima[i]) + Foundation.log(sums[i])
+            logSumExp.pointer[i] = Float(lse)
+            total += lse - Double(labelLogit(i))
+        }
+        return total / Double(max(b, 1))
+    }
+
+    /// Adds weight · d(mean CE)/d rows and /d columns into the given tensors; returns d/d log-scale.
+    func crossEntropyBackward(weight: Float, dRows: Tensor, dColumns: Tensor) -> Double {
+        let perRow = weight / Float(max(b, 1))
+        let buffer = TensorStorage(capacity: b * min(tile, n))
+        var dLogScale: Double = 0
+        forEachTile(buffer.pointer) { start, width, logits in
+            // dlogits = perRow · (softmax − onehot); the one-hot part is added below, outside the tiles.
+            for i in 0..<b {
+                let row = logits + i * width, lse = logSumExp.pointer[i]
+                var acc: Double = 0
+                for j in 0..<width {
+                    let g = perRow * Foundation.exp(row[j] - lse)
+                    acc += Double(g * row[j])
+                    row[j] = g
+                }
+                dLogScale += acc
+            }
+            // d rows += scale · dlogits · columns_tile;  d columns_tile += scale · dlogitsᵀ · rows
+            BLAS.gemm(transposeA: false, transposeB: false, m: b, n: d, k: width, alpha: scale,
+                      a: logits, lda: width, b: columns.pointer + start * d, ldb: d,
+                      beta: 1, c: dRows.storage.pointer, ldc: d)
+            BLAS.gemm(transposeA: true, transposeB: false, m: width, n: d, k: b, alpha: scale,
+                      a: logits, lda: width, b: rows.pointer, ldb: d,
+                      beta: 1, c: dColumns.storage.pointer + start * d, ldc: d)
+        }
+        let r = rows.pointer, c = columns.pointer
+        let dr = dRows.storage.pointer, dc = dColumns.storage.pointer
+        for i in 0..<b {
+            let label = labelOffset + i
+            dLogScale -= Double(perRow * labelLogit(i))
+            for k in 0..<d {
+                dr[i * d + k] -= perRow * scale * c[label * d + k]
+                dc[label * d + k] -= perRow * scale * r[i * d + k]
+            }
+        }
+        return dLogScale
+    }
+
+    /// Σ_ij −log σ(y_ij (logit_ij + bias)) with y = +1 at the labels and −1 elsewhere.
+    func sigmoidLoss(bias: Float) -> Double {
+        let buffer = TensorStorage(capacity: b * min(tile, n))
+        var total: Double = 0
+        forEachTile(buffer.pointer) { start, width, logits in
+            for i in 0..<b {
+                let row = logits + i * width
+                for j in 0..<width {
+                    let y: Float = start + j == labelOffset + i ? 1 : -1
+                    total -= Double(logSigmoid(y * (row[j] + bias)))
+                }
+            }
+        }
+        return total
+    }
+
+    /// Adds weight · the gradient of `sigmoidLoss` into dRows/dColumns; returns (d/d log-scale, d/d bias).
+    func sigmoidLossBackward(bias: Float, weight: Float, dRows: Tensor, dColumns: Tensor) -> (Double, Double) {
+        let buffer = TensorStorage(capacity: b * min(tile, n))
+        var dLogScale: Double = 0, dBias: Double = 0
+        forEachTile(buffer.pointer) { start, width, logits in
+            for i in 0..<b {
+                let row = logits + i * width
+                for j in 0..<width {
+                    let y: Float = start + j == labelOffset + i ? 1 : -1
+                    // d/dz −log σ(y z) = −y σ(−y z)
+                    let g = -weight * y / (1 + Foundation.exp(y * (row[j] + bias)))
+                    dLogScale += Double(g * row[j])
+                    dBias += Double(g)
+                    row[j] = g
+                }
+            }
+            BLAS.gemm(transposeA: false, transposeB: false, m: b, n: d, k: width, alpha: scale,
+                      a: logits, lda: width, b: columns.pointer + start * d, ldb: d,
+                      beta: 1, c: dRows.storage.pointer, ldc: d)
+            BLAS.gemm(transposeA: true, transposeB: false, m: width, n: d, k: b, alpha: scale,
+                      a: logits, lda: width, b: rows.pointer, ldb: d,
+                      beta: 1, c: dColumns.storage.pointer + start * d, ldc: d)
+        }
+        return (dLogScale, dBias)
+    }
+
+    private func logSigmoid(_ x: Float) -> Float { min(x, 0) - Foundation.log1p(Foundation.exp(-abs(x))) }
+}

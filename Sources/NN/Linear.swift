@@ -1,0 +1,36 @@
+import TensorCore
+
+/// A fully connected layer with PyTorch's layout: `weight` [out, in], `bias` [out], y = x Wᵀ + b.
+public struct Linear {
+    public let weight: Parameter
+    public let bias: Parameter?
+
+    /// Registers `weight` and `bias` under `builder`'s prefix with PyTorch's default initialisation
+    /// unless `weightInit` is given.
+    public init(_ builder: ParameterBuilder, inFeatures: Int, outFeatures: Int, bias hasBias: Bool = true,
+                weightInit: Initializer? = nil, biasInit: Initializer? = nil) {
+        weight = builder.parameter("weight", [outFeatures, inFeatures], weightInit ?? .pytorchDefault(fanIn: inFeatures))
+        bias = hasBias ? builder.parameter("bias", [outFeatures], biasInit ?? .pytorchDefault(fanIn: inFeatures)) : nil
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        Tensor.linear(x, weight: weight.tensor, bias: bias?.tensor)
+    }
+}
+
+/// Layer normalisation over the last axis (`weight` = 1, `bias` = 0 initially).
+public struct LayerNorm {
+    public let weight: Parameter
+    public let bias: Parameter
+    public let epsilon: Float
+
+    public init(_ builder: ParameterBuilder, width: Int, epsilon: Float = 1e-5) {
+        weight = builder.parameter("weight", [width], .ones)
+        bias = builder.parameter("bias", [width], .zeros)
+        self.epsilon = epsilon
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        x.layerNorm(weight: weight.tensor, bias: bias.tensor, epsilon: epsilon)
+    }
+}

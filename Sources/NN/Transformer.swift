@@ -1,0 +1,89 @@
+import TensorCore
+
+/// Multi-head self-attention as `torch.nn.MultiheadAttention`: packed `in_proj_weight` [3W, W]
+/// (rows q | k | v), `in_proj_bias` [3W], and `out_proj` (a Linear W -> W).
+public struct MultiheadSelfAttention {
+    public let inProjWeight: Parameter
+    public let inProjBias: Parameter
+    public let outProj: Linear
+    public let heads: Int
+
+    public init(_ builder: ParameterBuilder, width: Int, heads: Int, inProjInit: Initializer? = nil, outProjInit: Initializer? = nil) {
+        precondition(heads > 0 && width % heads == 0, "attention: width \(width) is not divisible by \(heads) heads")
+        inProjWeight = builder.parameter("in_proj_weight", [3 * width, width], inProjInit ?? .xavierUniform(fanIn: width, fanOut: 3 * width))
+        inProjBias = builder.parameter("in_proj_bias", [3 * width], .zeros)
+        outProj = Linear(builder.scope("out_proj"), inFeatures: width, outFeatures: width, weightInit: outProjInit, biasInit: .zeros)
+        self.heads = heads
+    }
+
+    public func callAsFunction(_ x: Tensor, causal: Bool) -> Tensor {
+        let qkv = Tensor.linear(x, weight: inProjWeight.tensor, bias: inProjBias.tensor)
+        return outProj(Tensor.attention(packedQKV: qkv, heads: heads, causal: causal))
+    }
+}
+
+/// OpenCLIP's `ResidualAttentionBlock`: pre-norm attention and GELU MLP, each added to the residual stream.
+public struct ResidualAttentionBlock {
+    public let ln1: LayerNorm
+    public let attention: MultiheadSelfAttention
+    public let ln2: LayerNorm
+    public let fc: Linear
+    public let proj: Linear
+    public let activation: Activation
+
+    public init(_ builder: ParameterBuilder, width: Int, heads: Int, mlpWidth: Int, activation: Activation = .gelu,
+                initStds: TransformerInitStds? = nil) {
+        self.activation = activation
+        ln1 = LayerNorm(builder.scope("ln_1"), width: width)
+        attention = MultiheadSelfAttention(builder.scope("attn"), width: width, heads: heads,
+                                           inProjInit: initStds.map { .normal(std: $0.attention) },
+                                           outProjInit: initStds.map { .normal(std: $0.projection) })
+        ln2 = LayerNorm(builder.scope("ln_2"), width: width)
+        fc = Linear(builder.scope("mlp.c_fc"), inFeatures: width, outFeatures: mlpWidth, weightInit: initStds.map { .normal(std: $0.fc) })
+        proj = Linear(builder.scope("mlp.c_proj"), inFeatures: mlpWidth, outFeatures: width, weightInit: initStds.map { .normal(std: $0.projection) })
+    }
+
+    public func callAsFunction(_ x: Tensor, causal: Bool) -> Tensor {
+        let h = x + attention(ln1(x), causal: causal)
+        return h + proj(activation(fc(ln2(h))))
+    }
+}
+
+/// Standard deviations OpenCLIP's text transformer initialises its blocks with.
+public struct TransformerInitStds {
+    public let attention: Float, projection: Float, fc: Float
+    public init(width: Int, layers: Int) {
+        attention = 1 / Float(width).squareRoot()
+        projection = attention / Float(2 * layers).squareRoot()
+        fc = 1 / Float(2 * width).squareRoot()
+    }
+}
+
+/// A stack of residual attention blocks (`resblocks.0`, `resblocks.1`, ...).
+public struct Transformer {
+    public let blocks: [ResidualAttentionBlock]
+
+    public init(_ builder: ParameterBuilder, width: Int, layers: Int, heads: Int, mlpWidth: Int, activation: Activation = .gelu,
+                initStds: TransformerInitStds? = nil) {
+        blocks = (0..<layers).map {
+            ResidualAttentionBlock(builder.scope("resblocks.\($0)"), width: width, heads: heads, mlpWidth: mlpWidth,
+                                   activation: activation, initStds: initStds)
+        }
+    }
+
+    public func callAsFunction(_ x: Tensor, causal: Bool) -> Tensor {
+        blocks.reduce(x) { h, block in block(h, causal: causal) }
+    }
+}
+
+/// The MLP non-linearity: exact GELU (OpenCLIP's default) or QuickGELU, x·σ(1.702x), of the original OpenAI models.
+public enum Activation: Sendable {
+    case gelu, quickGELU
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        switch self {
+        case .gelu: return x.gelu()
+        case .quickGELU: return x * x.scaled(by: 1.702).sigmoid()
+        }
+    }
+}

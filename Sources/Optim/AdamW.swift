@@ -1,0 +1,96 @@
+import Foundation
+
+/// AdamW over a flat parameter buffer, with PyTorch's update rule (decoupled decay applied first).
+///
+/// p ← p·(1 − lr·wd); m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
+/// p ← p − (lr / (1−β₁ᵗ)) · m / (√v / √(1−β₂ᵗ) + ε).
+/// Each parameter group has its own step count, so a parameter frozen for a stage keeps its moments
+/// and bias correction untouched until it trains again (as PyTorch does for parameters without grads).
+public final class AdamW {
+    public struct Hyperparameters: Codable, Equatable, Sendable {
+        public var beta1: Float = 0.9
+        public var beta2: Float = 0.98
+        public var epsilon: Float = 1e-6
+        public var weightDecay: Float = 0.2
+        public init(beta1: Float = 0.9, beta2: Float = 0.98, epsilon: Float = 1e-6, weightDecay: Float = 0.2) {
+            self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon; self.weightDecay = weightDecay
+        }
+    }
+
+    /// A contiguous run of the flat buffer that one parameter occupies.
+    public struct Segment: Sendable {
+        public let name: String
+        public let offset: Int
+        public let count: Int
+        public let decay: Bool
+        public init(name: String, offset: Int, count: Int, decay: Bool) {
+            self.name = name; self.offset = offset; self.count = count; self.decay = decay
+        }
+    }
+
+    public var hyperparameters: Hyperparameters
+    public let segments: [Segment]
+    /// First and second moments, one flat buffer each, laid out like the parameters.
+    public private(set) var firstMoment: [Float]
+    public private(set) var secondMoment: [Float]
+    /// Number of updates each segment has received (its bias-correction step).
+    public private(set) var steps: [Int]
+
+    public init(segments: [Segment], hyperparameters: Hyperparameters = Hyperparameters()) {
+        self.segments = segments
+        self.hyperparameters = hyperparameters
+        let total = segments.map { $0.offset + $0.count }.max() ?? 0
+        firstMoment = [Float](repeating: 0, count: total)
+        secondMoment = [Float](repeating: 0, count: total)
+        steps = [Int](repeating: 0, count: segments.count)
+    }
+
+    /// OpenCLIP's rule: no weight decay for parameters with fewer than 2 dimensions or whose names
+    /// contain `bn`, `ln`, `bias` or `logit_scale`.
+    public static func decays(name: String, shape: [Int]) -> Bool {
+        !(shape.count < 2 || name.contains("bn") || name.contains("ln") || name.contains("bias") || name.contains("logit_scale"))
+    }
+
+    /// One update of the segments for which `active` holds, with learning rate `lr`.
+    public func step(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, lr: Float,
+                     active: (Int) -> Bool = { _ in true }) {
+        let h = hyperparameters
+        firstMoment.withUnsafeMutableBufferPointer { mBuffer in
+            secondMoment.withUnsafeMutableBufferPointer { vBuffer in
+                let m = mBuffer.baseAddress!, v = vBuffer.baseAddress!
+                for (index, s) in segments.enumerated() where active(index) {
+                    steps[index] += 1
+                    let t = Double(steps[index])
+                    let bc1 = 1 - Foundation.pow(Double(h.beta1), t), bc2 = 1 - Foundation.pow(Double(h.beta2), t)
+                    let stepSize = Float(Double(lr) / bc1)
+                    let inverseSqrtBC2 = Float(1 / bc2.squareRoot())
+                    let decay: Float = s.decay ? 1 - lr * h.weightDecay : 1
+                    let (b1, b2, eps) = (h.beta1, h.beta2, h.epsilon)
+                    let p = parameters + s.offset, g = gradients + s.offset, ms = m + s.offset, vs = v + s.offset
+                    for i in 0..<s.count {
+                        let gi = g[i]
+                        let mi = b1 * ms[i] + (1 - b1) * gi
+                        let vi = b2 * vs[i] + (1 - b2) * gi * gi
+                        ms[i] = mi
+                        vs[i] = vi
+                        p[i] = p[i] * decay - stepSize * mi / (vi.squareRoot() * inverseSqrtBC2 + eps)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Replaces the optimizer state (from a checkpoint); sizes must match.
+    public func restore(firstMoment m: [Float], secondMoment v: [Float], steps s: [Int]) throws {
+        guard m.count == firstMoment.count, v.count == secondMoment.count, s.count == steps.count else {
+            throw OptimizerStateError("optimizer state has \(m.count)/\(v.count) moments and \(s.count) step counters, expected \(firstMoment.count) and \(steps.count)")
+        }
+        firstMoment = m; secondMoment = v; steps = s
+    }
+}
+
+/// Optimizer state that does not fit the model.
+public struct OptimizerStateError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

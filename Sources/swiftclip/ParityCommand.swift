@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import Training
+
+/// `swiftclip parity`: checks SwiftCLIP against a folder of OpenCLIP reference outputs.
+struct ParityCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parity",
+        abstract: "Compare SwiftCLIP's features, losses, gradients and AdamW step with OpenCLIP's outputs in a fixture folder.",
+        discussion: "The folder holds config.json, weights.safetensors, batch.safetensors, expected.safetensors and optionally adamw_step.safetensors (the layout of fixtures/clip-tiny). Prints the max error per quantity and PASS/FAIL; exits non-zero on any failure.")
+
+    @Option(name: .long, help: "Fixture folder.")
+    var fixture: String
+
+    @Flag(name: .long, help: "Print only failures and the summary.")
+    var quiet = false
+
+    func run() throws {
+        let results = try Parity(fixture: fixture).run()
+        let failures = results.filter { !$0.passed }
+        for r in results where !quiet || !r.passed {
+            let line = String(format: "%@  %-72@ max abs %.3e  rel %.3e  tol %.1e",
+                              r.passed ? "PASS" : "FAIL", r.quantity as NSString, r.maxAbsoluteError, r.maxRelativeError, r.tolerance)
+            print(line)
+        }
+        print("parity: \(results.count - failures.count) passed, \(failures.count) failed (\(fixture))")
+        if !failures.isEmpty { throw ExitCode(1) }
+    }
+}
