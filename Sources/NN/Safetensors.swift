@@ -8,6 +8,10 @@ public struct StoredTensor {
     public let floats: [Float]
     public let integers: [Int64]
 
+    public init(shape: [Int], dtype: String, floats: [Float], integers: [Int64]) {
+        self.shape = shape; self.dtype = dtype; self.floats = floats; self.integers = integers
+    }
+
     public var count: Int { shape.reduce(1, *) }
     public var tensor: Tensor { Tensor(shape: shape, values: floats) }
 }
