@@ -5,6 +5,7 @@ enum Subcommands {
     static let all: [ParsableCommand.Type] = [
         VersionCommand.self,
         ParityCommand.self,
+        BenchStepCommand.self,
     ]
 }
 
