@@ -20,25 +20,13 @@ public enum ContrastiveLoss {
     ///   r·B ..< (r+1)·B; with one rank pass the local tensors); `logitScale`: the 0-d log-space parameter.
     public static func clip(localImage: Tensor, localText: Tensor, gatheredImage: Tensor, gatheredText: Tensor,
                             logitScale: Tensor, rank: Int, tileElements: Int = defaultTileElements) -> Tensor {
-        let b = localImage.shape[0], d = localImage.shape[1], n = gatheredImage.shape[0]
-        precondition(localImage.shape == localText.shape && gatheredImage.shape == gatheredText.shape && gatheredImage.shape[1] == d,
-                     "clip loss: local features \(localImage.shape)/\(localText.shape) and gathered \(gatheredImage.shape)/\(gatheredText.shape) do not fit")
-        precondition((rank + 1) * b <= n, "clip loss: rank \(rank) with local batch \(b) exceeds \(n) gathered rows")
-        let scale = Foundation.exp(logitScale.scalar)
-        let tile = max(1, min(n, tileElements / max(b, 1)))
-        let imageRows = TiledLogits(rows: localImage, columns: gatheredText, scale: scale, labelOffset: rank * b, tile: tile)
-        let textRows = TiledLogits(rows: localText, columns: gatheredImage, scale: scale, labelOffset: rank * b, tile: tile)
-        let loss = Float((imageRows.crossEntropy() + textRows.crossEntropy()) / 2)
-
+        let evaluation = ClipLossEvaluation(localImage: localImage, localText: localText, gatheredImage: gatheredImage,
+                                            gatheredText: gatheredText, logitScale: logitScale.scalar, rank: rank,
+                                            tileElements: tileElements)
         return Tensor.custom(name: "clipLoss", inputs: [localImage, localText, gatheredImage, gatheredText, logitScale],
-                             output: Tensor(scalar: loss)) { g in
-            let weight = g.scalar / 2
-            let dLocalImage = Tensor.zeros(localImage.shape), dLocalText = Tensor.zeros(localText.shape)
-            let dGatheredImage = Tensor.zeros(gatheredImage.shape), dGatheredText = Tensor.zeros(gatheredText.shape)
-            var dLogScale: Double = 0
-            dLogScale += imageRows.crossEntropyBackward(weight: weight, dRows: dLocalImage, dColumns: dGatheredText)
-            dLogScale += textRows.crossEntropyBackward(weight: weight, dRows: dLocalText, dColumns: dGatheredImage)
-            return [dLocalImage, dLocalText, dGatheredImage, dGatheredText, Tensor(scalar: Float(dLogScale))]
+                             output: Tensor(scalar: evaluation.loss)) { g in
+            let d = evaluation.gradients(scaledBy: g.scalar)
+            return [d.localImage, d.localText, d.gatheredImage, d.gatheredText, Tensor(scalar: d.logitScale)]
         }
     }
 
@@ -46,20 +34,84 @@ public enum ContrastiveLoss {
     /// −Σ log σ(y_ij (s · I_i · T_j + bias)) / B with y_ij = 1 on the rank's own pairs and −1 elsewhere.
     public static func sigLIP(localImage: Tensor, gatheredText: Tensor, logitScale: Tensor, logitBias: Tensor,
                               rank: Int, tileElements: Int = defaultTileElements) -> Tensor {
+        let evaluation = SigLIPLossEvaluation(localImage: localImage, gatheredText: gatheredText, logitScale: logitScale.scalar,
+                                              logitBias: logitBias.scalar, rank: rank, tileElements: tileElements)
+        return Tensor.custom(name: "sigLIPLoss", inputs: [localImage, gatheredText, logitScale, logitBias],
+                             output: Tensor(scalar: evaluation.loss)) { g in
+            let d = evaluation.gradients(scaledBy: g.scalar)
+            return [d.localImage, d.gatheredText, Tensor(scalar: d.logitScale), Tensor(scalar: d.logitBias)]
+        }
+    }
+}
+
+/// The SigLIP loss of one rank and its gradients, outside the tape (see `ClipLossEvaluation`).
+public struct SigLIPLossEvaluation {
+    let logits: TiledLogits
+    let bias: Float
+    public let loss: Float
+
+    public struct Gradients {
+        public let localImage: Tensor, gatheredText: Tensor
+        public let logitScale: Float, logitBias: Float
+    }
+
+    public init(localImage: Tensor, gatheredText: Tensor, logitScale: Float, logitBias: Float, rank: Int,
+                tileElements: Int = ContrastiveLoss.defaultTileElements) {
         let b = localImage.shape[0], n = gatheredText.shape[0]
         precondition(localImage.rank == 2 && gatheredText.rank == 2 && localImage.shape[1] == gatheredText.shape[1],
                      "siglip loss: local images \(localImage.shape) and gathered texts \(gatheredText.shape) do not fit")
         precondition((rank + 1) * b <= n, "siglip loss: rank \(rank) with local batch \(b) exceeds \(n) gathered rows")
-        let scale = Foundation.exp(logitScale.scalar), bias = logitBias.scalar
         let tile = max(1, min(n, tileElements / max(b, 1)))
-        let logits = TiledLogits(rows: localImage, columns: gatheredText, scale: scale, labelOffset: rank * b, tile: tile)
-        let loss = Float(logits.sigmoidLoss(bias: bias) / Double(b))
-        return Tensor.custom(name: "sigLIPLoss", inputs: [localImage, gatheredText, logitScale, logitBias],
-                             output: Tensor(scalar: loss)) { g in
-            let dImage = Tensor.zeros(localImage.shape), dText = Tensor.zeros(gatheredText.shape)
-            let (dLogScale, dBias) = logits.sigmoidLossBackward(bias: bias, weight: g.scalar / Float(b), dRows: dImage, dColumns: dText)
-            return [dImage, dText, Tensor(scalar: Float(dLogScale)), Tensor(scalar: Float(dBias))]
-        }
+        logits = TiledLogits(rows: localImage, columns: gatheredText, scale: Foundation.exp(logitScale), labelOffset: rank * b, tile: tile)
+        bias = logitBias
+        loss = Float(logits.sigmoidLoss(bias: logitBias) / Double(b))
+    }
+
+    public func gradients(scaledBy scale: Float = 1) -> Gradients {
+        let dImage = Tensor.zeros(logits.rows.shape), dText = Tensor.zeros(logits.columns.shape)
+        let (dLogScale, dBias) = logits.sigmoidLossBackward(bias: bias, weight: scale / Float(logits.b), dRows: dImage, dColumns: dText)
+        return Gradients(localImage: dImage, gatheredText: dText, logitScale: Float(dLogScale), logitBias: Float(dBias))
+    }
+}
+
+/// The CLIP loss of one rank and, on request, its gradients, outside the tape: the trainer sends the
+/// gathered-feature gradients back to their owners before back-propagating through the towers.
+public struct ClipLossEvaluation {
+    let imageRows: TiledLogits, textRows: TiledLogits
+    /// The loss value of this rank's rows.
+    public let loss: Float
+
+    /// Gradients of `scale` × loss.
+    public struct Gradients {
+        public let localImage: Tensor, localText: Tensor, gatheredImage: Tensor, gatheredText: Tensor
+        /// With respect to the log-space `logit_scale` parameter.
+        public let logitScale: Float
+    }
+
+    /// Evaluates the loss (see `ContrastiveLoss.clip`); `logitScale` is the log-space value.
+    public init(localImage: Tensor, localText: Tensor, gatheredImage: Tensor, gatheredText: Tensor,
+                logitScale: Float, rank: Int, tileElements: Int = ContrastiveLoss.defaultTileElements) {
+        let b = localImage.shape[0], d = localImage.shape[1], n = gatheredImage.shape[0]
+        precondition(localImage.shape == localText.shape && gatheredImage.shape == gatheredText.shape && gatheredImage.shape[1] == d,
+                     "clip loss: local features \(localImage.shape)/\(localText.shape) and gathered \(gatheredImage.shape)/\(gatheredText.shape) do not fit")
+        precondition((rank + 1) * b <= n, "clip loss: rank \(rank) with local batch \(b) exceeds \(n) gathered rows")
+        let scale = Foundation.exp(logitScale)
+        let tile = max(1, min(n, tileElements / max(b, 1)))
+        imageRows = TiledLogits(rows: localImage, columns: gatheredText, scale: scale, labelOffset: rank * b, tile: tile)
+        textRows = TiledLogits(rows: localText, columns: gatheredImage, scale: scale, labelOffset: rank * b, tile: tile)
+        loss = Float((imageRows.crossEntropy() + textRows.crossEntropy()) / 2)
+    }
+
+    /// The gradients of `scale` × loss (tiles recomputed; memory O(local batch × tile)).
+    public func gradients(scaledBy scale: Float = 1) -> Gradients {
+        let weight = scale / 2
+        let dLocalImage = Tensor.zeros(imageRows.rows.shape), dLocalText = Tensor.zeros(textRows.rows.shape)
+        let dGatheredImage = Tensor.zeros(textRows.columns.shape), dGatheredText = Tensor.zeros(imageRows.columns.shape)
+        var dLogScale: Double = 0
+        dLogScale += imageRows.crossEntropyBackward(weight: weight, dRows: dLocalImage, dColumns: dGatheredText)
+        dLogScale += textRows.crossEntropyBackward(weight: weight, dRows: dLocalText, dColumns: dGatheredImage)
+        return Gradients(localImage: dLocalImage, localText: dLocalText, gatheredImage: dGatheredImage,
+                         gatheredText: dGatheredText, logitScale: Float(dLogScale))
     }
 }
 

@@ -1,0 +1,101 @@
+import Foundation
+
+/// Everything a training run is configured with; the CLI fills it from a YAML recipe and flags whose long
+/// names follow OpenCLIP's (`--batch-size` is per rank, as in OpenCLIP).
+public struct TrainingConfiguration: Codable, Equatable, Sendable {
+    // Model and data.
+    public var model = "clip-tiny"
+    public var datasetType = "synthetic"
+    public var trainData: String?
+    public var valData: String?
+    public var trainNumSamples: Int?
+    public var valNumSamples: Int?
+    public var csvImgKey = "filepath"
+    public var csvCaptionKey = "title"
+    public var csvSeparator = "\t"
+    public var tokenizer = "auto"
+    public var merges: String?
+    public var workers = 1
+    public var zeroshotData: String?
+
+    // Optimisation.
+    public var batchSize = 64
+    public var epochs = 1
+    public var maxSteps: Int?
+    public var lr = 5e-4
+    public var wd = 0.2
+    public var beta1 = 0.9
+    public var beta2 = 0.98
+    public var eps = 1e-6
+    public var warmup = 10_000
+    public var lrScheduler = "cosine"
+    public var accumFreq = 1
+    public var gradClipNorm: Double?
+    public var lockImage = false
+    public var lockText = false
+    public var siglip = false
+    public var stages: [Stage] = []
+    public var seed: UInt64 = 0
+    public var deterministic = false
+    /// Consecutive non-finite steps tolerated (skipped) before the run stops.
+    public var maxNonFiniteSteps = 5
+
+    // Distribution.
+    public var localLoss = true
+    public var gatherWithGrad = true
+    public var bucketMB = 25.0
+    public var replicaCheckEvery = 100
+
+    // Checkpoints, evaluation, logging.
+    public var resume: String?
+    public var saveFrequency = 1
+    public var saveEverySteps: Int?
+    public var keep: Int?
+    public var valFrequency = 1
+    public var zeroshotFrequency = 1
+    public var evalEverySteps: Int?
+    public var logs = "./logs"
+    public var name: String?
+    public var reportTo: [String] = []
+    public var logEverySteps = 10
+
+    public init() {}
+
+    /// The run's name: `--name`, or one derived from the model and a timestamp.
+    public var runName: String {
+        if let name { return name }
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy_MM_dd-HH_mm_ss"
+        return "\(formatter.string(from: Date()))-model_\(model)-b_\(batchSize)"
+    }
+
+    /// Checks values that no type can express; the error names the flag.
+    public func validate() throws {
+        func require(_ ok: Bool, _ message: String) throws { if !ok { throw TrainingError(message) } }
+        try require(batchSize > 0, "--batch-size must be positive, got \(batchSize)")
+        try require(epochs > 0, "--epochs must be positive, got \(epochs)")
+        try require(lr >= 0 && lr.isFinite, "--lr must be a non-negative number, got \(lr)")
+        try require(accumFreq > 0 && batchSize % accumFreq == 0,
+                    "--accum-freq \(accumFreq) must divide --batch-size \(batchSize) (micro-batches of equal size)")
+        try require(["cosine", "const", "const-cooldown"].contains(lrScheduler),
+                    "--lr-scheduler must be cosine, const or const-cooldown, got \(lrScheduler)")
+        try require(["synthetic", "webdataset", "csv", "auto"].contains(datasetType),
+                    "--dataset-type must be synthetic, webdataset, csv or auto, got \(datasetType)")
+        try require(datasetType == "synthetic" || trainData != nil, "--train-data is required for --dataset-type \(datasetType)")
+        try require(reportTo.allSatisfy { ["tensorboard", "jsonl", "none"].contains($0) },
+                    "--report-to takes tensorboard (results.jsonl is always written), got \(reportTo.joined(separator: ","))")
+        try require(gradClipNorm.map { $0 > 0 } ?? true, "--grad-clip-norm must be positive")
+        try require(maxSteps.map { $0 > 0 } ?? true, "--max-steps must be positive")
+        for stage in stages {
+            if let s = stage.schedule {
+                try require(["cosine", "const", "const-cooldown"].contains(s), "stage \(stage.name): schedule must be cosine, const or const-cooldown, got \(s)")
+            }
+        }
+    }
+}
+
+/// A training failure for the user: one line.
+public struct TrainingError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
