@@ -32,6 +32,35 @@ public struct Stage: Codable, Equatable, Sendable {
         public var isMaximized: Bool { maximize ?? !(metric.contains("loss") || metric.contains("rank")) }
 
         enum CodingKeys: String, CodingKey { case metric, patience, minDelta = "min-delta", maximize }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            metric = try c.decode(String.self, forKey: .metric)
+            patience = try c.decode(Int.self, forKey: .patience)
+            minDelta = try c.decodeIfPresent(Double.self, forKey: .minDelta) ?? 0
+            maximize = try c.decodeIfPresent(Bool.self, forKey: .maximize)
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case name, train, freeze, lr, warmup, schedule, steps, samples, plateau }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decodeIfPresent(String.self, forKey: .name) ?? ""
+        train = try Self.prefixes(c, .train)
+        freeze = try Self.prefixes(c, .freeze)
+        lr = try c.decodeIfPresent(Double.self, forKey: .lr)
+        warmup = try c.decodeIfPresent(Int.self, forKey: .warmup)
+        schedule = try c.decodeIfPresent(String.self, forKey: .schedule)
+        steps = try c.decodeIfPresent(Int.self, forKey: .steps)
+        samples = try c.decodeIfPresent(Int.self, forKey: .samples)
+        plateau = try c.decodeIfPresent(Plateau.self, forKey: .plateau)
+    }
+
+    /// A prefix list, or one prefix given as a string.
+    private static func prefixes(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> [String] {
+        if let one = try? c.decodeIfPresent(String.self, forKey: key) { return [one] }
+        return try c.decodeIfPresent([String].self, forKey: key) ?? []
     }
 
     public init(name: String, train: [String] = [], freeze: [String] = [], lr: Double? = nil, steps: Int? = nil) {

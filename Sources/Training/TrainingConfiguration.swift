@@ -79,9 +79,9 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
                     "--accum-freq \(accumFreq) must divide --batch-size \(batchSize) (micro-batches of equal size)")
         try require(["cosine", "const", "const-cooldown"].contains(lrScheduler),
                     "--lr-scheduler must be cosine, const or const-cooldown, got \(lrScheduler)")
-        try require(["synthetic", "webdataset", "csv", "auto"].contains(datasetType),
-                    "--dataset-type must be synthetic, webdataset, csv or auto, got \(datasetType)")
-        try require(datasetType == "synthetic" || trainData != nil, "--train-data is required for --dataset-type \(datasetType)")
+        try require(["synthetic", "webdataset", "csv", "auto", "random"].contains(datasetType),
+                    "--dataset-type must be synthetic, webdataset, csv, auto or random, got \(datasetType)")
+        try require(["synthetic", "random"].contains(datasetType) || trainData != nil, "--train-data is required for --dataset-type \(datasetType)")
         try require(reportTo.allSatisfy { ["tensorboard", "jsonl", "none"].contains($0) },
                     "--report-to takes tensorboard (results.jsonl is always written), got \(reportTo.joined(separator: ","))")
         try require(gradClipNorm.map { $0 > 0 } ?? true, "--grad-clip-norm must be positive")
