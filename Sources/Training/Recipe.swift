@@ -49,7 +49,7 @@ public enum Recipe {
             int("eval-every-steps") { $0.evalEverySteps = $1 },
             string("logs") { $0.logs = $1 }, string("name") { $0.name = $1 },
             string("report-to") { $0.reportTo = $1.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } },
-            int("log-every-n-steps") { $0.logEverySteps = $1 },
+            int("log-every-n-steps") { $0.logEveryNSteps = $1 },
         ]
         return Dictionary(uniqueKeysWithValues: entries)
     }()
@@ -109,5 +109,34 @@ public enum Recipe {
                 throw TrainingError("\(path): stage \(index + 1) is malformed (\(error))")
             }
         }
+    }
+
+    /// The configuration as a recipe that `--config` reads back: one `flag-name: value` line per setting,
+    /// stages as a JSON flow sequence (valid YAML).
+    public static func yaml(of configuration: TrainingConfiguration) throws -> String {
+        let object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(configuration)) as? [String: Any] ?? [:]
+        var lines: [String] = []
+        for key in object.keys.sorted() {
+            let flag = key.reduce(into: "") { out, ch in
+                if ch.isUppercase { out += "-" + ch.lowercased() } else { out.append(ch) }
+            }.replacingOccurrences(of: "-m-b", with: "-mb")
+            let value = object[key]!
+            if value is NSNull { continue }
+            if key == "stages" {
+                let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])
+                lines.append("stages: " + String(decoding: data, as: UTF8.self))
+                continue
+            }
+            if let list = value as? [Any] {
+                if list.isEmpty { continue }
+                lines.append("\(flag): \(list.map { "\($0)" }.joined(separator: ","))")
+                continue
+            }
+            let data = try JSONSerialization.data(withJSONObject: [value], options: [.fragmentsAllowed, .withoutEscapingSlashes])
+            var text = String(decoding: data, as: UTF8.self)
+            text = String(text.dropFirst().dropLast())  // the JSON scalar, quoted if a string
+            lines.append("\(flag): \(text)")
+        }
+        return lines.joined(separator: "\n") + "\n"
     }
 }

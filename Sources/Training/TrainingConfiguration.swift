@@ -57,7 +57,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var logs = "./logs"
     public var name: String?
     public var reportTo: [String] = []
-    public var logEverySteps = 10
+    public var logEveryNSteps = 10
 
     public init() {}
 
