@@ -14,6 +14,14 @@ public struct CheckpointTensor: Equatable, Sendable {
         self.values = values
     }
 
+    /// Whether name, shape and the bits of every value agree (unlike `==`, NaN payloads and -0 count).
+    public func isBitwiseEqual(to other: CheckpointTensor) -> Bool {
+        guard name == other.name, shape == other.shape, values.count == other.values.count else { return false }
+        return values.withUnsafeBytes { mine in
+            other.values.withUnsafeBytes { theirs in mine.count == 0 || memcmp(mine.baseAddress!, theirs.baseAddress!, mine.count) == 0 }
+        }
+    }
+
     /// Number of elements the shape describes, or `nil` if a dimension is negative or the product overflows.
     static func elementCount(of shape: [Int]) -> Int? {
         var count = 1
