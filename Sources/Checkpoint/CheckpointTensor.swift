@@ -56,15 +56,15 @@ public struct CheckpointWriteOptions: Sendable {
     public var compressionLevel: Int32
     /// zstd worker threads for one tensor (ZSTD_c_nbWorkers); 0 compresses on the calling thread.
     public var compressionWorkers: Int
-    /// zstd job size in bytes when workers are used; 0 lets zstd choose. Smaller jobs spread
-    /// mid-sized tensors over more workers at a small cost in ratio.
+    /// zstd job size in bytes when workers are used (minimum 512 KiB); 0 lets zstd choose (8 MiB at level 3,
+    /// which leaves most CLIP tensors on one worker). 1 MiB jobs changed the ratio by < 0.01% on trained-like weights.
     public var jobSizeBytes: Int
     public var filter: CheckpointFilter
     public var codec: CheckpointCodec
 
     public init(compressionLevel: Int32 = 3,
                 compressionWorkers: Int = CheckpointWriteOptions.defaultWorkerCount,
-                jobSizeBytes: Int = 0,
+                jobSizeBytes: Int = 1 << 20,
                 filter: CheckpointFilter = .shuffle4,
                 codec: CheckpointCodec = .zstd) {
         self.compressionLevel = compressionLevel

@@ -108,6 +108,46 @@ final class CheckpointCorruptionTests: XCTestCase {
         XCTAssertEqual(checkpointErrorDescription { _ = try CheckpointFile.read(at: missing) }, "\(missing.path): checkpoint file not found")
     }
 
+    func testUnknownFilterIsNamedInOneLine() throws {
+        try forgeHeaderBytes(url) { json in
+            let needle = Array("shuffle4".utf8)
+            let start = (0...(json.count - needle.count)).first { json[$0..<($0 + needle.count)].elementsEqual(needle) }!
+            json[start + 7] = UInt8(ascii: "8")
+        }
+        let message = checkpointErrorDescription { _ = try CheckpointFile.read(at: url) }
+        XCTAssertTrue(message.contains("malformed header: field 'tensors[0].filter'"), message)
+    }
+
+    /// With several decoding threads the reported tensor is still the first corrupt one in file order.
+    func testParallelLoadReportsFirstCorruptTensor() throws {
+        let big = (0..<6).map { CheckpointTensor(name: "t\($0)", shape: [512, 1024], values: TestData.normal(512 * 1024, seed: UInt64(50 + $0))) }
+        let bigURL = url.deletingLastPathComponent().appendingPathComponent("big.sclip")
+        try CheckpointFile.write(big, step: 3, metadataValue: .null, to: bigURL)
+        for threads in [1, 3] {
+            let loaded = try CheckpointFile.read(at: bigURL, maxThreads: threads)
+            XCTAssertTrue(zip(loaded.tensors, big).allSatisfy { $0.isBitwiseEqual(to: $1) }, "threads \(threads)")
+        }
+        let records = try CheckpointFile.readHeader(at: bigURL).tensors
+        try editFile(bigURL) { bytes in
+            for index in [4, 2] { bytes[records[index].offset + 100] ^= 0x40 }
+        }
+        for threads in [1, 3] {
+            XCTAssertTrue(checkpointErrorDescription { _ = try CheckpointFile.read(at: bigURL, maxThreads: threads) }.contains("tensor 't2'"))
+            XCTAssertTrue(checkpointErrorDescription { _ = try CheckpointFile.verify(at: bigURL, maxThreads: threads) }.contains("tensor 't2'"))
+        }
+    }
+
+    /// Edits the JSON header bytes in place (same length) and fixes the header checksum.
+    private func forgeHeaderBytes(_ file: URL, _ edit: (inout [UInt8]) -> Void) throws {
+        try editFile(file) { bytes in
+            let length = Int(bytes[16..<24].withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) })
+            var json = Array(bytes[32..<(32 + length)])
+            edit(&json)
+            let preamble = CheckpointFormat.preamble(headerLength: json.count, headerChecksum: json.withUnsafeBytes { xxh3($0) })
+            bytes.replaceSubrange(0..<(32 + length), with: preamble + json)
+        }
+    }
+
     /// Replaces the JSON header (keeping its reserved space) and fixes the header checksum, as a forger would.
     private func rewriteHeader(_ file: URL, _ edit: (inout CheckpointHeader, [UInt8]) -> Void) throws {
         try editFile(file) { bytes in
