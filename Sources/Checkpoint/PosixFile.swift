@@ -5,6 +5,10 @@ import Darwin
 #endif
 import Foundation
 
+// File-scope names for C calls that `PosixFile` members would otherwise shadow.
+private func closeDescriptor(_ descriptor: Int32) -> Int32 { close(descriptor) }
+private func renameFile(_ source: String, _ destination: String) -> Int32 { rename(source, destination) }
+
 /// A file descriptor with the few POSIX operations durable checkpoint writing needs, each failing with a
 /// `CheckpointError` that names the file.
 final class PosixFile {
@@ -18,18 +22,18 @@ final class PosixFile {
     }
 
     deinit {
-        if !isClosed { _ = Glibc.close(descriptor) }
+        if !isClosed { _ = closeDescriptor(descriptor) }
     }
 
     /// Creates a new file; fails if it already exists so two writers never share a temporary file.
     static func createExclusive(_ path: String) throws -> PosixFile {
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw PosixFile.error(path, "create") }
         return PosixFile(descriptor: fd, path: path)
     }
 
     static func openForReading(_ path: String) throws -> PosixFile {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             if errno == ENOENT { throw CheckpointError.fileNotFound(path: path) }
             throw PosixFile.error(path, "open")
@@ -44,7 +48,7 @@ final class PosixFile {
         var position = off_t(offset)
         while remaining > 0 {
             // Linux transfers at most ~2 GiB per call; larger tensors simply take several.
-            let written = Glibc.pwrite(descriptor, cursor, min(remaining, 1 << 30), position)
+            let written = pwrite(descriptor, cursor, min(remaining, 1 << 30), position)
             if written < 0 {
                 if errno == EINTR { continue }
                 throw PosixFile.error(path, "write")
@@ -60,7 +64,7 @@ final class PosixFile {
     func read(into destination: UnsafeMutableRawPointer, count: Int, at offset: Int) throws -> Int {
         var total = 0
         while total < count {
-            let got = Glibc.pread(descriptor, destination + total, min(count - total, 1 << 30), off_t(offset + total))
+            let got = pread(descriptor, destination + total, min(count - total, 1 << 30), off_t(offset + total))
             if got < 0 {
                 if errno == EINTR { continue }
                 throw PosixFile.error(path, "read")
@@ -92,14 +96,14 @@ final class PosixFile {
     func close() throws {
         guard !isClosed else { return }
         isClosed = true
-        guard Glibc.close(descriptor) == 0 else { throw PosixFile.error(path, "close") }
+        guard closeDescriptor(descriptor) == 0 else { throw PosixFile.error(path, "close") }
     }
 
     /// Makes a rename or unlink inside `directory` durable.
     static func syncDirectory(_ directory: String) throws {
-        let fd = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw PosixFile.error(directory, "open directory") }
-        defer { _ = Glibc.close(fd) }
+        defer { _ = closeDescriptor(fd) }
         while fsync(fd) != 0 {
             if errno == EINTR { continue }
             // Some filesystems (e.g. certain network mounts) cannot fsync directories; the rename is still atomic.
@@ -110,7 +114,7 @@ final class PosixFile {
 
     /// Atomically replaces `destination` with `source` (same filesystem).
     static func rename(_ source: String, to destination: String) throws {
-        guard Glibc.rename(source, destination) == 0 else {
+        guard renameFile(source, destination) == 0 else {
             throw CheckpointError.io(path: destination, operation: "rename from \(source)", reason: String(cString: strerror(errno)))
         }
     }

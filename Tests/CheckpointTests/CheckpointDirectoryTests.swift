@@ -110,6 +110,12 @@ final class CheckpointDirectoryTests: XCTestCase {
         XCTAssertFalse(resolved.usedFallback)
         XCTAssertTrue(FileManager.default.fileExists(atPath: partial.path), "resolving must not modify the directory")
 
+        XCTAssertEqual(try directory.removeStaleTemporaryFiles().map(\.lastPathComponent).sorted(),
+                       ["latest.tmp-fedcba9876543210", "step-00000200.sclip.tmp-0123456789abcdef"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: partial.path))
+
+        // The next save also cleans leftovers by itself.
+        try Data([1, 2, 3]).write(to: partial)
         try directory.save(tensors(seed: 2), step: 200, metadata: ["step": 200])
         XCTAssertFalse(FileManager.default.fileExists(atPath: partial.path))
         XCTAssertFalse(FileManager.default.fileExists(atPath: pointerTemp.path))
