@@ -29,18 +29,17 @@ public final class AsyncCheckpointWriter: @unchecked Sendable {
     public func submit<Metadata: Encodable>(step: Int, tensors: [CheckpointTensor], metadata: Metadata) throws {
         // Encoding here keeps the caller's metadata type off the background thread and reports bad metadata at once.
         let metadataValue = try JSONValue(encoding: metadata)
+        try submitLock.withLock { try submitLocked(step: step, tensors: tensors, metadataValue: metadataValue) }
+    }
+
+    /// Like `submit`, but never blocks: returns `false` (and saves nothing) while a previous save is running.
+    ///
+    /// For training loops that would rather skip a checkpoint than stall. Throws a finished save's error.
+    public func submitIfIdle<Metadata: Encodable>(step: Int, tensors: [CheckpointTensor], metadata: Metadata) throws -> Bool {
         try submitLock.withLock {
-            try waitForPrevious()
-            inFlight.enter()
-            queue.async { [directory, options] in
-                defer { self.inFlight.leave() }
-                do {
-                    let summary = try directory.save(tensors, step: step, metadataValue: metadataValue, options: options)
-                    self.lock.withLock { self.completed.append(summary) }
-                } catch {
-                    self.lock.withLock { self.pendingError = error }
-                }
-            }
+            guard !isBusy else { return false }
+            try submitLocked(step: step, tensors: tensors, metadataValue: JSONValue(encoding: metadata))
+            return true
         }
     }
 
@@ -53,6 +52,20 @@ public final class AsyncCheckpointWriter: @unchecked Sendable {
         return lock.withLock {
             defer { completed.removeAll() }
             return completed
+        }
+    }
+
+    private func submitLocked(step: Int, tensors: [CheckpointTensor], metadataValue: JSONValue) throws {
+        try waitForPrevious()
+        inFlight.enter()
+        queue.async { [directory, options] in
+            defer { self.inFlight.leave() }
+            do {
+                let summary = try directory.save(tensors, step: step, metadataValue: metadataValue, options: options)
+                self.lock.withLock { self.completed.append(summary) }
+            } catch {
+                self.lock.withLock { self.pendingError = error }
+            }
         }
     }
 

@@ -84,6 +84,12 @@ final class OpenCheckpointFile: @unchecked Sendable {
                   record.offset <= fileSize - record.compressedSize else {
                 throw fail("payload \(record.offset)+\(record.compressedSize) lies outside the file (\(fileSize) bytes)")
             }
+            // zstd cannot exceed ~32768:1 (a 4-byte RLE block per 128 KiB); a larger claim is a forged size
+            // that would make the reader allocate absurd amounts of memory.
+            let (plausibleRaw, overflow) = (record.compressedSize + 1).multipliedReportingOverflow(by: 1 << 16)
+            guard record.codec != .zstd || overflow || record.rawSize <= plausibleRaw else {
+                throw fail("raw size \(record.rawSize) is impossible for a \(record.compressedSize)-byte zstd frame")
+            }
             guard record.codec != .none || record.compressedSize == record.rawSize else {
                 throw fail("uncompressed payload of \(record.compressedSize) bytes for \(record.rawSize) raw bytes")
             }

@@ -148,4 +148,19 @@ final class CheckpointDirectoryTests: XCTestCase {
         XCTAssertEqual(try directory.latestPointer()?.lastPathComponent, "step-00000020.sclip")
         XCTAssertFalse(writer.isBusy)
     }
+
+    /// A slow save (zstd level 19) must still be running when `submit` returns, and `submitIfIdle` must skip.
+    func testAsyncWriterReturnsBeforeTheSaveFinishes() throws {
+        let directory = try CheckpointDirectory(url: makeScratchDirectory(self), keepLatest: 3)
+        let writer = AsyncCheckpointWriter(directory: directory, options: CheckpointWriteOptions(compressionLevel: 19, compressionWorkers: 0))
+        let big = [CheckpointTensor(name: "w", shape: [1 << 19], values: TestData.normal(1 << 19, seed: 5))]
+        try writer.submit(step: 1, tensors: big, metadata: ["step": 1])
+        XCTAssertTrue(writer.isBusy, "submit should return while the save runs in the background")
+        XCTAssertFalse(try writer.submitIfIdle(step: 2, tensors: big, metadata: ["step": 2]))
+        XCTAssertNil(try directory.latestPointer(), "latest must not move before the save is durable")
+        XCTAssertEqual(try writer.wait().map(\.url.lastPathComponent), ["step-00000001.sclip"])
+        XCTAssertEqual(try directory.latestPointer()?.lastPathComponent, "step-00000001.sclip")
+        XCTAssertTrue(try writer.submitIfIdle(step: 2, tensors: [], metadata: ["step": 2]))
+        XCTAssertEqual(try writer.wait().map(\.url.lastPathComponent), ["step-00000002.sclip"])
+    }
 }
