@@ -11,6 +11,8 @@ final class CheckpointRoundTripTests: XCTestCase {
             CheckpointTensor(name: "empty", shape: [0], values: []),
             CheckpointTensor(name: "empty.2d", shape: [3, 0], values: []),
             CheckpointTensor(name: "odd.length", shape: [7, 3], values: TestData.normal(21, seed: 3)),
+            // Adam moments at step 0: all zeros, the most compressible tensor a checkpoint holds.
+            CheckpointTensor(name: "adam.exp_avg.zeros", shape: [1024, 1024], values: [Float](repeating: 0, count: 1 << 20)),
             CheckpointTensor(name: "token_embedding.weight", shape: [512, 257], values: TestData.trainedLike(rows: 512, columns: 257, seed: 4)),
         ]
     }
@@ -41,6 +43,10 @@ final class CheckpointRoundTripTests: XCTestCase {
                     let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
                     XCTAssertEqual((attributes[.size] as? NSNumber)?.intValue, summary.fileBytes)
                     XCTAssertEqual(loaded.header.fileSize, summary.fileBytes)
+                    if codec == .zstd {
+                        let zeros = try XCTUnwrap(loaded.header.tensors.first { $0.name == "adam.exp_avg.zeros" })
+                        XCTAssertLessThan(zeros.compressedSize, 2048, "zeros should compress to almost nothing")
+                    }
                 }
             }
         }
