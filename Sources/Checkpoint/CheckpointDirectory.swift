@@ -66,7 +66,10 @@ public final class CheckpointDirectory: @unchecked Sendable {
 
     // MARK: Saving
 
-    /// Saves atomically, points `latest` at the new file, then prunes; returns the new file's URL.
+    /// Saves atomically, points `latest` at the new file, then prunes; returns what was written.
+    ///
+    /// An error from pruning is thrown too (the new checkpoint and `latest` are durable by then), so a disk
+    /// that keeps filling up is noticed.
     @discardableResult
     public func save<Metadata: Encodable>(_ tensors: [CheckpointTensor], step: Int, metadata: Metadata,
                                           options: CheckpointWriteOptions = .init()) throws -> CheckpointWriteSummary {
@@ -112,7 +115,7 @@ public final class CheckpointDirectory: @unchecked Sendable {
         }
         let name = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard CheckpointDirectory.step(fromFileName: name) != nil else {
-            throw CheckpointError.corrupt(path: pointer.path, detail: "expected a checkpoint file name like step-00001234.sclip, found '\(name.prefix(80))'")
+            throw CheckpointError.corrupt(path: pointer.path, detail: "expected a checkpoint file name like step-00001234.sclip, found '\(name.prefix(80).map { $0.isNewline ? " " : $0 }.map(String.init).joined())'")
         }
         return url.appendingPathComponent(name)
     }
