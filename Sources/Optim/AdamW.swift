@@ -80,6 +80,19 @@ public final class AdamW {
         }
     }
 
+    /// Calls `body` with the writable first and second moments (e.g. to broadcast them from rank 0).
+    public func withMoments<R>(_ body: (UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        try firstMoment.withUnsafeMutableBufferPointer { m in try secondMoment.withUnsafeMutableBufferPointer { v in try body(m, v) } }
+    }
+
+    /// Sets each segment's step count (from a checkpoint).
+    public func restore(steps s: [Int]) throws {
+        guard s.count == steps.count else {
+            throw OptimizerStateError("optimizer state has \(s.count) step counters, expected \(steps.count)")
+        }
+        steps = s
+    }
+
     /// Replaces the optimizer state (from a checkpoint); sizes must match.
     public func restore(firstMoment m: [Float], secondMoment v: [Float], steps s: [Int]) throws {
         guard m.count == firstMoment.count, v.count == secondMoment.count, s.count == steps.count else {

@@ -19,21 +19,72 @@ public final class TrainingRun {
         AllocatorPolicy.keepFreedMemory()
         let collectives = try RunEnvironment.collectives()
         let isRoot = collectives.rank == 0
+        var configuration = self.configuration
         let modelConfig = try ModelCatalog.config(configuration.model)
         let model = CLIPModel(config: modelConfig, seed: configuration.seed)
+        let checkpointFolder = directory + "/checkpoints"
+
+        // Resume: rank 0 reads and verifies the checkpoint; the others receive its state and moments.
+        var restored: RunCheckpoints.Restored?
+        var notes: [String] = []
+        if let resume = configuration.resume, isRoot {
+            if let loaded = try RunCheckpoints.load(resume, runCheckpoints: checkpointFolder, messages: { notes.append($0) }) {
+                restored = try RunCheckpoints.restore(loaded, into: model)
+                notes.append("resuming from \(loaded.url.path) at step \(restored!.state.step)")
+            } else {
+                notes.append("no checkpoint in \(checkpointFolder) yet; starting fresh")
+            }
+        }
+        let savedState = try collectives.broadcast(restored?.state, root: 0)
+        if let saved = savedState, saved.globalBatch > 0, saved.globalBatch != configuration.batchSize * collectives.size {
+            // Keep the global batch (and so the data order and the optimisation) when the world size changes.
+            guard saved.globalBatch % collectives.size == 0 else {
+                throw TrainingError("cannot resume a global batch of \(saved.globalBatch) on \(collectives.size) ranks (not divisible)")
+            }
+            notes.append("resuming on \(collectives.size) ranks: --batch-size \(configuration.batchSize) -> \(saved.globalBatch / collectives.size) per rank to keep the global batch \(saved.globalBatch)")
+            configuration.batchSize = saved.globalBatch / collectives.size
+        }
+
         let data = try RunEnvironment.dataSource(configuration, model: modelConfig, rank: collectives.rank, worldSize: collectives.size)
         let trainer = try Trainer(configuration: configuration, model: model, collectives: collectives, data: data)
+        if let saved = savedState {
+            try trainer.engine.optimizer.withMoments { m, v in
+                if let restored {
+                    _ = m.update(from: restored.firstMoment)
+                    _ = v.update(from: restored.secondMoment)
+                }
+                try collectives.broadcast(m, root: 0)
+                try collectives.broadcast(v, root: 0)
+            }
+            try trainer.engine.optimizer.restore(steps: saved.optimizerSteps)
+            try trainer.restore(saved)
+        }
 
         var outputs: RunOutputs?
+        var checkpoints: RunCheckpoints?
         if isRoot {
             outputs = try RunOutputs(directory: directory, configuration: configuration)
+            checkpoints = try RunCheckpoints(directory: checkpointFolder, keep: configuration.keep)
             print("swiftclip: training \(configuration.model) (\(model.parameters.count) parameters) on \(collectives.size) rank(s), global batch \(trainer.globalBatch), \(trainer.totalSteps) steps -> \(directory)")
+            for note in notes { outputs?.message(note) }
         }
-        trainer.onStep = { record in outputs?.log(record, every: self.configuration.logEveryNSteps) }
+        trainer.onStep = { record in outputs?.log(record, every: configuration.logEveryNSteps) }
         trainer.onMessage = { message in outputs?.message(message) }
         trainer.onEvaluation = { metrics, state in outputs?.evaluation(metrics, state: state) }
-        let final = try trainer.run()
-        outputs?.finish(final)
+        trainer.saveCheckpoint = { state, _ in
+            // Replicas must agree before rank 0 writes for all of them.
+            try trainer.verifyReplicas()
+            try checkpoints?.save(model: model, optimizer: trainer.engine.optimizer, state: state)
+        }
+        do {
+            let final = try trainer.run()
+            try checkpoints?.finish()
+            outputs?.finish(final)
+        } catch {
+            // A save in flight is completed (or reported) before the error ends the run.
+            try? checkpoints?.finish()
+            throw error
+        }
     }
 }
 

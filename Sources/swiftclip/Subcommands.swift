@@ -7,6 +7,8 @@ enum Subcommands {
         ParityCommand.self,
         BenchStepCommand.self,
         TrainCommand.self,
+        ExportCommand.self,
+        CheckpointCommand.self,
     ]
 }
 

@@ -100,12 +100,8 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            let configuration = try resolvedConfiguration()
-            try TrainingRun(configuration: configuration).run()
-        } catch let error as CustomStringConvertible where !(error is ExitCode) {
-            FileHandle.standardError.write(Data("swiftclip train: \(error.description)\n".utf8))
-            throw ExitCode.failure
+        try reportingErrors("train") {
+            try TrainingRun(configuration: try resolvedConfiguration()).run()
         }
     }
 }

@@ -1,0 +1,118 @@
+import CLIP
+import Checkpoint
+import Foundation
+import NN
+import Optim
+
+/// What a SwiftCLIP checkpoint's header carries besides the tensor table.
+public struct CheckpointMetadata: Codable, Sendable {
+    public var state: TrainingState
+    public var model: CLIPConfig
+    /// Names of the parameters whose AdamW moments follow as `adamw.exp_avg.NAME` / `adamw.exp_avg_sq.NAME`.
+    public var optimizer = "adamw"
+}
+
+/// Saving and restoring a run: model parameters under their OpenCLIP keys, AdamW moments, and the
+/// training state (step, stage, data position, schedule, seed) — everything needed to continue exactly.
+public final class RunCheckpoints {
+    public static let firstMomentPrefix = "adamw.exp_avg."
+    public static let secondMomentPrefix = "adamw.exp_avg_sq."
+
+    public let directory: CheckpointDirectory
+    let writer: AsyncCheckpointWriter
+    /// Seconds training waited for the last save (snapshot + hand-off; the write itself runs in the background).
+    public private(set) var lastPause: Double = 0
+
+    public init(directory path: String, keep: Int?) throws {
+        directory = try CheckpointDirectory(url: URL(fileURLWithPath: path), keepLatest: keep ?? Int.max)
+        _ = try? directory.removeStaleTemporaryFiles()
+        writer = AsyncCheckpointWriter(directory: directory)
+    }
+
+    /// The tensors of a checkpoint: parameters, then first and second moments.
+    public static func tensors(model: CLIPModel, optimizer: AdamW) -> [CheckpointTensor] {
+        let store = model.parameters
+        var tensors = store.parameters.map { CheckpointTensor(name: $0.name, shape: $0.shape, values: $0.value.values) }
+        optimizer.firstMoment.withUnsafeBufferPointer { m in
+            optimizer.secondMoment.withUnsafeBufferPointer { v in
+                for p in store.parameters {
+                    tensors.append(CheckpointTensor(name: firstMomentPrefix + p.name, shape: p.shape,
+                                                    values: Array(m[p.offset..<(p.offset + p.count)])))
+                    tensors.append(CheckpointTensor(name: secondMomentPrefix + p.name, shape: p.shape,
+                                                    values: Array(v[p.offset..<(p.offset + p.count)])))
+                }
+            }
+        }
+        return tensors
+    }
+
+    /// Snapshots the run and writes it in the background (waiting for the previous save first).
+    public func save(model: CLIPModel, optimizer: AdamW, state: TrainingState) throws {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let tensors = Self.tensors(model: model, optimizer: optimizer)
+        try writer.submit(step: state.step, tensors: tensors, metadata: CheckpointMetadata(state: state, model: model.config))
+        lastPause = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    /// Waits for the background save; its error, if any, surfaces here.
+    public func finish() throws { _ = try writer.wait() }
+
+    /// Loads `resume` (`latest`, a checkpoint file, or a folder of checkpoints) after verifying every checksum.
+    /// Returns nil for `latest` when no checkpoint exists yet; `messages` receives fallback notes.
+    public static func load(_ resume: String, runCheckpoints: String, messages: (String) -> Void) throws -> LoadedCheckpoint? {
+        var isDirectory: ObjCBool = false
+        let target = resume == "latest" ? runCheckpoints : resume
+        guard FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory) else {
+            if resume == "latest" { return nil }
+            throw TrainingError("\(resume): no such checkpoint file or folder")
+        }
+        if !isDirectory.boolValue { return try CheckpointFile.read(at: URL(fileURLWithPath: target)) }
+        guard let resolved = try CheckpointDirectory(url: URL(fileURLWithPath: target), create: false).resolveLatest() else {
+            if resume == "latest" { return nil }
+            throw TrainingError("\(target): no checkpoint in this folder")
+        }
+        if let note = resolved.fallbackMessage { messages(note) }
+        return resolved.checkpoint
+    }
+
+    /// A checkpoint's training state and AdamW moments, with the parameters already loaded into the model.
+    public struct Restored {
+        public var state: TrainingState
+        public var firstMoment: [Float]
+        public var secondMoment: [Float]
+    }
+
+    /// Loads parameters into `model` (strictly: missing, unused or mis-shaped keys are errors naming the key)
+    /// and returns the moments (laid out like the parameters) and the training state.
+    public static func restore(_ checkpoint: LoadedCheckpoint, into model: CLIPModel) throws -> Restored {
+        let file = checkpoint.url.path
+        let metadata: CheckpointMetadata
+        do { metadata = try checkpoint.metadata(as: CheckpointMetadata.self) } catch {
+            throw TrainingError("\(file): header metadata is not a SwiftCLIP training state (\(error))")
+        }
+        guard metadata.model == model.config else {
+            throw TrainingError("\(file): the checkpoint's model config differs from --model (saved: embed_dim \(metadata.model.embedDim), vision width \(metadata.model.vision.width), text width \(metadata.model.text.width))")
+        }
+        let store = model.parameters
+        var stored: [String: StoredTensor] = [:]
+        var first = [Float](repeating: 0, count: store.count), second = first
+        var momentsFound = 0
+        for t in checkpoint.tensors {
+            var isMoment = false
+            for (prefix, isFirst) in [(firstMomentPrefix, true), (secondMomentPrefix, false)] where t.name.hasPrefix(prefix) {
+                isMoment = true
+                let name = String(t.name.dropFirst(prefix.count))
+                guard let p = store[name], p.shape == t.shape else { throw TrainingError("\(file): moment \(t.name) does not fit the model") }
+                if isFirst { first.replaceSubrange(p.offset..<(p.offset + p.count), with: t.values) }
+                else { second.replaceSubrange(p.offset..<(p.offset + p.count), with: t.values) }
+                momentsFound += 1
+            }
+            if !isMoment { stored[t.name] = StoredTensor(shape: t.shape, dtype: "F32", floats: t.values, integers: []) }
+        }
+        guard momentsFound == 2 * store.parameters.count else {
+            throw TrainingError("\(file): has \(momentsFound) AdamW moment tensors, expected \(2 * store.parameters.count)")
+        }
+        try store.load(stored, from: file)
+        return Restored(state: metadata.state, firstMoment: first, secondMoment: second)
+    }
+}

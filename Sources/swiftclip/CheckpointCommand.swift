@@ -1,0 +1,63 @@
+import ArgumentParser
+import Checkpoint
+import Foundation
+import Training
+
+/// `swiftclip checkpoint`: look into and verify checkpoint files.
+struct CheckpointCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "checkpoint",
+        abstract: "Inspect or verify SwiftCLIP checkpoints.",
+        subcommands: [Inspect.self, Verify.self])
+
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print a checkpoint's header, tensor table, compression ratio and verification result.")
+        @Argument(help: "Checkpoint file.") var path: String
+
+        func run() throws {
+            try reportingErrors("checkpoint inspect") {
+                let header = try CheckpointFile.readHeader(at: URL(fileURLWithPath: path))
+                print("file: \(path)")
+                print("format: \(header.format) v\(header.formatVersion)  step: \(header.step)  created: \(header.createdAt)  size: \(header.fileSize) bytes")
+                if let data = try? JSONEncoder().encode(header.metadata), let text = String(data: data, encoding: .utf8) {
+                    print("metadata: \(text.prefix(2000))")
+                }
+                var raw = 0, stored = 0
+                print("tensors:")
+                for t in header.tensors {
+                    raw += t.rawSize; stored += t.compressedSize
+                    print(String(format: "  %-64@ %@ %-16@ raw %10d  stored %10d  %@/%@  xxh3 %@", t.name as NSString, t.dtype,
+                                 "\(t.shape)" as NSString, t.rawSize, t.compressedSize, t.filter.rawValue, t.codec.rawValue, t.checksum))
+                }
+                print(String(format: "%d tensors, %d raw bytes, %d stored, compression ratio %.3f", header.tensors.count, raw, stored,
+                             Double(raw) / Double(max(stored, 1))))
+                do {
+                    _ = try CheckpointFile.verify(at: URL(fileURLWithPath: path))
+                    print("verification: OK (header and every tensor checksum)")
+                } catch {
+                    print("verification: FAILED: \(error)")
+                    throw ExitCode.failure
+                }
+            }
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Verify every checksum of a checkpoint; exits non-zero on any mismatch.")
+        @Argument(help: "Checkpoint files.") var paths: [String]
+
+        func run() throws {
+            var failed = false
+            for path in paths {
+                do {
+                    let header = try CheckpointFile.verify(at: URL(fileURLWithPath: path))
+                    print("OK \(path) (step \(header.step), \(header.tensors.count) tensors)")
+                } catch {
+                    FileHandle.standardError.write(Data("FAILED \(error)\n".utf8))
+                    failed = true
+                }
+            }
+            if failed { throw ExitCode.failure }
+        }
+    }
+}
