@@ -56,7 +56,8 @@ public final class MPICommunicator: Communicator {
         try performOnMPIThread { executor in executor.chunkElementLimit = limit }
     }
 
-    /// Runs `body` on the MPI thread, between queued collectives, with MPI_COMM_WORLD; for raw MPI calls.
+    /// Runs `body` with MPI_COMM_WORLD once every queued collective has finished, serialised with all
+    /// other MPI calls of this process; for raw MPI calls.
     public func withWorldCommunicator<R>(_ body: @escaping (MPI_Comm) throws -> R) throws -> R {
         try performOnMPIThread { executor in try body(executor.communicator) }
     }

@@ -32,7 +32,7 @@ struct AllReduceBenchmark {
         }
         guard communicator.rank == 0 else { return }
         print("allreduce: \(communicator.size) ranks, float32 sum in place, best of N repetitions")
-        print(String(format: "%8@ %5@ %12@ %12@ %8@", "size", "reps", "ours GB/s", "MPI GB/s", "ratio"))
+        print("    size  reps    ours GB/s     MPI GB/s    ratio")
         for row in rows {
             print(String(format: "%6d MB %5d %12.3f %12.3f %8.3f", row.megabytes, row.repetitions, row.oursGBps, row.mpiGBps, row.ratio))
         }

@@ -11,6 +11,8 @@ struct DeadPeerDrill {
         case kill
         /// The rank stays alive but never joins another collective: only our timeout can end this.
         case stall
+        /// As `stall`, while the others wait on non-blocking all-reduces queued on the MPI thread.
+        case stallNonBlocking = "stall-nonblocking"
     }
 
     let communicator: Communicator
@@ -24,11 +26,15 @@ struct DeadPeerDrill {
             switch failure {
             case .exit: exit(1)
             case .kill: kill(getpid(), SIGKILL)
-            case .stall: sleep(600)
+            case .stall, .stallNonBlocking: sleep(600)
             }
         }
         for _ in 0..<1000 {
-            try communicator.allReduce(&values, .sum)
+            if failure == .stallNonBlocking {
+                try values.withUnsafeMutableBufferPointer { try communicator.startAllReduce($0, .sum) }.wait()
+            } else {
+                try communicator.allReduce(&values, .sum)
+            }
         }
         fputs("rank \(communicator.rank): finished every collective although a peer failed\n", stderr)
     }

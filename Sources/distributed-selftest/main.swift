@@ -4,7 +4,8 @@ import Foundation
 // Multi-rank checks and benchmarks for the Distributed module; run under mpirun (or alone as one rank).
 //   distributed-selftest check                                  every collective, the bucket reducer, replica
 //                                                               check and feature gather against exact values
-//   distributed-selftest dead-peer exit|kill|stall [--timeout S] the last rank fails mid-run; the job must end
+//   distributed-selftest dead-peer exit|kill|stall|stall-nonblocking [--timeout S]
+//                                                               the last rank fails mid-run; the job must end
 //   distributed-selftest bench-allreduce [--json]               our allReduce vs raw MPI_Allreduce, 1-256 MB
 
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -28,7 +29,7 @@ do {
         if failures > 0 { exit(1) }
     case "dead-peer":
         guard let mode = arguments.dropFirst().first, let failure = DeadPeerDrill.Failure(rawValue: mode) else {
-            fail("dead-peer needs exit, kill or stall")
+            fail("dead-peer needs exit, kill, stall or stall-nonblocking")
         }
         let communicator = try MPICommunicator(collectiveTimeout: Double(option("--timeout") ?? "5") ?? 5)
         try DeadPeerDrill(communicator: communicator, failure: failure).run()
@@ -39,7 +40,7 @@ do {
                                maxMegabytes: Int(option("--max-mb") ?? "256") ?? 256).run()
         try communicator.finalize()
     default:
-        fail("usage: distributed-selftest check | dead-peer exit|kill|stall [--timeout S] | bench-allreduce [--json] [--max-mb N]")
+        fail("usage: distributed-selftest check | dead-peer exit|kill|stall|stall-nonblocking [--timeout S] | bench-allreduce [--json] [--max-mb N]")
     }
 } catch {
     fail("\(error)")

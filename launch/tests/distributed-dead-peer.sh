@@ -7,7 +7,7 @@ build_selftest
 
 limit=45
 failed=0
-for case in "2 exit" "2 kill" "2 stall" "4 stall" "4 kill"; do
+for case in "2 exit" "2 kill" "2 stall" "2 stall-nonblocking" "4 stall" "4 kill"; do
   read -r np mode <<<"$case"
   log=$(mktemp)
   start=$(date +%s)
@@ -18,7 +18,7 @@ for case in "2 exit" "2 kill" "2 stall" "4 stall" "4 kill"; do
   if [ "$status" -eq 0 ]; then verdict="job exited 0"; fi
   if [ "$status" -eq 124 ]; then verdict="job hung (killed by timeout)"; fi
   if [ "$elapsed" -gt "$limit" ]; then verdict="took ${elapsed}s > ${limit}s"; fi
-  if [ "$mode" = stall ] && ! grep -q "timed out after .* a peer likely died" "$log"; then verdict="no timeout message"; fi
+  if [[ "$mode" == stall* ]] && ! grep -q "timed out after .* a peer likely died" "$log"; then verdict="no timeout message"; fi
   if grep -q "finished every collective" "$log"; then verdict="a rank finished although its peer failed"; fi
   echo "-- $np ranks, last rank $mode: status $status after ${elapsed}s: $verdict"
   if [ "$verdict" != ok ]; then failed=1; sed 's/^/   | /' "$log" | head -40; fi
