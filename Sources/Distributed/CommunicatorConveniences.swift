@@ -34,15 +34,30 @@ extension Communicator {
     public func broadcastValue<V: Codable>(_ value: V?, root: Int = 0) throws -> V {
         try CollectiveValidation.root(root, size: size)
         var payload = [UInt8]()
+        var encodingFailure: Error?
         if rank == root {
-            guard let value else { throw DistributedError.invalidArgument("broadcastValue: root \(root) passed no value") }
-            payload = Array(try JSONEncoder().encode(value))
+            do {
+                guard let value else { throw DistributedError.invalidArgument("broadcastValue: root \(root) passed no value") }
+                payload = Array(try JSONEncoder().encode(value))
+            } catch {
+                encodingFailure = error
+            }
         }
-        var length = [Int64(payload.count)]
+        // A length of -1 tells the other ranks that the root failed, so they throw instead of hanging.
+        var length = [Int64(encodingFailure == nil ? payload.count : -1)]
         try broadcast(&length, root: root)
+        if let encodingFailure { throw encodingFailure }
+        guard length[0] >= 0 else {
+            throw DistributedError.invalidState("broadcastValue: root \(root) had no encodable \(V.self) value")
+        }
         if rank != root { payload = [UInt8](repeating: 0, count: Int(length[0])) }
         try broadcast(&payload, root: root)
         return try JSONDecoder().decode(V.self, from: Data(payload))
+    }
+
+    /// Concatenates equal-sized contributions of all ranks in rank order into `gathered`.
+    public func allGather<T: CollectiveScalar>(_ local: UnsafeBufferPointer<T>, into gathered: UnsafeMutableBufferPointer<T>) throws {
+        try allGatherV(local, into: gathered, counts: [Int](repeating: local.count, count: size))
     }
 
     /// Returns every rank's `localCount`, in rank order.

@@ -39,11 +39,13 @@ public enum FeatureGather {
 }
 
 /// Gathers this rank's `[rows, featureDimension]` features from all ranks; row counts may differ by rank.
-public func allGatherFeatures(_ local: [Float], featureDimension: Int, communicator: Communicator) throws -> GatheredFeatures {
+/// Pass `rowsPerRank` when every rank already knows it to save the collective that exchanges it.
+public func allGatherFeatures(_ local: [Float], featureDimension: Int, rowsPerRank knownRows: [Int]? = nil,
+                              communicator: Communicator) throws -> GatheredFeatures {
     guard featureDimension > 0, local.count % featureDimension == 0 else {
         throw DistributedError.invalidArgument("allGatherFeatures: \(local.count) values are not rows of \(featureDimension)")
     }
-    let rowsPerRank = try communicator.allGatherCounts(local.count / featureDimension)
+    let rowsPerRank = try knownRows ?? communicator.allGatherCounts(local.count / featureDimension)
     var gathered = [Float](repeating: 0, count: rowsPerRank.reduce(0, +) * featureDimension)
     try local.withUnsafeBufferPointer { localBuffer in
         try gathered.withUnsafeMutableBufferPointer {

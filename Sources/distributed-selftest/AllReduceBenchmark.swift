@@ -50,8 +50,8 @@ struct AllReduceBenchmark {
 
     private func measure(megabytes: Int) throws -> Row {
         let count = (megabytes << 20) / MemoryLayout<Float>.stride
-        // Enough repetitions for about 1 GB per side, at least 5.
-        let repetitions = max(5, min(100, 1024 / megabytes))
+        // About 2 GB per side, at least 10 repetitions: best-of needs a few undisturbed runs on a busy machine.
+        let repetitions = max(10, min(100, 2048 / megabytes))
         let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
         defer { buffer.deallocate() }
         // Zeros stay zeros under repeated summing, so values never overflow to infinity.

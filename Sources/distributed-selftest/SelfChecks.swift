@@ -70,6 +70,13 @@ final class SelfChecks {
         let decision = Decision(stop: true, checkpoint: "runs/a/step-\(rank).ckpt", step: 42 + rank)
         let received = try communicator.broadcastValue(rank == 0 ? decision : nil, root: 0)
         expect(received == Decision(stop: true, checkpoint: "runs/a/step-0.ckpt", step: 42), "decision \(received)")
+        // A root without a value makes every rank throw rather than leaving the others waiting.
+        do {
+            _ = try communicator.broadcastValue(Optional<Decision>.none, root: 0)
+            expect(false, "broadcastValue without a root value succeeded")
+        } catch let error as DistributedError {
+            expect(rank == 0 ? error.description.contains("passed no value") : error.description.contains("no encodable"), "\(error)")
+        }
     }
 
     func checkAllReduce() throws {
@@ -125,6 +132,12 @@ final class SelfChecks {
         let (values, gatheredCounts) = try communicator.allGatherV((0..<(2 * rank)).map { Int32(rank * 1000 + $0) })
         expectEqual(gatheredCounts, (0..<size).map { 2 * $0 }, "gathered counts")
         expectEqual(values, (0..<size).flatMap { r in (0..<(2 * r)).map { Int32(r * 1000 + $0) } }, "array convenience")
+
+        var equal = [Double](repeating: -1, count: 3 * size)
+        try [Double(rank), 0.5, -Double(rank)].withUnsafeBufferPointer { l in
+            try equal.withUnsafeMutableBufferPointer { try communicator.allGather(l, into: $0) }
+        }
+        expectEqual(equal, (0..<size).flatMap { [Double($0), 0.5, -Double($0)] }, "equal-count allGather")
     }
 
     func checkReduceScatter() throws {

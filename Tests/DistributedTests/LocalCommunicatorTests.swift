@@ -61,3 +61,19 @@ final class LocalCommunicatorTests: XCTestCase {
         XCTAssertThrowsError(try allGatherFeaturesBackward(features, rowsPerRank: [3, 3], featureDimension: 4, communicator: communicator))
     }
 }
+
+extension LocalCommunicatorTests {
+    func testFeatureGatherWithKnownRowCountsChecksThem() throws {
+        let features: [Float] = (0..<8).map(Float.init)
+        XCTAssertEqual(try allGatherFeatures(features, featureDimension: 4, rowsPerRank: [2], communicator: communicator).values, features)
+        XCTAssertThrowsError(try allGatherFeatures(features, featureDimension: 4, rowsPerRank: [3], communicator: communicator))
+    }
+
+    func testEqualCountAllGather() throws {
+        var gathered = [Float](repeating: 0, count: 2)
+        try [Float(1), 2].withUnsafeBufferPointer { local in
+            try gathered.withUnsafeMutableBufferPointer { try communicator.allGather(local, into: $0) }
+        }
+        XCTAssertEqual(gathered, [1, 2])
+    }
+}
