@@ -112,7 +112,8 @@ final class MPIWorker {
         condition.lock()
         runningSince = nil
         callerIsExecuting = false
-        condition.broadcast()
+        // Waking the idle MPI thread for nothing would cost a context switch on every call.
+        if queueHead != queue.count { condition.broadcast() }
         condition.unlock()
         if let failure { throw failure }
     }
