@@ -39,6 +39,8 @@ let package = Package(
             "TensorCore", "NN", "CLIP", "Optim", "Distributed", "DataPipeline", "Checkpoint",
             .product(name: "Yams", package: "Yams"),
         ]),
+        // Multi-rank self-test and all-reduce benchmark of Distributed, run under mpirun by launch/tests and Benchmarks.
+        .executableTarget(name: "distributed-selftest", dependencies: ["Distributed", "CMPI"]),
         .executableTarget(name: "swiftclip", dependencies: [
             "Training",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,0 +1,119 @@
+import CMPI
+import Distributed
+import Foundation
+
+/// Measures, in one run and on the same buffers, the bandwidth of `MPICommunicator.allReduce`
+/// against raw MPI_Allreduce called directly on the MPI thread.
+///
+/// Both sides are timed the same way: each call follows its own barrier and repetitions alternate
+/// raw and ours so that machine noise hits both. Bandwidth columns use each side's best time; the
+/// ratio is the median of per-repetition time ratios (robust on a shared machine). Raw
+/// MPI_Allreduce is timed around the bare MPI call, ours from the caller, so our overhead
+/// (locking, queueing, thread hand-off) is included. Bandwidth is bytes / time
+/// (algorithm bandwidth, as nccl-tests "algbw").
+struct AllReduceBenchmark {
+    let communicator: MPICommunicator
+    let json: Bool
+    let maxMegabytes: Int
+
+    struct Row {
+        let megabytes: Int
+        let repetitions: Int
+        let oursSeconds: Double
+        let mpiSeconds: Double
+        /// `startAllReduce` + `wait`: the queued path the gradient bucket reducer uses.
+        let nonBlockingSeconds: Double
+        var oursGBps: Double { Double(megabytes << 20) / oursSeconds / 1e9 }
+        var mpiGBps: Double { Double(megabytes << 20) / mpiSeconds / 1e9 }
+        var nonBlockingGBps: Double { Double(megabytes << 20) / nonBlockingSeconds / 1e9 }
+        /// Median over repetitions of raw time / our time within the same repetition: adjacent calls
+        /// share the machine's state, so the pairing cancels most noise from other processes.
+        let ratio: Double
+        let nonBlockingRatio: Double
+    }
+
+    func run() throws {
+        var rows: [Row] = []
+        var megabytes = 1
+        while megabytes <= maxMegabytes {
+            rows.append(try measure(megabytes: megabytes))
+            megabytes *= 4
+        }
+        guard communicator.rank == 0 else { return }
+        print("allreduce: \(communicator.size) ranks, float32 sum in place; GB/s from the best of N repetitions, ratio = median of paired MPI/ours times")
+        print("    size  reps    ours GB/s     MPI GB/s    ratio  non-blocking GB/s  ratio")
+        for row in rows {
+            print(String(format: "%6d MB %5d %12.3f %12.3f %8.3f %18.3f %6.3f", row.megabytes, row.repetitions, row.oursGBps,
+                         row.mpiGBps, row.ratio, row.nonBlockingGBps, row.nonBlockingRatio))
+        }
+        let minimum = rows.map(\.ratio).min() ?? 0
+        let nonBlockingMinimum = rows.map(\.nonBlockingRatio).min() ?? 0
+        print(String(format: "allreduce_vs_mpi_min = %.3f   nonblocking_vs_mpi_min = %.3f", minimum, nonBlockingMinimum))
+        if json {
+            let sizes = rows.map { String($0.megabytes) }.joined(separator: ",")
+            let ours = rows.map { String(format: "%.4f", $0.oursGBps) }.joined(separator: ",")
+            let mpi = rows.map { String(format: "%.4f", $0.mpiGBps) }.joined(separator: ",")
+            let ratios = rows.map { String(format: "%.4f", $0.ratio) }.joined(separator: ",")
+            let nonBlocking = rows.map { String(format: "%.4f", $0.nonBlockingGBps) }.joined(separator: ",")
+            print("{\"benchmark\":\"allreduce\",\"ranks\":\(communicator.size),\"sizes_mb\":[\(sizes)],\"ours_gbps\":[\(ours)],"
+                + "\"mpi_gbps\":[\(mpi)],\"ratios\":[\(ratios)],\"nonblocking_gbps\":[\(nonBlocking)],"
+                + "\"nonblocking_vs_mpi_min\":\(String(format: "%.4f", nonBlockingMinimum)),"
+                + "\"allreduce_vs_mpi_min\":\(String(format: "%.4f", minimum))}")
+        }
+    }
+
+    private func measure(megabytes: Int) throws -> Row {
+        let count = (megabytes << 20) / MemoryLayout<Float>.stride
+        // About 2 GB per side, at least 12 repetitions (a multiple of the 3 rotations at the small sizes).
+        let repetitions = max(12, min(99, 2048 / megabytes))
+        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+        defer { buffer.deallocate() }
+        // Zeros stay zeros under repeated summing, so values never overflow to infinity.
+        buffer.initialize(repeating: 0)
+        // times[side][repetition]; side 0 raw MPI, 1 ours, 2 ours non-blocking.
+        var times = [[Double]](repeating: [], count: 3)
+        let base = buffer.baseAddress!
+        for repetition in 0...repetitions {
+            // Each side runs right after its own barrier; the order rotates so every side takes
+            // every position equally often (position in the sequence measurably changes timings).
+            var mpiTime = 0.0, ourTime = 0.0, queuedTime = 0.0
+            for side in [[0, 1, 2], [1, 2, 0], [2, 0, 1]][repetition % 3] {
+                try communicator.barrier()
+                switch side {
+                case 0:
+                    mpiTime = try communicator.withWorldCommunicator { world -> Double in
+                        let start = MPI_Wtime()
+                        try checkMPI(MPI_Allreduce(CMPI_inPlace(), base, Int32(count), CMPI_float(), CMPI_sum(), world),
+                                     "MPI_Allreduce")
+                        return MPI_Wtime() - start
+                    }
+                case 1:
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    try communicator.allReduce(buffer, .sum)
+                    ourTime = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                default:
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    try communicator.startAllReduce(buffer, .sum).wait()
+                    queuedTime = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                }
+            }
+            // Repetition 0 warms up every path (page faults, MPI buffers).
+            if repetition > 0 {
+                times[0].append(mpiTime)
+                times[1].append(ourTime)
+                times[2].append(queuedTime)
+            }
+        }
+        // A collective is done only when every rank is: use the slowest rank's time of each repetition.
+        for side in times.indices { try communicator.allReduce(&times[side], .max) }
+        return Row(megabytes: megabytes, repetitions: repetitions, oursSeconds: times[1].min()!, mpiSeconds: times[0].min()!,
+                   nonBlockingSeconds: times[2].min()!,
+                   ratio: median(zip(times[0], times[1]).map { $0 / $1 }),
+                   nonBlockingRatio: median(zip(times[0], times[2]).map { $0 / $1 }))
+    }
+
+    private func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+}
