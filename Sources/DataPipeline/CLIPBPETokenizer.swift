@@ -43,30 +43,41 @@ public final class CLIPBPETokenizer: TextTokenizer {
                                   fallbackFinalToInner: false, source: source)
     }
 
-    /// The merges OpenCLIP uses: whitespace-separated pairs on lines 1...48,894.
-    static func parseMerges(_ bytes: [UInt8], source: String) throws -> [(Substring, Substring)] {
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw TokenizerError.malformedFile(path: source, reason: "merges file is not valid UTF-8")
-        }
-        var merges: [(Substring, Substring)] = []
+    /// The merges OpenCLIP uses: whitespace-separated pairs on lines 1...48,894 (the rest of the file is ignored).
+    static func parseMerges(_ bytes: [UInt8], source: String) throws -> [(String, String)] {
+        var merges: [(String, String)] = []
         merges.reserveCapacity(mergeCount)
-        var lineNumber = 0
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            defer { lineNumber += 1 }
-            if lineNumber == 0 { continue }
-            if merges.count == mergeCount { break }
-            let parts = line.split(whereSeparator: { $0.unicodeScalars.allSatisfy(PythonStringSemantics.isSpace) })
-            guard parts.count == 2 else {
-                throw TokenizerError.malformedFile(
-                    path: source, reason: "line \(lineNumber + 1) is not a merge pair of two symbols: '\(line.prefix(80))'")
+        try bytes.withUnsafeBufferPointer { buffer in
+            var lineStart = 0, lineNumber = 0
+            while lineStart < buffer.count, merges.count < mergeCount {
+                var lineEnd = lineStart
+                while lineEnd < buffer.count, buffer[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+                if lineNumber > 0 {
+                    merges.append(try parseMergeLine(buffer[lineStart..<lineEnd], lineNumber: lineNumber + 1, source: source))
+                }
+                lineStart = lineEnd + 1
+                lineNumber += 1
             }
-            merges.append((parts[0], parts[1]))
         }
         guard merges.count == mergeCount else {
             throw TokenizerError.malformedFile(
                 path: source, reason: "has \(merges.count) merges, CLIP needs \(mergeCount) after the header line")
         }
         return merges
+    }
+
+    /// Splits one line at ASCII whitespace; the byte-level alphabet has no other whitespace characters.
+    private static func parseMergeLine(_ line: Slice<UnsafeBufferPointer<UInt8>>, lineNumber: Int,
+                                       source: String) throws -> (String, String) {
+        let isSeparator: (UInt8) -> Bool = { $0 == 0x20 || (0x09...0x0D).contains($0) }
+        let fields = line.split(whereSeparator: isSeparator)
+        guard fields.count == 2, let left = String(validating: fields[0], as: UTF8.self),
+              let right = String(validating: fields[1], as: UTF8.self) else {
+            let shown = String(decoding: line.prefix(80), as: UTF8.self)
+            throw TokenizerError.malformedFile(
+                path: source, reason: "line \(lineNumber) is not a merge pair of two symbols: '\(shown)'")
+        }
+        return (left, right)
     }
 
     /// Content ids of `text` after OpenCLIP's cleaning, without start/end tokens; at most `limit` of them.

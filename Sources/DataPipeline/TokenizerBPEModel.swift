@@ -25,7 +25,7 @@ final class BytePairModel: Sendable {
     ///   - baseSymbols: text of ids `0..<baseSymbols.count` (the empty string marks an id with no text, e.g. padding).
     ///   - merges: pairs of symbol texts in rank order; merge `k` gets id `baseSymbols.count + k`.
     ///   - fallbackFinalToInner: when a byte has no word-final symbol, use its inner one (trained vocabularies).
-    init(baseSymbols: [String], merges: [(Substring, Substring)], startOfTextID: Int32, endOfTextID: Int32,
+    init(baseSymbols: [String], merges: [(String, String)], startOfTextID: Int32, endOfTextID: Int32,
          fallbackFinalToInner: Bool, source: String, cacheCapacity: Int = 200_000) throws {
         var idForText: [String: Int32] = [:]
         for (id, text) in baseSymbols.enumerated() where !text.isEmpty {
@@ -51,7 +51,7 @@ final class BytePairModel: Sendable {
         ranks.reserveCapacity(merges.count)
         let firstMergeID = Int32(baseSymbols.count)
         for (rank, merge) in merges.enumerated() {
-            let left = String(merge.0), right = String(merge.1)
+            let (left, right) = merge
             guard let leftID = idForText[left], let rightID = idForText[right] else {
                 throw TokenizerError.malformedFile(
                     path: source, reason: "merge \(rank + 1) ('\(left) \(right)') uses a symbol no earlier merge creates")
@@ -147,13 +147,22 @@ final class BytePairModel: Sendable {
             case .endOfText: ids.append(endOfTextID)
             case .text(let range):
                 bytes.removeAll(keepingCapacity: true)
-                for scalar in text[range] { bytes.append(contentsOf: UTF8.encode(scalar)!) }
+                for scalar in text[range] { appendUTF8(scalar, to: &bytes) }
                 ids.append(contentsOf: encodePiece(bytes))
             }
             return ids.count < limit
         }
         if ids.count > limit { ids.removeLast(ids.count - limit) }
         return ids
+    }
+
+    @inline(__always) private func appendUTF8(_ scalar: Unicode.Scalar, to bytes: inout [UInt8]) {
+        let value = scalar.value
+        if value < 0x80 {
+            bytes.append(UInt8(value))
+        } else {
+            bytes.append(contentsOf: UTF8.encode(scalar)!)
+        }
     }
 
     /// OpenCLIP's framing: start, the first `contextLength - 2` content ids, end, zero padding.

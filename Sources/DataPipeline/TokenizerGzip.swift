@@ -60,7 +60,7 @@ enum GzipDecoder {
         return offset
     }
 
-    /// Least-significant-bit-first reader over the compressed bytes.
+    /// Least-significant-bit-first reader over the compressed bytes, refilled 64 bits at a time.
     struct BitReader {
         let input: UnsafeBufferPointer<UInt8>
         var byteOffset: Int
@@ -72,20 +72,33 @@ enum GzipDecoder {
             self.byteOffset = byteOffset
         }
 
-        mutating func bits(_ count: Int) throws -> Int {
-            while bitCount < count {
-                guard byteOffset < input.count else { throw Failure(reason: "truncated DEFLATE stream") }
+        @inline(__always) mutating func refill() {
+            while bitCount <= 56, byteOffset < input.count {
                 bitBuffer |= UInt64(input[byteOffset]) << UInt64(bitCount)
                 byteOffset += 1
                 bitCount += 8
             }
-            let value = Int(bitBuffer & ((1 << UInt64(count)) - 1))
+        }
+
+        /// The next `count` bits without consuming them (zeros past the end of the input).
+        @inline(__always) mutating func peek(_ count: Int) -> Int {
+            if bitCount < count { refill() }
+            return Int(bitBuffer & ((1 << UInt64(count)) - 1))
+        }
+
+        @inline(__always) mutating func consume(_ count: Int) throws {
+            guard count <= bitCount else { throw Failure(reason: "truncated DEFLATE stream") }
             bitBuffer >>= UInt64(count)
             bitCount -= count
+        }
+
+        @inline(__always) mutating func bits(_ count: Int) throws -> Int {
+            let value = peek(count)
+            try consume(count)
             return value
         }
 
-        /// Drops the bits left in the current byte; the offset of the next whole byte.
+        /// Drops the bits left in the current byte and returns buffered whole bytes to the input.
         var alignedByteOffset: Int { byteOffset - bitCount / 8 }
 
         mutating func alignToByte() {
@@ -95,10 +108,13 @@ enum GzipDecoder {
         }
     }
 
-    /// Canonical Huffman code: number of codes per length and the symbols in code order.
+    /// Canonical Huffman code with a direct lookup table for codes of up to `tableBits` bits.
     struct Huffman {
+        static let tableBits = 9
         var counts = [Int](repeating: 0, count: 16)
         var symbols: [Int]
+        /// Indexed by the next `tableBits` input bits: symbol << 4 | code length, or 0 for longer codes.
+        var table = [UInt16](repeating: 0, count: 1 << tableBits)
 
         init(lengths: [Int]) throws {
             symbols = []
@@ -116,9 +132,36 @@ enum GzipDecoder {
                 symbols[offsets[length]] = symbol
                 offsets[length] += 1
             }
+            // Codes are sent most-significant bit first, so the table is indexed by the bit-reversed code.
+            var code = 0, index = 0
+            for length in 1...15 {
+                for _ in 0..<counts[length] {
+                    if length <= Self.tableBits {
+                        var reversed = 0
+                        for bit in 0..<length where code & (1 << bit) != 0 { reversed |= 1 << (length - 1 - bit) }
+                        var fill = reversed
+                        while fill < 1 << Self.tableBits {
+                            table[fill] = UInt16(symbols[index] << 4 | length)
+                            fill += 1 << length
+                        }
+                    }
+                    code += 1
+                    index += 1
+                }
+                code <<= 1
+            }
         }
 
-        func decode(_ reader: inout BitReader) throws -> Int {
+        @inline(__always) func decode(_ reader: inout BitReader) throws -> Int {
+            let entry = Int(table[reader.peek(Self.tableBits)])
+            if entry != 0 {
+                try reader.consume(entry & 0xF)
+                return entry >> 4
+            }
+            return try decodeSlowly(&reader)
+        }
+
+        private func decodeSlowly(_ reader: inout BitReader) throws -> Int {
             var code = 0, first = 0, index = 0
             for length in 1...15 {
                 code |= try reader.bits(1)
@@ -210,7 +253,9 @@ enum GzipDecoder {
                 let distance = distanceBase[distanceSymbol] + (try reader.bits(distanceExtra[distanceSymbol]))
                 guard distance <= output.count else { throw Failure(reason: "distance too far back") }
                 let start = output.count - distance
-                for offset in 0..<length { output.append(output[start + offset]) }  // may overlap itself
+                // Byte by byte: the source may overlap what is being written, and appending a slice of
+                // `output` to itself would copy the whole array.
+                for offset in 0..<length { output.append(output[start + offset]) }
             }
         }
     }

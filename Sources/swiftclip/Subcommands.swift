@@ -4,6 +4,7 @@ import ArgumentParser
 enum Subcommands {
     static let all: [ParsableCommand.Type] = [
         VersionCommand.self,
+        TokenizeCommand.self, TokenizerCommand.self,
     ]
 }
 
