@@ -28,6 +28,7 @@ final class BytePairModel: Sendable {
     init(baseSymbols: [String], merges: [(String, String)], startOfTextID: Int32, endOfTextID: Int32,
          fallbackFinalToInner: Bool, source: String, cacheCapacity: Int = 200_000) throws {
         var idForText: [String: Int32] = [:]
+        idForText.reserveCapacity(baseSymbols.count + merges.count)
         for (id, text) in baseSymbols.enumerated() where !text.isEmpty {
             guard idForText[text] == nil else {
                 throw TokenizerError.malformedFile(path: source, reason: "symbol '\(text)' is listed twice")

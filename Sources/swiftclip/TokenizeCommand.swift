@@ -85,19 +85,19 @@ enum CaptionCorpusReader {
             throw Failure(description: "\(path): cannot read the caption corpus")
         }
         // Split on bytes: as Characters, "\r\n" would be one grapheme and never equal "\n".
-        var lines: [String] = []
+        var lines: [(number: Int, text: String)] = []
         for (index, rawLine) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
             let line = rawLine.last == UInt8(ascii: "\r") ? rawLine.dropLast() : rawLine
             guard let text = String(validating: line, as: UTF8.self) else {
                 throw Failure(description: "\(path): line \(index + 1) is not valid UTF-8")
             }
-            if !text.isEmpty { lines.append(text) }
+            if !text.isEmpty { lines.append((index + 1, text)) }
         }
-        guard path.hasSuffix(".jsonl") else { return lines }
-        return try lines.enumerated().map { index, line in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+        guard path.hasSuffix(".jsonl") else { return lines.map(\.text) }
+        return try lines.map { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.text.utf8)) as? [String: Any],
                   let caption = (object["text"] ?? object["caption"]) as? String else {
-                throw Failure(description: "\(path): line \(index + 1) is not a JSON object with a \"text\" or \"caption\" string")
+                throw Failure(description: "\(path): line \(line.number) is not a JSON object with a \"text\" or \"caption\" string")
             }
             return caption
         }
