@@ -33,8 +33,20 @@ final class TokenizerCLIPBPETests: XCTestCase {
         return word
     }
 
+    /// SplitMix64, so that the random pieces are the same on every run.
+    private struct SeededGenerator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var value = state
+            value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
+            return value ^ (value >> 31)
+        }
+    }
+
     func testHeapMergeLoopMatchesNaiveLoopOnRandomPieces() {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededGenerator(state: 2024)
         let alphabets: [[UInt8]] = [Array("abcdefghijklmnopqrstuvwxyz".utf8), Array("aeiounrst".utf8), Array("!?.<>-_".utf8),
                                     Array("ab".utf8), Array(0...255)]
         for trial in 0..<3000 {
@@ -83,6 +95,17 @@ final class TokenizerCLIPBPETests: XCTestCase {
         print("tokenizer: 10,000 captions encoded in \(String(format: "%.3f", elapsed)) s")
         XCTAssertEqual(total, 770_000)
         XCTAssertLessThan(elapsed, 3.0)
+    }
+
+    func testBatchEncodingIsParallelSafeAndMatchesSerialEncoding() throws {
+        let captions = try TokenizerTestSupport.loadCaptions().map(\.text)
+        let texts = (0..<2000).map { "\(captions[$0 % captions.count]) #\($0)" }
+        let fresh = try CLIPBPETokenizer(mergesFile: TokenizerTestSupport.mergesPath)  // empty cache: threads race to fill it
+        let batch = fresh.encodeBatch(texts, contextLength: 77)
+        XCTAssertEqual(batch.count, texts.count * 77)
+        for (index, text) in texts.enumerated() where index % 7 == 0 {
+            XCTAssertEqual(Array(batch[(index * 77)..<((index + 1) * 77)]), tokenizer.encode(text, contextLength: 77))
+        }
     }
 
     func testLoadingTime() throws {
