@@ -168,7 +168,9 @@ final class BytePairModel: Sendable {
 
     /// OpenCLIP's framing: start, the first `contextLength - 2` content ids, end, zero padding.
     func frame(content: [Int32], contextLength: Int, padded: Bool) -> [Int32] {
-        precondition(contextLength >= 2, "context length must leave room for the start and end tokens")
+        precondition(contextLength >= 1, "context length must be positive")
+        // OpenCLIP keeps the first `contextLength` ids and overwrites the last with the end token.
+        if contextLength == 1 { return [endOfTextID] }
         var row: [Int32] = []
         row.reserveCapacity(padded ? contextLength : content.count + 2)
         row.append(startOfTextID)

@@ -72,6 +72,8 @@ final class TokenizerCLIPBPETests: XCTestCase {
         let short = tokenizer.encode("", contextLength: 5)
         XCTAssertEqual(short, [49406, 49407, 0, 0, 0])
         XCTAssertEqual(tokenizer.encode("a b c d e", contextLength: 4), [49406, 320, 321, 49407])
+        XCTAssertEqual(tokenizer.encode("a b c d e", contextLength: 2), [49406, 49407])
+        XCTAssertEqual(tokenizer.encode("a b c d e", contextLength: 1), [49407])
     }
 
     func testLongPiecesAreNotQuadratic() {
