@@ -1,8 +1,10 @@
 /// A subset of ftfy's `fix_encoding`: undoes UTF-8 that was decoded as Latin-1 or Windows-1252 (`cafÃ©`).
 ///
-/// ftfy decides with a large "badness" heuristic; this repair uses the core of it instead: the text must contain
-/// at least one character sequence that re-encodes (Windows-1252/Latin-1) to a complete, valid multi-byte UTF-8
-/// character. Then the whole text is re-decoded if it can be, otherwise each such sequence is decoded in place
+/// ftfy decides with a large "badness" heuristic; this repair uses a smaller rule instead. Evidence of mojibake is
+/// a character sequence that re-encodes (Windows-1252/Latin-1) to one complete, valid multi-byte UTF-8 character
+/// and is unlikely in real text: any 3- or 4-byte sequence, a 2-byte one led by `Â`/`Ã`, or a 2-byte one whose
+/// second character is not punctuation that often follows a capital letter legitimately (`CAFÉ”`, `É’`, `Ö»`).
+/// With evidence, the whole text is re-decoded if it can be, otherwise each evident sequence is decoded in place
 /// (ftfy's `decode_inconsistent_utf8`). Byte-A0 restoration and lossy-sequence replacement are not done.
 enum MojibakeRepair {
     /// Repairs until nothing changes, as ftfy does.
@@ -16,7 +18,7 @@ enum MojibakeRepair {
     }
 
     private static func repairOnce(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
-        guard text.contains(where: { $0.value >= 0x80 }), containsMojibakeSequence(text) else { return text }
+        guard text.contains(where: { $0.value >= 0x80 }), containsEvidentMojibake(text) else { return text }
         if let bytes = encodeLatin1(text), let decoded = decodeUTF8(bytes) { return decoded }
         if let bytes = encodeSloppyWindows1252(text), let decoded = decodeUTF8(bytes) { return decoded }
         return decodeSequencesInPlace(text)
@@ -75,7 +77,12 @@ enum MojibakeRepair {
         }
     }
 
-    /// The scalar decoded from the mojibake sequence starting at `start`, and its length, if there is one.
+    /// Characters that legitimately follow an accented capital often enough that `É` + one of them is no evidence.
+    private static let plausibleFollowers: Set<UInt32> = [
+        0x2019, 0x201D, 0x201C, 0x2018, 0x2013, 0x2014, 0x2026, 0x2022, 0xAB, 0xBB, 0xA0, 0xAE, 0xA9, 0xB0, 0x2122, 0xB7,
+    ]
+
+    /// The scalar decoded from an evident mojibake sequence starting at `start`, and its length, if there is one.
     private static func mojibakeSequence(_ text: [Unicode.Scalar], at start: Int) -> (Unicode.Scalar, Int)? {
         guard let lead = windows1252Byte(text[start]), let count = continuationCount(lead: lead),
               start + count < text.count else { return nil }
@@ -84,11 +91,12 @@ enum MojibakeRepair {
             guard let byte = windows1252Byte(text[start + offset]), (0x80...0xBF).contains(byte) else { return nil }
             bytes.append(byte)
         }
+        if count == 1, lead != 0xC2, lead != 0xC3, plausibleFollowers.contains(text[start + 1].value) { return nil }
         guard let decoded = decodeUTF8(bytes), decoded.count == 1 else { return nil }
         return (decoded[0], count + 1)
     }
 
-    private static func containsMojibakeSequence(_ text: [Unicode.Scalar]) -> Bool {
+    private static func containsEvidentMojibake(_ text: [Unicode.Scalar]) -> Bool {
         text.indices.contains { text[$0].value >= 0xC2 && mojibakeSequence(text, at: $0) != nil }
     }
 

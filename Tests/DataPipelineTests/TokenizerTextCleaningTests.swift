@@ -31,6 +31,9 @@ final class TokenizerTextCleaningTests: XCTestCase {
         XCTAssertEqual(clean("\u{FF76}\u{FF80}\u{FF76}\u{FF85}"), "\u{30AB}\u{30BF}\u{30AB}\u{30CA}")  // half-width kana
         XCTAssertEqual(clean("\u{1B}[1;31mbold\u{1B}[0m"), "bold")
         XCTAssertEqual(clean("na\u{EF}ve caf\u{E9} \u{C5}"), "na\u{EF}ve caf\u{E9} \u{E5}")  // no false repair
+        XCTAssertEqual(clean("CAF\u{C9}\u{201D} and B\u{C9}B\u{C9}\u{2019}s"), "caf\u{E9}\" and b\u{E9}b\u{E9}'s")
+        XCTAssertEqual(clean("\u{C3}\u{153}BER caf\u{E9} it\u{E2}\u{20AC}\u{2122}s"), "\u{FC}ber caf\u{E9} it's")  // partial
+        XCTAssertEqual(clean("\u{D0}\u{BF}\u{D1}\u{80}\u{D0}\u{B8}\u{D0}\u{B2}\u{D0}\u{B5}\u{D1}\u{82}"), "\u{43F}\u{440}\u{438}\u{432}\u{435}\u{442}")
     }
 
     func testPythonLowerAndWhitespace() {
