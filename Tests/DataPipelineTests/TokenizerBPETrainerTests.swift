@@ -26,7 +26,7 @@ final class TokenizerBPETrainerTests: XCTestCase {
         XCTAssertEqual(first.endOfTextID, 999)
         let available = 1000 - TrainedBPETokenizer.minimumVocabularySize(wordFinalByteCount: first.wordFinalBytes.count)
         XCTAssertEqual(first.merges.count, available, "this corpus has enough repeated pairs to use every id")
-        // The most frequent pair of the corpus: "a" followed by the word-final space-less "a</w>"? No: check by counting.
+        // The first merge is the corpus's most frequent adjacent pair, counted here by brute force.
         XCTAssertEqual(first.merges.first.map { $0.0 + $0.1 }, Self.mostFrequentPair(Self.corpus))
     }
 
