@@ -1,3 +1,5 @@
+import Foundation
+
 /// Trains a byte-level BPE vocabulary on captions, for models whose `vocab_size` is too small for CLIP's 49,408.
 ///
 /// Captions are cleaned and pre-tokenised like OpenCLIP; distinct pieces are counted; then the most frequent
@@ -36,20 +38,34 @@ public enum BPETrainer {
     }
 
     /// Occurrences of each pre-tokenised piece (as UTF-8) in the cleaned corpus; special-token text is skipped.
+    /// Large corpora are cleaned in parallel chunks whose counts are then summed (the result does not depend on it).
     static func countPieces(_ corpus: [String]) -> [[UInt8]: Int] {
-        var counts: [[UInt8]: Int] = [:]
-        for caption in corpus {
-            let text = CLIPTextCleaner.cleanScalars(caption)
-            CLIPPreTokenizer.forEachPiece(in: text) { piece in
-                if case .text(let range) = piece {
-                    var bytes: [UInt8] = []
-                    for scalar in text[range] { bytes.append(contentsOf: UTF8.encode(scalar)!) }
-                    counts[bytes, default: 0] += 1
+        let workers = corpus.count >= 4096 ? min(ProcessInfo.processInfo.activeProcessorCount, 16) : 1
+        let chunk = (corpus.count + workers - 1) / workers
+        var partial = [[PieceKey: Int]](repeating: [:], count: workers)
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var counts: [PieceKey: Int] = [:]
+            for caption in corpus[min(corpus.count, worker * chunk)..<min(corpus.count, (worker + 1) * chunk)] {
+                let text = CLIPTextCleaner.cleanScalars(caption)
+                CLIPPreTokenizer.forEachPiece(in: text) { piece in
+                    if case .text(let range) = piece {
+                        var bytes: [UInt8] = []
+                        for scalar in text[range] { bytes.append(contentsOf: UTF8.encode(scalar)!) }
+                        counts[PieceKey(bytes: bytes), default: 0] += 1
+                    }
+                    return true
                 }
-                return true
             }
+            lock.lock()
+            partial[worker] = counts
+            lock.unlock()
         }
-        return counts
+        var total: [[UInt8]: Int] = [:]
+        for counts in partial {
+            for (key, count) in counts { total[key.bytes, default: 0] += count }
+        }
+        return total
     }
 }
 

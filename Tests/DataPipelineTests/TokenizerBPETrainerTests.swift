@@ -125,6 +125,13 @@ final class TokenizerBPETrainerTests: XCTestCase {
         }
     }
 
+    func testParallelPieceCountingMatchesSerialCounting() {
+        let serial = BPETrainer.countPieces(Self.corpus)  // small corpus: one worker
+        let repeated = Array(repeating: Self.corpus, count: 6).flatMap { $0 }
+        XCTAssertGreaterThanOrEqual(repeated.count, 4096, "large enough for the parallel path")
+        XCTAssertEqual(BPETrainer.countPieces(repeated), serial.mapValues { $0 * 6 })
+    }
+
     func testTrainingSpeed() throws {
         let corpus = (0..<10).flatMap { round in Self.corpus.map { "\($0) round\(round)" } }
         let start = Date()
