@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Optim"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
-        .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline"]),
+        .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline"], exclude: ["Fixtures"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
     ],

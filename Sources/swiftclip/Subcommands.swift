@@ -4,11 +4,13 @@ import ArgumentParser
 enum Subcommands {
     static let all: [ParsableCommand.Type] = [
         VersionCommand.self,
-        ParityCommand.self,
-        BenchStepCommand.self,
         TrainCommand.self,
         ExportCommand.self,
         CheckpointCommand.self,
+        ParityCommand.self,
+        TokenizeCommand.self,
+        TokenizerCommand.self,
+        BenchStepCommand.self,
     ]
 }
 
