@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "DataPipeline", dependencies: ["TensorCore", "CSpng", "CTurboJPEG"]),
         .target(name: "Checkpoint", dependencies: ["TensorCore", "CZstd", "CXXHash"]),
         .target(name: "Training", dependencies: [
-            "TensorCore", "NN", "CLIP", "Optim", "Distributed", "DataPipeline", "Checkpoint",
+            "TensorCore", "NN", "CLIP", "Optim", "Distributed", "DataPipeline", "Checkpoint", "CMPI",
             .product(name: "Yams", package: "Yams"),
         ]),
         // Multi-rank self-test and all-reduce benchmark of Distributed, run under mpirun by launch/tests and Benchmarks.

@@ -1,4 +1,6 @@
 import CLIP
+import CMPI
+import Distributed
 import Foundation
 import NN
 import TensorCore
@@ -80,10 +82,13 @@ public final class TrainingRun {
             let final = try trainer.run()
             try checkpoints?.finish()
             outputs?.finish(final)
+            try RunEnvironment.finish(collectives)
         } catch {
             // A save in flight is completed (or reported) before the error ends the run.
             try? checkpoints?.finish()
-            throw error
+            guard collectives.size > 1 else { throw error }
+            FileHandle.standardError.write(Data("swiftclip train: rank \(collectives.rank): \(error)\n".utf8))
+            RunEnvironment.abort(collectives)
         }
     }
 }
@@ -157,7 +162,27 @@ final class RunOutputs {
 
 /// The parts of a run that depend on how the process was started and what data was asked for.
 enum RunEnvironment {
-    static func collectives() throws -> TrainerCollectives { SingleProcessCollectives() }
+    /// MPI collectives when started by `mpirun` (or another PMI launcher), otherwise a single rank.
+    static func collectives() throws -> TrainerCollectives {
+        let environment = ProcessInfo.processInfo.environment
+        let launchedByMPI = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"].contains { environment[$0] != nil }
+        guard launchedByMPI else { return SingleProcessCollectives() }
+        let timeout = environment["SWIFTCLIP_COLLECTIVE_TIMEOUT"].flatMap(Double.init) ?? 300
+        return CommunicatorCollectives(try MPICommunicator(collectiveTimeout: timeout))
+    }
+
+    /// Ends MPI cleanly after a successful run.
+    static func finish(_ collectives: TrainerCollectives) throws {
+        if let mpi = (collectives as? CommunicatorCollectives)?.communicator as? MPICommunicator { try mpi.finalize() }
+    }
+
+    /// Ends the whole job after an error on this rank, so the other ranks do not wait for it.
+    static func abort(_ collectives: TrainerCollectives) -> Never {
+        if collectives.size > 1, let mpi = (collectives as? CommunicatorCollectives)?.communicator as? MPICommunicator {
+            _ = try? mpi.withWorldCommunicator { MPI_Abort($0, 1) }
+        }
+        exit(1)
+    }
 
     static func dataSource(_ c: TrainingConfiguration, model: CLIPConfig, rank: Int, worldSize: Int) throws -> TrainingDataSource {
         switch c.datasetType {
