@@ -1,0 +1,139 @@
+/// Resampling filters with the kernels PIL uses (so results track torchvision's PIL path closely).
+public enum ResampleFilter: String, Sendable, CaseIterable {
+    case bilinear, bicubic
+
+    var support: Double { self == .bilinear ? 1 : 2 }
+
+    func weight(_ x: Double) -> Double {
+        let t = abs(x)
+        switch self {
+        case .bilinear: return t < 1 ? 1 - t : 0
+        case .bicubic:
+            // Keys cubic with a = -0.5, PIL's choice.
+            let a = -0.5
+            if t < 1 { return ((a + 2) * t - (a + 3)) * t * t + 1 }
+            if t < 2 { return (((t - 5) * t + 8) * t - 4) * a }
+            return 0
+        }
+    }
+}
+
+/// Per-output-pixel taps along one axis: for output i, source indices first[i] ..< first[i] + count[i] with
+/// `weights[i * stride ..< i * stride + count[i]]`.
+struct ResampleTaps {
+    var first: [Int]
+    var count: [Int]
+    var weights: [Float]
+    var stride: Int
+
+    /// Taps mapping the source interval [start, start + length) onto `scaledSize` output pixels, of which only
+    /// outputs offset ..< offset + outputCount are produced (a crop of the resized image). Downscaling widens the
+    /// kernel (antialiasing), as PIL does.
+    init(sourceSize: Int, start: Double, length: Double, scaledSize: Int, offset: Int, outputCount: Int, filter: ResampleFilter) {
+        let scale = length / Double(scaledSize)
+        let filterScale = max(scale, 1)
+        let support = filter.support * filterScale
+        stride = Int(support.rounded(.up)) * 2 + 1
+        first = [Int](repeating: 0, count: outputCount)
+        count = [Int](repeating: 0, count: outputCount)
+        weights = [Float](repeating: 0, count: outputCount * stride)
+        var local = [Double](repeating: 0, count: stride)
+        for i in 0..<outputCount {
+            let centre = start + (Double(i + offset) + 0.5) * scale
+            let lo = max(Int((centre - support + 0.5).rounded(.down)), 0)
+            let hi = min(Int((centre + support + 0.5).rounded(.down)), sourceSize)
+            var n = max(0, min(hi - lo, stride))
+            var total = 0.0
+            for k in 0..<n {
+                let w = filter.weight((Double(lo + k) - centre + 0.5) / filterScale)
+                local[k] = w
+                total += w
+            }
+            if total == 0 {
+                // Degenerate (tiny source): fall back to the nearest pixel.
+                n = 1
+                local[0] = 1
+                total = 1
+                first[i] = min(max(Int(centre), 0), sourceSize - 1)
+            } else {
+                first[i] = lo
+            }
+            count[i] = n
+            for k in 0..<n { weights[i * stride + k] = Float(local[k] / total) }
+        }
+    }
+}
+
+/// Resamples a rectangle of an RGB image into a normalised, planar (3×H×W) float tensor written in place.
+enum Resampler {
+    /// - Parameters:
+    ///   - region: source rectangle (x, y, width, height) in pixels.
+    ///   - scaledWidth/scaledHeight: size the region is resized to.
+    ///   - cropX/cropY: top-left of the `outputSize`×`outputSize` window taken from the resized image.
+    ///   - mean/std: per-channel normalisation applied after scaling to [0, 1].
+    static func resampleNormalised(_ image: RGBImage, region: (x: Double, y: Double, width: Double, height: Double),
+                                   scaledWidth: Int, scaledHeight: Int, cropX: Int, cropY: Int, outputSize: Int,
+                                   filter: ResampleFilter, mean: (Float, Float, Float), std: (Float, Float, Float),
+                                   into output: UnsafeMutablePointer<Float>) {
+        let horizontal = ResampleTaps(sourceSize: image.width, start: region.x, length: region.width, scaledSize: scaledWidth,
+                                      offset: cropX, outputCount: outputSize, filter: filter)
+        let vertical = ResampleTaps(sourceSize: image.height, start: region.y, length: region.height, scaledSize: scaledHeight,
+                                    offset: cropY, outputCount: outputSize, filter: filter)
+        // Only source rows some output row touches need the horizontal pass.
+        var rowLo = image.height, rowHi = 0
+        for i in 0..<outputSize {
+            rowLo = min(rowLo, vertical.first[i])
+            rowHi = max(rowHi, vertical.first[i] + vertical.count[i])
+        }
+        let rows = max(0, rowHi - rowLo)
+        var intermediate = [Float](repeating: 0, count: rows * outputSize * 3)
+        let width = image.width
+        image.pixels.withUnsafeBufferPointer { src in
+            intermediate.withUnsafeMutableBufferPointer { mid in
+                horizontal.weights.withUnsafeBufferPointer { hw in
+                    for r in 0..<rows {
+                        let srcRow = src.baseAddress! + (rowLo + r) * width * 3
+                        let midRow = mid.baseAddress! + r * outputSize * 3
+                        for x in 0..<outputSize {
+                            let f = horizontal.first[x], n = horizontal.count[x]
+                            let w = hw.baseAddress! + x * horizontal.stride
+                            var a: Float = 0, b: Float = 0, c: Float = 0
+                            var p = srcRow + f * 3
+                            for k in 0..<n {
+                                let wk = w[k]
+                                a += wk * Float(p[0]); b += wk * Float(p[1]); c += wk * Float(p[2])
+                                p += 3
+                            }
+                            midRow[3 * x] = a; midRow[3 * x + 1] = b; midRow[3 * x + 2] = c
+                        }
+                    }
+                }
+                vertical.weights.withUnsafeBufferPointer { vw in
+                    let plane = outputSize * outputSize
+                    let scale: (Float, Float, Float) = (1 / (255 * std.0), 1 / (255 * std.1), 1 / (255 * std.2))
+                    let shift: (Float, Float, Float) = (mean.0 / std.0, mean.1 / std.1, mean.2 / std.2)
+                    for y in 0..<outputSize {
+                        let f = vertical.first[y] - rowLo, n = vertical.count[y]
+                        let w = vw.baseAddress! + y * vertical.stride
+                        for x in 0..<outputSize {
+                            var a: Float = 0, b: Float = 0, c: Float = 0
+                            var p = mid.baseAddress! + (f * outputSize + x) * 3
+                            for k in 0..<n {
+                                let wk = w[k]
+                                a += wk * p[0]; b += wk * p[1]; c += wk * p[2]
+                                p += outputSize * 3
+                            }
+                            // PIL rounds and clamps to 8 bits between passes and at the end; clamping is what matters
+                            // for bicubic overshoot, rounding is left out (sub-quantum difference).
+                            a = min(max(a, 0), 255); b = min(max(b, 0), 255); c = min(max(c, 0), 255)
+                            let o = y * outputSize + x
+                            output[o] = a * scale.0 - shift.0
+                            output[plane + o] = b * scale.1 - shift.1
+                            output[2 * plane + o] = c * scale.2 - shift.2
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
