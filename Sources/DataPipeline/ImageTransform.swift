@@ -95,7 +95,9 @@ public struct ImageTransform: Sendable, Equatable {
 
     /// The per-sample augmentation generator: a pure function of (seed, epoch, global sample position), so a resumed
     /// run or a different world size augments each sample identically.
-    public static func augmentationRandom(seed: UInt64, epoch: Int, position: Int) -> SplitMix64 {
-        SplitMix64(mixing: seed, UInt64(bitPattern: Int64(epoch)), UInt64(bitPattern: Int64(position)), RandomStream.augmentation.rawValue)
+    /// `attempt` > 0 is used for substitutes of an undecodable sample, so they are augmented independently.
+    public static func augmentationRandom(seed: UInt64, epoch: Int, position: Int, attempt: Int = 0) -> SplitMix64 {
+        SplitMix64(mixing: seed, UInt64(bitPattern: Int64(epoch)), UInt64(bitPattern: Int64(position)), UInt64(attempt),
+                   RandomStream.augmentation.rawValue)
     }
 }
