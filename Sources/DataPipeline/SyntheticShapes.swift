@@ -36,6 +36,8 @@ public struct SyntheticShapes: Sendable {
         public var caption: String
         public var label: Int
         public var colour: Int, shape: Int, size: Int, position: Int
+        /// Where the shape was drawn (pixels, after jitter) and its half-size in pixels.
+        public var centreX: Double, centreY: Double, radius: Double
     }
 
     public var seed: UInt64
@@ -64,7 +66,7 @@ public struct SyntheticShapes: Sendable {
         let label = index % classCount
         let colour = label / Self.shapes.count, shape = label % Self.shapes.count
         let size = rng.below(Self.sizes.count), position = rng.below(Self.positions.count)
-        let image = render(colour: colour, shape: shape, size: size, position: position, rng: &rng)
+        let (image, cx, cy, radius) = render(colour: colour, shape: shape, size: size, position: position, rng: &rng)
         let c = Self.colours[colour].name, s = Self.shapes[shape], z = Self.sizes[size].name, p = Self.positions[position].phrase
         let caption: String
         switch rng.below(3) {
@@ -72,10 +74,11 @@ public struct SyntheticShapes: Sendable {
         case 1: caption = "a photo of a \(z) \(c) \(s) \(p)"
         default: caption = "a \(c) \(s), \(z), \(p)"
         }
-        return Sample(image: image, caption: caption, label: label, colour: colour, shape: shape, size: size, position: position)
+        return Sample(image: image, caption: caption, label: label, colour: colour, shape: shape, size: size, position: position,
+                      centreX: cx, centreY: cy, radius: radius)
     }
 
-    func render(colour: Int, shape: Int, size: Int, position: Int, rng: inout SplitMix64) -> RGBImage {
+    func render(colour: Int, shape: Int, size: Int, position: Int, rng: inout SplitMix64) -> (RGBImage, Double, Double, Double) {
         let n = imageSize
         let fn = Double(n)
         // Background: grey level with a slight tint and a linear gradient.
@@ -111,7 +114,7 @@ public struct SyntheticShapes: Sendable {
                 }
             }
         }
-        return RGBImage(width: n, height: n, pixels: pixels)
+        return (RGBImage(width: n, height: n, pixels: pixels), cx, cy, radius)
     }
 
     static func byte(_ v: Double) -> UInt8 { UInt8(max(0, min(255, v.rounded()))) }
@@ -125,7 +128,7 @@ public struct SyntheticShapes: Sendable {
             // Upward triangle with apex (0, -1) and base y = 0.85 from x = -1 to 1.
             guard dy <= 0.85, dy >= -1 else { return false }
             return abs(dx) <= (dy + 1) / 1.85
-        default: return (abs(dx) <= 1 && abs(dy) <= 0.32) || (abs(dy) <= 1 && abs(dx) <= 0.32)
+        default: return (abs(dx) <= 1 && abs(dy) <= 0.4) || (abs(dy) <= 1 && abs(dx) <= 0.4)
         }
     }
 

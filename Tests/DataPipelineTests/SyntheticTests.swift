@@ -21,14 +21,17 @@ final class SyntheticTests: XCTestCase {
             XCTAssertTrue(s.caption.contains(colour.name) && s.caption.contains(shape), s.caption)
             XCTAssertTrue(s.caption.contains(SyntheticShapes.sizes[s.size].name))
             XCTAssertTrue(s.caption.contains(SyntheticShapes.positions[s.position].phrase))
-            // The pixel at the shape's nominal centre has the shape's colour (every shape covers its centre).
+            // The pixel holding the shape's centre has the shape's colour (every shape covers its centre), and the
+            // centre is near the position the caption names.
             let p = SyntheticShapes.positions[s.position]
-            let x = Int(p.x * 32), y = Int(p.y * 32)
-            let o = (y * 32 + x) * 3
+            XCTAssertEqual(s.centreX, p.x * 32, accuracy: 1.3)
+            XCTAssertEqual(s.centreY, p.y * 32, accuracy: 1.3)
+            XCTAssertEqual(s.radius, SyntheticShapes.sizes[s.size].diameter * 16, accuracy: 0.09 * 16)
+            let o = (Int(s.centreY) * 32 + Int(s.centreX)) * 3
             let rgb = colour.rgb
-            XCTAssertEqual(Double(s.image.pixels[o]), Double(rgb.0), accuracy: 22, "\(s.caption)")
-            XCTAssertEqual(Double(s.image.pixels[o + 1]), Double(rgb.1), accuracy: 22, "\(s.caption)")
-            XCTAssertEqual(Double(s.image.pixels[o + 2]), Double(rgb.2), accuracy: 22, "\(s.caption)")
+            XCTAssertEqual(Double(s.image.pixels[o]), Double(rgb.0), accuracy: 21, "\(s.caption)")
+            XCTAssertEqual(Double(s.image.pixels[o + 1]), Double(rgb.1), accuracy: 21, "\(s.caption)")
+            XCTAssertEqual(Double(s.image.pixels[o + 2]), Double(rgb.2), accuracy: 21, "\(s.caption)")
         }
     }
 

@@ -37,8 +37,8 @@ final class TarAndBraceTests: XCTestCase {
         }
         func pad(_ b: [UInt8]) -> [UInt8] { b + [UInt8](repeating: 0, count: (512 - b.count % 512) % 512) }
         bytes += header("somedir/", size: 0, type: "5")
-        let record = "30 path=very/long/pax/name.txt\n"
-        XCTAssertEqual(record.utf8.count, 30)
+        let record = "31 path=very/long/pax/name.txt\n"
+        XCTAssertEqual(record.utf8.count, 31)
         bytes += header("PaxHeaders/x", size: record.utf8.count, type: "x") + pad(Array(record.utf8))
         bytes += header("truncated-name.txt", size: 3, type: "0") + pad(Array("abc".utf8))
         bytes += [UInt8](repeating: 0, count: 1024)
