@@ -71,14 +71,7 @@ public final class DataLoader: @unchecked Sendable {
     public let source: SampleSource
 
     private let builder: BatchBuilder
-    private let lock = NSCondition()
-    private var results: [Int: Result<Batch, Error>] = [:]
-    private var nextToBuild = 0
-    private var consumed = 0
-    private var stopping = false
-    private var activeWorkers = 0
-    private var totalSkipped = 0
-    private var totalWait = 0.0
+    private let queue: PrefetchQueue
 
     public init(source: SampleSource, tokenizer: TextTokenizer, options: LoaderOptions) throws {
         guard options.batchSize > 0, options.worldSize > 0, (0..<options.worldSize).contains(options.rank) else {
@@ -103,83 +96,110 @@ public final class DataLoader: @unchecked Sendable {
         }
         let order = try source.makeOrder(seed: options.seed, epoch: options.epoch, shuffle: options.mode == .training)
         builder = BatchBuilder(source: source, order: order, tokenizer: tokenizer, options: options, epochLength: epochLength)
-        lock.lock()
-        activeWorkers = options.workers
-        lock.unlock()
-        for w in 0..<options.workers {
-            let thread = Thread { [self] in self.workerLoop() }
-            thread.name = "DataLoader-\(w)"
-            thread.start()
-        }
+        queue = PrefetchQueue(builder: builder, batchCount: batchCount, depth: max(1, options.prefetchDepth), workers: options.workers)
     }
 
-    deinit { stop() }
+    /// Stops the background threads; batches already being built are finished and discarded.
+    deinit { queue.stop() }
 
     /// Returns the next batch and how long the caller waited for it (seconds), or nil after the last batch.
     /// Throws when a batch could not be built (e.g. every substitute of a slot failed).
     public func next() throws -> (batch: Batch, waitSeconds: Double)? {
-        let start = DispatchTime.now().uptimeNanoseconds
-        lock.lock()
-        guard consumed < batchCount else { lock.unlock(); return nil }
-        let index = consumed
-        var result: Result<Batch, Error>
-        if options.workers == 0 {
-            lock.unlock()
-            result = Result { try builder.build(batch: index) }
-            lock.lock()
-        } else {
-            while results[index] == nil { lock.wait() }
-            result = results.removeValue(forKey: index)!
-        }
-        consumed += 1
-        lock.broadcast()
-        let waited = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        totalWait += waited
-        if case .success(let batch) = result { totalSkipped += batch.skipped }
-        lock.unlock()
-        return (try result.get(), waited)
+        try queue.next()
     }
 
     /// Builds batch `index` synchronously, independent of the prefetch queue (for tests and inspection).
     public func buildBatch(_ index: Int) throws -> Batch { try builder.build(batch: index) }
 
     /// Skipped samples in consumed batches so far, plus those dropped while indexing the source.
-    public var skippedSamples: Int {
-        lock.lock(); defer { lock.unlock() }
-        return totalSkipped + source.indexingSkipped
-    }
+    public var skippedSamples: Int { queue.skippedInConsumedBatches + source.indexingSkipped }
 
     /// Total time spent waiting in `next()`.
-    public var totalWaitSeconds: Double {
-        lock.lock(); defer { lock.unlock() }
-        return totalWait
+    public var totalWaitSeconds: Double { queue.totalWaitSeconds }
+
+    /// Stops the workers (they finish their current batch) and waits for them; `next()` then returns nil.
+    public func stop() { queue.stop() }
+}
+
+/// Bounded, ordered hand-off between worker threads building batches and the consumer. Workers hold only this
+/// object (not the loader), so dropping the loader stops them.
+final class PrefetchQueue: @unchecked Sendable {
+    private let builder: BatchBuilder
+    private let batchCount: Int
+    private let depth: Int
+    private let workers: Int
+    private let condition = NSCondition()
+    private var results: [Int: Result<Batch, Error>] = [:]
+    private var nextToBuild = 0
+    private var consumed = 0
+    private var stopping = false
+    private var activeWorkers = 0
+    private var skipped = 0
+    private var waited = 0.0
+
+    init(builder: BatchBuilder, batchCount: Int, depth: Int, workers: Int) {
+        self.builder = builder
+        self.batchCount = batchCount
+        self.depth = depth
+        self.workers = workers
+        activeWorkers = workers
+        for w in 0..<workers {
+            let thread = Thread { [self] in self.workerLoop() }
+            thread.name = "DataLoader-\(w)"
+            thread.start()
+        }
     }
 
-    /// Stops the workers (they finish their current batch) and waits for them.
-    public func stop() {
-        lock.lock()
+    var skippedInConsumedBatches: Int { condition.lock(); defer { condition.unlock() }; return skipped }
+    var totalWaitSeconds: Double { condition.lock(); defer { condition.unlock() }; return waited }
+
+    func next() throws -> (batch: Batch, waitSeconds: Double)? {
+        let start = DispatchTime.now().uptimeNanoseconds
+        condition.lock()
+        guard consumed < batchCount, !stopping else { condition.unlock(); return nil }
+        let index = consumed
+        let result: Result<Batch, Error>
+        if workers == 0 {
+            condition.unlock()
+            result = Result { try builder.build(batch: index) }
+            condition.lock()
+        } else {
+            while results[index] == nil { condition.wait() }
+            result = results.removeValue(forKey: index)!
+        }
+        consumed += 1
+        condition.broadcast()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        waited += seconds
+        if case .success(let batch) = result { skipped += batch.skipped }
+        condition.unlock()
+        return (try result.get(), seconds)
+    }
+
+    func stop() {
+        condition.lock()
         stopping = true
-        lock.broadcast()
-        while activeWorkers > 0 { lock.wait() }
-        lock.unlock()
+        condition.broadcast()
+        while activeWorkers > 0 { condition.wait() }
+        condition.unlock()
     }
 
     private func workerLoop() {
-        lock.lock()
+        condition.lock()
         while true {
-            while !stopping && nextToBuild < batchCount && nextToBuild >= consumed + max(1, options.prefetchDepth) { lock.wait() }
+            while !stopping && nextToBuild < batchCount && nextToBuild >= consumed + depth { condition.wait() }
             if stopping || nextToBuild >= batchCount { break }
             let index = nextToBuild
             nextToBuild += 1
-            lock.unlock()
+            condition.unlock()
             let result = Result { try builder.build(batch: index) }
-            lock.lock()
+            condition.lock()
             results[index] = result
-            lock.broadcast()
+            condition.broadcast()
         }
         activeWorkers -= 1
-        lock.broadcast()
-        lock.unlock()
+        condition.broadcast()
+        condition.unlock()
     }
 }
 
