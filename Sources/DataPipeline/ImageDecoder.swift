@@ -16,17 +16,17 @@ public enum ImageFormat: String, Sendable {
 
 /// Decodes encoded image files to 8-bit RGB, choosing the codec from the content.
 public enum ImageDecoder {
-    /// Decodes PNG or JPEG bytes; WebP (no libwebp development package on the target system) and unknown formats
-    /// are reported as `unsupportedImageFormat`, which the loader counts as a skipped sample.
+    /// Decodes PNG, JPEG or WebP bytes (WebP only when libwebp loads at run time, else `unsupportedImageFormat`);
+    /// anything else is a `corruptImage` error, which the loader counts as a skipped sample.
     public static func decode(_ bytes: [UInt8], name: String) throws -> RGBImage {
         try bytes.withUnsafeBytes { raw in
             switch ImageFormat.sniff(raw) {
             case .png: return try PNGCodec.decode(raw, name: name)
             case .jpeg: return try JPEGCodec.decode(raw, name: name)
-            case .webp: throw DataPipelineError.unsupportedImageFormat(name: name, format: "webp (libwebp not available)")
+            case .webp: return try WebPCodec.decode(raw, name: name)
             case .unknown:
                 if raw.isEmpty { throw DataPipelineError.corruptImage(name: name, reason: "empty file") }
-                throw DataPipelineError.corruptImage(name: name, reason: "not a PNG or JPEG file")
+                throw DataPipelineError.corruptImage(name: name, reason: "not a PNG, JPEG or WebP file")
             }
         }
     }

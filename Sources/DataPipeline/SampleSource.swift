@@ -108,7 +108,8 @@ public struct FeistelPermutation: Sendable {
     }
 }
 
-/// Rate-limited warning printer: the first `limit` messages go to standard error (or a custom sink), then one notice.
+/// Rate-limited warning printer: the first `limit` messages go to standard error (or a custom sink), then one notice;
+/// `limit` 0 silences it (the counter still counts).
 public final class WarningLog: @unchecked Sendable {
     private let lock = NSLock()
     private let limit: Int
@@ -128,6 +129,6 @@ public final class WarningLog: @unchecked Sendable {
         let n = count
         lock.unlock()
         if n <= limit { sink(message) }
-        else if n == limit + 1 { sink("further data warnings suppressed") }
+        else if n == limit + 1 && limit > 0 { sink("further data warnings suppressed") }
     }
 }

@@ -89,6 +89,15 @@ final class CodecTests: XCTestCase {
         XCTAssertThrowsError(try ImageDecoder.decode(flipped, name: "flipped.png"))
     }
 
+    func testWebPRoundTripWhenLibwebpIsPresent() throws {
+        try XCTSkipUnless(WebPCodec.isAvailable, "libwebp runtime not installed")
+        let image = gradientImage(width: 21, height: 13)
+        let bytes = try WebPCodec.encodeLossless(image)
+        XCTAssertEqual(bytes.withUnsafeBytes { ImageFormat.sniff($0) }, .webp)
+        XCTAssertEqual(try ImageDecoder.decode(bytes, name: "x.webp"), image)
+        XCTAssertThrowsError(try ImageDecoder.decode(Array(bytes.prefix(20)), name: "cut.webp"))
+    }
+
     func testSniffIgnoresExtension() throws {
         let png = try PNGCodec.encode(gradientImage(width: 4, height: 4))
         XCTAssertEqual(png.withUnsafeBytes { ImageFormat.sniff($0) }, .png)

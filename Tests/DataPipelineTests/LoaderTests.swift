@@ -6,7 +6,8 @@ final class LoaderTests: XCTestCase {
 
     func options(world: Int, rank: Int, globalBatch: Int, start: Int = 0, workers: Int = 0, epochLength: Int? = nil) -> LoaderOptions {
         LoaderOptions(batchSize: globalBatch / world, worldSize: world, rank: rank, seed: 42, epoch: 3, epochLength: epochLength,
-                      startPosition: start, transform: ImageTransform(mode: .train, size: 16), contextLength: 10, workers: workers)
+                      startPosition: start, transform: ImageTransform(mode: .train, size: 16), contextLength: 10, workers: workers,
+                      warnings: WarningLog(limit: 0))
     }
 
     /// Concatenates every rank's share of each global batch, in rank order.

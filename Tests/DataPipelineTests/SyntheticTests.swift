@@ -88,6 +88,11 @@ final class SyntheticTests: XCTestCase {
             XCTAssertEqual(try sample.decodedImage(), original.image)
         }
         XCTAssertEqual(folder.prompts(forClass: 0).first, "a \(folder.classNames[0]).")
+        let task = data.zeroShotTask()
+        XCTAssertEqual(task.chanceAccuracy, 0.05)
+        XCTAssertEqual(try task.source.sampleCount(), 40)
+        XCTAssertEqual(task.prompts(forClass: 1)[1], "a photo of a red square.")
+        XCTAssertEqual(try task.source.load(id: 21).label, 1)
     }
 
     func testZeroShotFolderWithoutOptionalFilesAndErrors() throws {
