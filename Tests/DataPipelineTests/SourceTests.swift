@@ -136,6 +136,18 @@ final class SourceTests: XCTestCase {
         XCTAssertNil(try loader.next())
     }
 
+    func testCSVWithByteOrderMarkCRLFAndMultilineFields() throws {
+        let dir = try makeScratchDirectory(self)
+        try writeTextFile(dir + "/w.csv", "\u{FEFF}filepath,title\r\na.png,\"x\r\ny\"\r\n/abs/b.png,z\r\n")
+        let source = try CSVSource(csvSpec: dir + "/w.csv", separator: ",")
+        XCTAssertEqual(source.rows, [CSVSource.Row(imagePath: dir + "/a.png", caption: "x\r\ny"), CSVSource.Row(imagePath: "/abs/b.png", caption: "z")])
+        try writeTextFile(dir + "/e.csv", "filepath,title\r\na.png,\"x\r\ny\"\r\nb.png,z\r\nc.png\r\n")
+        XCTAssertThrowsError(try CSVSource(csvSpec: dir + "/e.csv", separator: ",")) { XCTAssertTrue("\($0)".hasPrefix("\(dir)/e.csv:5:"), "\($0)") }
+        XCTAssertThrowsError(try CSVSource(csvSpec: dir + "/w.csv", separator: ",,"))
+        // Several files joined with ::
+        XCTAssertEqual(try CSVSource(csvSpec: dir + "/w.csv::" + dir + "/w.csv", separator: ",").rows.count, 4)
+    }
+
     func testCSVErrorsNameTheFileAndLine() throws {
         let dir = try makeScratchDirectory(self)
         try writeTextFile(dir + "/a.tsv", "filepath\ttitle\nx.png\t\"unterminated\n")
