@@ -86,54 +86,60 @@ enum Resampler {
             rowHi = max(rowHi, vertical.first[i] + vertical.count[i])
         }
         let rows = max(0, rowHi - rowLo)
-        var intermediate = [Float](repeating: 0, count: rows * outputSize * 3)
+        let rowFloats = outputSize * 3
+        var intermediate = [Float](repeating: 0, count: rows * rowFloats)
+        var accumulator = [Float](repeating: 0, count: rowFloats)
         let width = image.width
         image.pixels.withUnsafeBufferPointer { src in
-            intermediate.withUnsafeMutableBufferPointer { mid in
-                horizontal.weights.withUnsafeBufferPointer { hw in
-                    for r in 0..<rows {
-                        let srcRow = src.baseAddress! + (rowLo + r) * width * 3
-                        let midRow = mid.baseAddress! + r * outputSize * 3
-                        for x in 0..<outputSize {
-                            let f = horizontal.first[x], n = horizontal.count[x]
-                            let w = hw.baseAddress! + x * horizontal.stride
-                            var a: Float = 0, b: Float = 0, c: Float = 0
-                            var p = srcRow + f * 3
-                            for k in 0..<n {
-                                let wk = w[k]
-                                a += wk * Float(p[0]); b += wk * Float(p[1]); c += wk * Float(p[2])
-                                p += 3
-                            }
-                            midRow[3 * x] = a; midRow[3 * x + 1] = b; midRow[3 * x + 2] = c
-                        }
+        intermediate.withUnsafeMutableBufferPointer { mid in
+        accumulator.withUnsafeMutableBufferPointer { acc in
+        horizontal.weights.withUnsafeBufferPointer { hw in
+        horizontal.first.withUnsafeBufferPointer { hFirst in
+        horizontal.count.withUnsafeBufferPointer { hCount in
+        vertical.weights.withUnsafeBufferPointer { vw in
+        vertical.first.withUnsafeBufferPointer { vFirst in
+        vertical.count.withUnsafeBufferPointer { vCount in
+            let source = src.baseAddress!, middle = mid.baseAddress!, sum = acc.baseAddress!
+            // Horizontal pass over the needed source rows: interleaved RGB in, interleaved RGB out.
+            for r in 0..<rows {
+                let srcRow = source + (rowLo + r) * width * 3
+                let midRow = middle + r * rowFloats
+                for x in 0..<outputSize {
+                    let w = hw.baseAddress! + x * horizontal.stride
+                    var p = srcRow + hFirst[x] * 3
+                    var a: Float = 0, b: Float = 0, c: Float = 0
+                    for k in 0..<hCount[x] {
+                        let wk = w[k]
+                        a += wk * Float(p[0]); b += wk * Float(p[1]); c += wk * Float(p[2])
+                        p += 3
                     }
-                }
-                vertical.weights.withUnsafeBufferPointer { vw in
-                    let plane = outputSize * outputSize
-                    let scale: (Float, Float, Float) = (1 / (255 * std.0), 1 / (255 * std.1), 1 / (255 * std.2))
-                    let shift: (Float, Float, Float) = (mean.0 / std.0, mean.1 / std.1, mean.2 / std.2)
-                    for y in 0..<outputSize {
-                        let f = vertical.first[y] - rowLo, n = vertical.count[y]
-                        let w = vw.baseAddress! + y * vertical.stride
-                        for x in 0..<outputSize {
-                            var a: Float = 0, b: Float = 0, c: Float = 0
-                            var p = mid.baseAddress! + (f * outputSize + x) * 3
-                            for k in 0..<n {
-                                let wk = w[k]
-                                a += wk * p[0]; b += wk * p[1]; c += wk * p[2]
-                                p += outputSize * 3
-                            }
-                            // PIL rounds and clamps to 8 bits between passes and at the end; clamping is what matters
-                            // for bicubic overshoot, rounding is left out (sub-quantum difference).
-                            a = min(max(a, 0), 255); b = min(max(b, 0), 255); c = min(max(c, 0), 255)
-                            let o = y * outputSize + x
-                            output[o] = a * scale.0 - shift.0
-                            output[plane + o] = b * scale.1 - shift.1
-                            output[2 * plane + o] = c * scale.2 - shift.2
-                        }
-                    }
+                    midRow[3 * x] = a; midRow[3 * x + 1] = b; midRow[3 * x + 2] = c
                 }
             }
-        }
+            // Vertical pass as weighted sums of whole rows (contiguous, vectorisable), then clamp, normalise, and
+            // de-interleave into planes.
+            let plane = outputSize * outputSize
+            let scale: (Float, Float, Float) = (1 / (255 * std.0), 1 / (255 * std.1), 1 / (255 * std.2))
+            let shift: (Float, Float, Float) = (mean.0 / std.0, mean.1 / std.1, mean.2 / std.2)
+            for y in 0..<outputSize {
+                let w = vw.baseAddress! + y * vertical.stride
+                let firstRow = middle + (vFirst[y] - rowLo) * rowFloats
+                let w0 = w[0]
+                for i in 0..<rowFloats { sum[i] = w0 * firstRow[i] }
+                for k in 1..<max(1, vCount[y]) {
+                    let wk = w[k]
+                    let row = firstRow + k * rowFloats
+                    for i in 0..<rowFloats { sum[i] += wk * row[i] }
+                }
+                // PIL clamps to 8 bits (bicubic overshoots); its intermediate rounding is left out (sub-quantum).
+                let outRow = y * outputSize
+                for x in 0..<outputSize {
+                    let a = min(max(sum[3 * x], 0), 255), b = min(max(sum[3 * x + 1], 0), 255), c = min(max(sum[3 * x + 2], 0), 255)
+                    output[outRow + x] = a * scale.0 - shift.0
+                    output[plane + outRow + x] = b * scale.1 - shift.1
+                    output[2 * plane + outRow + x] = c * scale.2 - shift.2
+                }
+            }
+        }}}}}}}}}
     }
 }
