@@ -60,8 +60,8 @@ public struct LoaderOptions: Sendable {
 /// whatever the world size, and a resumed run (s = step·G) continues exactly.
 ///
 /// Substitution rule (training): if the sample at position p fails to load or decode, attempt a = 1, 2, ... takes the
-/// sample at position q = SplitMix64(seed, epoch, p, a).next() mod L (L = epoch length), augmented with stream
-/// (seed, epoch, p, a). This depends only on p, so all ranks and world sizes agree and batches stay full.
+/// sample at position q drawn uniformly from [0, L) (L = epoch length) by SplitMix64(seed, epoch, p, a), augmented with
+/// the stream (seed, epoch, p, a). This depends only on p, so all ranks and world sizes agree and batches stay full.
 public final class DataLoader: @unchecked Sendable {
     public let options: LoaderOptions
     /// Number of batches `next()` yields in this run.
@@ -82,15 +82,16 @@ public final class DataLoader: @unchecked Sendable {
         }
         self.source = source
         self.options = options
-        let available = try source.sampleCount()
         let global = options.batchSize * options.worldSize
         switch options.mode {
         case .training:
-            let length = options.epochLength ?? available
+            // With an explicit epoch length a WebDataset is not scanned up front: shards are indexed as the order reaches them.
+            let length = try options.epochLength ?? source.sampleCount()
             guard length > 0 else { throw DataPipelineError.invalidOption("epoch length must be positive") }
             epochLength = length
             batchCount = max(0, (length - options.startPosition) / global)
         case .evaluation:
+            let available = try source.sampleCount()
             epochLength = available
             batchCount = max(0, (available - options.startPosition + global - 1) / global)
         }

@@ -40,6 +40,12 @@ public final class WebDatasetSource: SampleSource, @unchecked Sendable {
         return indexes.values.reduce(0) { $0 + $1.skipped }
     }
 
+    /// Shards whose headers have been scanned so far.
+    var indexedShardCount: Int {
+        lock.lock(); defer { lock.unlock() }
+        return indexes.count
+    }
+
     public func sampleCount() throws -> Int {
         (0..<shards.count).reduce(0) { $0 + index(shard: $1).members.count }
     }

@@ -103,6 +103,18 @@ final class SourceTests: XCTestCase {
         XCTAssertEqual(Set(try (50..<100).map { try a.sampleID(at: $0) }).count, 50)  // second pass, reshuffled
     }
 
+    func testExplicitEpochLengthIndexesShardsLazily() throws {
+        let dir = try makeScratchDirectory(self)
+        let spec = try SyntheticShapes(trainCount: 40).writeSynthetic(split: .train, to: dir, format: .webDataset(samplesPerShard: 10))
+        let source = try WebDatasetSource(shardSpec: spec, shuffleBufferSize: 2)
+        let options = LoaderOptions(batchSize: 4, epochLength: 1000, transform: ImageTransform(mode: .train, size: 8), workers: 0)
+        let loader = try DataLoader(source: source, tokenizer: WordHashTokenizer(), options: options)
+        XCTAssertEqual(loader.batchCount, 250)
+        XCTAssertEqual(source.indexedShardCount, 0)
+        _ = try loader.next()
+        XCTAssertEqual(source.indexedShardCount, 1)
+    }
+
     func testCSVSourceQuotedFieldsRelativePathsAndMissingImage() throws {
         let dir = try makeScratchDirectory(self)
         try makeDirectory(dir + "/img")
