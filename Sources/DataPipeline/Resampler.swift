@@ -79,67 +79,61 @@ enum Resampler {
                                       offset: cropX, outputCount: outputSize, filter: filter)
         let vertical = ResampleTaps(sourceSize: image.height, start: region.y, length: region.height, scaledSize: scaledHeight,
                                     offset: cropY, outputCount: outputSize, filter: filter)
-        // Only source rows some output row touches need the horizontal pass.
-        var rowLo = image.height, rowHi = 0
+        // Only source columns some output column touches take part in the vertical pass.
+        var colLo = image.width, colHi = 0
         for i in 0..<outputSize {
-            rowLo = min(rowLo, vertical.first[i])
-            rowHi = max(rowHi, vertical.first[i] + vertical.count[i])
+            colLo = min(colLo, horizontal.first[i])
+            colHi = max(colHi, horizontal.first[i] + horizontal.count[i])
         }
-        let rows = max(0, rowHi - rowLo)
-        let rowFloats = outputSize * 3
-        var intermediate = [Float](repeating: 0, count: rows * rowFloats)
-        var accumulator = [Float](repeating: 0, count: rowFloats)
-        let width = image.width
+        let span = max(0, colHi - colLo) * 3
+        var intermediate = [Float](repeating: 0, count: outputSize * span)
+        let rowBytes = image.width * 3
         image.pixels.withUnsafeBufferPointer { src in
         intermediate.withUnsafeMutableBufferPointer { mid in
-        accumulator.withUnsafeMutableBufferPointer { acc in
         horizontal.weights.withUnsafeBufferPointer { hw in
         horizontal.first.withUnsafeBufferPointer { hFirst in
         horizontal.count.withUnsafeBufferPointer { hCount in
         vertical.weights.withUnsafeBufferPointer { vw in
         vertical.first.withUnsafeBufferPointer { vFirst in
         vertical.count.withUnsafeBufferPointer { vCount in
-            let source = src.baseAddress!, middle = mid.baseAddress!, sum = acc.baseAddress!
-            // Horizontal pass over the needed source rows: interleaved RGB in, interleaved RGB out.
-            for r in 0..<rows {
-                let srcRow = source + (rowLo + r) * width * 3
-                let midRow = middle + r * rowFloats
-                for x in 0..<outputSize {
-                    let w = hw.baseAddress! + x * horizontal.stride
-                    var p = srcRow + hFirst[x] * 3
-                    var a: Float = 0, b: Float = 0, c: Float = 0
-                    for k in 0..<hCount[x] {
-                        let wk = w[k]
-                        a += wk * Float(p[0]); b += wk * Float(p[1]); c += wk * Float(p[2])
-                        p += 3
-                    }
-                    midRow[3 * x] = a; midRow[3 * x + 1] = b; midRow[3 * x + 2] = c
+            let source = src.baseAddress! + colLo * 3, middle = mid.baseAddress!
+            // Vertical pass first, as weighted sums of contiguous source row segments (vectorisable), because the
+            // source is usually larger than the output: this keeps the scalar, strided pass on the smaller image.
+            for y in 0..<outputSize {
+                let w = vw.baseAddress! + y * vertical.stride
+                let out = middle + y * span
+                let first = source + vFirst[y] * rowBytes
+                let w0 = w[0]
+                for i in 0..<span { out[i] = w0 * Float(first[i]) }
+                for k in 1..<max(1, vCount[y]) {
+                    let wk = w[k]
+                    let row = first + k * rowBytes
+                    for i in 0..<span { out[i] += wk * Float(row[i]) }
                 }
             }
-            // Vertical pass as weighted sums of whole rows (contiguous, vectorisable), then clamp, normalise, and
-            // de-interleave into planes.
+            // Horizontal pass, then clamp (bicubic overshoots; PIL clamps to 8 bits, its intermediate rounding is
+            // left out as a sub-quantum difference), normalise and de-interleave into planes.
             let plane = outputSize * outputSize
             let scale: (Float, Float, Float) = (1 / (255 * std.0), 1 / (255 * std.1), 1 / (255 * std.2))
             let shift: (Float, Float, Float) = (mean.0 / std.0, mean.1 / std.1, mean.2 / std.2)
             for y in 0..<outputSize {
-                let w = vw.baseAddress! + y * vertical.stride
-                let firstRow = middle + (vFirst[y] - rowLo) * rowFloats
-                let w0 = w[0]
-                for i in 0..<rowFloats { sum[i] = w0 * firstRow[i] }
-                for k in 1..<max(1, vCount[y]) {
-                    let wk = w[k]
-                    let row = firstRow + k * rowFloats
-                    for i in 0..<rowFloats { sum[i] += wk * row[i] }
-                }
-                // PIL clamps to 8 bits (bicubic overshoots); its intermediate rounding is left out (sub-quantum).
+                let row = middle + y * span
                 let outRow = y * outputSize
                 for x in 0..<outputSize {
-                    let a = min(max(sum[3 * x], 0), 255), b = min(max(sum[3 * x + 1], 0), 255), c = min(max(sum[3 * x + 2], 0), 255)
+                    let w = hw.baseAddress! + x * horizontal.stride
+                    var p = row + (hFirst[x] - colLo) * 3
+                    var a: Float = 0, b: Float = 0, c: Float = 0
+                    for k in 0..<hCount[x] {
+                        let wk = w[k]
+                        a += wk * p[0]; b += wk * p[1]; c += wk * p[2]
+                        p += 3
+                    }
+                    a = min(max(a, 0), 255); b = min(max(b, 0), 255); c = min(max(c, 0), 255)
                     output[outRow + x] = a * scale.0 - shift.0
                     output[plane + outRow + x] = b * scale.1 - shift.1
                     output[2 * plane + outRow + x] = c * scale.2 - shift.2
                 }
             }
-        }}}}}}}}}
+        }}}}}}}}
     }
 }
