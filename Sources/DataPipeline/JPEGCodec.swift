@@ -5,15 +5,17 @@ public enum JPEGCodec {
     /// Largest accepted image side, so that a forged header cannot make the decoder allocate gigabytes.
     public static let maximumSide = 16_384
 
-    /// Decodes a baseline or progressive JPEG (colour or greyscale) to 8-bit RGB. Any libjpeg warning (for example a
-    /// truncated stream) is treated as corruption, so a damaged file is skipped rather than trained on half-grey.
+    /// Decodes a baseline or progressive JPEG (colour or greyscale) to 8-bit RGB. Like PIL, a truncated stream is an
+    /// error (rather than training on a half-grey image) while libjpeg's benign warnings, common in scraped data
+    /// (e.g. "extraneous bytes before marker"), are accepted.
     public static func decode(_ bytes: UnsafeRawBufferPointer, name: String) throws -> RGBImage {
         guard let base = bytes.baseAddress, bytes.count > 0 else { throw DataPipelineError.corruptImage(name: name, reason: "empty file") }
         guard let handle = tjInitDecompress() else { throw DataPipelineError.corruptImage(name: name, reason: "cannot create JPEG decoder") }
         defer { tjDestroy(handle) }
         let source = base.assumingMemoryBound(to: UInt8.self)
         var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colourspace: Int32 = 0
-        if tjDecompressHeader3(handle, source, UInt(bytes.count), &width, &height, &subsampling, &colourspace) != 0 {
+        if tjDecompressHeader3(handle, source, UInt(bytes.count), &width, &height, &subsampling, &colourspace) != 0,
+           isFatal(handle) {
             throw DataPipelineError.corruptImage(name: name, reason: "JPEG header: " + String(cString: tjGetErrorStr2(handle)))
         }
         guard width > 0, height > 0, width <= maximumSide, height <= maximumSide else {
@@ -21,12 +23,18 @@ public enum JPEGCodec {
         }
         var pixels = [UInt8](repeating: 0, count: Int(width) * Int(height) * 3)
         let status = pixels.withUnsafeMutableBufferPointer { out in
-            tjDecompress2(handle, source, UInt(bytes.count), out.baseAddress, width, 0, height, Int32(TJPF_RGB.rawValue), TJFLAG_STOPONWARNING)
+            tjDecompress2(handle, source, UInt(bytes.count), out.baseAddress, width, 0, height, Int32(TJPF_RGB.rawValue), 0)
         }
-        if status != 0 {
+        if status != 0, isFatal(handle) {
             throw DataPipelineError.corruptImage(name: name, reason: "JPEG: " + String(cString: tjGetErrorStr2(handle)))
         }
         return RGBImage(width: Int(width), height: Int(height), pixels: pixels)
+    }
+
+    /// Fatal errors, and the truncation warning (libjpeg's JWRN_JPEG_EOF, "Premature end of JPEG file"), reject the
+    /// image; other warnings do not.
+    private static func isFatal(_ handle: tjhandle) -> Bool {
+        tjGetErrorCode(handle) == Int32(TJERR_FATAL.rawValue) || String(cString: tjGetErrorStr2(handle)).contains("Premature end")
     }
 
     /// Decodes a JPEG held in an array.

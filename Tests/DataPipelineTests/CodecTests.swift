@@ -98,6 +98,17 @@ final class CodecTests: XCTestCase {
         XCTAssertThrowsError(try ImageDecoder.decode(Array(bytes.prefix(20)), name: "cut.webp"))
     }
 
+    func testJPEGWithBenignWarningIsAccepted() throws {
+        // Garbage bytes between two markers trigger libjpeg's "extraneous bytes before marker" warning.
+        let image = gradientImage(width: 32, height: 32)
+        var jpeg = try JPEGCodec.encode(image, quality: 95)
+        let sos = try XCTUnwrap((2..<jpeg.count - 1).first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xDA })
+        jpeg.insert(contentsOf: [0x12, 0x34, 0x56], at: sos)
+        let decoded = try JPEGCodec.decode(jpeg, name: "warn.jpg")
+        let meanError = zip(decoded.pixels, image.pixels).map { abs(Double($0) - Double($1)) }.reduce(0, +) / Double(image.pixels.count)
+        XCTAssertLessThan(meanError, 3.0)
+    }
+
     func testSniffIgnoresExtension() throws {
         let png = try PNGCodec.encode(gradientImage(width: 4, height: 4))
         XCTAssertEqual(png.withUnsafeBytes { ImageFormat.sniff($0) }, .png)
