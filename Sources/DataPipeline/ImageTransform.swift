@@ -71,7 +71,7 @@ public struct ImageTransform: Sendable, Equatable {
         switch mode {
         case .train:
             let box = randomCrop(width: image.width, height: image.height, rng: &rng)
-            Resampler.resampleNormalised(image, region: (Double(box.x), Double(box.y), Double(box.width), Double(box.height)),
+            Resampler.resampleNormalised(image, region: (box.x, box.y, box.width, box.height),
                                          scaledWidth: size, scaledHeight: size, cropX: 0, cropY: 0, outputSize: size,
                                          filter: filter, mean: m, std: s, into: output)
         case .eval:
@@ -81,7 +81,7 @@ public struct ImageTransform: Sendable, Equatable {
             let scaledH = w <= h ? Int(Double(size) * Double(h) / Double(w)) : size
             let cropX = Int((Double(scaledW - size) / 2).rounded(.toNearestOrEven))
             let cropY = Int((Double(scaledH - size) / 2).rounded(.toNearestOrEven))
-            Resampler.resampleNormalised(image, region: (0, 0, Double(w), Double(h)), scaledWidth: scaledW, scaledHeight: scaledH,
+            Resampler.resampleNormalised(image, region: (0, 0, w, h), scaledWidth: scaledW, scaledHeight: scaledH,
                                          cropX: cropX, cropY: cropY, outputSize: size, filter: filter, mean: m, std: s, into: output)
         }
     }
