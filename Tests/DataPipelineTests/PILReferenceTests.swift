@@ -11,7 +11,8 @@ import XCTest
 ///     bilinear = img.crop((5, 3, 45, 38)).resize((16, 16), BILINEAR)
 ///     up48    = img.resize((63, 48), BICUBIC).crop((8, 20, 56, 24))         # Resize(48) + CenterCrop, rows 20..<24
 ///
-/// Pillow rounds to 8 bits between its two passes and we do not, so values may differ by about one level.
+/// Pillow uses 22-bit fixed-point weights and we use floats, so a rare value may differ by one level (measured: three
+/// cases bit-exact, the upscale one level off on 0.5% of values).
 final class PILReferenceTests: XCTestCase {
     let image: RGBImage = {
         var pixels: [UInt8] = []
@@ -106,8 +107,8 @@ final class PILReferenceTests: XCTestCase {
         XCTAssertEqual(ours.count, reference.count, file: file, line: line)
         let diffs = zip(ours, reference).map { abs($0 - Float($1)) }
         let worst = diffs.max() ?? 0, mean = diffs.reduce(0, +) / Float(max(1, diffs.count))
-        XCTAssertLessThanOrEqual(worst, 1.5, "max difference", file: file, line: line)
-        XCTAssertLessThan(mean, 0.5, "mean difference", file: file, line: line)
+        XCTAssertLessThanOrEqual(worst, 1.001, "max difference", file: file, line: line)
+        XCTAssertLessThan(mean, 0.02, "mean difference", file: file, line: line)
     }
 
     func testEvalResizeAndCentreCropMatchPillow() {
