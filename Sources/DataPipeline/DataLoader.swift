@@ -1,0 +1,283 @@
+import Foundation
+
+/// Settings of one loader run (one epoch, or the remainder of one when resuming).
+public struct LoaderOptions: Sendable {
+    public enum Mode: String, Sendable {
+        /// Shuffled, augmented; full batches only: a bad sample is replaced by a deterministic substitute, and the final
+        /// partial global batch is dropped.
+        case training
+        /// Dataset order, every sample once; a bad sample is dropped (counted), the last batch may be partial.
+        case evaluation
+    }
+
+    public var mode: Mode
+    /// Per-rank batch size B; the global batch is G = B × worldSize.
+    public var batchSize: Int
+    public var worldSize: Int
+    public var rank: Int
+    public var seed: UInt64
+    public var epoch: Int
+    /// Samples per epoch (OpenCLIP `--train-num-samples`); nil = one pass over the data. Training only.
+    public var epochLength: Int?
+    /// Global sample position to start at (resume). Batches are [start + i·G, start + (i+1)·G).
+    public var startPosition: Int
+    public var transform: ImageTransform
+    public var contextLength: Int
+    /// Background decoding threads; 0 builds batches on the caller's thread inside `next()`.
+    public var workers: Int
+    /// Batches built ahead of consumption at most.
+    public var prefetchDepth: Int
+    /// Substitutes tried for one slot before the loader gives up with an error.
+    public var maxSubstituteAttempts: Int
+    /// Where per-sample warnings go (rate-limited).
+    public var warnings: WarningLog
+
+    public init(mode: Mode = .training, batchSize: Int, worldSize: Int = 1, rank: Int = 0, seed: UInt64 = 0, epoch: Int = 0,
+                epochLength: Int? = nil, startPosition: Int = 0, transform: ImageTransform, contextLength: Int = 77,
+                workers: Int = 2, prefetchDepth: Int = 4, maxSubstituteAttempts: Int = 64, warnings: WarningLog = WarningLog()) {
+        self.mode = mode
+        self.batchSize = batchSize
+        self.worldSize = worldSize
+        self.rank = rank
+        self.seed = seed
+        self.epoch = epoch
+        self.epochLength = epochLength
+        self.startPosition = startPosition
+        self.transform = transform
+        self.contextLength = contextLength
+        self.workers = workers
+        self.prefetchDepth = prefetchDepth
+        self.maxSubstituteAttempts = maxSubstituteAttempts
+        self.warnings = warnings
+    }
+}
+
+/// Loads batches for one rank with background decoding and augmentation.
+///
+/// Sharding: the epoch order maps global positions to samples (see `SampleSource.makeOrder`). Global batch i is
+/// positions [s + i·G, s + (i+1)·G) with s = `startPosition`; rank r takes [s + i·G + r·B, s + i·G + (r+1)·B). The sample
+/// at position p is augmented with SplitMix64(seed, epoch, p), so a global batch has the same samples and pixels
+/// whatever the world size, and a resumed run (s = step·G) continues exactly.
+///
+/// Substitution rule (training): if the sample at position p fails to load or decode, attempt a = 1, 2, ... takes the
+/// sample at position q drawn uniformly from [0, L) (L = epoch length) by SplitMix64(seed, epoch, p, a), augmented with
+/// the stream (seed, epoch, p, a). This depends only on p, so all ranks and world sizes agree and batches stay full.
+public final class DataLoader: @unchecked Sendable {
+    public let options: LoaderOptions
+    /// Number of batches `next()` yields in this run.
+    public let batchCount: Int
+    /// Epoch length L in samples.
+    public let epochLength: Int
+    public let source: SampleSource
+
+    private let builder: BatchBuilder
+    private let queue: PrefetchQueue
+
+    public init(source: SampleSource, tokenizer: TextTokenizer, options: LoaderOptions) throws {
+        guard options.batchSize > 0, options.worldSize > 0, (0..<options.worldSize).contains(options.rank) else {
+            throw DataPipelineError.invalidOption("batch size \(options.batchSize), rank \(options.rank) of \(options.worldSize)")
+        }
+        guard options.startPosition >= 0, options.contextLength > 0, options.maxSubstituteAttempts > 0 else {
+            throw DataPipelineError.invalidOption("negative start position, context length or substitute attempts")
+        }
+        self.source = source
+        self.options = options
+        let global = options.batchSize * options.worldSize
+        switch options.mode {
+        case .training:
+            // With an explicit epoch length a WebDataset is not scanned up front: shards are indexed as the order reaches them.
+            let length = try options.epochLength ?? source.sampleCount()
+            guard length > 0 else { throw DataPipelineError.invalidOption("epoch length must be positive") }
+            epochLength = length
+            batchCount = max(0, (length - options.startPosition) / global)
+        case .evaluation:
+            let available = try source.sampleCount()
+            epochLength = available
+            batchCount = max(0, (available - options.startPosition + global - 1) / global)
+        }
+        let order = try source.makeOrder(seed: options.seed, epoch: options.epoch, shuffle: options.mode == .training)
+        builder = BatchBuilder(source: source, order: order, tokenizer: tokenizer, options: options, epochLength: epochLength)
+        queue = PrefetchQueue(builder: builder, batchCount: batchCount, depth: max(1, options.prefetchDepth), workers: options.workers)
+    }
+
+    /// Stops the background threads; batches already being built are finished and discarded.
+    deinit { queue.stop() }
+
+    /// Returns the next batch and how long the caller waited for it (seconds), or nil after the last batch.
+    /// Throws when a batch could not be built (e.g. every substitute of a slot failed).
+    public func next() throws -> (batch: Batch, waitSeconds: Double)? {
+        try queue.next()
+    }
+
+    /// Builds batch `index` synchronously, independent of the prefetch queue (for tests and inspection).
+    public func buildBatch(_ index: Int) throws -> Batch { try builder.build(batch: index) }
+
+    /// Skipped samples in consumed batches so far, plus those dropped while indexing the source.
+    public var skippedSamples: Int { queue.skippedInConsumedBatches + source.indexingSkipped }
+
+    /// Total time spent waiting in `next()`.
+    public var totalWaitSeconds: Double { queue.totalWaitSeconds }
+
+    /// Stops the workers (they finish their current batch) and waits for them; `next()` then returns nil.
+    public func stop() { queue.stop() }
+}
+
+/// Bounded, ordered hand-off between worker threads building batches and the consumer. Workers hold only this
+/// object (not the loader), so dropping the loader stops them.
+final class PrefetchQueue: @unchecked Sendable {
+    private let builder: BatchBuilder
+    private let batchCount: Int
+    private let depth: Int
+    private let workers: Int
+    private let condition = NSCondition()
+    private var results: [Int: Result<Batch, Error>] = [:]
+    private var nextToBuild = 0
+    private var consumed = 0
+    private var stopping = false
+    private var activeWorkers = 0
+    private var skipped = 0
+    private var waited = 0.0
+
+    init(builder: BatchBuilder, batchCount: Int, depth: Int, workers: Int) {
+        self.builder = builder
+        self.batchCount = batchCount
+        self.depth = depth
+        self.workers = workers
+        activeWorkers = workers
+        for w in 0..<workers {
+            let thread = Thread { [self] in self.workerLoop() }
+            thread.name = "DataLoader-\(w)"
+            thread.start()
+        }
+    }
+
+    var skippedInConsumedBatches: Int { condition.lock(); defer { condition.unlock() }; return skipped }
+    var totalWaitSeconds: Double { condition.lock(); defer { condition.unlock() }; return waited }
+
+    func next() throws -> (batch: Batch, waitSeconds: Double)? {
+        let start = DispatchTime.now().uptimeNanoseconds
+        condition.lock()
+        guard consumed < batchCount, !stopping else { condition.unlock(); return nil }
+        let index = consumed
+        let result: Result<Batch, Error>
+        if workers == 0 {
+            condition.unlock()
+            result = Result { try builder.build(batch: index) }
+            condition.lock()
+        } else {
+            while results[index] == nil { condition.wait() }
+            result = results.removeValue(forKey: index)!
+        }
+        consumed += 1
+        condition.broadcast()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        waited += seconds
+        if case .success(let batch) = result { skipped += batch.skipped }
+        condition.unlock()
+        return (try result.get(), seconds)
+    }
+
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while activeWorkers > 0 { condition.wait() }
+        condition.unlock()
+    }
+
+    private func workerLoop() {
+        condition.lock()
+        while true {
+            while !stopping && nextToBuild < batchCount && nextToBuild >= consumed + depth { condition.wait() }
+            if stopping || nextToBuild >= batchCount { break }
+            let index = nextToBuild
+            nextToBuild += 1
+            condition.unlock()
+            let result = Result { try builder.build(batch: index) }
+            condition.lock()
+            results[index] = result
+            condition.broadcast()
+        }
+        activeWorkers -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+/// Builds one rank's batch: positions, substitutes, decoding, augmentation, tokenisation. Stateless per call, so
+/// batches can be built on any thread in any order with identical results.
+struct BatchBuilder: @unchecked Sendable {
+    let source: SampleSource
+    let order: SampleOrder
+    let tokenizer: TextTokenizer
+    let options: LoaderOptions
+    let epochLength: Int
+
+    func build(batch index: Int) throws -> Batch {
+        let b = options.batchSize, global = b * options.worldSize
+        let first = options.startPosition + index * global + options.rank * b
+        let end: Int
+        if options.mode == .evaluation {
+            end = min(first + b, epochLength)
+        } else {
+            end = first + b
+        }
+        let slots = max(0, end - first)
+        let size = options.transform.size, perImage = options.transform.outputCount, context = options.contextLength
+        var images = [Float](repeating: 0, count: slots * perImage)
+        var tokens = [Int32](repeating: 0, count: slots * context)
+        var captions: [String] = [], sampleIndices: [Int] = [], labels: [Int] = [], keys: [String] = []
+        var skipped = 0
+        var filled = 0
+        for position in first..<(first + slots) {
+            var attempt = 0
+            var lastError: Error? = nil
+            while true {
+                if attempt > 0 && options.mode == .evaluation { break }
+                if attempt >= options.maxSubstituteAttempts {
+                    throw DataPipelineError.tooManyFailures(position: position, attempts: attempt, lastError: "\(lastError.map { "\($0)" } ?? "?")")
+                }
+                let samplePosition = attempt == 0 ? position : substitutePosition(for: position, attempt: attempt)
+                do {
+                    let id = try order.sampleID(at: samplePosition)
+                    let raw = try source.load(id: id)
+                    let image = try raw.decodedImage()
+                    guard image.width > 0, image.height > 0 else {
+                        throw DataPipelineError.corruptImage(name: raw.key, reason: "empty image")
+                    }
+                    var rng = ImageTransform.augmentationRandom(seed: options.seed, epoch: options.epoch, position: position, attempt: attempt)
+                    images.withUnsafeMutableBufferPointer { out in
+                        options.transform.apply(image, rng: &rng, into: out.baseAddress! + filled * perImage)
+                    }
+                    let ids = tokenizer.encode(raw.caption, contextLength: context)
+                    tokens.withUnsafeMutableBufferPointer { out in
+                        for (k, t) in ids.prefix(context).enumerated() { out[filled * context + k] = t }
+                    }
+                    captions.append(raw.caption)
+                    sampleIndices.append(position)
+                    labels.append(raw.label)
+                    keys.append(raw.key)
+                    filled += 1
+                    break
+                } catch let error as DataPipelineError {
+                    if case .invalidOption = error { throw error }  // a broken order/source, not a bad sample
+                    options.warnings.warn("\(error); sample skipped")
+                    skipped += 1
+                    lastError = error
+                    attempt += 1
+                }
+            }
+        }
+        if filled < slots {
+            images.removeLast((slots - filled) * perImage)
+            tokens.removeLast((slots - filled) * context)
+        }
+        return Batch(index: index, count: filled, images: images, tokens: tokens, captions: captions, sampleIndices: sampleIndices,
+                     labels: labels, keys: keys, skipped: skipped, imageSize: size, contextLength: context)
+    }
+
+    func substitutePosition(for position: Int, attempt: Int) -> Int {
+        var rng = SplitMix64(mixing: options.seed, UInt64(options.epoch), UInt64(position), UInt64(attempt), RandomStream.substitute.rawValue)
+        return rng.below(epochLength)
+    }
+}

@@ -1,0 +1,29 @@
+/// Errors raised by the data pipeline; each description is one line naming the file and the problem.
+public enum DataPipelineError: Error, CustomStringConvertible, Equatable {
+    case fileNotFound(path: String)
+    case cannotRead(path: String, reason: String)
+    case cannotWrite(path: String, reason: String)
+    case corruptImage(name: String, reason: String)
+    case unsupportedImageFormat(name: String, format: String)
+    case malformedTar(path: String, reason: String)
+    case malformedCSV(path: String, line: Int, reason: String)
+    case malformedSample(name: String, reason: String)
+    case invalidOption(String)
+    case tooManyFailures(position: Int, attempts: Int, lastError: String)
+
+    public var description: String {
+        switch self {
+        case .fileNotFound(let path): return "\(path): file not found"
+        case .cannotRead(let path, let reason): return "\(path): cannot read: \(reason)"
+        case .cannotWrite(let path, let reason): return "\(path): cannot write: \(reason)"
+        case .corruptImage(let name, let reason): return "\(name): corrupt or undecodable image: \(reason)"
+        case .unsupportedImageFormat(let name, let format): return "\(name): unsupported image format \(format)"
+        case .malformedTar(let path, let reason): return "\(path): malformed tar archive: \(reason)"
+        case .malformedCSV(let path, let line, let reason): return "\(path):\(line): malformed CSV: \(reason)"
+        case .malformedSample(let name, let reason): return "\(name): malformed sample: \(reason)"
+        case .invalidOption(let message): return "invalid data option: \(message)"
+        case .tooManyFailures(let position, let attempts, let lastError):
+            return "sample position \(position): \(attempts) consecutive undecodable substitutes, last: \(lastError)"
+        }
+    }
+}
