@@ -1,5 +1,6 @@
 import CLIP
 import CMPI
+import DataPipeline
 import Distributed
 import Foundation
 import NN
@@ -47,7 +48,8 @@ public final class TrainingRun {
             configuration.batchSize = saved.globalBatch / collectives.size
         }
 
-        let data = try RunEnvironment.dataSource(configuration, model: modelConfig, rank: collectives.rank, worldSize: collectives.size)
+        let dataSetup = DataSetup(configuration: configuration, model: modelConfig, runDirectory: directory)
+        let data = try RunEnvironment.dataSource(configuration, setup: dataSetup, rank: collectives.rank, worldSize: collectives.size)
         let trainer = try Trainer(configuration: configuration, model: model, collectives: collectives, data: data)
         if let saved = savedState {
             try trainer.engine.optimizer.withMoments { m, v in
@@ -184,13 +186,21 @@ enum RunEnvironment {
         exit(1)
     }
 
-    static func dataSource(_ c: TrainingConfiguration, model: CLIPConfig, rank: Int, worldSize: Int) throws -> TrainingDataSource {
-        switch c.datasetType {
-        case "random":
+    static func dataSource(_ c: TrainingConfiguration, setup: DataSetup, rank: Int, worldSize: Int) throws -> TrainingDataSource {
+        let model = setup.model
+        if c.datasetType == "random" {
             return RandomDataSource(config: model, batchPerRank: c.batchSize, rank: rank, worldSize: worldSize,
                                     samplesPerEpoch: c.trainNumSamples ?? c.batchSize * worldSize * 100, seed: c.seed)
-        default:
-            throw TrainingError("--dataset-type \(c.datasetType) is not available in this build")
         }
+        let tokenizer = try setup.tokenizer()
+        if rank == 0 {
+            try FileManager.default.createDirectory(atPath: setup.runDirectory, withIntermediateDirectories: true)
+            try setup.saveTokenizer(tokenizer)
+        }
+        let source = try setup.sourceOptions(data: c.trainData, split: .train).makeSource()
+        let options = LoaderOptions(mode: .training, batchSize: c.batchSize, worldSize: worldSize, rank: rank, seed: c.seed,
+                                    epochLength: c.trainNumSamples, transform: ImageTransform(mode: .train, size: model.vision.imageSize),
+                                    contextLength: model.text.contextLength, workers: c.workers)
+        return try LoaderDataSource(source: source, tokenizer: tokenizer, options: options, imageSize: model.vision.imageSize)
     }
 }
