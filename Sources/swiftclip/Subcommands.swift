@@ -6,6 +6,7 @@ enum Subcommands {
         VersionCommand.self,
         ParityCommand.self,
         BenchStepCommand.self,
+        PlanCommand.self,
     ]
 }
 
