@@ -11,6 +11,7 @@ enum Subcommands {
         TokenizeCommand.self,
         TokenizerCommand.self,
         BenchStepCommand.self,
+        PlanCommand.self,
     ]
 }
 

@@ -1,0 +1,39 @@
+/// Time of MPI collectives under the α–β model: each message costs `latency + bytes / bandwidth`.
+///
+/// Ring algorithms throughout, as Open MPI and NCCL use for large messages: with W ranks the data moves in
+/// W − 1 steps of size/W each (all-gather, reduce-scatter), or twice that (all-reduce = reduce-scatter +
+/// all-gather). The ring's latency term grows linearly with W; for small messages MPI libraries switch to
+/// recursive doubling (log₂ W steps), so these times are upper bounds at very large W.
+public enum CollectiveCost {
+    /// All-gather of `totalBytes` (the size of the gathered result) over `ranks` ranks:
+    /// (W − 1)·α + (W − 1)/W · size/β. Zero for one rank.
+    public static func ringAllGather(totalBytes: Double, ranks: Int, bandwidth: Double, latency: Double) -> Double {
+        guard ranks > 1 else { return 0 }
+        let w = Double(ranks)
+        return (w - 1) * latency + (w - 1) / w * totalBytes / bandwidth
+    }
+
+    /// Reduce-scatter of a `totalBytes` buffer (each rank ends with its summed 1/W share): same cost as the all-gather.
+    public static func ringReduceScatter(totalBytes: Double, ranks: Int, bandwidth: Double, latency: Double) -> Double {
+        ringAllGather(totalBytes: totalBytes, ranks: ranks, bandwidth: bandwidth, latency: latency)
+    }
+
+    /// All-reduce of `bytes` per rank: 2(W − 1)·α + 2(W − 1)/W · size/β. Zero for one rank.
+    public static func ringAllReduce(bytes: Double, ranks: Int, bandwidth: Double, latency: Double) -> Double {
+        2 * ringAllGather(totalBytes: bytes, ranks: ranks, bandwidth: bandwidth, latency: latency)
+    }
+
+    /// Gradient all-reduce in buckets of at most `bucketBytes` (as DDP sends them while backward runs):
+    /// the bandwidth term of one all-reduce of everything, the latency term once per bucket.
+    /// - Returns: the total time and the time of the last (smallest) bucket, which cannot overlap backward.
+    public static func bucketedAllReduce(bytes: Double, bucketBytes: Double, ranks: Int, bandwidth: Double,
+                                         latency: Double) -> (total: Double, lastBucket: Double) {
+        guard ranks > 1, bytes > 0 else { return (0, 0) }
+        let buckets = max(1, (bytes / bucketBytes).rounded(.up))
+        let lastBytes = bytes - (buckets - 1) * bucketBytes
+        var total = 0.0
+        if buckets > 1 { total += (buckets - 1) * ringAllReduce(bytes: bucketBytes, ranks: ranks, bandwidth: bandwidth, latency: latency) }
+        let last = ringAllReduce(bytes: lastBytes, ranks: ranks, bandwidth: bandwidth, latency: latency)
+        return (total + last, last)
+    }
+}

@@ -1,0 +1,47 @@
+import CLIP
+
+/// Sizes of a CLIP architecture that planning needs, derived from its config without building the model.
+public struct ModelSize: Sendable {
+    public let config: CLIPConfig
+
+    public init(config: CLIPConfig) { self.config = config }
+
+    /// Parameters of one pre-norm transformer block: attention in/out projections with biases, two layer norms,
+    /// and the MLP with biases.
+    static func blockParameters(width w: Int, mlp: Int) -> Int {
+        4 * w * w + 4 * w          // in_proj (3w×w + 3w), out_proj (w×w + w)
+            + 2 * w * mlp + mlp + w // c_fc (mlp×w + mlp), c_proj (w×mlp + w)
+            + 4 * w                 // ln_1, ln_2
+    }
+
+    /// Exact parameter count, as `CLIPModel(config:).parameters.count`.
+    public var parameterCount: Int {
+        let v = config.vision, t = config.text, e = config.embedDim
+        let vision = v.width * 3 * v.patchSize * v.patchSize   // conv1, no bias
+            + v.width + v.tokens * v.width                     // class and positional embeddings
+            + 2 * v.width + 2 * v.width                        // ln_pre, ln_post
+            + v.layers * Self.blockParameters(width: v.width, mlp: v.mlpWidth)
+            + v.width * e                                      // proj
+        let text = t.vocabSize * t.width + t.contextLength * t.width
+            + t.layers * Self.blockParameters(width: t.width, mlp: t.mlpWidth)
+            + 2 * t.width + t.width * e                        // ln_final, text_projection
+        return vision + text + 1 + (config.initLogitBias == nil ? 0 : 1)
+    }
+
+    /// Floats the tape keeps per token per layer for backward: layer-norm outputs (2w), q/k/v (3w), attention
+    /// context (w), attention and MLP outputs (2w), residual (w), MLP pre- and post-activation (2·mlp) and the
+    /// attention probabilities (heads × tokens). An estimate: the real tape also holds small per-row statistics.
+    public static func activationFloatsPerTokenPerLayer(width: Int, mlp: Int, heads: Int, tokens: Int) -> Int {
+        9 * width + 2 * mlp + heads * tokens
+    }
+
+    /// Estimated activation bytes per sample kept for backward by both towers (float32).
+    public var activationBytesPerSample: Double {
+        let v = config.vision, t = config.text
+        let vision = v.layers * v.tokens * Self.activationFloatsPerTokenPerLayer(width: v.width, mlp: v.mlpWidth, heads: v.heads, tokens: v.tokens)
+            + 3 * v.imageSize * v.imageSize + 2 * v.tokens * v.width   // input image, patch embedding and ln_pre output
+        let text = t.layers * t.contextLength * Self.activationFloatsPerTokenPerLayer(width: t.width, mlp: t.mlpWidth, heads: t.heads, tokens: t.contextLength)
+            + 2 * t.contextLength * t.width                              // token + positional embedding sum
+        return Double(vision + text) * 4
+    }
+}

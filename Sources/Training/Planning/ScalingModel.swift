@@ -1,0 +1,132 @@
+import CLIP
+
+/// Hardware and algorithm assumptions of the scaling model (see docs/scaling-model.md).
+public struct ClusterAssumptions: Sendable, Equatable {
+    public var ranksPerNode = 1
+    /// Network bandwidth per node and direction, bytes/s (12.5 GB/s = 100 Gb/s).
+    public var interNodeBandwidth = 12.5e9
+    /// One message's network latency, seconds.
+    public var interNodeLatency = 5e-6
+    /// Shared-memory bandwidth between ranks of one node, bytes/s, and its latency.
+    public var intraNodeBandwidth = 20e9
+    public var intraNodeLatency = 1e-6
+    /// Training FLOP/s one rank sustains (towers and loss).
+    public var flopsPerRank = 50e9
+    /// Gradient bucket size (PyTorch DDP's default 25 MiB).
+    public var bucketBytes = 25.0 * 1024 * 1024
+    /// Share of the tower compute that is backward, during which gradient buckets can be all-reduced.
+    public var backwardShare = 2.0 / 3.0
+    /// Logit tile budget of the loss, entries (ContrastiveLoss.defaultTileElements).
+    public var lossTileElements = ContrastiveLoss.defaultTileElements
+
+    public init() {}
+}
+
+/// Predicted time and memory of one data-parallel training step of a CLIP model at a given world size.
+public struct StepEstimate: Sendable, Equatable {
+    public var nodes: Int
+    public var ranks: Int
+    public var localBatch: Int
+    // Seconds.
+    public var towerCompute: Double
+    public var lossCompute: Double
+    public var featureAllGather: Double
+    public var featureGradientReduceScatter: Double
+    public var gradientAllReduce: Double
+    public var gradientAllReduceHidden: Double
+    // Bytes per rank.
+    public var stateBytes: Double
+    public var activationBytes: Double
+    public var lossBytes: Double
+
+    public var compute: Double { towerCompute + lossCompute }
+    public var gradientAllReduceExposed: Double { gradientAllReduce - gradientAllReduceHidden }
+    /// Communication on the critical path: the feature gather and its gradient's reduce-scatter sit between the
+    /// towers and the loss, and only the gradient all-reduce can hide behind backward.
+    public var exposedCommunication: Double { featureAllGather + featureGradientReduceScatter + gradientAllReduceExposed }
+    public var stepTime: Double { compute + exposedCommunication }
+    public var samplesPerSecond: Double { Double(ranks * localBatch) / stepTime }
+    public var communicationDominates: Bool { exposedCommunication > compute }
+    public var memoryBytes: Double { stateBytes + activationBytes + lossBytes }
+}
+
+/// The scaling model: per-step compute, communication and memory of data-parallel CLIP training as the world grows.
+public struct ScalingModel: Sendable {
+    public let config: CLIPConfig
+    public let globalBatch: Int
+    public let assumptions: ClusterAssumptions
+
+    public init(config: CLIPConfig, globalBatch: Int, assumptions: ClusterAssumptions) {
+        self.config = config
+        self.globalBatch = globalBatch
+        self.assumptions = assumptions
+    }
+
+    /// Training FLOPs per sample in the towers: forward MACs × 2 FLOPs × 3 (forward + backward ≈ 2 × forward).
+    public var towerFLOPsPerSample: Double { 6 * StepTimer(config: config, batch: 1).forwardMACsPerSample }
+
+    public var parameterCount: Int { ModelSize(config: config).parameterCount }
+
+    /// The FLOP/s rate implied by a measured single-rank throughput (samples/s) of this model.
+    public func flopsPerRank(measuredSamplesPerSecond: Double) -> Double {
+        measuredSamplesPerSecond * towerFLOPsPerSample
+    }
+
+    /// Ring bandwidth and latency: a node-contiguous ring crosses the network once per node, so with several
+    /// nodes each NIC carries one ring edge per direction and the slower of network and shared memory sets the pace.
+    public func link(nodes: Int) -> (bandwidth: Double, latency: Double) {
+        let a = assumptions
+        if nodes <= 1 { return (a.intraNodeBandwidth, a.intraNodeLatency) }
+        return (min(a.interNodeBandwidth, a.intraNodeBandwidth), max(a.interNodeLatency, a.intraNodeLatency))
+    }
+
+    /// The estimate for `nodes` nodes, nil when the global batch does not split evenly over the ranks.
+    public func estimate(nodes: Int) -> StepEstimate? {
+        let a = assumptions
+        let ranks = nodes * a.ranksPerNode
+        guard nodes > 0, ranks > 0, globalBatch % ranks == 0 else { return nil }
+        let b = globalBatch / ranks
+        let g = Double(globalBatch), d = Double(config.embedDim), p = Double(parameterCount)
+        let (bandwidth, latency) = link(nodes: nodes)
+
+        let towerCompute = Double(b) * towerFLOPsPerSample / a.flopsPerRank
+        // Two directions of b × G logits, 2 FLOPs per MAC; backward twice forward.
+        let lossCompute = 3 * 2 * 2 * Double(b) * g * d / a.flopsPerRank
+
+        let featureBytes = 2 * g * d * 4  // image and text features of the global batch, float32
+        let gather = CollectiveCost.ringAllGather(totalBytes: featureBytes, ranks: ranks, bandwidth: bandwidth, latency: latency)
+        let scatter = CollectiveCost.ringReduceScatter(totalBytes: featureBytes, ranks: ranks, bandwidth: bandwidth, latency: latency)
+        let gradients = CollectiveCost.bucketedAllReduce(bytes: p * 4, bucketBytes: a.bucketBytes, ranks: ranks,
+                                                         bandwidth: bandwidth, latency: latency)
+        let window = a.backwardShare * towerCompute
+        let hidden = max(0, min(gradients.total - gradients.lastBucket, window))
+
+        let tile = Double(max(1, min(globalBatch, a.lossTileElements / max(b, 1))))
+        let lossBytes = 2 * featureBytes                // gathered features and their gradients
+            + 2 * Double(b) * tile * 4                  // one logit tile and its gradient
+        return StepEstimate(nodes: nodes, ranks: ranks, localBatch: b,
+                            towerCompute: towerCompute, lossCompute: lossCompute,
+                            featureAllGather: gather, featureGradientReduceScatter: scatter,
+                            gradientAllReduce: gradients.total, gradientAllReduceHidden: hidden,
+                            stateBytes: 16 * p,  // parameters, gradients, AdamW first and second moments
+                            activationBytes: Double(b) * ModelSize(config: config).activationBytesPerSample,
+                            lossBytes: lossBytes)
+    }
+
+    /// Node counts 1, 2, 4, … up to `maxNodes` (and `maxNodes` itself).
+    public static func powersOfTwo(upTo maxNodes: Int) -> [Int] {
+        var counts: [Int] = []
+        var n = 1
+        while n <= maxNodes {
+            counts.append(n)
+            n *= 2
+        }
+        if counts.last != maxNodes, maxNodes > 0 { counts.append(maxNodes) }
+        return counts
+    }
+
+    /// The first node count in `nodeCounts` whose exposed communication exceeds its compute.
+    public func communicationCrossover(nodeCounts: [Int]) -> Int? {
+        nodeCounts.first { estimate(nodes: $0)?.communicationDominates == true }
+    }
+}

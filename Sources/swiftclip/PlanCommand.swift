@@ -1,0 +1,62 @@
+import ArgumentParser
+import CLIP
+import Foundation
+import Training
+
+/// `swiftclip plan`: predicts step time, communication and memory per rank of data-parallel training as nodes are added.
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Predict per-step compute, communication and memory of data-parallel CLIP training for 1 to 1024 nodes.",
+        discussion: "The model and its assumptions are described in docs/scaling-model.md.")
+
+    @Option(name: .long, help: "Model name (cluster-configs/models) or config JSON path.")
+    var model: String
+    @Option(name: .long, help: "Global batch size (all ranks together).")
+    var globalBatch: Int
+    @Option(name: .long, help: "Show only this node count (default: 1, 2, 4, … up to --max-nodes).")
+    var nodes: Int?
+    @Option(name: .long, help: "Largest node count of the sweep.")
+    var maxNodes = 1024
+    @Option(name: .long, help: "MPI ranks per node.")
+    var ranksPerNode = 1
+    @Option(name: .long, help: "Network bandwidth per node and direction, GB/s.")
+    var bandwidth = 12.5
+    @Option(name: .long, help: "Network latency per message, µs.")
+    var latency = 5.0
+    @Option(name: .long, help: "Shared-memory bandwidth between ranks of one node, GB/s.")
+    var intraNodeBandwidth = 20.0
+    @Option(name: .long, help: "Measured single-rank training throughput of this model, samples/s (e.g. from bench-step); sets the compute rate.")
+    var samplesPerSecondPerRank: Double?
+    @Option(name: .long, help: "Sustained training GFLOP/s per rank (used when no measured throughput is given).")
+    var gflopsPerRank = 50.0
+    @Option(name: .long, help: "Gradient bucket size, MiB.")
+    var bucketMiB = 25.0
+
+    func validate() throws {
+        guard globalBatch > 0 else { throw ValidationError("--global-batch must be positive") }
+        guard nodes.map({ $0 > 0 }) ?? true, maxNodes > 0, ranksPerNode > 0 else { throw ValidationError("node and rank counts must be positive") }
+        guard bandwidth > 0, intraNodeBandwidth > 0, latency >= 0, gflopsPerRank > 0, bucketMiB > 0 else {
+            throw ValidationError("bandwidths, GFLOP/s and bucket size must be positive, latency not negative")
+        }
+        if let s = samplesPerSecondPerRank, s <= 0 { throw ValidationError("--samples-per-second-per-rank must be positive") }
+    }
+
+    func run() throws {
+        let config = try ModelCatalog.config(model)
+        var assumptions = ClusterAssumptions()
+        assumptions.ranksPerNode = ranksPerNode
+        assumptions.interNodeBandwidth = bandwidth * 1e9
+        assumptions.interNodeLatency = latency * 1e-6
+        assumptions.intraNodeBandwidth = intraNodeBandwidth * 1e9
+        assumptions.bucketBytes = bucketMiB * 1024 * 1024
+        assumptions.flopsPerRank = gflopsPerRank * 1e9
+        var scaling = ScalingModel(config: config, globalBatch: globalBatch, assumptions: assumptions)
+        if let measured = samplesPerSecondPerRank {
+            assumptions.flopsPerRank = scaling.flopsPerRank(measuredSamplesPerSecond: measured)
+            scaling = ScalingModel(config: config, globalBatch: globalBatch, assumptions: assumptions)
+        }
+        let counts = nodes.map { [$0] } ?? ScalingModel.powersOfTwo(upTo: maxNodes)
+        print(PlanReport.render(scaling, modelName: model, nodeCounts: counts))
+    }
+}

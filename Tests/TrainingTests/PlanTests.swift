@@ -1,0 +1,92 @@
+import CLIP
+import Foundation
+@testable import Training
+import XCTest
+
+/// Formulas of the scaling model, checked against numbers worked out by hand.
+final class PlanTests: XCTestCase {
+    func testRingCollectivesByHand() {
+        // 1 GB over 4 ranks at 10 GB/s, 10 µs: all-reduce 2·3·10 µs + 2·3/4·0.1 s.
+        XCTAssertEqual(CollectiveCost.ringAllReduce(bytes: 1e9, ranks: 4, bandwidth: 1e10, latency: 1e-5), 0.15006, accuracy: 1e-12)
+        XCTAssertEqual(CollectiveCost.ringAllGather(totalBytes: 1e9, ranks: 4, bandwidth: 1e10, latency: 1e-5), 0.07503, accuracy: 1e-12)
+        XCTAssertEqual(CollectiveCost.ringReduceScatter(totalBytes: 8e6, ranks: 2, bandwidth: 1e9, latency: 0), 0.004, accuracy: 1e-15)
+        XCTAssertEqual(CollectiveCost.ringAllReduce(bytes: 1e9, ranks: 1, bandwidth: 1e10, latency: 1e-5), 0)
+    }
+
+    func testBucketedAllReducePaysLatencyPerBucket() {
+        let mib = 1024.0 * 1024
+        let r = CollectiveCost.bucketedAllReduce(bytes: 100e6, bucketBytes: 25 * mib, ranks: 8, bandwidth: 1e10, latency: 1e-4)
+        // 4 buckets: bandwidth term of the whole, latency 2·7·α four times.
+        XCTAssertEqual(r.total, 2 * 7.0 / 8 * 100e6 / 1e10 + 4 * 14 * 1e-4, accuracy: 1e-12)
+        let lastBytes = 100e6 - 3 * 25 * mib
+        XCTAssertEqual(r.lastBucket, 2 * 7.0 / 8 * lastBytes / 1e10 + 14 * 1e-4, accuracy: 1e-12)
+        XCTAssertEqual(CollectiveCost.bucketedAllReduce(bytes: 1e6, bucketBytes: 25 * mib, ranks: 8, bandwidth: 1e10, latency: 0).total,
+                       CollectiveCost.ringAllReduce(bytes: 1e6, ranks: 8, bandwidth: 1e10, latency: 0), accuracy: 1e-15)
+    }
+
+    private func config(_ name: String) throws -> CLIPConfig {
+        try CLIPConfig.load(FixturePaths.repository + "/cluster-configs/models/\(name).json")
+    }
+
+    func testParameterCountsMatchOpenCLIP() throws {
+        // OpenCLIP's own counts: ViT-B-32 has 151,277,313 parameters; the clip-tiny fixture records 286,977.
+        XCTAssertEqual(ModelSize(config: try config("ViT-B-32")).parameterCount, 151_277_313)
+        let tiny = try CLIPConfig.load(FixturePaths.clipTiny + "/config.json")
+        XCTAssertEqual(ModelSize(config: tiny).parameterCount, 286_977)
+        XCTAssertEqual(ModelSize(config: tiny).parameterCount, CLIPModel(config: tiny).parameters.count)
+    }
+
+    func testEstimateByHandForTwoNodes() throws {
+        let vit = try config("ViT-B-32")
+        var a = ClusterAssumptions()
+        a.interNodeBandwidth = 10e9
+        a.interNodeLatency = 1e-5
+        a.flopsPerRank = 1e12
+        let model = ScalingModel(config: vit, globalBatch: 1024, assumptions: a)
+        let e = try XCTUnwrap(model.estimate(nodes: 2))
+        XCTAssertEqual(e.localBatch, 512)
+        let featureBytes = 2.0 * 1024 * 512 * 4
+        XCTAssertEqual(e.featureAllGather, 1e-5 + 0.5 * featureBytes / 10e9, accuracy: 1e-12)
+        XCTAssertEqual(e.towerCompute, 512 * 6 * StepTimer(config: vit, batch: 1).forwardMACsPerSample / 1e12, accuracy: 1e-9)
+        XCTAssertEqual(e.lossCompute, 12.0 * 512 * 1024 * 512 / 1e12, accuracy: 1e-12)
+        XCTAssertEqual(e.stateBytes, 16 * 151_277_313)
+        // Everything but the last bucket hides behind 2/3 of the tower compute when that is long enough.
+        let buckets = CollectiveCost.bucketedAllReduce(bytes: 4 * 151_277_313, bucketBytes: a.bucketBytes, ranks: 2, bandwidth: 10e9, latency: 1e-5)
+        XCTAssertEqual(e.gradientAllReduceHidden, min(buckets.total - buckets.lastBucket, 2.0 / 3 * e.towerCompute), accuracy: 1e-12)
+        XCTAssertEqual(e.stepTime, e.compute + e.featureAllGather + e.featureGradientReduceScatter + e.gradientAllReduceExposed, accuracy: 1e-12)
+        XCTAssertNil(model.estimate(nodes: 3))  // 1024 does not split over 3 ranks
+    }
+
+    func testScalingIsMonotonicAndCommunicationTakesOver() throws {
+        var a = ClusterAssumptions()
+        a.ranksPerNode = 2
+        a.flopsPerRank = 100e9
+        let model = ScalingModel(config: try config("ViT-B-32"), globalBatch: 32768, assumptions: a)
+        let counts = ScalingModel.powersOfTwo(upTo: 1024)
+        XCTAssertEqual(counts, [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024])
+        let estimates = counts.compactMap { model.estimate(nodes: $0) }
+        XCTAssertEqual(estimates.count, 11)
+        for (before, after) in zip(estimates, estimates.dropFirst()) {
+            XCTAssertLessThan(after.compute, before.compute)
+            XCTAssertLessThan(after.activationBytes, before.activationBytes)
+            XCTAssertEqual(after.stateBytes, before.stateBytes)
+            XCTAssertGreaterThanOrEqual(after.featureAllGather, before.featureAllGather)
+            XCTAssertGreaterThan(after.samplesPerSecond / Double(after.ranks), 0)
+            // Throughput per rank never improves with more ranks.
+            XCTAssertLessThanOrEqual(after.samplesPerSecond / Double(after.ranks), before.samplesPerSecond / Double(before.ranks) * (1 + 1e-9))
+        }
+        let crossover = try XCTUnwrap(model.communicationCrossover(nodeCounts: counts))
+        XCTAssertGreaterThan(crossover, 1)
+        for e in estimates { XCTAssertEqual(e.communicationDominates, e.nodes >= crossover, "\(e.nodes) nodes") }
+        // Loss memory stays O(local batch × tile): far below the N × N logits (4 GB here).
+        XCTAssertLessThan(estimates[0].lossBytes, 0.1e9)
+    }
+
+    func testReportNamesCrossoverAndSkipsUnevenSplits() throws {
+        let model = ScalingModel(config: try config("clip-tiny"), globalBatch: 96, assumptions: ClusterAssumptions())
+        let text = PlanReport.render(model, modelName: "clip-tiny", nodeCounts: [1, 2, 64])
+        XCTAssertTrue(text.contains("does not split over 64 ranks"), text)
+        XCTAssertTrue(text.contains("0.29M parameters"), text)
+        XCTAssertTrue(text.contains("communication"), text)
+    }
+}
