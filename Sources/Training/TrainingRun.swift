@@ -72,6 +72,14 @@ public final class TrainingRun {
             print("swiftclip: training \(configuration.model) (\(model.parameters.count) parameters) on \(collectives.size) rank(s), global batch \(trainer.globalBatch), \(trainer.totalSteps) steps -> \(directory)")
             for note in notes { outputs?.message(note) }
         }
+        if isRoot, configuration.datasetType != "random" {
+            let evaluator = Evaluator(tokenizer: try dataSetup.tokenizer(), zeroShot: try dataSetup.zeroShotTask(),
+                                      validation: try dataSetup.validationSource())
+            evaluator.workers = configuration.workers
+            if evaluator.zeroShot != nil || evaluator.validation != nil {
+                trainer.evaluate = { model, _ in try evaluator.evaluate(model) }
+            }
+        }
         trainer.onStep = { record in outputs?.log(record, every: configuration.logEveryNSteps) }
         trainer.onMessage = { message in outputs?.message(message) }
         trainer.onEvaluation = { metrics, state in outputs?.evaluation(metrics, state: state) }

@@ -1,0 +1,72 @@
+import CLIP
+import DataPipeline
+import Foundation
+import TensorCore
+
+/// Zero-shot classification and retrieval of a model, with OpenCLIP's metric names.
+public final class Evaluator {
+    public let tokenizer: TextTokenizer
+    public let zeroShot: ZeroShotTask?
+    public let validation: SampleSource?
+    public var batchSize = 256
+    public var workers = 1
+
+    public init(tokenizer: TextTokenizer, zeroShot: ZeroShotTask?, validation: SampleSource?) {
+        self.tokenizer = tokenizer
+        self.zeroShot = zeroShot
+        self.validation = validation
+    }
+
+    /// Every available metric: `zeroshot-val-top1/top5`, `image_to_text_R@1` ... `text_to_image_median_rank`, `clip_val_loss`.
+    public func evaluate(_ model: CLIPModel) throws -> [String: Double] {
+        try withoutGradients {
+            var metrics: [String: Double] = [:]
+            if let zeroShot { metrics.merge(try zeroShotAccuracy(model, zeroShot)) { $1 } }
+            if let validation { metrics.merge(try retrieval(model, validation)) { $1 } }
+            return metrics
+        }
+    }
+
+    /// Images (eval transform) and texts of `source`, embedded in batches, in dataset order.
+    func embed(_ model: CLIPModel, _ source: SampleSource, texts: Bool)
+        throws -> (images: [Float], texts: [Float], labels: [Int], captions: [String]) {
+        let size = model.config.vision.imageSize
+        let options = LoaderOptions(mode: .evaluation, batchSize: batchSize, transform: ImageTransform(mode: .eval, size: size),
+                                    contextLength: model.config.text.contextLength, workers: workers)
+        let loader = try DataLoader(source: source, tokenizer: tokenizer, options: options)
+        var images: [Float] = [], textFeatures: [Float] = [], labels: [Int] = [], captions: [String] = []
+        while let (batch, _) = try loader.next() {
+            guard batch.count > 0 else { continue }
+            images += model.encodeImage(Tensor(shape: [batch.count, 3, size, size], values: batch.images)).values
+            if texts { textFeatures += model.encodeText(batch.tokens).values }
+            labels += batch.labels
+            captions += batch.captions
+        }
+        return (images, textFeatures, labels, captions)
+    }
+
+    func zeroShotAccuracy(_ model: CLIPModel, _ task: ZeroShotTask) throws -> [String: Double] {
+        let dim = model.config.embedDim, context = model.config.text.contextLength
+        var perClass: [[Float]] = []
+        for c in task.classNames.indices {
+            let prompts = task.prompts(forClass: c)
+            perClass.append(model.encodeText(tokenizer.encodeBatch(prompts, contextLength: context)).values)
+        }
+        let classifier = ZeroShotClassifier.classifierWeights(perTemplateEmbeddings: perClass, dim: dim)
+        let embedded = try embed(model, task.source, texts: false)
+        guard !embedded.labels.isEmpty else { return [:] }
+        let (top1, top5) = ZeroShotClassifier.accuracy(imageFeatures: embedded.images, labels: embedded.labels, classifier: classifier,
+                                                       numClasses: task.classNames.count, dim: dim)
+        return ["zeroshot-val-top1": top1, "zeroshot-val-top5": top5]
+    }
+
+    func retrieval(_ model: CLIPModel, _ source: SampleSource) throws -> [String: Double] {
+        let embedded = try embed(model, source, texts: true)
+        let count = embedded.captions.count
+        guard count > 0 else { return [:] }
+        // Repeated captions are false negatives: a retrieved caption with the true caption's text counts as a hit.
+        return RetrievalMetrics.compute(imageFeatures: embedded.images, textFeatures: embedded.texts, count: count,
+                                        dim: model.config.embedDim, logitScale: Foundation.exp(model.logitScale.value.scalar),
+                                        captions: embedded.captions)
+    }
+}
