@@ -103,70 +103,79 @@ public final class TrainingRun {
     }
 }
 
-/// What rank 0 writes while training: `results.jsonl`, a progress line, and the resolved recipe.
+/// What rank 0 writes while training: `results.jsonl`, TensorBoard events, progress lines, the resolved recipe.
 final class RunOutputs {
     let directory: String
-    let results: FileHandle
-    let isTerminal = isatty(1) != 0
+    let results: ResultsLog
+    let tensorboard: TensorBoardWriter?
+    /// A live progress line needs a terminal of our own; under mpirun output is forwarded line by line.
+    let isTerminal = isatty(1) != 0 && ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] == nil
 
     init(directory: String, configuration: TrainingConfiguration) throws {
         self.directory = directory
-        let fm = FileManager.default
         do {
-            try fm.createDirectory(atPath: directory + "/checkpoints", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: directory + "/checkpoints", withIntermediateDirectories: true)
         } catch {
             throw TrainingError("\(directory): cannot create the run folder (\(error.localizedDescription))")
         }
         try Recipe.yaml(of: configuration).write(toFile: directory + "/recipe.yaml", atomically: true, encoding: .utf8)
-        let path = directory + "/results.jsonl"
-        if !fm.fileExists(atPath: path) { fm.createFile(atPath: path, contents: nil) }
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw TrainingError("\(path): cannot open for writing") }
-        handle.seekToEndOfFile()
-        results = handle
-    }
-
-    func write(_ object: [String: Any]) {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
-        results.write(data + Data("\n".utf8))
+        results = try ResultsLog(directory: directory)
+        tensorboard = configuration.reportTo.contains("tensorboard") ? try TensorBoardWriter(directory: directory + "/tensorboard") : nil
     }
 
     func log(_ r: StepRecord, every: Int) {
         let shouldLog = r.step % max(every, 1) == 0 || r.step == r.totalSteps || r.step == 1
         if shouldLog {
-            write(["step": r.step, "epoch": r.epoch, "samples_seen": r.samplesSeen, "stage": r.stage, "loss": r.loss.isFinite ? r.loss : -1,
-                   "lr": Double(r.learningRate), "logit_scale": Double(r.logitScale), "grad_norm": r.gradientNorm.isFinite ? r.gradientNorm : -1,
-                   "samples_per_second": r.samplesPerSecond, "step_time": r.stepSeconds, "data_time": r.dataWaitSeconds,
-                   "comm_wait": r.communicationWaitSeconds, "update_applied": r.applied])
+            let values: [String: Double] = [
+                "loss": r.loss, "lr": Double(r.learningRate), "logit_scale": Double(r.logitScale), "grad_norm": r.gradientNorm,
+                "samples_per_second": r.samplesPerSecond, "step_time": r.stepSeconds, "data_time": r.dataWaitSeconds,
+                "comm_wait": r.communicationWaitSeconds]
+            try? results.append(metrics: values, extra: ["step": .int(r.step), "epoch": .int(r.epoch), "samples_seen": .int(r.samplesSeen),
+                                                         "stage": .int(r.stage), "update_applied": .bool(r.applied)])
+            try? tensorboard?.scalars(values.mapKeys { "train/" + $0 }, step: r.step)
         }
-        let line = String(format: "step %d/%d  epoch %d  stage %@  loss %.4f  lr %.2e  scale %.2f  %.1f samples/s  data %.0f%%",
-                          r.step, r.totalSteps, r.epoch, r.stageName, r.loss, r.learningRate, r.logitScale,
-                          r.samplesPerSecond, 100 * r.dataWaitSeconds / max(r.stepSeconds, 1e-9))
+        let line = String(format: "step %d/%d  epoch %d  stage %@  loss %.4f  lr %.2e  scale %.2f  %.1f samples/s  data %.0f%%  ETA %@",
+                          r.step, r.totalSteps, r.epoch, r.stageName, r.loss, r.learningRate, r.logitScale, r.samplesPerSecond,
+                          100 * r.dataWaitSeconds / max(r.stepSeconds, 1e-9),
+                          Self.duration(Double(r.totalSteps - r.step) * r.stepSeconds))
         if isTerminal {
             print("\r" + line, terminator: r.step == r.totalSteps ? "\n" : "")
             fflush(stdout)
         } else if shouldLog {
             print(line)
+            fflush(stdout)
         }
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) : String(format: "%dm%02ds", s / 60, s % 60)
     }
 
     func message(_ text: String) {
         if isTerminal { print("") }
         print("swiftclip: \(text)")
-        write(["message": text])
+        fflush(stdout)
+        try? results.append(["message": .string(text)])
     }
 
     func evaluation(_ metrics: [String: Double], state: TrainingState) {
-        var object: [String: Any] = ["step": state.step, "epoch": state.epoch]
-        for (k, v) in metrics { object[k] = v }
-        write(object)
+        try? results.append(metrics: metrics, extra: ["step": .int(state.step), "epoch": .int(state.epoch)])
+        try? tensorboard?.scalars(metrics.mapKeys { "val/" + $0 }, step: state.step)
         let shown = metrics.keys.sorted().map { String(format: "%@ %.4f", $0, metrics[$0]!) }.joined(separator: "  ")
         if isTerminal { print("") }
         print("eval step \(state.step): \(shown)")
+        fflush(stdout)
     }
 
     func finish(_ state: TrainingState) {
-        try? results.synchronize()
-        results.closeFile()
+        try? tensorboard?.close()
+    }
+}
+
+extension Dictionary {
+    func mapKeys<K: Hashable>(_ transform: (Key) -> K) -> [K: Value] {
+        Dictionary<K, Value>(uniqueKeysWithValues: map { (transform($0.key), $0.value) })
     }
 }
 
