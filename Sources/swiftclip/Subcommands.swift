@@ -7,6 +7,7 @@ enum Subcommands {
         TrainCommand.self,
         ExportCommand.self,
         CheckpointCommand.self,
+        CompareCommand.self,
         ParityCommand.self,
         TokenizeCommand.self,
         TokenizerCommand.self,
