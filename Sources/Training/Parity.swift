@@ -166,3 +166,49 @@ public struct Parity {
         return results
     }
 }
+
+extension Parity {
+    /// The distributed check against `distN.safetensors` (N = world size): rank r takes its contiguous slice of the
+    /// batch; per-rank losses and the all-reduced (averaged) gradients must match OpenCLIP's 2-process run.
+    public func runDistributed(collectives: TrainerCollectives) throws -> [ParityResult] {
+        let world = collectives.size, rank = collectives.rank
+        let path = directory + "/dist\(world).safetensors"
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        let reference = try Safetensors.read(path).tensors
+        let model = try makeModel()
+        let (images, tokens) = try batch()
+        let total = images.shape[0], local = total / world, context = config.text.contextLength
+        guard total % world == 0 else { throw WeightsError(path, "batch of \(total) does not split over \(world) ranks") }
+        let myImages = images.slice(axis: 0, (rank * local)..<((rank + 1) * local))
+        let myTokens = Array(tokens[(rank * local * context)..<((rank + 1) * local * context)])
+
+        // Per-rank loss: local rows against the gathered columns.
+        let localLoss: Float = try withoutGradients {
+            let image = model.encodeImage(myImages), text = model.encodeText(myTokens)
+            let d = image.shape[1]
+            let gatheredImage = Tensor(shape: [total, d], values: try collectives.allGather(image.values))
+            let gatheredText = Tensor(shape: [total, d], values: try collectives.allGather(text.values))
+            return ClipLossEvaluation(localImage: image, localText: text, gatheredImage: gatheredImage, gatheredText: gatheredText,
+                                      logitScale: model.logitScale.value.scalar, rank: rank).loss
+        }
+        var losses = [Double](repeating: 0, count: world)
+        losses[rank] = Double(localLoss)
+        try collectives.allReduceSum(&losses)
+        var results: [ParityResult] = []
+        for r in 0..<world {
+            guard let expected = reference["loss.rank\(r)"]?.floats else { throw WeightsError(path, "missing key loss.rank\(r)") }
+            results.append(Self.compare("dist\(world) loss.rank\(r)", [Float(losses[r])], expected, absolute: 1e-4))
+        }
+
+        // Gradients through the training step's own machinery (all-gather, reduce-scatter, bucketed average).
+        let engine = StepEngine(model: model, collectives: collectives, hyperparameters: AdamW.Hyperparameters())
+        let trainable = [Bool](repeating: true, count: model.parameters.parameters.count)
+        _ = try engine.step(images: myImages, tokens: myTokens, trainable: trainable, learningRate: 0)
+        for p in model.parameters.parameters {
+            guard let expected = reference["grad." + p.name]?.floats else { throw WeightsError(path, "missing key grad.\(p.name)") }
+            let ours = Array(engine.gradients[p.offset..<(p.offset + p.count)])
+            results.append(Self.compare("dist\(world) grad.\(p.name)", ours, expected, absolute: 1e-6, relative: 1e-3))
+        }
+        return results
+    }
+}

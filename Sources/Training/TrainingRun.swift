@@ -20,7 +20,7 @@ public final class TrainingRun {
 
     public func run() throws {
         AllocatorPolicy.keepFreedMemory()
-        let collectives = try RunEnvironment.collectives()
+        let collectives = try MPIEnvironment.collectives()
         let isRoot = collectives.rank == 0
         var configuration = self.configuration
         let modelConfig = try ModelCatalog.config(configuration.model)
@@ -92,13 +92,13 @@ public final class TrainingRun {
             let final = try trainer.run()
             try checkpoints?.finish()
             outputs?.finish(final)
-            try RunEnvironment.finish(collectives)
+            try MPIEnvironment.finish(collectives)
         } catch {
             // A save in flight is completed (or reported) before the error ends the run.
             try? checkpoints?.finish()
             guard collectives.size > 1 else { throw error }
             FileHandle.standardError.write(Data("swiftclip train: rank \(collectives.rank): \(error)\n".utf8))
-            RunEnvironment.abort(collectives)
+            MPIEnvironment.abort(collectives)
         }
     }
 }
@@ -180,9 +180,10 @@ extension Dictionary {
 }
 
 /// The parts of a run that depend on how the process was started and what data was asked for.
-enum RunEnvironment {
+/// How the process was started: alone or by an MPI launcher.
+public enum MPIEnvironment {
     /// MPI collectives when started by `mpirun` (or another PMI launcher), otherwise a single rank.
-    static func collectives() throws -> TrainerCollectives {
+    public static func collectives() throws -> TrainerCollectives {
         let environment = ProcessInfo.processInfo.environment
         let launchedByMPI = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"].contains { environment[$0] != nil }
         guard launchedByMPI else { return SingleProcessCollectives() }
@@ -191,18 +192,21 @@ enum RunEnvironment {
     }
 
     /// Ends MPI cleanly after a successful run.
-    static func finish(_ collectives: TrainerCollectives) throws {
+    public static func finish(_ collectives: TrainerCollectives) throws {
         if let mpi = (collectives as? CommunicatorCollectives)?.communicator as? MPICommunicator { try mpi.finalize() }
     }
 
     /// Ends the whole job after an error on this rank, so the other ranks do not wait for it.
-    static func abort(_ collectives: TrainerCollectives) -> Never {
+    public static func abort(_ collectives: TrainerCollectives) -> Never {
         if collectives.size > 1, let mpi = (collectives as? CommunicatorCollectives)?.communicator as? MPICommunicator {
             _ = try? mpi.withWorldCommunicator { MPI_Abort($0, 1) }
         }
         exit(1)
     }
 
+}
+
+enum RunEnvironment {
     static func dataSource(_ c: TrainingConfiguration, setup: DataSetup, rank: Int, worldSize: Int) throws -> TrainingDataSource {
         let model = setup.model
         if c.datasetType == "random" {
