@@ -8,6 +8,8 @@ enum Subcommands {
         ExportCommand.self,
         CheckpointCommand.self,
         CompareCommand.self,
+        EvalCommand.self,
+        DataCommand.self,
         ParityCommand.self,
         TokenizeCommand.self,
         TokenizerCommand.self,

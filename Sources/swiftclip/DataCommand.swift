@@ -1,0 +1,77 @@
+import ArgumentParser
+import CLIP
+import DataPipeline
+import Foundation
+import Training
+
+/// `swiftclip data`: look at training data the way `train` will read it.
+struct DataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data",
+        abstract: "Inspect training data, or write the built-in synthetic dataset to disk.",
+        subcommands: [Inspect.self, WriteSynthetic.self])
+
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the sample count, a few captions with their tokens, image size statistics and skipped samples.")
+        @Option(name: .long, help: "synthetic, webdataset, csv or auto.") var datasetType = "auto"
+        @Option(name: .long, help: "Shards (brace expansion, '::' joins) or a CSV file.") var trainData: String?
+        @Option(name: .long, help: "CSV column of image paths.") var csvImgKey = "filepath"
+        @Option(name: .long, help: "CSV column of captions.") var csvCaptionKey = "title"
+        @Option(name: .long, help: "CSV separator (\\t for tab).") var csvSeparator = "\t"
+        @Option(name: .long, help: "Model whose tokenizer to show tokens with (name or JSON).") var model = "clip-tiny"
+        @Option(name: .long, help: "CLIP BPE merges file (for 49,408-id models).") var merges: String?
+        @Option(name: .long, help: "Captions to show.") var captions = 5
+
+        func run() throws {
+            try reportingErrors("data inspect") {
+                guard let type = DataSourceOptions.DatasetType(rawValue: datasetType) else {
+                    throw ValidationError("--dataset-type must be synthetic, webdataset, csv or auto")
+                }
+                let options = DataSourceOptions(datasetType: type, data: trainData, csvImageKey: csvImgKey, csvCaptionKey: csvCaptionKey,
+                                                csvSeparator: csvSeparator == "\\t" ? "\t" : csvSeparator)
+                let inspection = try DataInspector.inspect(options, captionCount: captions)
+                print(inspection)
+                var configuration = TrainingConfiguration()
+                configuration.datasetType = datasetType
+                configuration.trainData = trainData
+                configuration.merges = merges
+                configuration.csvImgKey = csvImgKey; configuration.csvCaptionKey = csvCaptionKey; configuration.csvSeparator = options.csvSeparator
+                let modelConfig = try ModelCatalog.config(model)
+                let tokenizer = try DataSetup(configuration: configuration, model: modelConfig, runDirectory: NSTemporaryDirectory() + "/swiftclip-inspect-\(getpid())").tokenizer()
+                print("tokens (\(model), context \(modelConfig.text.contextLength)):")
+                for caption in inspection.captions {
+                    let ids = tokenizer.encode(caption, contextLength: modelConfig.text.contextLength)
+                    let end = (ids.lastIndex { $0 != 0 } ?? 0) + 1
+                    print("  \(caption.debugDescription) -> \(ids.prefix(end).map(String.init).joined(separator: " "))")
+                }
+            }
+        }
+    }
+
+    struct WriteSynthetic: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "write-synthetic",
+            abstract: "Write the built-in synthetic shapes as WebDataset shards, a CSV folder or a zero-shot image folder.")
+        @Option(name: .long, help: "webdataset, csv or imagefolder.") var format = "webdataset"
+        @Option(name: .long, help: "train or val.") var split = "train"
+        @Option(name: .long, help: "Samples to write.") var count = 1000
+        @Option(name: .long, help: "Image size in pixels.") var imageSize = 32
+        @Option(name: .long, help: "Output folder.") var output: String
+
+        func run() throws {
+            try reportingErrors("data write-synthetic") {
+                let data = SyntheticShapes(imageSize: imageSize, trainCount: max(count, 1), valCount: max(count, 1))
+                guard let part = SyntheticShapes.Split(rawValue: split) else { throw ValidationError("--split must be train or val") }
+                let layout: SyntheticExportFormat
+                switch format {
+                case "webdataset": layout = .webDataset(samplesPerShard: 1000)
+                case "csv": layout = .csv
+                case "imagefolder": layout = .imageFolder
+                default: throw ValidationError("--format must be webdataset, csv or imagefolder")
+                }
+                let spec = try data.writeSynthetic(split: part, to: output, format: layout, encoding: .png, count: count)
+                print("wrote \(count) samples; use: \(spec)")
+            }
+        }
+    }
+}
