@@ -2,15 +2,26 @@
 enum Broadcast {
     /// The broadcast shape of `a` and `b`; a precondition failure names both shapes when they do not fit.
     static func shape(_ a: [Int], _ b: [Int], _ opName: String) -> [Int] {
+        if let message = mismatch(a, b, op: opName) { preconditionFailure(message) }
         let rank = max(a.count, b.count)
         var result = [Int](repeating: 1, count: rank)
         for i in 0..<rank {
             let da = i < rank - a.count ? 1 : a[i - (rank - a.count)]
             let db = i < rank - b.count ? 1 : b[i - (rank - b.count)]
-            precondition(da == db || da == 1 || db == 1, "\(opName): shapes \(a) and \(b) do not broadcast")
             result[i] = da == 1 ? db : da
         }
         return result
+    }
+
+    /// The error message for shapes that do not broadcast, naming both, or nil when they do.
+    static func mismatch(_ a: [Int], _ b: [Int], op opName: String = "broadcast") -> String? {
+        let rank = max(a.count, b.count)
+        for i in 0..<rank {
+            let da = i < rank - a.count ? 1 : a[i - (rank - a.count)]
+            let db = i < rank - b.count ? 1 : b[i - (rank - b.count)]
+            if da != db && da != 1 && db != 1 { return "\(opName): shapes \(a) and \(b) do not broadcast" }
+        }
+        return nil
     }
 
     /// Element strides of `shape` viewed inside `outShape` (0 along broadcast dimensions).

@@ -22,7 +22,11 @@ public typealias Float8 = SIMD8<Float>
     p = p * r + 1.0
     let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self)
     let scale = unsafeBitCast((integer &+ 127) &<< 23, to: Float8.self)
-    return p * scale
+    // Outside the clamp the true result is 0 (masked attention scores of -inf must get exactly zero
+    // weight) or overflows; NaN must stay NaN so that a diverging loss is noticed.
+    return (p * scale).replacing(with: 0, where: x .< -87.0)
+        .replacing(with: .infinity, where: x .> 88.72)
+        .replacing(with: x, where: x .!= x)
 }
 
 @inline(__always) public func fastExp(_ x: Float) -> Float { fastExp(Float8(repeating: x))[0] }
