@@ -11,11 +11,12 @@
 //
 // Pass criterion: max |analytic − reference| ≤ tolerance · max(max |reference|, 1e-2).
 // Tolerances (relative to the largest reference component):
-//   1e-3  default: every op whose forward is exact Float32 arithmetic or libm (add … matmul, conv2d).
-//   2e-3  ops built on the vectorised polynomial exp/erf (exp, tanh, sigmoid, gelu, softmax family,
+//   5e-4  default: every op whose forward is exact Float32 arithmetic or libm (add … matmul, conv2d).
+//   1e-3  ops built on the vectorised polynomial exp/erf (exp, tanh, sigmoid, gelu, softmax family,
 //         attention, cross-entropy): their approximations differ from the true functions by ~1e-7,
-//         which moves the difference quotient by up to ~1e-4 of the scale.
-// A perturbation of one gradient component by 1 % of the scale therefore fails (tested in
+//         which can move the difference quotient by up to ~1e-4 of the scale.
+// Observed errors (release build) are all below 5e-5, a margin of 10× or more. A backward rule that
+// is 1 % off, or one gradient component perturbed by 1 % of the scale, fails (tested in
 // `GradientHarnessTests.testHarnessRejectsWrongBackwardRule`). Non-smooth points are avoided by
 // construction (relu inputs are kept at |x| ≥ 0.1 ≫ 2h; log/sqrt/divide inputs are ≥ 0.5).
 
@@ -110,9 +111,12 @@ enum GradientCheck {
 extension XCTestCase {
     /// Asserts that the tape's gradients of Σ f(inputs) ⊙ R match finite differences within `tolerance`.
     func assertGradients(_ name: String, _ inputs: [Tensor], differentiate: [Int]? = nil, h: Float = 1e-2,
-                         tolerance: Double = 1e-3, file: StaticString = #filePath, line: UInt = #line,
+                         tolerance: Double = 5e-4, file: StaticString = #filePath, line: UInt = #line,
                          _ f: ([Tensor]) -> Tensor) {
         for c in GradientCheck.compare(inputs, differentiate: differentiate, h: h, f) {
+            if ProcessInfo.processInfo.environment["GRADCHECK_VERBOSE"] != nil {
+                print("gradcheck \(name) input \(c.input): relative error \(c.relativeError)")
+            }
             XCTAssert(c.relativeError <= tolerance,
                       "\(name): input \(c.input) gradient error \(c.maxError) (relative \(c.relativeError), scale \(c.scale)) exceeds \(tolerance)",
                       file: file, line: line)
