@@ -83,13 +83,11 @@ extension Tensor {
         case .same:
             out.update(from: src, count: count)
         case .scalar:
-            var s: Float = 0
-            for i in 0..<count { s += src[i] }
-            out[0] = s
+            out[0] = Float(Reduce.sumDouble(src, count))
         case .trailing(let block):
             for row in 0..<(count / block) {
                 let r = src + row * block
-                for j in 0..<block { out[j] += r[j] }
+                for j in 0..<block { out[j] += r[j] }  // vectorises: row-wise adds, no reduction chain
             }
         case .general:
             let strides = Broadcast.strides(of: target, in: shape)

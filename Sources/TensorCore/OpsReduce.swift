@@ -27,10 +27,8 @@ extension Tensor {
 
     func sumValues(axis: Int?) -> Tensor {
         guard let axis else {
-            var s: Double = 0  // a long float sum loses digits; accumulate in double
-            let p = pointer
-            for i in 0..<count { s += Double(p[i]) }
-            return Tensor(scalar: Float(s))
+            // A long float sum loses digits; accumulate in double.
+            return Tensor(scalar: Float(Reduce.sumDouble(pointer, count)))
         }
         var outShape = shape
         outShape.remove(at: axis)

@@ -11,7 +11,7 @@ enum ElementwisePasses {
     }
 
     /// Elements per tensor: 8 Mi floats (32 MiB), larger than any cache, like a ViT-B batch's activations.
-    static let count = 1 << 23
+    static let count = Int(ProcessInfo.processInfo.environment["SWIFTCLIP_BENCH_ELEMENTS"] ?? "") ?? 1 << 23
 
     static func all() -> [Pass] {
         var g = SeededGenerator(seed: 2)

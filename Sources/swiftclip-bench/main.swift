@@ -3,6 +3,7 @@ import Foundation
 
 let benchmarks: [String: (Bool) -> Void] = [
     "matmul": MatmulBenchmark.run,
+    "kernels": KernelProbe.run,
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())

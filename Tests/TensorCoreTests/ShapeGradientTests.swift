@@ -26,6 +26,9 @@ final class ShapeGradientTests: XCTestCase {
         let w = G.uniform([10], 0.5, 1.5, seed: 24), b = G.uniform([10], seed: 25)
         assertGradients("layerNorm", [x, w, b]) { $0[0].layerNorm(weight: $0[1], bias: $0[2]) }
         assertGradients("layerNorm input only", [x, w, b], differentiate: [0]) { $0[0].layerNorm(weight: $0[1], bias: $0[2]) }
+        // A large common offset (a residual stream far from zero) must not cancel digits in the backward.
+        let offset = x + 100
+        assertGradients("layerNorm offset input", [offset, w, b], differentiate: [0]) { $0[0].layerNorm(weight: $0[1], bias: $0[2]) }
         assertGradients("layerNorm weight only", [x, w, b], differentiate: [1, 2]) { $0[0].layerNorm(weight: $0[1], bias: $0[2]) }
     }
 
