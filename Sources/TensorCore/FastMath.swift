@@ -8,9 +8,14 @@
 /// Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7). Both are far inside the 1e-4 parity tolerances.
 public typealias Float8 = SIMD8<Float>
 
-/// e^x with relative error < 2e-7; 0 below -87.3 (where the true value is subnormal), +inf above 88.72, NaN for NaN.
+/// e^x with relative error < 2e-7; 0 below -87.3 (where the true value is subnormal), +inf above ln(FLT_MAX).
+///
+/// The input is clamped to [-87.3, 88.8]; above 88.72 the product with 2¹²⁸ overflows to +inf by itself,
+/// and NaN passes both clamps (its comparisons are false) and flows through the polynomial, so the
+/// only select besides the clamps is the flush to zero at the bottom.
 @inline(__always) public func fastExp(_ x: Float) -> Float {
-    let clamped = x < -87.3 ? -87.3 : (x > 88.72 ? 88.72 : x)
+    let high = x > 88.8 ? 88.8 : x
+    let clamped = high < -87.3 ? -87.3 : high
     let magic: Float = 12_582_912.0  // 1.5 · 2²³: adding it rounds to an integer held in the low mantissa bits
     let shifted = clamped * 1.442_695_040_888_963_4 + magic
     let n = shifted - magic
@@ -23,19 +28,22 @@ public typealias Float8 = SIMD8<Float>
     p = p * r + 0.5
     p = p * r + 1.0
     p = p * r + 1.0
-    // 2ⁿ as two factors so that n = 128 (x near the top of the range) stays finite.
+    // 2ⁿ as two factors so that n = 128 (x near the top of the range) is representable.
     let integer = Int32(bitPattern: shifted.bitPattern) &- Int32(bitPattern: magic.bitPattern)
     let half = integer >> 1
     let scale1 = Float(bitPattern: UInt32(bitPattern: (half &+ 127) &<< 23))
     let scale2 = Float(bitPattern: UInt32(bitPattern: (integer &- half &+ 127) &<< 23))
-    var result = p * scale1 * scale2
-    result = x < -87.3 ? 0 : result
-    result = x > 88.72 ? .infinity : result
-    return x != x ? x : result
+    let result = p * scale1 * scale2
+    return x < -87.3 ? 0 : result
 }
 
 /// erf(x) with absolute error < 1.5e-7 (Abramowitz & Stegun 7.1.26).
 @inline(__always) public func fastErf(_ x: Float) -> Float {
+    erf(x, expMinusSquare: fastExp(-x * x))
+}
+
+/// erf(x) given e^(−x²), so that callers that also need that exponential compute it once.
+@inline(__always) func erf(_ x: Float, expMinusSquare: Float) -> Float {
     let a = Swift.abs(x)
     let t = 1 / (1 + 0.327_591_1 * a)
     var p: Float = 1.061_405_429
@@ -44,18 +52,18 @@ public typealias Float8 = SIMD8<Float>
     p = p * t - 0.284_496_736
     p = p * t + 0.254_829_592
     p = p * t
-    let y = 1 - p * fastExp(-a * a)
+    let y = 1 - p * expMinusSquare
     return x < 0 ? -y : y
 }
 
 /// GELU in its exact form, x/2 · (1 + erf(x/√2)).
 @inline(__always) func geluValue(_ x: Float) -> Float { 0.5 * x * (1 + fastErf(x * 0.707_106_781_186_547_5)) }
 
-/// d gelu / dx = Φ(x) + x φ(x).
+/// d gelu / dx = Φ(x) + x φ(x); erf(x/√2) and φ(x) share the one exponential e^(−x²/2).
 @inline(__always) func geluDerivative(_ x: Float) -> Float {
-    let cdf = 0.5 * (1 + fastErf(x * 0.707_106_781_186_547_5))
-    let pdf = 0.398_942_280_401_432_7 * fastExp(-0.5 * x * x)
-    return cdf + x * pdf
+    let e = fastExp(-0.5 * x * x)
+    let cdf = 0.5 * (1 + erf(x * 0.707_106_781_186_547_5, expMinusSquare: e))
+    return cdf + x * (0.398_942_280_401_432_7 * e)
 }
 
 /// Eight-lane forms of the scalar functions, for callers that work on SIMD8 values.

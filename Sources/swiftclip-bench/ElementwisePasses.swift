@@ -42,7 +42,8 @@ enum ElementwisePasses {
             Pass(name: "softmax fwd+bwd", bytes: 5 * n * f) {
                 backward { let x = scores.tracked(); consume(Tape.shared.backward(from: x.softmax(), seed: dScores)) }
             },
-            Pass(name: "bias gradient (sum rows)", bytes: n * f) {
+            // Forward add of a bias row (read 4N, write 4N) plus its backward, the column sums of dy (read 4N).
+            Pass(name: "bias add fwd+bwd", bytes: 3 * n * f) {
                 backward {
                     let tb = bias.tracked()
                     consume(Tape.shared.backward(from: a + tb, seed: dy))

@@ -5,7 +5,7 @@ import TensorCore
 enum KernelProbe {
     static func run(json: Bool) {
         var g = SeededGenerator(seed: 3)
-        let n = 1 << 14
+        let n = Int(ProcessInfo.processInfo.environment["SWIFTCLIP_BENCH_ELEMENTS"] ?? "") ?? 1 << 14
         let a = Tensor.randomNormal([n / 256, 256], using: &g), b = Tensor.randomNormal([n / 256, 256], using: &g)
         let w = Tensor.ones([256]), bias = Tensor.zeros([256])
         let cases: [(String, () -> Void)] = [

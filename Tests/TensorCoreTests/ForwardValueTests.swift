@@ -27,6 +27,11 @@ final class ForwardValueTests: XCTestCase {
         assertClose(small.logSigmoid(), small.values.map { -Foundation.log1p(Foundation.exp(-Double($0))) },
                     absolute: 1e-6, relative: 1e-6, "logSigmoid")
         XCTAssertEqual(Tensor(shape: [2], values: [-.infinity, -1000]).exp().values, [0, 0], "exp underflows to exactly 0")
+        let edges = Tensor(shape: [4], values: [.infinity, 1000, 88.8, 88.7]).exp().values
+        XCTAssertEqual(Array(edges[0..<3]), [.infinity, .infinity, .infinity], "exp overflows to +inf")
+        let top = Foundation.exp(Double(Float(88.7)))
+        XCTAssertEqual(Double(edges[3]), top, accuracy: 1e-6 * top, "exp just below overflow")
+        XCTAssertTrue(fastExp(Float.nan).isNaN, "NaN stays NaN")
     }
 
     func testGeluMatchesExactErf() {

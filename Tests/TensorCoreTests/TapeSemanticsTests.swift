@@ -120,6 +120,25 @@ final class TapeSemanticsTests: XCTestCase {
         XCTAssertEqual(message, "add: shapes [2, 3] and [4] do not broadcast")
     }
 
+    func testLargeBuffersAreReusedAfterRelease() {
+        TensorStorage.releaseCachedMemory()
+        XCTAssertEqual(TensorStorage.cachedBytes, 0)
+        var first: UnsafeMutablePointer<Float>?
+        do {
+            let big = Tensor(shape: [300_000], repeating: 1)
+            first = big.storage.pointer
+        }
+        XCTAssertGreaterThanOrEqual(TensorStorage.cachedBytes, 1_200_000)
+        let again = Tensor(shape: [290_000], repeating: 2)  // same size class
+        XCTAssertEqual(again.storage.pointer, first)
+        XCTAssertEqual(again.values.allSatisfy { $0 == 2 }, true)
+        XCTAssertEqual(StoragePool.sizeClass(1000), nil, "small buffers are left to malloc")
+        XCTAssertEqual(StoragePool.sizeClass(1 << 20), 1 << 20)
+        XCTAssertEqual(StoragePool.sizeClass((1 << 20) + 1), (1 << 20) + (1 << 17))
+        TensorStorage.releaseCachedMemory()
+        XCTAssertEqual(TensorStorage.cachedBytes, 0)
+    }
+
     func testSeededGeneratorIsReproducible() {
         var g1 = SeededGenerator(seed: 42), g2 = SeededGenerator(seed: 42)
         XCTAssertEqual((0..<5).map { _ in g1.next() }, (0..<5).map { _ in g2.next() })
