@@ -134,7 +134,7 @@ final class TapeSemanticsTests: XCTestCase {
         XCTAssertEqual(again.values.allSatisfy { $0 == 2 }, true)
         XCTAssertEqual(StoragePool.sizeClass(1000), nil, "small buffers are left to malloc")
         XCTAssertEqual(StoragePool.sizeClass(1 << 20), 1 << 20)
-        XCTAssertEqual(StoragePool.sizeClass((1 << 20) + 1), (1 << 20) + (1 << 17))
+        XCTAssertEqual(StoragePool.sizeClass((1 << 20) + 1), (1 << 20) + (1 << 18))
         TensorStorage.releaseCachedMemory()
         XCTAssertEqual(TensorStorage.cachedBytes, 0)
     }
