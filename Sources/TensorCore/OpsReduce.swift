@@ -35,6 +35,11 @@ extension Tensor {
         let (outer, length, inner) = split(around: axis)
         let out = Tensor(shape: outShape, repeating: 0)
         let o = out.storage.pointer, p = pointer
+        if inner == 1 {
+            // Sum over the last axis: one contiguous reduction per row.
+            for i in 0..<outer { o[i] = Reduce.sum(p + i * length, length) }
+            return out
+        }
         for i in 0..<outer {
             let dst = o + i * inner
             for l in 0..<length {
@@ -52,6 +57,10 @@ extension Tensor {
         let outer = product(shape[..<axis]), inner = product(shape[axis...])
         let out = Tensor(uninitializedShape: outShape)
         let o = out.storage.pointer, p = pointer
+        if inner == 1 {
+            for i in 0..<outer { (o + i * length).initialize(repeating: p[i] * scale, count: length) }
+            return out
+        }
         for i in 0..<outer {
             for l in 0..<length {
                 let dst = o + (i * length + l) * inner, src = p + i * inner
