@@ -161,6 +161,16 @@ public func withoutGradients<R>(_ body: () throws -> R) rethrows -> R {
 }
 
 extension Tensor {
+    /// Records an operation defined outside TensorCore (e.g. a fused loss) so that gradients flow through it.
+    ///
+    /// `output` must have been computed from `inputs` without tape operations (for instance inside
+    /// `withoutGradients` or with raw pointers); `backward` maps the gradient of `output` to one optional
+    /// gradient per input, each of that input's shape. Returns `output`, tracked when any input is.
+    public static func customOperation(name: String, inputs: [Tensor], output: Tensor,
+                                       backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
+        Tape.shared.record(.custom(name: name, backward: backward), inputs: inputs, output: output)
+    }
+
     /// This tensor as a tape leaf whose gradient `backward` reports.
     public func tracked() -> Tensor { Tape.shared.watch(self) }
 
