@@ -38,7 +38,7 @@ enum ElementwisePasses {
                     consume(Tape.shared.backward(from: x.layerNorm(weight: tw, bias: tb), seed: dy))
                 }
             },
-            Pass(name: "softmax [*, 256]", bytes: 2 * n * f) { consume(scores.softmax()) },
+            Pass(name: "softmax", bytes: 2 * n * f) { consume(scores.softmax()) },
             Pass(name: "softmax fwd+bwd", bytes: 5 * n * f) {
                 backward { let x = scores.tracked(); consume(Tape.shared.backward(from: x.softmax(), seed: dScores)) }
             },
