@@ -50,6 +50,18 @@ enum Broadcast {
         return .general
     }
 
+    /// Calls `body(outRow, aRow, bRow)` for the start of every run along the last axis of `outShape`, so
+    /// callers loop over the contiguous last axis themselves (with strides 0 or 1), which vectorises.
+    static func forEachRow(_ outShape: [Int], _ aStrides: [Int], _ bStrides: [Int],
+                           _ body: (Int, Int, Int) -> Void) {
+        guard let last = outShape.last, last > 0 else { return }
+        let rows = outShape.dropLast().reduce(1, *)
+        if rows == 0 { return }
+        forEachIndex(Array(outShape.dropLast()), Array(aStrides.dropLast()), Array(bStrides.dropLast())) { row, ai, bi in
+            body(row * last, ai, bi)
+        }
+    }
+
     /// Calls `body(outIndex, aIndex, bIndex)` for every element of `outShape` (the general slow path).
     static func forEachIndex(_ outShape: [Int], _ aStrides: [Int], _ bStrides: [Int],
                              _ body: (Int, Int, Int) -> Void) {
@@ -91,7 +103,16 @@ extension Tensor {
             }
         case .general:
             let strides = Broadcast.strides(of: target, in: shape)
-            Broadcast.forEachIndex(shape, strides, strides) { o, t, _ in out[t] += src[o] }
+            let width = shape.last ?? 1
+            if strides.last == 1 {
+                Broadcast.forEachRow(shape, strides, strides) { o, t, _ in
+                    let dst = out + t, row = src + o
+                    for j in 0..<width { dst[j] += row[j] }
+                }
+            } else {
+                // The target is broadcast along the last axis: each run sums into one element.
+                Broadcast.forEachRow(shape, strides, strides) { o, t, _ in out[t] += Reduce.sum(src + o, width) }
+            }
         }
         return result
     }

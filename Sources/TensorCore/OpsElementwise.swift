@@ -28,8 +28,31 @@ func broadcastBinary(_ a: Tensor, _ b: Tensor, _ name: String, _ f: (Float, Floa
             for j in 0..<block { orow[j] = f(pa[j], brow[j]) }
         }
     default:
+        // Rows along the last axis, with each operand either contiguous or repeated along it.
         let sa = Broadcast.strides(of: a.shape, in: outShape), sb = Broadcast.strides(of: b.shape, in: outShape)
-        Broadcast.forEachIndex(outShape, sa, sb) { oi, ai, bi in o[oi] = f(pa[ai], pb[bi]) }
+        let width = outShape.last ?? 1
+        switch (sa.last == 1, sb.last == 1) {
+        case (true, true):
+            Broadcast.forEachRow(outShape, sa, sb) { oi, ai, bi in
+                let orow = o + oi, arow = pa + ai, brow = pb + bi
+                for j in 0..<width { orow[j] = f(arow[j], brow[j]) }
+            }
+        case (true, false):
+            Broadcast.forEachRow(outShape, sa, sb) { oi, ai, bi in
+                let orow = o + oi, arow = pa + ai, s = pb[bi]
+                for j in 0..<width { orow[j] = f(arow[j], s) }
+            }
+        case (false, true):
+            Broadcast.forEachRow(outShape, sa, sb) { oi, ai, bi in
+                let orow = o + oi, s = pa[ai], brow = pb + bi
+                for j in 0..<width { orow[j] = f(s, brow[j]) }
+            }
+        case (false, false):
+            Broadcast.forEachRow(outShape, sa, sb) { oi, ai, bi in
+                let orow = o + oi, sA = pa[ai], sB = pb[bi]
+                for j in 0..<width { orow[j] = f(sA, sB) }
+            }
+        }
     }
     return out
 }

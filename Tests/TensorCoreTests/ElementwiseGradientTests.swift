@@ -14,6 +14,9 @@ final class ElementwiseGradientTests: XCTestCase {
         ("bias row lhs", [4], [3, 4]),
         ("general", [2, 1, 4], [1, 3, 4]),
         ("column", [3, 1], [3, 4]),
+        ("column rhs", [2, 3, 4], [2, 3, 1]),
+        ("singleton last axis", [2, 1, 1], [1, 3, 1]),
+        ("rank mismatch general", [3, 1], [2, 1, 4]),
     ]
 
     func testAddSubtractMultiplyWithBroadcasting() {
