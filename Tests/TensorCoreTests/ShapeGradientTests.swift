@@ -54,6 +54,9 @@ final class ShapeGradientTests: XCTestCase {
         assertGradients("reshape", [x]) { $0[0].reshaped([4, -1]) * $0[0].reshaped([4, 6]) }
         assertGradients("permute general", [x]) { $0[0].permuted([2, 0, 1]) }
         assertGradients("permute last two", [x]) { $0[0].permuted([0, 2, 1]) }
+        assertGradients("permute keeping last axis", [x]) { $0[0].permuted([1, 0, 2]) }
+        let x4 = G.uniform([2, 3, 2, 4], seed: 38)
+        assertGradients("permute heads layout", [x4]) { $0[0].permuted([0, 2, 1, 3]) }
         assertGradients("transposed", [x]) { $0[0].transposed() }
         let big = G.uniform([2, 37, 33], seed: 29)  // beyond one 32×32 transpose block
         assertGradients("transposed blocked", [big]) { $0[0].transposed() }
