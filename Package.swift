@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "swiftclip", targets: ["swiftclip"]),
+        .executable(name: "swiftclip-bench", targets: ["swiftclip-bench"]),
         .library(name: "SwiftCLIP", targets: ["TensorCore", "NN", "CLIP", "Optim", "Distributed", "DataPipeline", "Checkpoint", "Training"]),
     ],
     dependencies: [
@@ -45,6 +46,7 @@ let package = Package(
             "Training",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "swiftclip-bench", dependencies: ["TensorCore"]),
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),

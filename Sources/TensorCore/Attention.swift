@@ -100,8 +100,7 @@ enum AttentionGradient {
                           a: dOut + h * d, lda: w, b: v + h * d, ldb: ld, c: dS, ldc: tk)
                 for i in 0..<tq {
                     let pr = p + i * tk, sr = dS + i * tk
-                    var dot: Float = 0
-                    for j in 0..<tk { dot += pr[j] * sr[j] }
+                    let dot = Reduce.dot(pr, sr, tk)
                     for j in 0..<tk { sr[j] = pr[j] * (sr[j] - dot) }
                 }
                 // dQ = dS K · scale, dK = dSᵀ Q · scale

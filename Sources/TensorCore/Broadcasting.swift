@@ -2,15 +2,26 @@
 enum Broadcast {
     /// The broadcast shape of `a` and `b`; a precondition failure names both shapes when they do not fit.
     static func shape(_ a: [Int], _ b: [Int], _ opName: String) -> [Int] {
+        if let message = mismatch(a, b, op: opName) { preconditionFailure(message) }
         let rank = max(a.count, b.count)
         var result = [Int](repeating: 1, count: rank)
         for i in 0..<rank {
             let da = i < rank - a.count ? 1 : a[i - (rank - a.count)]
             let db = i < rank - b.count ? 1 : b[i - (rank - b.count)]
-            precondition(da == db || da == 1 || db == 1, "\(opName): shapes \(a) and \(b) do not broadcast")
             result[i] = da == 1 ? db : da
         }
         return result
+    }
+
+    /// The error message for shapes that do not broadcast, naming both, or nil when they do.
+    static func mismatch(_ a: [Int], _ b: [Int], op opName: String = "broadcast") -> String? {
+        let rank = max(a.count, b.count)
+        for i in 0..<rank {
+            let da = i < rank - a.count ? 1 : a[i - (rank - a.count)]
+            let db = i < rank - b.count ? 1 : b[i - (rank - b.count)]
+            if da != db && da != 1 && db != 1 { return "\(opName): shapes \(a) and \(b) do not broadcast" }
+        }
+        return nil
     }
 
     /// Element strides of `shape` viewed inside `outShape` (0 along broadcast dimensions).
@@ -37,6 +48,18 @@ enum Broadcast {
         while trimmed.first == 1 { trimmed = trimmed.dropFirst() }
         if Array(outShape.suffix(trimmed.count)) == Array(trimmed) { return .trailing(block: n) }
         return .general
+    }
+
+    /// Calls `body(outRow, aRow, bRow)` for the start of every run along the last axis of `outShape`, so
+    /// callers loop over the contiguous last axis themselves (with strides 0 or 1), which vectorises.
+    static func forEachRow(_ outShape: [Int], _ aStrides: [Int], _ bStrides: [Int],
+                           _ body: (Int, Int, Int) -> Void) {
+        guard let last = outShape.last, last > 0 else { return }
+        let rows = outShape.dropLast().reduce(1, *)
+        if rows == 0 { return }
+        forEachIndex(Array(outShape.dropLast()), Array(aStrides.dropLast()), Array(bStrides.dropLast())) { row, ai, bi in
+            body(row * last, ai, bi)
+        }
     }
 
     /// Calls `body(outIndex, aIndex, bIndex)` for every element of `outShape` (the general slow path).
@@ -72,17 +95,24 @@ extension Tensor {
         case .same:
             out.update(from: src, count: count)
         case .scalar:
-            var s: Float = 0
-            for i in 0..<count { s += src[i] }
-            out[0] = s
+            out[0] = Float(Reduce.sumDouble(src, count))
         case .trailing(let block):
             for row in 0..<(count / block) {
                 let r = src + row * block
-                for j in 0..<block { out[j] += r[j] }
+                for j in 0..<block { out[j] += r[j] }  // vectorises: row-wise adds, no reduction chain
             }
         case .general:
             let strides = Broadcast.strides(of: target, in: shape)
-            Broadcast.forEachIndex(shape, strides, strides) { o, t, _ in out[t] += src[o] }
+            let width = shape.last ?? 1
+            if strides.last == 1 {
+                Broadcast.forEachRow(shape, strides, strides) { o, t, _ in
+                    let dst = out + t, row = src + o
+                    for j in 0..<width { dst[j] += row[j] }
+                }
+            } else {
+                // The target is broadcast along the last axis: each run sums into one element.
+                Broadcast.forEachRow(shape, strides, strides) { o, t, _ in out[t] += Reduce.sum(src + o, width) }
+            }
         }
         return result
     }

@@ -13,14 +13,24 @@ public struct Conv2DGeometry: Equatable {
         for oy in 0..<outHeight {
             for ox in 0..<outWidth {
                 var dst = columns + (oy * outWidth + ox) * patchLength
+                let x0 = ox * stride - padding
+                let rowInside = x0 >= 0 && x0 + kernel <= width
                 for c in 0..<inChannels {
                     for ky in 0..<kernel {
                         let y = oy * stride + ky - padding
-                        for kx in 0..<kernel {
-                            let x = ox * stride + kx - padding
-                            dst.pointee = (y >= 0 && y < height && x >= 0 && x < width) ? image[(c * height + y) * width + x] : 0
-                            dst += 1
+                        if y < 0 || y >= height {
+                            dst.update(repeating: 0, count: kernel)
+                        } else if rowInside {
+                            // The common case (always, without padding): one contiguous run of the image row.
+                            dst.update(from: image + (c * height + y) * width + x0, count: kernel)
+                        } else {
+                            let row = image + (c * height + y) * width
+                            for kx in 0..<kernel {
+                                let x = x0 + kx
+                                dst[kx] = x >= 0 && x < width ? row[x] : 0
+                            }
                         }
+                        dst += kernel
                     }
                 }
             }
@@ -33,14 +43,16 @@ public struct Conv2DGeometry: Equatable {
         for oy in 0..<outHeight {
             for ox in 0..<outWidth {
                 var src = columns + (oy * outWidth + ox) * patchLength
+                let x0 = ox * stride - padding
                 for c in 0..<inChannels {
                     for ky in 0..<kernel {
                         let y = oy * stride + ky - padding
-                        for kx in 0..<kernel {
-                            let x = ox * stride + kx - padding
-                            if y >= 0 && y < height && x >= 0 && x < width { image[(c * height + y) * width + x] += src.pointee }
-                            src += 1
+                        if y >= 0 && y < height {
+                            let row = image + (c * height + y) * width
+                            let lo = Swift.max(0, -x0), hi = Swift.min(kernel, width - x0)
+                            if lo < hi { for kx in lo..<hi { row[x0 + kx] += src[kx] } }
                         }
+                        src += kernel
                     }
                 }
             }
@@ -53,6 +65,7 @@ extension Tensor {
     public static func conv2d(_ input: Tensor, weight: Tensor, stride: Int = 1, padding: Int = 0) -> Tensor {
         precondition(input.rank == 4 && weight.rank == 4 && weight.shape[1] == input.shape[1] && weight.shape[2] == weight.shape[3],
                      "conv2d: input shape \(input.shape) and weight shape \(weight.shape) do not fit")
+        precondition(stride > 0 && padding >= 0, "conv2d: stride \(stride) and padding \(padding) must be positive and non-negative")
         let g = Conv2DGeometry(batch: input.shape[0], inChannels: input.shape[1], height: input.shape[2], width: input.shape[3],
                                outChannels: weight.shape[0], kernel: weight.shape[2], stride: stride, padding: padding)
         precondition(g.outHeight > 0 && g.outWidth > 0, "conv2d: kernel \(g.kernel) larger than padded input \(input.shape)")

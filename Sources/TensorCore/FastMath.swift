@@ -1,89 +1,94 @@
-/// Vectorised transcendental functions for the elementwise kernels.
+/// Fast transcendental functions for the element-wise kernels.
 ///
-/// Calling libm per element would make GELU and softmax the bottleneck of a training step, so exp and
-/// erf are evaluated eight lanes at a time with polynomial approximations: exp by range reduction to
-/// r in [-ln2/2, ln2/2] and a degree-7 Taylor polynomial (relative error < 2e-7), erf by Abramowitz &
-/// Stegun 7.1.26 (absolute error < 1.5e-7). Both are far inside the 1e-4 parity tolerances.
+/// Calling libm per element would make GELU and softmax the bottleneck of a training step. These are
+/// branch-free scalar functions built from multiplies, adds, selects and integer bit operations only,
+/// so that a plain loop over pointers that calls them is auto-vectorised by LLVM (Swift's generic SIMD
+/// types are not reliably lowered to vector code, so the kernels do not use them). exp uses range
+/// reduction to r in [-ln2/2, ln2/2] and a degree-7 Taylor polynomial (relative error < 2e-7); erf uses
+/// Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7). Both are far inside the 1e-4 parity tolerances.
 public typealias Float8 = SIMD8<Float>
 
-@inline(__always) public func fastExp(_ x: Float8) -> Float8 {
-    let clamped = x.clamped(lowerBound: Float8(repeating: -87.0), upperBound: Float8(repeating: 88.0))
-    let magic = Float8(repeating: 12_582_912.0)  // 1.5 * 2^23: adding it rounds to an integer in the low bits
+/// e^x with relative error < 2e-7; 0 below -87.3 (where the true value is subnormal), +inf above ln(FLT_MAX).
+///
+/// The input is clamped to [-87.3, 88.8]; above 88.72 the product with 2¹²⁸ overflows to +inf by itself,
+/// and NaN passes both clamps (its comparisons are false) and flows through the polynomial, so the
+/// only select besides the clamps is the flush to zero at the bottom.
+@inline(__always) public func fastExp(_ x: Float) -> Float {
+    let high = x > 88.8 ? 88.8 : x
+    let clamped = high < -87.3 ? -87.3 : high
+    let magic: Float = 12_582_912.0  // 1.5 · 2²³: adding it rounds to an integer held in the low mantissa bits
     let shifted = clamped * 1.442_695_040_888_963_4 + magic
     let n = shifted - magic
     let r = clamped - n * 0.693_145_751_953_125 - n * 1.428_606_765_330_187_0e-06
-    var p = Float8(repeating: 1.0 / 5040.0)
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
-    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self)
-    let scale = unsafeBitCast((integer &+ 127) &<< 23, to: Float8.self)
-    return p * scale
+    // The Taylor polynomial Σ rᵏ/k! (k ≤ 7) in Estrin's scheme: shorter dependency chains than Horner's.
+    let r2 = r * r, r4 = r2 * r2
+    let p01 = 1 + r, p23 = 0.5 + r * (1.0 / 6.0)
+    let p45 = 1.0 / 24.0 + r * (1.0 / 120.0), p67 = 1.0 / 720.0 + r * (1.0 / 5040.0)
+    let p = (p01 + r2 * p23) + r4 * (p45 + r2 * p67)
+    // 2ⁿ as two factors so that n = 128 (x near the top of the range) is representable.
+    let integer = Int32(bitPattern: shifted.bitPattern) &- Int32(bitPattern: magic.bitPattern)
+    let half = integer >> 1
+    let scale1 = Float(bitPattern: UInt32(bitPattern: (half &+ 127) &<< 23))
+    let scale2 = Float(bitPattern: UInt32(bitPattern: (integer &- half &+ 127) &<< 23))
+    let result = p * scale1 * scale2
+    return x < -87.3 ? 0 : result
 }
 
-@inline(__always) public func fastExp(_ x: Float) -> Float { fastExp(Float8(repeating: x))[0] }
+/// erf(x) with absolute error < 1.5e-7 (Abramowitz & Stegun 7.1.26).
+@inline(__always) public func fastErf(_ x: Float) -> Float {
+    erf(x, expMinusSquare: fastExp(-x * x))
+}
+
+/// erf(x) given e^(−x²), so that callers that also need that exponential compute it once.
+@inline(__always) func erf(_ x: Float, expMinusSquare: Float) -> Float {
+    let a = Swift.abs(x)
+    let t = 1 / (1 + 0.327_591_1 * a)
+    // t · (a₁ + a₂t + a₃t² + a₄t³ + a₅t⁴) in Estrin's scheme.
+    let t2 = t * t
+    let q01: Float = 0.254_829_592 - 0.284_496_736 * t
+    let q23: Float = 1.421_413_741 - 1.453_152_027 * t
+    let q = t * (q01 + t2 * (q23 + t2 * 1.061_405_429))
+    let y = 1 - q * expMinusSquare
+    return x < 0 ? -y : y
+}
+
+/// GELU in its exact form, x/2 · (1 + erf(x/√2)).
+@inline(__always) func geluValue(_ x: Float) -> Float { 0.5 * x * (1 + fastErf(x * 0.707_106_781_186_547_5)) }
+
+/// d gelu / dx = Φ(x) + x φ(x); erf(x/√2) and φ(x) share the one exponential e^(−x²/2).
+@inline(__always) func geluDerivative(_ x: Float) -> Float {
+    let e = fastExp(-0.5 * x * x)
+    let cdf = 0.5 * (1 + erf(x * 0.707_106_781_186_547_5, expMinusSquare: e))
+    return cdf + x * (0.398_942_280_401_432_7 * e)
+}
+
+/// Eight-lane forms of the scalar functions, for callers that work on SIMD8 values.
+@inline(__always) public func fastExp(_ x: Float8) -> Float8 {
+    var r = Float8()
+    for i in 0..<8 { r[i] = fastExp(x[i]) }
+    return r
+}
+
+@inline(__always) public func fastErf(_ x: Float8) -> Float8 {
+    var r = Float8()
+    for i in 0..<8 { r[i] = fastErf(x[i]) }
+    return r
+}
 
 /// |x| per lane (clears the sign bit).
 @inline(__always) public func simdAbs(_ x: Float8) -> Float8 {
     unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: Float8.self)
 }
 
-@inline(__always) public func fastErf(_ x: Float8) -> Float8 {
-    let a = simdAbs(x)
-    let t = 1.0 / (1.0 + 0.327_591_1 * a)
-    var p = Float8(repeating: 1.061_405_429)
-    p = p * t - 1.453_152_027
-    p = p * t + 1.421_413_741
-    p = p * t - 0.284_496_736
-    p = p * t + 0.254_829_592
-    p = p * t
-    let y = 1.0 - p * fastExp(-a * a)
-    let negative = x .< 0
-    return y.replacing(with: -y, where: negative)
+/// destination[i] = f(source[i]); a plain loop that LLVM vectorises once `f` is inlined.
+@inline(__always) func mapElements(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>,
+                                   _ count: Int, _ f: (Float) -> Float) {
+    for i in 0..<count { destination[i] = f(source[i]) }
 }
 
-@inline(__always) public func fastErf(_ x: Float) -> Float { fastErf(Float8(repeating: x))[0] }
-
-/// Applies `vector` to `count` floats eight at a time and `vector` on a padded copy for the tail.
-@inline(__always) func mapVectorised(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>,
-                                     _ count: Int, _ vector: (Float8) -> Float8) {
-    var i = 0
-    let raw = UnsafeRawPointer(source)
-    let out = UnsafeMutableRawPointer(destination)
-    while i + 8 <= count {
-        out.storeBytes(of: vector(raw.loadUnaligned(fromByteOffset: i * 4, as: Float8.self)),
-                       toByteOffset: i * 4, as: Float8.self)
-        i += 8
-    }
-    if i < count {
-        var tail = Float8()
-        for j in 0..<(count - i) { tail[j] = source[i + j] }
-        let result = vector(tail)
-        for j in 0..<(count - i) { destination[i + j] = result[j] }
-    }
-}
-
-/// Like `mapVectorised` for two inputs of equal length.
-@inline(__always) func zipVectorised(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                                     _ destination: UnsafeMutablePointer<Float>, _ count: Int,
-                                     _ vector: (Float8, Float8) -> Float8) {
-    var i = 0
-    let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-    let out = UnsafeMutableRawPointer(destination)
-    while i + 8 <= count {
-        let r = vector(ra.loadUnaligned(fromByteOffset: i * 4, as: Float8.self),
-                       rb.loadUnaligned(fromByteOffset: i * 4, as: Float8.self))
-        out.storeBytes(of: r, toByteOffset: i * 4, as: Float8.self)
-        i += 8
-    }
-    if i < count {
-        var ta = Float8(), tb = Float8()
-        for j in 0..<(count - i) { ta[j] = a[i + j]; tb[j] = b[i + j] }
-        let result = vector(ta, tb)
-        for j in 0..<(count - i) { destination[i + j] = result[j] }
-    }
+/// destination[i] = f(a[i], b[i]).
+@inline(__always) func zipElements(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                                   _ destination: UnsafeMutablePointer<Float>, _ count: Int,
+                                   _ f: (Float, Float) -> Float) {
+    for i in 0..<count { destination[i] = f(a[i], b[i]) }
 }

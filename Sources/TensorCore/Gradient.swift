@@ -46,14 +46,12 @@ enum Gradient {
             return [g.repeated(alongNewAxis: axis, length: shape[axis], scale: 1 / Float(shape[axis]))]
         case .softmax(let out):
             return [rowwise(g, out) { dy, y, dx, n in
-                var dot: Float = 0
-                for j in 0..<n { dot += dy[j] * y[j] }
+                let dot = Reduce.dot(dy, y, n)
                 for j in 0..<n { dx[j] = y[j] * (dy[j] - dot) }
             }]
         case .logSoftmax(let out):
             return [rowwise(g, out) { dy, y, dx, n in
-                var total: Float = 0
-                for j in 0..<n { total += dy[j] }
+                let total = Reduce.sum(dy, n)
                 for j in 0..<n { dx[j] = dy[j] - fastExp(y[j]) * total }
             }]
         case .layerNorm(let x, let w, let mean, let rstd):
@@ -84,12 +82,14 @@ enum Gradient {
         case .l2Normalize(let out, let norms):
             let width = out.shape.last ?? 1
             let dx = rowwise(g, out) { dy, y, dx, n in
-                var dot: Float = 0
-                for j in 0..<n { dot += dy[j] * y[j] }
+                let dot = Reduce.dot(dy, y, n)
                 for j in 0..<n { dx[j] = dy[j] - y[j] * dot }
             }
             let p = dx.storage.pointer, np = norms.pointer
-            for r in 0..<norms.count { let inv = 1 / np[r]; for j in 0..<width { p[r * width + j] *= inv } }
+            for r in 0..<norms.count {
+                let inv = 1 / np[r], row = p + r * width
+                for j in 0..<width { row[j] *= inv }
+            }
             return [dx]
         case .crossEntropy(let probabilities, let labels):
             let dx = probabilities.copy()

@@ -17,18 +17,42 @@ func broadcastBinary(_ a: Tensor, _ b: Tensor, _ name: String, _ f: (Float, Floa
         let s = pa[0]
         for i in 0..<n { o[i] = f(s, pb[i]) }
     case (.same, .trailing(let block)):
+        // Row pointers instead of base + j indices: overflow-checked index arithmetic blocks vectorisation.
         for row in 0..<(n / block) {
-            let base = row * block
-            for j in 0..<block { o[base + j] = f(pa[base + j], pb[j]) }
+            let orow = o + row * block, arow = pa + row * block
+            for j in 0..<block { orow[j] = f(arow[j], pb[j]) }
         }
     case (.trailing(let block), .same):
         for row in 0..<(n / block) {
-            let base = row * block
-            for j in 0..<block { o[base + j] = f(pa[j], pb[base + j]) }
+            let orow = o + row * block, brow = pb + row * block
+            for j in 0..<block { orow[j] = f(pa[j], brow[j]) }
         }
     default:
+        // Rows along the last axis, with each operand either contiguous or repeated along it.
         let sa = Broadcast.strides(of: a.shape, in: outShape), sb = Broadcast.strides(of: b.shape, in: outShape)
-        Broadcast.forEachIndex(outShape, sa, sb) { oi, ai, bi in o[oi] = f(pa[ai], pb[bi]) }
+        let width = outShape.last ?? 1
+        switch (sa.last == 1, sb.last == 1) {
+        case (true, true):
+            Broadcast.forEachRow(outShape, sa, sb) { oi, ai, bi in
+                let orow = o + oi, arow = pa + ai, brow = pb + bi
+                for j in 0..<width { orow[j] = f(arow[j], brow[j]) }
+            }
+        case (true, false):
+            Broadcast.forEachRow(outShape, sa, sb) { oi, ai, bi in
+                let orow = o + oi, arow = pa + ai, s = pb[bi]
+                for j in 0..<width { orow[j] = f(arow[j], s) }
+            }
+        case (false, true):
+            Broadcast.forEachRow(outShape, sa, sb) { oi, ai, bi in
+                let orow = o + oi, s = pa[ai], brow = pb + bi
+                for j in 0..<width { orow[j] = f(s, brow[j]) }
+            }
+        case (false, false):
+            Broadcast.forEachRow(outShape, sa, sb) { oi, ai, bi in
+                let orow = o + oi, sA = pa[ai], sB = pb[bi]
+                for j in 0..<width { orow[j] = f(sA, sB) }
+            }
+        }
     }
     return out
 }
@@ -37,16 +61,7 @@ func broadcastBinary(_ a: Tensor, _ b: Tensor, _ name: String, _ f: (Float, Floa
 @inline(__always)
 func unary(_ x: Tensor, _ f: (Float) -> Float) -> Tensor {
     let out = Tensor(uninitializedShape: x.shape)
-    let o = out.storage.pointer, p = x.pointer
-    for i in 0..<x.count { o[i] = f(p[i]) }
-    return out
-}
-
-/// Applies the eight-lane `f` to every element.
-@inline(__always)
-func unaryVectorised(_ x: Tensor, _ f: (Float8) -> Float8) -> Tensor {
-    let out = Tensor(uninitializedShape: x.shape)
-    mapVectorised(x.pointer, out.storage.pointer, x.count, f)
+    mapElements(x.pointer, out.storage.pointer, x.count, f)
     return out
 }
 
@@ -83,7 +98,7 @@ extension Tensor {
     }
 
     public func exp() -> Tensor {
-        let out = unaryVectorised(self) { fastExp($0) }
+        let out = unary(self) { fastExp($0) }
         return Tape.shared.record(.exp(output: out), inputs: [self], output: out)
     }
 
@@ -97,16 +112,16 @@ extension Tensor {
     }
 
     public func tanh() -> Tensor {
-        let out = unaryVectorised(self) { x in
-            let e = fastExp(-2 * simdAbs(x))
+        let out = unary(self) { x in
+            let e = fastExp(-2 * Swift.abs(x))
             let t = (1 - e) / (1 + e)
-            return t.replacing(with: -t, where: x .< 0)
+            return x < 0 ? -t : t
         }
         return Tape.shared.record(.tanh(output: out), inputs: [self], output: out)
     }
 
     public func sigmoid() -> Tensor {
-        let out = unaryVectorised(self) { x in 1 / (1 + fastExp(-x)) }
+        let out = unary(self) { x in 1 / (1 + fastExp(-x)) }
         return Tape.shared.record(.sigmoid(output: out), inputs: [self], output: out)
     }
 
@@ -122,7 +137,7 @@ extension Tensor {
 
     /// GELU in its exact form, x/2 · (1 + erf(x/√2)) (OpenCLIP's `nn.GELU()`, not QuickGELU).
     public func gelu() -> Tensor {
-        let out = unaryVectorised(self) { x in 0.5 * x * (1 + fastErf(x * 0.707_106_781_186_547_5)) }
+        let out = unary(self) { geluValue($0) }
         return Tape.shared.record(.gelu(input: self), inputs: [self], output: out)
     }
 }
@@ -132,11 +147,7 @@ enum ElementwiseGradient {
     /// d gelu / dx = Φ(x) + x φ(x).
     static func gelu(input: Tensor, outputGradient g: Tensor) -> Tensor {
         let out = Tensor(uninitializedShape: input.shape)
-        zipVectorised(input.pointer, g.pointer, out.storage.pointer, input.count) { x, dy in
-            let cdf = 0.5 * (1 + fastErf(x * 0.707_106_781_186_547_5))
-            let pdf = 0.398_942_280_401_432_7 * fastExp(-0.5 * x * x)
-            return dy * (cdf + x * pdf)
-        }
+        zipElements(input.pointer, g.pointer, out.storage.pointer, input.count) { x, dy in dy * geluDerivative(x) }
         return out
     }
 }

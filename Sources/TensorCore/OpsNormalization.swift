@@ -41,12 +41,11 @@ extension Tensor {
         let out = Tensor(uninitializedShape: shape), norms = Tensor(uninitializedShape: [rows])
         let p = pointer, o = out.storage.pointer, np = norms.storage.pointer
         for r in 0..<rows {
-            var s: Float = 0
-            for j in 0..<width { s += p[r * width + j] * p[r * width + j] }
-            let norm = Swift.max(s.squareRoot(), epsilon)
+            let pr = p + r * width, or = o + r * width
+            let norm = Swift.max(Reduce.dot(pr, pr, width).squareRoot(), epsilon)
             np[r] = norm
             let inv = 1 / norm
-            for j in 0..<width { o[r * width + j] = p[r * width + j] * inv }
+            for j in 0..<width { or[j] = pr[j] * inv }
         }
         return Tape.shared.record(.l2Normalize(output: out, norms: norms), inputs: [self], output: out)
     }
@@ -63,7 +62,7 @@ extension Tensor {
             let logProbRow = probabilities.storage.pointer + r * classes
             Kernels.logSoftmaxRow(pointer + r * classes, logProbRow, classes)
             loss -= Double(logProbRow[label])
-            for j in 0..<classes { logProbRow[j] = Foundation.exp(logProbRow[j]) }
+            mapElements(logProbRow, logProbRow, classes) { fastExp($0) }
         }
         let out = Tensor(scalar: Float(loss / Double(Swift.max(rows, 1))))
         return Tape.shared.record(.crossEntropy(probabilities: probabilities, labels: labels), inputs: [self], output: out)
@@ -72,27 +71,24 @@ extension Tensor {
 
 /// Row kernels shared by the softmax family, layer norm and their backward rules.
 public enum Kernels {
+    /// Softmax of one row; `x` and `y` may be the same buffer. A row of only -inf gives zeros.
     @inline(__always)
     public static func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        var m = -Float.infinity
-        for j in 0..<n { m = max(m, x[j]) }
+        var m = Reduce.max(x, n)
         if m == -.infinity { m = 0 }
-        let shift = Float8(repeating: m)
-        mapVectorised(x, y, n) { fastExp($0 - shift) }
-        var s: Float = 0
-        for j in 0..<n { s += y[j] }
-        let inv = 1 / s
+        mapElements(x, y, n) { fastExp($0 - m) }
+        let s = Reduce.sum(y, n)
+        let inv = s > 0 ? 1 / s : 0
         for j in 0..<n { y[j] *= inv }
     }
 
+    /// Log-softmax of one row; `x` and `y` may be the same buffer.
     @inline(__always)
     public static func logSoftmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        var m = -Float.infinity
-        for j in 0..<n { m = max(m, x[j]) }
-        var s: Double = 0
-        for j in 0..<n { s += Double(Foundation.exp(x[j] - m)) }
-        let logSum = m + Float(Foundation.log(s))
-        for j in 0..<n { y[j] = x[j] - logSum }
+        let m = Reduce.max(x, n)
+        mapElements(x, y, n) { fastExp($0 - m) }  // y holds the shifted exponentials until the last loop
+        let logSum = m + Float(Foundation.log(Double(Reduce.sum(y, n))))
+        mapElements(x, y, n) { $0 - logSum }
     }
 
     /// Layer norm forward over `rows` rows of `width`; saves per-row mean and 1/std for the backward pass.
@@ -101,12 +97,9 @@ public enum Kernels {
                                         _ rstdOut: UnsafeMutablePointer<Float>, _ rows: Int, _ width: Int, _ eps: Float) {
         for r in 0..<rows {
             let xr = x + r * width, yr = y + r * width
-            var sum: Float = 0
-            for j in 0..<width { sum += xr[j] }
-            let mean = sum / Float(width)
-            var variance: Float = 0
-            for j in 0..<width { let d = xr[j] - mean; variance += d * d }
-            variance /= Float(width)
+            let mean = Reduce.sum(xr, width) / Float(width)
+            // Two passes (mean, then centred squares) avoid the cancellation of E[x²] − E[x]².
+            let variance = Reduce.sumSquaredDeviations(xr, mean, width) / Float(width)
             let rstd = 1 / (variance + eps).squareRoot()
             for j in 0..<width { yr[j] = (xr[j] - mean) * rstd * w[j] + b[j] }
             meanOut[r] = mean
@@ -122,22 +115,22 @@ public enum Kernels {
         for r in 0..<rows {
             let dyr = dy + r * width, xr = x + r * width
             let m = mean[r], s = rstd[r]
-            var sumDyW: Float = 0, sumDyWXhat: Float = 0
+            // Element-wise accumulation first (vectorises), then the two row sums as separate reductions.
             for j in 0..<width {
                 let xhat = (xr[j] - m) * s
-                let g = dyr[j] * w[j]
-                sumDyW += g
-                sumDyWXhat += g * xhat
                 dw[j] += dyr[j] * xhat
                 db[j] += dyr[j]
             }
-            if let dx {
-                let dxr = dx + r * width
-                let meanG = sumDyW / Float(width), meanGX = sumDyWXhat / Float(width)
-                for j in 0..<width {
-                    let xhat = (xr[j] - m) * s
-                    dxr[j] = s * (dyr[j] * w[j] - meanG - xhat * meanGX)
-                }
+            guard let dx else { continue }
+            let dxr = dx + r * width
+            // dxr temporarily holds g = dy ⊙ w.
+            for j in 0..<width { dxr[j] = dyr[j] * w[j] }
+            let sumG = Reduce.sum(dxr, width)
+            let sumGXhat = s * Reduce.dotCentered(dxr, xr, m, width)
+            let meanG = sumG / Float(width), meanGX = sumGXhat / Float(width)
+            for j in 0..<width {
+                let xhat = (xr[j] - m) * s
+                dxr[j] = s * (dxr[j] - meanG - xhat * meanGX)
             }
         }
     }

@@ -27,16 +27,19 @@ extension Tensor {
 
     func sumValues(axis: Int?) -> Tensor {
         guard let axis else {
-            var s: Double = 0  // a long float sum loses digits; accumulate in double
-            let p = pointer
-            for i in 0..<count { s += Double(p[i]) }
-            return Tensor(scalar: Float(s))
+            // A long float sum loses digits; accumulate in double.
+            return Tensor(scalar: Float(Reduce.sumDouble(pointer, count)))
         }
         var outShape = shape
         outShape.remove(at: axis)
         let (outer, length, inner) = split(around: axis)
         let out = Tensor(shape: outShape, repeating: 0)
         let o = out.storage.pointer, p = pointer
+        if inner == 1 {
+            // Sum over the last axis: one contiguous reduction per row.
+            for i in 0..<outer { o[i] = Reduce.sum(p + i * length, length) }
+            return out
+        }
         for i in 0..<outer {
             let dst = o + i * inner
             for l in 0..<length {
@@ -54,6 +57,10 @@ extension Tensor {
         let outer = product(shape[..<axis]), inner = product(shape[axis...])
         let out = Tensor(uninitializedShape: outShape)
         let o = out.storage.pointer, p = pointer
+        if inner == 1 {
+            for i in 0..<outer { (o + i * length).initialize(repeating: p[i] * scale, count: length) }
+            return out
+        }
         for i in 0..<outer {
             for l in 0..<length {
                 let dst = o + (i * length + l) * inner, src = p + i * inner

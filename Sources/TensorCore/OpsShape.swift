@@ -49,7 +49,15 @@ extension Tensor {
         var inStrides = [Int](repeating: 1, count: rank)
         for i in stride(from: rank - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * shape[i + 1] }
         let strides = permutation.map { inStrides[$0] }
-        Broadcast.forEachIndex(outShape, strides, strides) { oi, ii, _ in o[oi] = p[ii] }
+        let width = outShape.last ?? 1, step = strides.last ?? 1
+        Broadcast.forEachRow(outShape, strides, strides) { oi, ii, _ in
+            let orow = o + oi, src = p + ii
+            if step == 1 {
+                orow.update(from: src, count: width)
+            } else {
+                for j in 0..<width { orow[j] = src[j * step] }
+            }
+        }
         return out
     }
 

@@ -9,19 +9,24 @@ public final class Tape {
 
     struct Node {
         let op: Op
-        let inputs: [Int]      // variable index per input, -1 for untracked inputs
+        let inputs: [Int]      // tape-local index per input, -1 for untracked inputs
         let output: Int
         let outputShape: [Int]
     }
 
     private(set) var nodes: [Node] = []
-    private var variableCount = 0
-    private var leafCount = 0
-    private var isLeaf: [Bool] = []
+    /// Variable ids are never reused: ids below `firstVariable` belong to tapes already reset, so a
+    /// tensor tracked before a reset is treated as untracked instead of aliasing a new variable.
+    private(set) var firstVariable = 0
+    private var nextVariable = 0
+    private var isLeaf: [Bool] = []   // indexed by id - firstVariable
     var gradientsEnabled = true
 
     /// Whether operations are currently recorded.
     public var isRecording: Bool { gradientsEnabled }
+
+    /// Whether `variable` is a variable of the current tape (not -1 and not from before a reset).
+    public func isCurrent(_ variable: Int) -> Bool { variable >= firstVariable && variable < nextVariable }
 
     /// Starts tracking `tensor` as a leaf whose gradient `backward` reports.
     public func watch(_ tensor: Tensor) -> Tensor {
@@ -31,18 +36,19 @@ public final class Tape {
     }
 
     func newVariable(leaf: Bool) -> Int {
-        defer { variableCount += 1 }
+        defer { nextVariable += 1 }
         isLeaf.append(leaf)
-        return variableCount
+        return nextVariable
     }
 
     /// Records `op` producing `output` from `inputs` when any input is tracked; returns the output tracked.
     @inline(__always)
     func record(_ op: @autoclosure () -> Op, inputs: [Tensor], output: Tensor) -> Tensor {
-        guard gradientsEnabled, inputs.contains(where: { $0.variable >= 0 }) else { return output }
+        guard gradientsEnabled, inputs.contains(where: { $0.variable >= firstVariable }) else { return output }
         var result = output
         result.variable = newVariable(leaf: false)
-        nodes.append(Node(op: op(), inputs: inputs.map(\.variable), output: result.variable, outputShape: output.shape))
+        let local = inputs.map { $0.variable >= firstVariable ? $0.variable - firstVariable : -1 }
+        nodes.append(Node(op: op(), inputs: local, output: result.variable - firstVariable, outputShape: output.shape))
         return result
     }
 
@@ -50,7 +56,7 @@ public final class Tape {
     public func reset() {
         nodes.removeAll(keepingCapacity: true)
         isLeaf.removeAll(keepingCapacity: true)
-        variableCount = 0
+        firstVariable = nextVariable
     }
 
     /// Back-propagates from the scalar `loss` (seeded with `seed`, default 1) and returns leaf gradients.
@@ -60,17 +66,23 @@ public final class Tape {
     /// The tape is reset afterwards.
     public func backward(from loss: Tensor, seed: Tensor? = nil,
                          leafReady: ((Int, Tensor) -> Void)? = nil) -> Gradients {
-        precondition(loss.variable >= 0, "backward: the loss is not tracked (no tracked input, or gradients disabled)")
+        precondition(isCurrent(loss.variable), "backward: the loss is not tracked (no tracked input, or gradients disabled)")
         let seedTensor = seed ?? Tensor(shape: loss.shape, repeating: 1)
         precondition(seedTensor.shape == loss.shape, "backward: seed shape \(seedTensor.shape) vs loss shape \(loss.shape)")
         return backward(seeds: [(loss.variable, seedTensor)], leafReady: leafReady)
     }
 
     /// Back-propagates several seeded outputs at once (e.g. cached feature gradients in GradCache).
+    ///
+    /// Variables are the `variable` ids of tracked tensors; `leafReady` and `Gradients` use the same ids.
     public func backward(seeds: [(variable: Int, gradient: Tensor)],
                          leafReady: ((Int, Tensor) -> Void)? = nil) -> Gradients {
+        let base = firstVariable, variableCount = nextVariable - firstVariable
         var grads = [Tensor?](repeating: nil, count: variableCount)
-        for (v, g) in seeds { accumulate(&grads[v], g) }
+        for (v, g) in seeds {
+            precondition(isCurrent(v), "backward: seed variable \(v) is not on the current tape (untracked or from before a reset)")
+            accumulate(&grads[v - base], g)
+        }
 
         // A leaf is final once the earliest node that reads it has been processed.
         var firstUse = [Int](repeating: Int.max, count: variableCount)
@@ -82,7 +94,7 @@ public final class Tape {
         for v in 0..<variableCount where isLeaf[v] {
             if firstUse[v] == Int.max { leavesWithoutUse.append(v) } else { finalAt[firstUse[v]].append(v) }
         }
-        var result = Gradients(count: variableCount)
+        var result = Gradients(count: variableCount, base: base)
         let wasEnabled = gradientsEnabled
         gradientsEnabled = false  // backward rules use ordinary ops on saved (tracked) tensors
         defer { gradientsEnabled = wasEnabled }
@@ -90,7 +102,9 @@ public final class Tape {
         for index in stride(from: nodes.count - 1, through: 0, by: -1) {
             let node = nodes[index]
             if let outGrad = grads[node.output] {
-                grads[node.output] = isLeaf[node.output] ? outGrad : nil  // free intermediates early
+                grads[node.output] = nil  // an output is never a leaf: free intermediates early
+                precondition(outGrad.shape == node.outputShape,
+                             "backward: gradient shape \(outGrad.shape) vs output shape \(node.outputShape) of \(node.op.name)")
                 let inputGrads = Gradient.backward(node.op, outputGradient: outGrad, outputShape: node.outputShape,
                                                    needs: node.inputs.map { $0 >= 0 })
                 precondition(inputGrads.count == node.inputs.count, "backward rule of \(node.op.name) returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
@@ -101,10 +115,13 @@ public final class Tape {
             for v in finalAt[index] {
                 let g = grads[v]
                 result.values[v] = g
-                if let g, let leafReady { leafReady(v, g) }
+                if let g, let leafReady { leafReady(v + base, g) }
             }
         }
-        for v in leavesWithoutUse { result.values[v] = grads[v] }
+        for v in leavesWithoutUse {
+            result.values[v] = grads[v]
+            if let g = grads[v], let leafReady { leafReady(v + base, g) }
+        }
         reset()
         return result
     }
@@ -121,15 +138,17 @@ public final class Tape {
 /// Gradients of the leaves of one backward pass, looked up by the tracked tensor.
 public struct Gradients {
     var values: [Tensor?]
-    init(count: Int) { values = Array(repeating: nil, count: count) }
+    /// Variable id of `values[0]`.
+    let base: Int
+    init(count: Int, base: Int) { values = Array(repeating: nil, count: count); self.base = base }
 
     /// The gradient of `tensor` (a leaf watched before the forward pass), or nil if the loss does not depend on it.
-    public subscript(_ tensor: Tensor) -> Tensor? {
-        tensor.variable >= 0 && tensor.variable < values.count ? values[tensor.variable] : nil
-    }
+    public subscript(_ tensor: Tensor) -> Tensor? { self[variable: tensor.variable] }
 
-    /// The gradient of variable `index`.
-    public subscript(variable index: Int) -> Tensor? { index >= 0 && index < values.count ? values[index] : nil }
+    /// The gradient of variable `id` (a tracked tensor's `variable`).
+    public subscript(variable id: Int) -> Tensor? {
+        id >= base && id - base < values.count ? values[id - base] : nil
+    }
 }
 
 /// Runs `body` without recording operations (evaluation, GradCache's first pass, recomputation).
@@ -142,6 +161,16 @@ public func withoutGradients<R>(_ body: () throws -> R) rethrows -> R {
 }
 
 extension Tensor {
+    /// Records an operation defined outside TensorCore (e.g. a fused loss) so that gradients flow through it.
+    ///
+    /// `output` must have been computed from `inputs` without tape operations (for instance inside
+    /// `withoutGradients` or with raw pointers); `backward` maps the gradient of `output` to one optional
+    /// gradient per input, each of that input's shape. Returns `output`, tracked when any input is.
+    public static func customOperation(name: String, inputs: [Tensor], output: Tensor,
+                                       backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
+        Tape.shared.record(.custom(name: name, backward: backward), inputs: inputs, output: output)
+    }
+
     /// This tensor as a tape leaf whose gradient `backward` reports.
     public func tracked() -> Tensor { Tape.shared.watch(self) }
 

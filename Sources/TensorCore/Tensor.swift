@@ -15,8 +15,8 @@ public struct Tensor: @unchecked Sendable {
     public var count: Int { shape.reduce(1, *) }
     /// Number of dimensions.
     public var rank: Int { shape.count }
-    /// Whether gradients flow to this tensor.
-    public var isTracked: Bool { variable >= 0 }
+    /// Whether gradients flow to this tensor (it is a variable of the current tape).
+    public var isTracked: Bool { Tape.shared.isCurrent(variable) }
 
     /// Wraps `storage` without copying.
     public init(shape: [Int], storage: TensorStorage, offset: Int = 0) {
@@ -38,7 +38,9 @@ public struct Tensor: @unchecked Sendable {
         precondition(shape.reduce(1, *) == values.count,
                      "Tensor: shape \(shape) needs \(shape.reduce(1, *)) values, got \(values.count)")
         self.init(uninitializedShape: shape)
-        values.withUnsafeBufferPointer { storage.pointer.update(from: $0.baseAddress!, count: values.count) }
+        values.withUnsafeBufferPointer { source in
+            if let base = source.baseAddress { storage.pointer.update(from: base, count: values.count) }
+        }
     }
 
     /// A 0-d tensor holding `value`.

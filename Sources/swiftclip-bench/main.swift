@@ -1,0 +1,14 @@
+// swiftclip-bench NAME [--json]: runs one benchmark; with --json the last line is one JSON object.
+import Foundation
+
+let benchmarks: [String: (Bool) -> Void] = [
+    "matmul": MatmulBenchmark.run,
+    "kernels": KernelProbe.run,
+]
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard let name = arguments.first, let benchmark = benchmarks[name] else {
+    FileHandle.standardError.write("usage: swiftclip-bench NAME [--json]; NAME is one of: \(benchmarks.keys.sorted().joined(separator: ", "))\n".data(using: .utf8)!)
+    exit(2)
+}
+benchmark(arguments.contains("--json"))

@@ -1,0 +1,70 @@
+import XCTest
+@testable import TensorCore
+
+/// Finite-difference checks of matrix products, attention and convolution (tolerances: GradientCheck.swift).
+final class MatmulGradientTests: XCTestCase {
+    typealias G = GradientCheck
+
+    /// Shape of a stored operand that is `rows × cols` after the optional transpose.
+    func stored(_ batch: [Int], _ rows: Int, _ cols: Int, _ transposed: Bool) -> [Int] {
+        batch + (transposed ? [cols, rows] : [rows, cols])
+    }
+
+    func testMatmul2DAllTransposes() {
+        for tA in [false, true] {
+            for tB in [false, true] {
+                let a = G.uniform(stored([], 3, 4, tA), seed: 41), b = G.uniform(stored([], 4, 5, tB), seed: 42)
+                assertGradients("matmul tA=\(tA) tB=\(tB)", [a, b]) { Tensor.matmul($0[0], $0[1], transposeA: tA, transposeB: tB) }
+            }
+        }
+    }
+
+    func testBatchedMatmul() {
+        for tA in [false, true] {
+            for tB in [false, true] {
+                let a = G.uniform(stored([2], 3, 4, tA), seed: 43), b = G.uniform(stored([2], 4, 5, tB), seed: 44)
+                assertGradients("batched tA=\(tA) tB=\(tB)", [a, b]) { Tensor.matmul($0[0], $0[1], transposeA: tA, transposeB: tB) }
+                let shared = G.uniform(stored([], 4, 5, tB), seed: 45)
+                assertGradients("shared B tA=\(tA) tB=\(tB)", [a, shared]) { Tensor.matmul($0[0], $0[1], transposeA: tA, transposeB: tB) }
+            }
+        }
+        let a4 = G.uniform([2, 2, 3, 4], seed: 46), b4 = G.uniform([2, 2, 4, 2], seed: 47)
+        assertGradients("4-D batched", [a4, b4]) { Tensor.matmul($0[0], $0[1]) }
+    }
+
+    func testLinearOn3DInput() {
+        let x = G.uniform([2, 3, 4], seed: 48), w = G.uniform([5, 4], seed: 49), b = G.uniform([5], seed: 50)
+        assertGradients("linear with bias", [x, w, b]) { Tensor.linear($0[0], weight: $0[1], bias: $0[2]) }
+        assertGradients("linear without bias", [x, w]) { Tensor.linear($0[0], weight: $0[1], bias: nil) }
+        assertGradients("linear weight only", [x, w, b], differentiate: [1]) { Tensor.linear($0[0], weight: $0[1], bias: $0[2]) }
+    }
+
+    func testPackedAttention() {
+        let qkv = G.uniform([2, 4, 3 * 6], seed: 51)
+        for causal in [false, true] {
+            assertGradients("packed attention causal=\(causal)", [qkv], tolerance: 1e-3) {
+                Tensor.attention(packedQKV: $0[0], heads: 2, causal: causal)
+            }
+        }
+    }
+
+    func testSeparateAttentionWithDifferentLengths() {
+        let q = G.uniform([2, 3, 6], seed: 52), k = G.uniform([2, 5, 6], seed: 53), v = G.uniform([2, 5, 6], seed: 54)
+        for causal in [false, true] {
+            assertGradients("attention Tq≠Tk causal=\(causal)", [q, k, v], tolerance: 1e-3) {
+                Tensor.attention(query: $0[0], key: $0[1], value: $0[2], heads: 3, causal: causal)
+            }
+        }
+    }
+
+    func testConv2dPatchEmbedding() {
+        let x = G.uniform([2, 3, 8, 8], seed: 55), w = G.uniform([4, 3, 4, 4], seed: 56)
+        assertGradients("conv2d stride=kernel", [x, w]) { Tensor.conv2d($0[0], weight: $0[1], stride: 4) }
+        assertGradients("conv2d weight only", [x, w], differentiate: [1]) { Tensor.conv2d($0[0], weight: $0[1], stride: 4) }
+    }
+
+    func testConv2dStrideTwoPaddingOne() {
+        let x = G.uniform([2, 2, 7, 7], seed: 57), w = G.uniform([3, 2, 3, 3], seed: 58)
+        assertGradients("conv2d stride 2 padding 1", [x, w]) { Tensor.conv2d($0[0], weight: $0[1], stride: 2, padding: 1) }
+    }
+}
