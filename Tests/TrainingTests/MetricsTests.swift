@@ -31,7 +31,7 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(s["R@1"], 0.5)
         XCTAssertEqual(s["R@5"], 1)
         let t = RetrievalMetrics.summary(positions: [4, 5, 9, 10, 12])
-        XCTAssertEqual(t["R@5"], 0)
+        XCTAssertEqual(t["R@5"], 0.2)
         XCTAssertEqual(t["R@10"], 0.6)
         XCTAssertEqual(t["median_rank"], 10)
     }
@@ -64,8 +64,9 @@ final class MetricsTests: XCTestCase {
         var broken = images
         broken[0] = .nan
         let n = RetrievalMetrics.compute(imageFeatures: broken, textFeatures: texts, count: 3, dim: 2, logitScale: 1)
-        XCTAssertEqual(n["image_to_text_R@1"]!, 1.0 / 3, accuracy: 1e-12)  // row 0 ranks last, row 2 still misses
-        XCTAssertEqual(n["image_to_text_R@5"]!, 2.0 / 3, accuracy: 1e-12)
+        // Row 0 (a hit before) now ranks last: positions [2, 1, 1].
+        XCTAssertEqual(n["image_to_text_R@1"]!, 0)
+        XCTAssertEqual(n["image_to_text_mean_rank"]!, 7.0 / 3, accuracy: 1e-12)
     }
 
     func testTiledMatchesBruteForceSortOnRandomFeatures() {
@@ -110,8 +111,8 @@ final class MetricsTests: XCTestCase {
 
     func testZeroShotClassifierAveragesThenNormalises() {
         let w = ZeroShotClassifier.classifierWeights(perTemplateEmbeddings: [[1, 0, 0, 1], [1, 0, 1, 0]], dim: 2)
-        XCTAssertEqual(w[0], 0.5.squareRoot(), accuracy: 1e-6)
-        XCTAssertEqual(w[1], 0.5.squareRoot(), accuracy: 1e-6)
+        XCTAssertEqual(w[0], Float(0.5).squareRoot(), accuracy: 1e-6)
+        XCTAssertEqual(w[1], Float(0.5).squareRoot(), accuracy: 1e-6)
         XCTAssertEqual(Array(w[2...]), [1, 0])
         XCTAssertEqual(ZeroShotClassifier.prompts(className: "cat", templates: ["a photo of a {}.", "{}"]), ["a photo of a cat.", "cat"])
         XCTAssertTrue(ZeroShotClassifier.defaultTemplates.allSatisfy { $0.contains("{}") })
@@ -119,7 +120,7 @@ final class MetricsTests: XCTestCase {
 
     func testZeroShotTopKWithTies() {
         // Six classes around the circle; classes 2 and 4 tie (same x) for an image at (1, 0).
-        let s: Float = 0.75.squareRoot()
+        let s = Float(0.75).squareRoot()
         let classes: [Float] = [1, 0, 0.5, s, -0.5, s, -1, 0, -0.5, -s, 0.5, -s]
         let image: [Float] = [1, 0]
         let features = Array([[Float]](repeating: image, count: 4).joined())

@@ -45,6 +45,8 @@ public enum PlanReport {
         return out.joined(separator: "\n")
     }
 
-    static func ms(_ seconds: Double) -> String { String(format: seconds < 0.01 ? "%.3f" : "%.1f", seconds * 1000) }
+    static func ms(_ seconds: Double) -> String {
+        String(format: seconds < 0.01 ? "%.3f" : (seconds < 10 ? "%.1f" : "%.0f"), seconds * 1000)
+    }
     static func gb(_ bytes: Double) -> String { String(format: "%.2f", bytes / 1e9) }
 }
