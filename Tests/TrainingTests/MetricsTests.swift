@@ -1,4 +1,6 @@
+import CLIP
 import Foundation
+import TensorCore
 @testable import Training
 import XCTest
 
@@ -164,5 +166,42 @@ final class MetricsTests: XCTestCase {
         // Chance is ln of the global batch, not of this rank's rows.
         XCTAssertNil(detector.warning(step: 40, loss: chance, globalBatch: 1024, imageFeatures: collapsed, textFeatures: collapsed, rows: rows, dim: dim))
         XCTAssertNotNil(detector.warning(step: 40, loss: log(1024.0), globalBatch: 1024, imageFeatures: collapsed, textFeatures: collapsed, rows: rows, dim: dim))
+    }
+
+    func testFreshlyInitialisedModelIsNotFlagged() throws {
+        // At initialisation the loss is near ln(batch) too; the spread of the features must keep the detector quiet.
+        let config = try CLIPConfig.load(FixturePaths.clipTiny + "/config.json")
+        let model = CLIPModel(config: config, seed: 7)
+        let batch = 64, t = config.text
+        var generator = SeededGenerator(seed: 11)
+        let images = Tensor.randomNormal([batch, 3, config.vision.imageSize, config.vision.imageSize], using: &generator)
+        var tokens = [Int32](repeating: 0, count: batch * t.contextLength)
+        for b in 0..<batch {
+            let length = 2 + Int(generator.next() % UInt64(t.contextLength - 1))
+            for i in 0..<(length - 1) { tokens[b * t.contextLength + i] = Int32(1 + generator.next() % UInt64(t.vocabSize - 2)) }
+            tokens[b * t.contextLength + length - 1] = Int32(t.vocabSize - 1)
+        }
+        let image = model.encodeImage(images).values, text = model.encodeText(tokens).values
+        let d = config.embedDim
+        let loss = RetrievalMetrics.compute(imageFeatures: image, textFeatures: text, count: batch, dim: d,
+                                            logitScale: Float(exp(config.initLogitScale)))["clip_val_loss"]!
+        let a = CollapseDetector().assess(loss: loss, globalBatch: batch, imageFeatures: image, textFeatures: text, rows: batch, dim: d)
+        XCTAssertFalse(a.collapsed, "\(a)")
+        XCTAssertGreaterThan(min(a.imageVariance, a.textVariance), 10 * CollapseDetector().varianceThreshold, "\(a)")
+        print("fresh clip-tiny: loss \(loss) vs ln(\(batch)) = \(log(Double(batch))), variance image \(a.imageVariance) text \(a.textVariance)")
+    }
+
+    func testRetrievalOverTenThousandPairsIsFast() {
+        let n = 10_000, d = 512
+        var generator = SeededGenerator(seed: 3)
+        let image = Tensor.randomNormal([n, d], using: &generator).values.map { $0 / Float(d).squareRoot() }
+        let text = Tensor.randomNormal([n, d], using: &generator).values.map { $0 / Float(d).squareRoot() }
+        let start = Date()
+        let m = RetrievalMetrics.compute(imageFeatures: image, textFeatures: text, count: n, dim: d, logitScale: 100, lossBatchSize: 256)
+        let seconds = Date().timeIntervalSince(start)
+        print(String(format: "retrieval metrics for %d pairs × %d dims: %.2f s", n, d, seconds))
+        // Unrelated features: the true pair sits mid-list on average.
+        XCTAssertEqual(m["image_to_text_mean_rank"]!, Double(n) / 2, accuracy: Double(n) * 0.05)
+        XCTAssertLessThan(seconds, 20)
     }
 }
