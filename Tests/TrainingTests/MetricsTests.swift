@@ -168,6 +168,23 @@ final class MetricsTests: XCTestCase {
         XCTAssertNotNil(detector.warning(step: 40, loss: log(1024.0), globalBatch: 1024, imageFeatures: collapsed, textFeatures: collapsed, rows: rows, dim: dim))
     }
 
+    func testMonitorWarnsOncePerCollapseAfterPatience() {
+        let rows = 8, dim = 4
+        let collapsed = [Float](repeating: 0.5, count: rows * dim)
+        var spread = [Float](repeating: 0, count: rows * dim)
+        for r in 0..<rows { spread[r * dim + r % dim] = 1 }
+        var monitor = CollapseMonitor(patience: 2)
+        func check(_ step: Int, _ features: [Float]) -> String? {
+            monitor.observe(step: step, loss: log(8.0), globalBatch: 8, imageFeatures: features, textFeatures: features, rows: rows, dim: dim)
+        }
+        XCTAssertNil(check(1, collapsed))
+        XCTAssertNotNil(check(2, collapsed))
+        XCTAssertNil(check(3, collapsed))   // already said
+        XCTAssertNil(check(4, spread))      // recovered
+        XCTAssertNil(check(5, collapsed))
+        XCTAssertTrue(check(6, collapsed)?.contains("step 6") == true)
+    }
+
     func testFreshlyInitialisedModelIsNotFlagged() throws {
         // At initialisation the loss is near ln(batch) too; the spread of the features must keep the detector quiet.
         let config = try CLIPConfig.load(FixturePaths.clipTiny + "/config.json")
