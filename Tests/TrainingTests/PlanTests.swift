@@ -90,6 +90,18 @@ final class PlanTests: XCTestCase {
         }
     }
 
+    func testGradientCachingTradesComputeForActivations() throws {
+        let vit = try config("ViT-B-32")
+        let plain = ScalingModel(config: vit, globalBatch: 4096, assumptions: ClusterAssumptions())
+        let cached = ScalingModel(config: vit, globalBatch: 4096, assumptions: ClusterAssumptions(), accumulationSteps: 4)
+        let p = try XCTUnwrap(plain.estimate(nodes: 8)), c = try XCTUnwrap(cached.estimate(nodes: 8))
+        XCTAssertEqual(c.activationBytes, p.activationBytes / 4, accuracy: 1)   // 512 → 128 samples held
+        XCTAssertEqual(c.towerCompute / p.towerCompute, 8.0 / 6, accuracy: 1e-12)
+        XCTAssertEqual(c.featureAllGather, p.featureAllGather)
+        // A measured rate means the same FLOP/s either way.
+        XCTAssertEqual(cached.flopsPerRank(measuredSamplesPerSecond: 10), plain.flopsPerRank(measuredSamplesPerSecond: 10))
+    }
+
     func testReportNamesCrossoverAndSkipsUnevenSplits() throws {
         let model = ScalingModel(config: try config("clip-tiny"), globalBatch: 96, assumptions: ClusterAssumptions())
         let text = PlanReport.render(model, modelName: "clip-tiny", nodeCounts: [1, 2, 64])
