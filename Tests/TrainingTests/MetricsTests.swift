@@ -133,6 +133,9 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(top5, 0.75)
         let m = ZeroShotClassifier.metrics(imageFeatures: features, labels: [0, 2, 4, 3], classifier: classes, numClasses: 6, dim: 2)
         XCTAssertEqual(m, ["zeroshot-val-top1": 0.25, "zeroshot-val-top5": 0.75])
+        let named = ZeroShotClassifier.metrics(imageFeatures: features, labels: [0, 2, 4, 3], classifier: classes, numClasses: 6, dim: 2,
+                                               prefix: "imagenet-")
+        XCTAssertEqual(named["imagenet-zeroshot-val-top1"], 0.25)
         // With fewer than five classes every image is in the top five.
         let few = ZeroShotClassifier.accuracy(imageFeatures: image, labels: [1], classifier: [1, 0, 0, 1], numClasses: 2, dim: 2)
         XCTAssertEqual(few.top1, 0)
