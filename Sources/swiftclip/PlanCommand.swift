@@ -32,10 +32,13 @@ struct PlanCommand: ParsableCommand {
     var gflopsPerRank = 50.0
     @Option(name: .long, help: "Gradient bucket size, MiB.")
     var bucketMiB = 25.0
+    @Option(name: .long, help: "Micro-batches per step with gradient caching (activations of one micro-batch at a time).")
+    var accumFreq = 1
 
     func validate() throws {
         guard globalBatch > 0 else { throw ValidationError("--global-batch must be positive") }
         guard nodes.map({ $0 > 0 }) ?? true, maxNodes > 0, ranksPerNode > 0 else { throw ValidationError("node and rank counts must be positive") }
+        guard accumFreq > 0 else { throw ValidationError("--accum-freq must be positive") }
         guard bandwidth > 0, intraNodeBandwidth > 0, latency >= 0, gflopsPerRank > 0, bucketMiB > 0 else {
             throw ValidationError("bandwidths, GFLOP/s and bucket size must be positive, latency not negative")
         }
@@ -51,10 +54,10 @@ struct PlanCommand: ParsableCommand {
         assumptions.intraNodeBandwidth = intraNodeBandwidth * 1e9
         assumptions.bucketBytes = bucketMiB * 1024 * 1024
         assumptions.flopsPerRank = gflopsPerRank * 1e9
-        var scaling = ScalingModel(config: config, globalBatch: globalBatch, assumptions: assumptions)
+        var scaling = ScalingModel(config: config, globalBatch: globalBatch, assumptions: assumptions, accumulationSteps: accumFreq)
         if let measured = samplesPerSecondPerRank {
             assumptions.flopsPerRank = scaling.flopsPerRank(measuredSamplesPerSecond: measured)
-            scaling = ScalingModel(config: config, globalBatch: globalBatch, assumptions: assumptions)
+            scaling = ScalingModel(config: config, globalBatch: globalBatch, assumptions: assumptions, accumulationSteps: accumFreq)
         }
         let counts = nodes.map { [$0] } ?? ScalingModel.powersOfTwo(upTo: maxNodes)
         print(PlanReport.render(scaling, modelName: model, nodeCounts: counts))

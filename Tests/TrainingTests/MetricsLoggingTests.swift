@@ -96,3 +96,24 @@ final class MetricsLoggingTests: XCTestCase {
         XCTAssertEqual(output.last, "\n")
     }
 }
+
+/// The smoothed throughput behind the progress line.
+final class MetricsThroughputTests: XCTestCase {
+    func testMeanWhileYoungThenExponentialAverage() {
+        var meter = ThroughputMeter(smoothing: 0.25)
+        XCTAssertTrue(meter.secondsPerStep.isNaN)
+        meter.record(stepSeconds: 2, dataWaitSeconds: 1, samples: 100)
+        XCTAssertEqual(meter.secondsPerStep, 2)
+        meter.record(stepSeconds: 4, dataWaitSeconds: 0, samples: 100)
+        XCTAssertEqual(meter.secondsPerStep, 3)          // mean of 2 and 4
+        meter.record(stepSeconds: 6, dataWaitSeconds: 0, samples: 100)
+        XCTAssertEqual(meter.secondsPerStep, 4)          // mean of three
+        meter.record(stepSeconds: 4, dataWaitSeconds: 0, samples: 100)
+        XCTAssertEqual(meter.secondsPerStep, 4)          // weight 1/4
+        meter.record(stepSeconds: 8, dataWaitSeconds: 2, samples: 100)
+        XCTAssertEqual(meter.secondsPerStep, 5)          // 4 + 0.25 · (8 − 4)
+        XCTAssertEqual(meter.samplesPerSecond, 20)
+        // Waits 1, 0, 0, 0 average to 0.25; then 0.25 + 0.25 · (2 − 0.25).
+        XCTAssertEqual(meter.dataWaitFraction, 0.6875 / 5, accuracy: 1e-12)
+    }
+}

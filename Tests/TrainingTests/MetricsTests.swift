@@ -1,4 +1,6 @@
+import CLIP
 import Foundation
+import TensorCore
 @testable import Training
 import XCTest
 
@@ -31,7 +33,7 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(s["R@1"], 0.5)
         XCTAssertEqual(s["R@5"], 1)
         let t = RetrievalMetrics.summary(positions: [4, 5, 9, 10, 12])
-        XCTAssertEqual(t["R@5"], 0)
+        XCTAssertEqual(t["R@5"], 0.2)
         XCTAssertEqual(t["R@10"], 0.6)
         XCTAssertEqual(t["median_rank"], 10)
     }
@@ -64,8 +66,9 @@ final class MetricsTests: XCTestCase {
         var broken = images
         broken[0] = .nan
         let n = RetrievalMetrics.compute(imageFeatures: broken, textFeatures: texts, count: 3, dim: 2, logitScale: 1)
-        XCTAssertEqual(n["image_to_text_R@1"]!, 1.0 / 3, accuracy: 1e-12)  // row 0 ranks last, row 2 still misses
-        XCTAssertEqual(n["image_to_text_R@5"]!, 2.0 / 3, accuracy: 1e-12)
+        // Row 0 (a hit before) now ranks last: positions [2, 1, 1].
+        XCTAssertEqual(n["image_to_text_R@1"]!, 0)
+        XCTAssertEqual(n["image_to_text_mean_rank"]!, 7.0 / 3, accuracy: 1e-12)
     }
 
     func testTiledMatchesBruteForceSortOnRandomFeatures() {
@@ -110,8 +113,8 @@ final class MetricsTests: XCTestCase {
 
     func testZeroShotClassifierAveragesThenNormalises() {
         let w = ZeroShotClassifier.classifierWeights(perTemplateEmbeddings: [[1, 0, 0, 1], [1, 0, 1, 0]], dim: 2)
-        XCTAssertEqual(w[0], 0.5.squareRoot(), accuracy: 1e-6)
-        XCTAssertEqual(w[1], 0.5.squareRoot(), accuracy: 1e-6)
+        XCTAssertEqual(w[0], Float(0.5).squareRoot(), accuracy: 1e-6)
+        XCTAssertEqual(w[1], Float(0.5).squareRoot(), accuracy: 1e-6)
         XCTAssertEqual(Array(w[2...]), [1, 0])
         XCTAssertEqual(ZeroShotClassifier.prompts(className: "cat", templates: ["a photo of a {}.", "{}"]), ["a photo of a cat.", "cat"])
         XCTAssertTrue(ZeroShotClassifier.defaultTemplates.allSatisfy { $0.contains("{}") })
@@ -119,7 +122,7 @@ final class MetricsTests: XCTestCase {
 
     func testZeroShotTopKWithTies() {
         // Six classes around the circle; classes 2 and 4 tie (same x) for an image at (1, 0).
-        let s: Float = 0.75.squareRoot()
+        let s = Float(0.75).squareRoot()
         let classes: [Float] = [1, 0, 0.5, s, -0.5, s, -1, 0, -0.5, -s, 0.5, -s]
         let image: [Float] = [1, 0]
         let features = Array([[Float]](repeating: image, count: 4).joined())
@@ -130,6 +133,9 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(top5, 0.75)
         let m = ZeroShotClassifier.metrics(imageFeatures: features, labels: [0, 2, 4, 3], classifier: classes, numClasses: 6, dim: 2)
         XCTAssertEqual(m, ["zeroshot-val-top1": 0.25, "zeroshot-val-top5": 0.75])
+        let named = ZeroShotClassifier.metrics(imageFeatures: features, labels: [0, 2, 4, 3], classifier: classes, numClasses: 6, dim: 2,
+                                               prefix: "imagenet-")
+        XCTAssertEqual(named["imagenet-zeroshot-val-top1"], 0.25)
         // With fewer than five classes every image is in the top five.
         let few = ZeroShotClassifier.accuracy(imageFeatures: image, labels: [1], classifier: [1, 0, 0, 1], numClasses: 2, dim: 2)
         XCTAssertEqual(few.top1, 0)
@@ -163,5 +169,59 @@ final class MetricsTests: XCTestCase {
         // Chance is ln of the global batch, not of this rank's rows.
         XCTAssertNil(detector.warning(step: 40, loss: chance, globalBatch: 1024, imageFeatures: collapsed, textFeatures: collapsed, rows: rows, dim: dim))
         XCTAssertNotNil(detector.warning(step: 40, loss: log(1024.0), globalBatch: 1024, imageFeatures: collapsed, textFeatures: collapsed, rows: rows, dim: dim))
+    }
+
+    func testMonitorWarnsOncePerCollapseAfterPatience() {
+        let rows = 8, dim = 4
+        let collapsed = [Float](repeating: 0.5, count: rows * dim)
+        var spread = [Float](repeating: 0, count: rows * dim)
+        for r in 0..<rows { spread[r * dim + r % dim] = 1 }
+        var monitor = CollapseMonitor(patience: 2)
+        func check(_ step: Int, _ features: [Float]) -> String? {
+            monitor.observe(step: step, loss: log(8.0), globalBatch: 8, imageFeatures: features, textFeatures: features, rows: rows, dim: dim)
+        }
+        XCTAssertNil(check(1, collapsed))
+        XCTAssertNotNil(check(2, collapsed))
+        XCTAssertNil(check(3, collapsed))   // already said
+        XCTAssertNil(check(4, spread))      // recovered
+        XCTAssertNil(check(5, collapsed))
+        XCTAssertTrue(check(6, collapsed)?.contains("step 6") == true)
+    }
+
+    func testFreshlyInitialisedModelIsNotFlagged() throws {
+        // At initialisation the loss is near ln(batch) too; the spread of the features must keep the detector quiet.
+        let config = try CLIPConfig.load(FixturePaths.clipTiny + "/config.json")
+        let model = CLIPModel(config: config, seed: 7)
+        let batch = 64, t = config.text
+        var generator = SeededGenerator(seed: 11)
+        let images = Tensor.randomNormal([batch, 3, config.vision.imageSize, config.vision.imageSize], using: &generator)
+        var tokens = [Int32](repeating: 0, count: batch * t.contextLength)
+        for b in 0..<batch {
+            let length = 2 + Int(generator.next() % UInt64(t.contextLength - 1))
+            for i in 0..<(length - 1) { tokens[b * t.contextLength + i] = Int32(1 + generator.next() % UInt64(t.vocabSize - 2)) }
+            tokens[b * t.contextLength + length - 1] = Int32(t.vocabSize - 1)
+        }
+        let image = model.encodeImage(images).values, text = model.encodeText(tokens).values
+        let d = config.embedDim
+        let loss = RetrievalMetrics.compute(imageFeatures: image, textFeatures: text, count: batch, dim: d,
+                                            logitScale: Float(exp(config.initLogitScale)))["clip_val_loss"]!
+        let a = CollapseDetector().assess(loss: loss, globalBatch: batch, imageFeatures: image, textFeatures: text, rows: batch, dim: d)
+        XCTAssertFalse(a.collapsed, "\(a)")
+        XCTAssertGreaterThan(min(a.imageVariance, a.textVariance), 10 * CollapseDetector().varianceThreshold, "\(a)")
+        print("fresh clip-tiny: loss \(loss) vs ln(\(batch)) = \(log(Double(batch))), variance image \(a.imageVariance) text \(a.textVariance)")
+    }
+
+    func testRetrievalOverTenThousandPairsIsFast() {
+        let n = 10_000, d = 512
+        var generator = SeededGenerator(seed: 3)
+        let image = Tensor.randomNormal([n, d], using: &generator).values.map { $0 / Float(d).squareRoot() }
+        let text = Tensor.randomNormal([n, d], using: &generator).values.map { $0 / Float(d).squareRoot() }
+        let start = Date()
+        let m = RetrievalMetrics.compute(imageFeatures: image, textFeatures: text, count: n, dim: d, logitScale: 100, lossBatchSize: 256)
+        let seconds = Date().timeIntervalSince(start)
+        print(String(format: "retrieval metrics for %d pairs × %d dims: %.2f s", n, d, seconds))
+        // Unrelated features: the true pair sits mid-list on average.
+        XCTAssertEqual(m["image_to_text_mean_rank"]!, Double(n) / 2, accuracy: Double(n) * 0.05)
+        XCTAssertLessThan(seconds, 20)
     }
 }

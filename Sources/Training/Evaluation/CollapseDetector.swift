@@ -71,3 +71,35 @@ public struct CollapseDetector: Sendable {
                       step, a.loss, globalBatch, a.chanceLoss, a.imageVariance, a.textVariance)
     }
 }
+
+/// Watches training for collapse and warns once per episode: after `patience` consecutive collapsed checks, and
+/// again only after the run has left the collapsed state in between, so a log is not flooded every step.
+public struct CollapseMonitor: Sendable {
+    public var detector: CollapseDetector
+    public let patience: Int
+    private var consecutive = 0
+    private var warned = false
+
+    public init(detector: CollapseDetector = CollapseDetector(), patience: Int = 3) {
+        self.detector = detector
+        self.patience = max(1, patience)
+    }
+
+    /// Checks one step; returns the warning the first time the state has been collapsed `patience` checks in a row.
+    public mutating func observe(step: Int, loss: Double, globalBatch: Int, imageFeatures: [Float], textFeatures: [Float],
+                                 rows: Int, dim: Int) -> String? {
+        let warning = detector.warning(step: step, loss: loss, globalBatch: globalBatch, imageFeatures: imageFeatures,
+                                       textFeatures: textFeatures, rows: rows, dim: dim)
+        guard let warning else {
+            consecutive = 0
+            warned = false
+            return nil
+        }
+        consecutive += 1
+        if consecutive >= patience, !warned {
+            warned = true
+            return warning
+        }
+        return nil
+    }
+}

@@ -4,7 +4,7 @@ import TensorCore
 /// Zero-shot classification as OpenCLIP evaluates it: class text embeddings averaged over prompt templates,
 /// images assigned to the most similar class.
 public enum ZeroShotClassifier {
-    /// Metric names OpenCLIP uses for a validation set's zero-shot accuracy.
+    /// Metric names for a validation set's zero-shot accuracy (OpenCLIP prefixes them with the data set's name).
     public static let top1MetricName = "zeroshot-val-top1"
     public static let top5MetricName = "zeroshot-val-top5"
 
@@ -57,8 +57,8 @@ public enum ZeroShotClassifier {
     /// Top-1 and top-5 accuracy of images against class weights.
     ///
     /// An image counts as correct at k when fewer than k classes rank above its true class (higher similarity,
-    /// or equal similarity and a lower class index); k is capped at `numClasses`. Logits are not scaled, since
-    /// OpenCLIP's factor 100 does not change the order.
+    /// or equal similarity and a lower class index); k is capped at `numClasses` (where PyTorch's `topk(5)` would
+    /// fail). Logits are not scaled, since OpenCLIP's factor 100 does not change the order.
     /// - Parameters: `imageFeatures` [N, dim] L2-normalised; `labels` N class indices; `classifier` [numClasses, dim]
     ///   from `classifierWeights`.
     public static func accuracy(imageFeatures: [Float], labels: [Int], classifier: [Float], numClasses: Int, dim: Int,
@@ -100,9 +100,11 @@ public enum ZeroShotClassifier {
         return (Double(top1) / Double(n), Double(top5) / Double(n))
     }
 
-    /// `accuracy` under OpenCLIP's metric names.
-    public static func metrics(imageFeatures: [Float], labels: [Int], classifier: [Float], numClasses: Int, dim: Int) -> [String: Double] {
+    /// `accuracy` under OpenCLIP's metric names; `prefix` names the data set as OpenCLIP does (`imagenet-` gives
+    /// `imagenet-zeroshot-val-top1`).
+    public static func metrics(imageFeatures: [Float], labels: [Int], classifier: [Float], numClasses: Int, dim: Int,
+                               prefix: String = "") -> [String: Double] {
         let (top1, top5) = accuracy(imageFeatures: imageFeatures, labels: labels, classifier: classifier, numClasses: numClasses, dim: dim)
-        return [top1MetricName: top1, top5MetricName: top5]
+        return [prefix + top1MetricName: top1, prefix + top5MetricName: top5]
     }
 }

@@ -15,6 +15,7 @@ public final class TensorBoardWriter: @unchecked Sendable {
     public let flushEveryWrite: Bool
     private let file: AppendOnlyFile
     private var pending: [UInt8] = []
+    private var closed = false
     private let lock = NSLock()
     private let clock: () -> Double
 
@@ -36,6 +37,7 @@ public final class TensorBoardWriter: @unchecked Sendable {
         let record = TFRecord.frame(TensorBoardEvent.scalar(tag: tag, value: Float(value), step: Int64(step), wallTime: clock()))
         lock.lock()
         defer { lock.unlock() }
+        if closed { throw LoggingError("\(path): scalar \(tag) written after the event file was closed") }
         pending.append(contentsOf: record)
         if flushEveryWrite { try flushLocked() }
     }
@@ -61,7 +63,11 @@ public final class TensorBoardWriter: @unchecked Sendable {
 
     /// Flushes and closes the file; later writes fail.
     public func close() throws {
-        try flush()
+        lock.lock()
+        defer { lock.unlock() }
+        if closed { return }
+        closed = true
+        try flushLocked()
         file.close()
     }
 

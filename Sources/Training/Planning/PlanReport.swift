@@ -5,13 +5,15 @@ public enum PlanReport {
     public static func render(_ model: ScalingModel, modelName: String, nodeCounts: [Int]) -> String {
         let a = model.assumptions
         var out: [String] = []
-        out.append(String(format: "model %@: %.2fM parameters, %.2f GFLOP per training sample (6 × forward MACs), embed_dim %d",
-                          modelName, Double(model.parameterCount) / 1e6, model.towerFLOPsPerSample / 1e9, model.config.embedDim))
+        out.append(String(format: "model %@: %.2fM parameters, %.2f GFLOP per training sample (%@ × forward MACs), embed_dim %d",
+                          modelName, Double(model.parameterCount) / 1e6, model.towerFLOPsPerSample / 1e9,
+                          model.accumulationSteps > 1 ? "8" : "6", model.config.embedDim))
         out.append(String(format: "global batch %d, %d ranks/node, %.1f GFLOP/s per rank, network %.2f GB/s %.1f µs, shared memory %.2f GB/s %.1f µs",
                           model.globalBatch, a.ranksPerNode, a.flopsPerRank / 1e9, a.interNodeBandwidth / 1e9, a.interNodeLatency * 1e6,
                           a.intraNodeBandwidth / 1e9, a.intraNodeLatency * 1e6))
         out.append(String(format: "ring collectives; gradient buckets of %.0f MiB overlap backward (%.0f%% of tower compute); times per step in ms",
-                          a.bucketBytes / 1048576, 100 * a.backwardShare))
+                          a.bucketBytes / 1048576, 100 * a.backwardShare)
+                   + (model.accumulationSteps > 1 ? "; gradient caching over \(model.accumulationSteps) micro-batches" : ""))
         out.append("")
         let header = ["nodes", "ranks", "local", "compute", "(loss)", "gather", "scatter", "allreduce", "exposed",
                       "step", "samples/s", "eff%", "state GB", "activ GB", "loss GB", "comm>compute"]
@@ -45,6 +47,8 @@ public enum PlanReport {
         return out.joined(separator: "\n")
     }
 
-    static func ms(_ seconds: Double) -> String { String(format: seconds < 0.01 ? "%.3f" : "%.1f", seconds * 1000) }
+    static func ms(_ seconds: Double) -> String {
+        String(format: seconds < 0.01 ? "%.3f" : (seconds < 10 ? "%.1f" : "%.0f"), seconds * 1000)
+    }
     static func gb(_ bytes: Double) -> String { String(format: "%.2f", bytes / 1e9) }
 }

@@ -55,21 +55,29 @@ public struct ScalingModel: Sendable {
     public let config: CLIPConfig
     public let globalBatch: Int
     public let assumptions: ClusterAssumptions
+    /// Micro-batches per step with gradient caching (`--accum-freq`): activations are held for one micro-batch
+    /// at a time, at the price of a second, no-grad forward pass.
+    public let accumulationSteps: Int
 
-    public init(config: CLIPConfig, globalBatch: Int, assumptions: ClusterAssumptions) {
+    public init(config: CLIPConfig, globalBatch: Int, assumptions: ClusterAssumptions, accumulationSteps: Int = 1) {
         self.config = config
         self.globalBatch = globalBatch
         self.assumptions = assumptions
+        self.accumulationSteps = max(1, accumulationSteps)
     }
 
-    /// Training FLOPs per sample in the towers: forward MACs × 2 FLOPs × 3 (forward + backward ≈ 2 × forward).
-    public var towerFLOPsPerSample: Double { 6 * StepTimer(config: config, batch: 1).forwardMACsPerSample }
+    /// Training FLOPs per sample in the towers: forward MACs × 2 FLOPs × 3 (forward + backward ≈ 2 × forward),
+    /// plus one more forward (× 2) when gradient caching recomputes the features.
+    public var towerFLOPsPerSample: Double {
+        Double(accumulationSteps > 1 ? 8 : 6) * StepTimer(config: config, batch: 1).forwardMACsPerSample
+    }
 
     public var parameterCount: Int { ModelSize(config: config).parameterCount }
 
-    /// The FLOP/s rate implied by a measured single-rank throughput (samples/s) of this model.
+    /// The FLOP/s rate implied by a measured single-rank throughput (samples/s) of this model, measured without
+    /// gradient caching (as `swiftclip bench-step` measures it).
     public func flopsPerRank(measuredSamplesPerSecond: Double) -> Double {
-        measuredSamplesPerSecond * towerFLOPsPerSample
+        measuredSamplesPerSecond * 6 * StepTimer(config: config, batch: 1).forwardMACsPerSample
     }
 
     /// Ring bandwidth and latency: a node-contiguous ring crosses the network once per node, so with several
@@ -109,7 +117,8 @@ public struct ScalingModel: Sendable {
                             featureAllGather: gather, featureGradientReduceScatter: scatter,
                             gradientAllReduce: gradients.total, gradientAllReduceHidden: hidden,
                             stateBytes: 16 * p,  // parameters, gradients, AdamW first and second moments
-                            activationBytes: Double(b) * ModelSize(config: config).activationBytesPerSample,
+                            activationBytes: Double((b + accumulationSteps - 1) / accumulationSteps)
+                                * ModelSize(config: config).activationBytesPerSample,
                             lossBytes: lossBytes)
     }
 
