@@ -58,7 +58,7 @@ public final class MPICommunicator: Communicator {
     }
 
     /// Runs `body` with MPI_COMM_WORLD once every queued collective has finished, serialised with all
-    /// other MPI calls of this process; for raw MPI calls.
+    /// other MPI calls of this process; for raw MPI calls. `body` must not call this communicator.
     public func withWorldCommunicator<R>(_ body: @escaping (MPI_Comm) throws -> R) throws -> R {
         try performSerialized { executor in try body(executor.communicator) }
     }
