@@ -46,6 +46,17 @@ public struct GradientBucketPlan: Equatable, Sendable {
         self.bucketOfParameter = bucketOfParameter
     }
 
+    /// Lays parameters out back to back in registration order, which makes every bucket a
+    /// contiguous range of the flat buffer (reduced in place); returns the layout and total size.
+    public static func packedLayout(parameterCounts: [Int]) -> (layout: [(offset: Int, count: Int)], totalCount: Int) {
+        var offset = 0
+        let layout = parameterCounts.map { count -> (offset: Int, count: Int) in
+            defer { offset += count }
+            return (offset, count)
+        }
+        return (layout, offset)
+    }
+
     /// The single range covered by `parameters` when they tile it without gaps, else nil.
     static func contiguousRange(of parameters: [Int], in layout: [(offset: Int, count: Int)]) -> Range<Int>? {
         guard let first = parameters.first else { return nil }

@@ -43,6 +43,8 @@ public final class GradientBucketReducer {
     }
 
     deinit {
+        // A bucket still being reduced may point into a staging buffer; let it finish first.
+        for bucket in inFlight { try? buckets[bucket].request?.wait() }
         for state in buckets { state.staging?.deallocate() }
     }
 

@@ -3,8 +3,9 @@ import Foundation
 
 /// The process-wide MPI_COMM_WORLD communicator; works with world size 1 without mpirun.
 ///
-/// All MPI calls run on one dedicated thread (see `MPIWorker`), so callers may start
-/// non-blocking all-reduces and keep computing. A collective that runs longer than
+/// MPI calls are serialised (MPI_THREAD_SERIALIZED): non-blocking all-reduces run on a dedicated
+/// MPI thread while the caller keeps computing, and blocking collectives run on the caller when
+/// that thread is idle (see `MPIWorker`). A collective that runs longer than
 /// `collectiveTimeout` seconds prints "rank R: collective X timed out after N s; a peer likely died"
 /// and aborts the MPI job instead of hanging when a peer has died.
 /// Call `finalize()` once at the end of the program; MPI can be initialised once per process.
@@ -53,16 +54,16 @@ public final class MPICommunicator: Communicator {
         guard limit > 0, limit <= Int(Int32.max) else {
             throw DistributedError.invalidArgument("chunk limit \(limit) is outside 1...\(Int32.max)")
         }
-        try performOnMPIThread { executor in executor.chunkElementLimit = limit }
+        try performSerialized { executor in executor.chunkElementLimit = limit }
     }
 
     /// Runs `body` with MPI_COMM_WORLD once every queued collective has finished, serialised with all
-    /// other MPI calls of this process; for raw MPI calls.
+    /// other MPI calls of this process; for raw MPI calls. `body` must not call this communicator.
     public func withWorldCommunicator<R>(_ body: @escaping (MPI_Comm) throws -> R) throws -> R {
-        try performOnMPIThread { executor in try body(executor.communicator) }
+        try performSerialized { executor in try body(executor.communicator) }
     }
 
-    private func performOnMPIThread<R>(_ body: @escaping (MPIJobExecutor) throws -> R) throws -> R {
+    private func performSerialized<R>(_ body: @escaping (MPIJobExecutor) throws -> R) throws -> R {
         var result: R?
         try worker.perform(.run { executor in result = try body(executor) })
         return result!

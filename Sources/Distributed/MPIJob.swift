@@ -1,6 +1,6 @@
 import CMPI
 
-/// One collective queued for the MPI thread; pointers stay owned by the caller until it completes.
+/// One collective for the MPI thread or a direct caller; pointers stay owned by the caller until it completes.
 enum MPIJob {
     case barrier
     case broadcast(buffer: UnsafeMutableRawPointer?, count: Int, kind: ScalarKind, root: Int)
@@ -8,7 +8,7 @@ enum MPIJob {
     case allGatherV(local: UnsafeRawPointer?, gathered: UnsafeMutableRawPointer?, counts: [Int], kind: ScalarKind)
     case reduceScatter(input: UnsafeRawPointer?, output: UnsafeMutableRawPointer?, counts: [Int], kind: ScalarKind,
                        operation: ReduceOperation)
-    /// Arbitrary work that must run on the MPI thread (raw MPI calls, settings).
+    /// Arbitrary work that must be serialised with the other MPI calls (raw MPI calls, settings).
     case run((MPIJobExecutor) throws -> Void)
     case finalize
 
@@ -40,7 +40,7 @@ public func checkMPI(_ code: Int32, _ operation: String) throws {
     throw DistributedError.mpi(operation: operation, code: code, message: message)
 }
 
-/// Runs jobs with MPI calls; lives on, and is used only from, the MPI thread.
+/// Runs jobs with MPI calls; used by one thread at a time (the MPI thread or a direct caller).
 final class MPIJobExecutor {
     let communicator: MPI_Comm
     let rank: Int

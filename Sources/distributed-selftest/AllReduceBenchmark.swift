@@ -5,9 +5,9 @@ import Foundation
 /// Measures, in one run and on the same buffers, the bandwidth of `MPICommunicator.allReduce`
 /// against raw MPI_Allreduce called directly on the MPI thread.
 ///
-/// Both sides are timed the same way: each call follows its own barrier and repetitions alternate
-/// raw and ours so that machine noise hits both. Bandwidth columns use each side's best time; the
-/// ratio is the median of per-repetition time ratios (robust on a shared machine). Raw
+/// Both sides are timed the same way: in adjacent pairs (raw, ours) with alternating order, each
+/// call after its own barrier, so machine noise hits both. Bandwidth columns use each side's best
+/// time; the ratio is the median of the pairs' time ratios (robust on a shared machine). Raw
 /// MPI_Allreduce is timed around the bare MPI call, ours from the caller, so our overhead
 /// (locking, queueing, thread hand-off) is included. Bandwidth is bytes / time
 /// (algorithm bandwidth, as nccl-tests "algbw").
@@ -40,7 +40,7 @@ struct AllReduceBenchmark {
             megabytes *= 4
         }
         guard communicator.rank == 0 else { return }
-        print("allreduce: \(communicator.size) ranks, float32 sum in place; GB/s from the best of N repetitions, ratio = median of paired MPI/ours times")
+        print("allreduce: \(communicator.size) ranks, float32 sum in place; GB/s from the best of N repetitions, ratio = median of adjacent-pair MPI/ours times")
         print("    size  reps    ours GB/s     MPI GB/s    ratio  non-blocking GB/s  ratio")
         for row in rows {
             print(String(format: "%6d MB %5d %12.3f %12.3f %8.3f %18.3f %6.3f", row.megabytes, row.repetitions, row.oursGBps,
@@ -64,52 +64,58 @@ struct AllReduceBenchmark {
 
     private func measure(megabytes: Int) throws -> Row {
         let count = (megabytes << 20) / MemoryLayout<Float>.stride
-        // About 2 GB per side, at least 12 repetitions (a multiple of the 3 rotations at the small sizes).
-        let repetitions = max(12, min(99, 2048 / megabytes))
+        // About 2 GB per side, at least 12 repetitions.
+        let repetitions = max(12, min(100, 2048 / megabytes))
         let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
         defer { buffer.deallocate() }
         // Zeros stay zeros under repeated summing, so values never overflow to infinity.
         buffer.initialize(repeating: 0)
-        // times[side][repetition]; side 0 raw MPI, 1 ours, 2 ours non-blocking.
-        var times = [[Double]](repeating: [], count: 3)
         let base = buffer.baseAddress!
-        for repetition in 0...repetitions {
-            // Each side runs right after its own barrier; the order rotates so every side takes
-            // every position equally often (position in the sequence measurably changes timings).
-            var mpiTime = 0.0, ourTime = 0.0, queuedTime = 0.0
-            for side in [[0, 1, 2], [1, 2, 0], [2, 0, 1]][repetition % 3] {
-                try communicator.barrier()
-                switch side {
-                case 0:
-                    mpiTime = try communicator.withWorldCommunicator { world -> Double in
-                        let start = MPI_Wtime()
-                        try checkMPI(MPI_Allreduce(CMPI_inPlace(), base, Int32(count), CMPI_float(), CMPI_sum(), world),
-                                     "MPI_Allreduce")
-                        return MPI_Wtime() - start
-                    }
-                case 1:
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    try communicator.allReduce(buffer, .sum)
-                    ourTime = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                default:
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    try communicator.startAllReduce(buffer, .sum).wait()
-                    queuedTime = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                }
-            }
-            // Repetition 0 warms up every path (page faults, MPI buffers).
-            if repetition > 0 {
-                times[0].append(mpiTime)
-                times[1].append(ourTime)
-                times[2].append(queuedTime)
+
+        func timeRaw() throws -> Double {
+            try communicator.withWorldCommunicator { world -> Double in
+                let start = MPI_Wtime()
+                try checkMPI(MPI_Allreduce(CMPI_inPlace(), base, Int32(count), CMPI_float(), CMPI_sum(), world), "MPI_Allreduce")
+                return MPI_Wtime() - start
             }
         }
-        // A collective is done only when every rank is: use the slowest rank's time of each repetition.
-        for side in times.indices { try communicator.allReduce(&times[side], .max) }
-        return Row(megabytes: megabytes, repetitions: repetitions, oursSeconds: times[1].min()!, mpiSeconds: times[0].min()!,
-                   nonBlockingSeconds: times[2].min()!,
-                   ratio: median(zip(times[0], times[1]).map { $0 / $1 }),
-                   nonBlockingRatio: median(zip(times[0], times[2]).map { $0 / $1 }))
+        func timeOurs(nonBlocking: Bool) throws -> Double {
+            let start = DispatchTime.now().uptimeNanoseconds
+            if nonBlocking {
+                try communicator.startAllReduce(buffer, .sum).wait()
+            } else {
+                try communicator.allReduce(buffer, .sum)
+            }
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
+        /// Times raw MPI and one of our paths in adjacent pairs, each call after its own barrier,
+        /// alternating which goes first; returns (raw, ours) per repetition, slowest rank's times.
+        func pairs(nonBlocking: Bool) throws -> (raw: [Double], ours: [Double]) {
+            var raw: [Double] = [], ours: [Double] = []
+            for repetition in 0...repetitions {
+                var rawTime = 0.0, ourTime = 0.0
+                for rawFirst in repetition % 2 == 0 ? [true, false] : [false, true] {
+                    try communicator.barrier()
+                    if rawFirst { rawTime = try timeRaw() } else { ourTime = try timeOurs(nonBlocking: nonBlocking) }
+                }
+                // Repetition 0 warms up both paths (page faults, MPI buffers).
+                if repetition > 0 {
+                    raw.append(rawTime)
+                    ours.append(ourTime)
+                }
+            }
+            // A collective is done only when every rank is.
+            try communicator.allReduce(&raw, .max)
+            try communicator.allReduce(&ours, .max)
+            return (raw, ours)
+        }
+
+        let blocking = try pairs(nonBlocking: false)
+        let queued = try pairs(nonBlocking: true)
+        return Row(megabytes: megabytes, repetitions: repetitions, oursSeconds: blocking.ours.min()!,
+                   mpiSeconds: min(blocking.raw.min()!, queued.raw.min()!), nonBlockingSeconds: queued.ours.min()!,
+                   ratio: median(zip(blocking.raw, blocking.ours).map { $0 / $1 }),
+                   nonBlockingRatio: median(zip(queued.raw, queued.ours).map { $0 / $1 }))
     }
 
     private func median(_ values: [Double]) -> Double {

@@ -4,11 +4,14 @@ import XCTest
 final class GradientBucketPlanTests: XCTestCase {
     /// Parameters laid out one after another in registration order, as the trainer does.
     static func packed(_ counts: [Int]) -> [(offset: Int, count: Int)] {
-        var offset = 0
-        return counts.map { count in
-            defer { offset += count }
-            return (offset, count)
-        }
+        GradientBucketPlan.packedLayout(parameterCounts: counts).layout
+    }
+
+    func testPackedLayoutPutsParametersBackToBack() {
+        let (layout, total) = GradientBucketPlan.packedLayout(parameterCounts: [3, 0, 5])
+        XCTAssertEqual(layout.map(\.offset), [0, 3, 3])
+        XCTAssertEqual(layout.map(\.count), [3, 0, 5])
+        XCTAssertEqual(total, 8)
     }
 
     func testBucketsFollowReverseRegistrationOrderAndCloseAtTheSizeLimit() throws {
