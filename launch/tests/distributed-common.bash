@@ -5,7 +5,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 SELFTEST=.build/release/distributed-selftest
 
 build_selftest() {
-  swift build -c release --product distributed-selftest 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]|^Building|^Build of|Compiling|Write|Fixtures|Source files for target' || true
+  swift build -c release -Xswiftc -enable-testing --product distributed-selftest 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]|^Building|^Build of|Compiling|Write|Fixtures|Source files for target' || true
   [ -x "$SELFTEST" ] || { echo "distributed tests: building distributed-selftest failed" >&2; exit 1; }
 }
 
