@@ -4,69 +4,90 @@ import NN
 import Optim
 import TensorCore
 
-/// Times single-process training steps (forward, CLIP loss, backward, AdamW, clamp) on random data,
-/// with a per-phase breakdown, so speed work can see where a step goes.
+/// Times data-parallel training steps (forward, global loss, backward with bucketed all-reduce, AdamW,
+/// clamp) on random data with this process's collectives, for benchmarks and capacity checks.
 public struct StepTimer {
-    public struct Phases: Sendable {
-        public var forward = 0.0, loss = 0.0, backward = 0.0, optimizer = 0.0
-        public var total: Double { forward + loss + backward + optimizer }
+    public struct Measurement: Sendable {
+        /// Median seconds per step over the timed steps (slowest rank).
+        public var secondsPerStep: Double
+        /// Fraction of the step this rank waited for gradient all-reduce after backward (median).
+        public var exposedCommunication: Double
+        public var loss: Double
+        /// Peak resident memory of each rank in bytes.
+        public var peakResidentBytes: [Int]
+        public var worldSize: Int
     }
 
     public let config: CLIPConfig
-    public let batch: Int
+    public let batchPerRank: Int
+    public var accumulation = 1
 
-    public init(config: CLIPConfig, batch: Int) {
+    public init(config: CLIPConfig, batchPerRank: Int) {
         self.config = config
-        self.batch = batch
+        self.batchPerRank = batchPerRank
     }
 
-    /// Runs `warmup` untimed and `steps` timed steps; returns the phases of each timed step.
-    public func run(steps: Int, warmup: Int = 1, seed: UInt64 = 0) -> [Phases] {
+    /// Runs `warmup` untimed and `steps` timed steps.
+    public func run(steps: Int, warmup: Int = 1, seed: UInt64 = 0, collectives: TrainerCollectives) throws -> Measurement {
+        AllocatorPolicy.keepFreedMemory()
         let model = CLIPModel(config: config, seed: seed)
-        let store = model.parameters
-        var generator = SeededGenerator(seed: seed &+ 1)
-        let v = config.vision, t = config.text
-        let images = Tensor.randomNormal([batch, 3, v.imageSize, v.imageSize], using: &generator)
-        var tokens = [Int32](repeating: 0, count: batch * t.contextLength)
-        for b in 0..<batch {
-            let length = 2 + Int(generator.next() % UInt64(t.contextLength - 1))
-            for i in 0..<(length - 1) { tokens[b * t.contextLength + i] = Int32(1 + generator.next() % UInt64(t.vocabSize - 2)) }
-            tokens[b * t.contextLength + length - 1] = Int32(t.vocabSize - 1)
-        }
-        let optimizer = AdamW(segments: store.parameters.map {
-            AdamW.Segment(name: $0.name, offset: $0.offset, count: $0.count, decay: AdamW.decays(name: $0.name, shape: $0.shape))
-        })
-        var gradients = [Float](repeating: 0, count: store.count)
-        var timings: [Phases] = []
+        let engine = StepEngine(model: model, collectives: collectives, hyperparameters: AdamW.Hyperparameters())
+        engine.accumulation = accumulation
+        let data = RandomDataSource(config: config, batchPerRank: batchPerRank, rank: collectives.rank, worldSize: collectives.size,
+                                    samplesPerEpoch: Int.max / 2, seed: seed)
+        let trainable = [Bool](repeating: true, count: model.parameters.parameters.count)
+        try collectives.broadcast(model.parameters.flatValues, root: 0)
+        var times: [Double] = [], waits: [Double] = [], loss = 0.0
         for step in 0..<(warmup + steps) {
-            var phases = Phases()
-            var clock = DispatchTime.now().uptimeNanoseconds
-            func lap() -> Double {
-                let now = DispatchTime.now().uptimeNanoseconds
-                defer { clock = now }
-                return Double(now - clock) / 1e9
+            let batch = data.next()
+            try collectives.barrier()
+            let start = DispatchTime.now().uptimeNanoseconds
+            let outcome = try engine.step(images: batch.images, tokens: batch.tokens, trainable: trainable, learningRate: 5e-4)
+            var elapsed = [Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9]
+            var slowest = elapsed
+            // The step takes as long as its slowest rank: all-reduce the per-rank maximum via a sum of one-hot slots.
+            var all = [Double](repeating: 0, count: collectives.size)
+            all[collectives.rank] = elapsed[0]
+            try collectives.allReduceSum(&all)
+            slowest = [all.max() ?? elapsed[0]]
+            elapsed = slowest
+            if step >= warmup {
+                times.append(elapsed[0])
+                waits.append(outcome.communicationWait / max(elapsed[0], 1e-9))
+                loss = outcome.loss
             }
-            store.track()
-            let image = model.encodeImage(images), text = model.encodeText(tokens)
-            phases.forward = lap()
-            let loss = ContrastiveLoss.clip(localImage: image, localText: text, gatheredImage: image, gatheredText: text,
-                                            logitScale: model.logitScale.tensor, rank: 0)
-            phases.loss = lap()
-            let leaves = Dictionary(uniqueKeysWithValues: store.parameters.map { ($0.leaf!.variable, $0) })
-            _ = Tape.shared.backward(from: loss) { variable, g in
-                let p = leaves[variable]!
-                g.withUnsafeBufferPointer { src in
-                    gradients.withUnsafeMutableBufferPointer { dst in (dst.baseAddress! + p.offset).update(from: src.baseAddress!, count: p.count) }
-                }
-            }
-            store.untrack()
-            phases.backward = lap()
-            optimizer.step(parameters: store.values.pointer, gradients: gradients, lr: 5e-4)
-            model.clampLogitScale()
-            phases.optimizer = lap()
-            if step >= warmup { timings.append(phases) }
         }
-        return timings
+        var rss = [Double](repeating: 0, count: collectives.size)
+        rss[collectives.rank] = Double(Self.peakResidentBytes())
+        try collectives.allReduceSum(&rss)
+        return Measurement(secondsPerStep: Self.median(times), exposedCommunication: Self.median(waits), loss: loss,
+                           peakResidentBytes: rss.map { Int($0) }, worldSize: collectives.size)
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+    }
+
+    /// Peak resident set size of this process (getrusage's ru_maxrss, in kilobytes on Linux).
+    public static func peakResidentBytes() -> Int {
+        var usage = rusage()
+        getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+        return usage.ru_maxrss * 1024
+    }
+
+    /// Raw `cblas_sgemm` GFLOP/s on shapes like the model's MLP products, for ratios measured in the same run.
+    public static func sgemmGFLOPS(m: Int, k: Int, n: Int, repeats: Int = 5) -> Double {
+        let a = TensorStorage(zeros: m * k), b = TensorStorage(zeros: k * n), c = TensorStorage(zeros: m * n)
+        for i in 0..<(m * k) { a.pointer[i] = Float(i % 7) * 0.01 }
+        for i in 0..<(k * n) { b.pointer[i] = Float(i % 5) * 0.01 }
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            BLAS.gemm(transposeA: false, transposeB: true, m: m, n: n, k: k, a: a.pointer, lda: k, b: b.pointer, ldb: k, c: c.pointer, ldc: n)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return 2 * Double(m) * Double(k) * Double(n) / best / 1e9
     }
 
     /// Forward multiply-adds per sample, the basis of GFLOP/s figures (a training step is 3 × 2 × this).

@@ -4,28 +4,46 @@ import Foundation
 import TensorCore
 import Training
 
-/// `swiftclip bench-step`: times single-process training steps with a phase breakdown.
+/// `swiftclip bench-step`: times training steps on random data, alone or under mpirun.
 struct BenchStepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-step",
-        abstract: "Time single-process training steps (forward, loss, backward, AdamW) of a model on random data.")
+        abstract: "Time training steps (forward, loss, backward with all-reduce, AdamW) of a model on random data.",
+        discussion: "Run under mpirun for several ranks. Prints samples/s, GFLOP/s (also as a fraction of raw cblas_sgemm measured in the same run), exposed communication and peak memory per rank; --json adds one JSON object on the last line.")
 
-    @Option(name: .long, help: "Model name (cluster-configs/models) or config JSON path.")
-    var model = "clip-bench"
-    @Option(name: .long, help: "Batch size.")
-    var batchSize = 128
-    @Option(name: .long, help: "Timed steps.")
-    var steps = 3
+    @Option(name: .long, help: "Model name (cluster-configs/models) or config JSON path.") var model = "clip-bench"
+    @Option(name: .long, help: "Batch size per rank.") var batchSize = 128
+    @Option(name: .long, help: "Micro-batches per step (GradCache).") var accumFreq = 1
+    @Option(name: .long, help: "Timed steps.") var steps = 3
+    @Option(name: .long, help: "Untimed warm-up steps.") var warmup = 1
+    @Flag(name: .long, help: "Print one JSON object on the last line.") var json = false
 
     func run() throws {
-        let config = try ModelCatalog.config(model)
-        let timer = StepTimer(config: config, batch: batchSize)
-        let phases = timer.run(steps: steps)
-        let flops = 6 * timer.forwardMACsPerSample * Double(batchSize)
-        for (i, p) in phases.enumerated() {
-            print(String(format: "step %d: %.3f s (forward %.3f, loss %.3f, backward %.3f, adamw %.3f)  %.1f samples/s  %.1f GFLOP/s",
-                         i, p.total, p.forward, p.loss, p.backward, p.optimizer, Double(batchSize) / p.total, flops / p.total / 1e9))
+        try reportingErrors("bench-step") {
+            let config = try ModelCatalog.config(model)
+            let collectives = try MPIEnvironment.collectives()
+            var timer = StepTimer(config: config, batchPerRank: batchSize)
+            timer.accumulation = accumFreq
+            let sgemmBefore = StepTimer.sgemmGFLOPS(m: 4096, k: 256, n: 1024)
+            let m = try timer.run(steps: steps, warmup: warmup, collectives: collectives)
+            let sgemmAfter = StepTimer.sgemmGFLOPS(m: 4096, k: 256, n: 1024)
+            try MPIEnvironment.finish(collectives)
+            guard collectives.rank == 0 else { return }
+            let global = batchSize * m.worldSize
+            let samplesPerSecond = Double(global) / m.secondsPerStep
+            let gflopsPerRank = 6 * timer.forwardMACsPerSample * Double(batchSize) / m.secondsPerStep / 1e9
+            let sgemm = (sgemmBefore + sgemmAfter) / 2
+            let peakMB = Double(m.peakResidentBytes.max() ?? 0) / 1_048_576
+            print(String(format: "%@: %d rank(s) x batch %d, BLAS threads %d: %.3f s/step, %.1f samples/s, %.1f GFLOP/s per rank (sgemm %.1f; ratio %.2f), exposed comm %.1f%%, peak RSS %.0f MB per rank, loss %.4f",
+                         model, m.worldSize, batchSize, BLAS.threads, m.secondsPerStep, samplesPerSecond, gflopsPerRank, sgemm,
+                         gflopsPerRank / sgemm, 100 * m.exposedCommunication, peakMB, m.loss))
+            if json {
+                let object: [String: Any] = ["model": model, "ranks": m.worldSize, "batch_per_rank": batchSize, "blas_threads": BLAS.threads,
+                                             "seconds_per_step": m.secondsPerStep, "samples_per_s": samplesPerSecond,
+                                             "gflops_per_rank": gflopsPerRank, "sgemm_gflops": sgemm, "gflops_vs_sgemm": gflopsPerRank / sgemm,
+                                             "exposed_comm_fraction": m.exposedCommunication, "peak_rss_mb": peakMB, "loss": m.loss]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            }
         }
-        print("BLAS threads: \(BLAS.threads)")
     }
 }
