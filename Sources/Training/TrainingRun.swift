@@ -23,7 +23,12 @@ public final class TrainingRun {
         let collectives = try MPIEnvironment.collectives()
         let isRoot = collectives.rank == 0
         var configuration = self.configuration
-        let modelConfig = try ModelCatalog.config(configuration.model)
+        var modelConfig = try ModelCatalog.config(configuration.model)
+        if configuration.siglip && modelConfig.initLogitBias == nil {
+            // OpenCLIP's --siglip initialisation: a learnable bias of -10 and a temperature of 10.
+            modelConfig.initLogitBias = -10
+            modelConfig.initLogitScale = Foundation.log(10)
+        }
         let model = CLIPModel(config: modelConfig, seed: configuration.seed)
         let checkpointFolder = directory + "/checkpoints"
 
@@ -86,7 +91,9 @@ public final class TrainingRun {
         trainer.saveCheckpoint = { state, _ in
             // Replicas must agree before rank 0 writes for all of them.
             try trainer.verifyReplicas()
-            try checkpoints?.save(model: model, optimizer: trainer.engine.optimizer, state: state)
+            guard let checkpoints else { return }
+            try checkpoints.save(model: model, optimizer: trainer.engine.optimizer, state: state)
+            outputs?.message(String(format: "checkpoint of step %d handed to the background writer (training paused %.0f ms)", state.step, checkpoints.lastPause * 1000))
         }
         do {
             let final = try trainer.run()

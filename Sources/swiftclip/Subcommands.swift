@@ -14,6 +14,7 @@ enum Subcommands {
         TokenizeCommand.self,
         TokenizerCommand.self,
         BenchStepCommand.self,
+        BenchCheckpointCommand.self,
         PlanCommand.self,
     ]
 }

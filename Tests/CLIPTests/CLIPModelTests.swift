@@ -119,3 +119,40 @@ final class CLIPModelTests: XCTestCase {
         XCTAssertEqual(tiled, whole, accuracy: 1e-5)
     }
 }
+
+/// The distributed loss against an independent float64 computation of the full global batch (4,096 rows).
+final class GlobalBatchLossTests: XCTestCase {
+    func testLocalLossesAverageToTheFloat64FullBatchLoss() {
+        var g = SeededGenerator(seed: 11)
+        let n = 4096, d = 64, world = 2, b = n / world
+        let image = Tensor.randomNormal([n, d], using: &g).l2Normalized(), text = Tensor.randomNormal([n, d], using: &g).l2Normalized()
+        let logScale: Float = 2.659_26
+        var mean: Double = 0
+        for rank in 0..<world {
+            let rows = (rank * b)..<((rank + 1) * b)
+            mean += Double(ClipLossEvaluation(localImage: image.slice(axis: 0, rows), localText: text.slice(axis: 0, rows),
+                                              gatheredImage: image, gatheredText: text, logitScale: logScale, rank: rank,
+                                              tileElements: 1 << 20).loss) / Double(world)
+        }
+        // Float64: symmetric cross-entropy of the N × N logits, rows and columns.
+        let s = exp(Double(logScale)), I = image.values.map(Double.init), T = text.values.map(Double.init)
+        var logits = [Double](repeating: 0, count: n * n)
+        I.withUnsafeBufferPointer { ip in T.withUnsafeBufferPointer { tp in
+            for i in 0..<n { for j in 0..<n {
+                var dot = 0.0
+                for k in 0..<d { dot += ip[i * d + k] * tp[j * d + k] }
+                logits[i * n + j] = s * dot
+            } }
+        } }
+        var total = 0.0
+        for i in 0..<n {
+            var rowMax = -Double.infinity, colMax = -Double.infinity
+            for j in 0..<n { rowMax = max(rowMax, logits[i * n + j]); colMax = max(colMax, logits[j * n + i]) }
+            var rowSum = 0.0, colSum = 0.0
+            for j in 0..<n { rowSum += exp(logits[i * n + j] - rowMax); colSum += exp(logits[j * n + i] - colMax) }
+            total += (rowMax + log(rowSum) - logits[i * n + i]) + (colMax + log(colSum) - logits[i * n + i])
+        }
+        let reference = total / Double(2 * n)
+        XCTAssertEqual(mean, reference, accuracy: 1e-5 * reference)
+    }
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import CLIP
+import Checkpoint
+import Foundation
+import Training
+
+/// `swiftclip bench-checkpoint`: checkpoint save/load speed and compression on trained weights with optimizer state.
+struct BenchCheckpointCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-checkpoint",
+        abstract: "Train a model a few steps on random data, then time saving and loading its checkpoint against plain zstd.")
+
+    @Option(name: .long, help: "Model name or config JSON.") var model = "clip-bench"
+    @Option(name: .long, help: "Training steps before measuring (weights and AdamW moments become non-trivial).") var steps = 3
+    @Option(name: .long, help: "Batch size.") var batchSize = 128
+    @Flag(name: .long, help: "Print one JSON object on the last line.") var json = false
+
+    func run() throws {
+        try reportingErrors("bench-checkpoint") {
+            let config = try ModelCatalog.config(model)
+            let collectives = SingleProcessCollectives()
+            let clip = CLIPModel(config: config)
+            let engine = StepEngine(model: clip, collectives: collectives, hyperparameters: .init())
+            let data = RandomDataSource(config: config, batchPerRank: batchSize, rank: 0, worldSize: 1, samplesPerEpoch: 1 << 30, seed: 0)
+            let trainable = [Bool](repeating: true, count: clip.parameters.parameters.count)
+            var stepSeconds: [Double] = []
+            for _ in 0..<steps {
+                let batch = data.next()
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = try engine.step(images: batch.images, tokens: batch.tokens, trainable: trainable, learningRate: 5e-4)
+                stepSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            }
+            let stepTime = stepSeconds.sorted()[stepSeconds.count / 2]
+            let tensors = RunCheckpoints.tensors(model: clip, optimizer: engine.optimizer)
+            var results = try CheckpointBenchmark.run(tensors: tensors)
+            let rawMB = Double(tensors.reduce(0) { $0 + $1.values.count * 4 }) / 1e6  // MB as CheckpointBenchmark counts them
+            // What a step waits for with background saving: the snapshot copy handed to the writer thread.
+            let start = DispatchTime.now().uptimeNanoseconds
+            let snapshot = RunCheckpoints.tensors(model: clip, optimizer: engine.optimizer)
+            let pause = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            _ = snapshot.count
+            results["step_seconds"] = stepTime
+            results["raw_mb"] = rawMB
+            results["save_seconds"] = rawMB / results["save_mb_per_s"]!
+            results["save_seconds_over_step_seconds"] = results["save_seconds"]! / stepTime
+            results["background_pause_seconds"] = pause
+            for key in results.keys.sorted() { print(String(format: "%-32@ %.4f", key as NSString, results[key]!)) }
+            if json { print(String(decoding: try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys]), as: UTF8.self)) }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import CLIP
+import Foundation
+import Training
+import XCTest
+
+/// Stages switch at the decided step, frozen parameters stay put (and keep their optimizer state), and recipes parse.
+final class StagedTrainingTests: XCTestCase {
+    func makeTrainer(_ stages: [Stage], steps: Int) throws -> Trainer {
+        var configuration = TrainingConfiguration()
+        configuration.model = "clip-tiny"
+        configuration.datasetType = "random"
+        configuration.batchSize = 8
+        configuration.maxSteps = steps
+        configuration.trainNumSamples = 8 * 100
+        configuration.warmup = 1
+        configuration.stages = stages
+        configuration.replicaCheckEvery = 1
+        let model = CLIPModel(config: try CLIPConfig.load(FixturePaths.clipTiny + "/config.json"), seed: 1)
+        let data = RandomDataSource(config: model.config, batchPerRank: 8, rank: 0, worldSize: 1, samplesPerEpoch: 800, seed: 0)
+        return try Trainer(configuration: configuration, model: model, collectives: SingleProcessCollectives(), data: data)
+    }
+
+    func testThreeStagesSwitchAtTheirStepsAndFreezeWhatTheySay() throws {
+        let stages = [
+            Stage(name: "lit", train: ["transformer.", "token_embedding", "positional_embedding", "ln_final", "text_projection", "visual.proj", "logit_scale"], steps: 2),
+            Stage(name: "heads", train: ["visual.proj", "text_projection", "logit_scale"], steps: 2),
+            Stage(name: "full", lr: 1e-4),
+        ]
+        let trainer = try makeTrainer(stages, steps: 6)
+        let store = trainer.model.parameters
+        var snapshots: [[Float]] = [Array(store.flatValues)]
+        var stageAtStep: [Int: String] = [:]
+        trainer.onStep = { record in
+            snapshots.append(Array(store.flatValues))
+            stageAtStep[record.step] = record.stageName
+        }
+        let final = try trainer.run()
+        XCTAssertEqual(final.step, 6)
+        XCTAssertEqual(stageAtStep, [1: "lit", 2: "lit", 3: "heads", 4: "heads", 5: "full", 6: "full"])
+        XCTAssertEqual(final.stage.index, 2)
+        XCTAssertEqual(final.stage.startStep, 4)
+        func changed(_ name: String, from a: Int, to b: Int) -> Bool {
+            let p = store[name]!
+            return snapshots[a][p.offset..<(p.offset + p.count)] != snapshots[b][p.offset..<(p.offset + p.count)]
+        }
+        // Stage 1 (steps 1-2): the image tower is locked, the text tower trains.
+        XCTAssertFalse(changed("visual.conv1.weight", from: 0, to: 2))
+        XCTAssertFalse(changed("visual.transformer.resblocks.0.attn.in_proj_weight", from: 0, to: 2))
+        XCTAssertTrue(changed("transformer.resblocks.0.attn.in_proj_weight", from: 0, to: 2))
+        XCTAssertTrue(changed("visual.proj", from: 0, to: 2))
+        // Stage 2 (steps 3-4): only the heads move.
+        XCTAssertFalse(changed("transformer.resblocks.0.attn.in_proj_weight", from: 2, to: 4))
+        XCTAssertFalse(changed("visual.conv1.weight", from: 2, to: 4))
+        XCTAssertTrue(changed("text_projection", from: 2, to: 4))
+        // Stage 3 (steps 5-6): everything trains; the image tower starts its AdamW state, the text tower continues its own.
+        XCTAssertTrue(changed("visual.conv1.weight", from: 4, to: 6))
+        XCTAssertTrue(changed("transformer.resblocks.0.attn.in_proj_weight", from: 4, to: 6))
+        let steps = trainer.engine.optimizer.steps, names = store.parameters.map(\.name)
+        XCTAssertEqual(steps[names.firstIndex(of: "visual.conv1.weight")!], 2)
+        XCTAssertEqual(steps[names.firstIndex(of: "transformer.resblocks.0.attn.in_proj_weight")!], 4)
+        XCTAssertEqual(steps[names.firstIndex(of: "text_projection")!], 6)
+    }
+
+    func testStageLearningRateAndPlateau() throws {
+        var stages = [Stage(name: "a"), Stage(name: "b")]
+        stages[0].plateau = try JSONDecoder().decode(Stage.Plateau.self,
+                                                     from: Data(#"{"metric": "clip_val_loss", "patience": 2, "min-delta": 0.01}"#.utf8))
+        var controller = StageController(stages: stages)
+        controller.observe(metrics: ["clip_val_loss": 3.0])
+        XCTAssertFalse(controller.shouldAdvance(step: 10, samples: 100))
+        controller.observe(metrics: ["clip_val_loss": 2.995])   // not better by min-delta
+        controller.observe(metrics: ["clip_val_loss": 3.1])
+        XCTAssertTrue(controller.shouldAdvance(step: 20, samples: 200))
+        controller.advance(step: 20, samples: 200)
+        XCTAssertEqual(controller.current.name, "b")
+        XCTAssertFalse(controller.shouldAdvance(step: 1000, samples: 10_000))  // the last stage runs to the end
+    }
+
+    func testRecipesParseAndUnknownKeysAreNamed() throws {
+        var configuration = TrainingConfiguration()
+        try Recipe.apply(file: FixturePaths.repository + "/cluster-configs/staged-example.yaml", to: &configuration)
+        XCTAssertEqual(configuration.stages.map(\.name), ["lit", "heads", "full"])
+        XCTAssertEqual(configuration.stages[1].train, ["visual.proj", "text_projection", "logit_scale"])
+        XCTAssertEqual(configuration.stages[2].lr, 1e-4)
+        for recipe in ["quickstart", "clip-tiny", "clip-bench", "vit-b-32-laion"] {
+            var c = TrainingConfiguration()
+            XCTAssertNoThrow(try Recipe.apply(file: FixturePaths.repository + "/cluster-configs/\(recipe).yaml", to: &c), recipe)
+        }
+        let path = NSTemporaryDirectory() + "/bad-recipe-\(getpid()).yaml"
+        try "batch-size: 8\nbogus-flag: 1\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try Recipe.apply(file: path, to: &configuration)) {
+            XCTAssertEqual("\($0)", "\(path): unknown key 'bogus-flag' (keys are the long flag names of `swiftclip train`)")
+        }
+        try "batch-size: many\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try Recipe.apply(file: path, to: &configuration)) {
+            XCTAssertEqual("\($0)", "\(path): --batch-size: 'many' is not an integer")
+        }
+        // The resolved recipe a run writes reads back to the same configuration.
+        try Recipe.yaml(of: configuration).write(toFile: path, atomically: true, encoding: .utf8)
+        var reread = TrainingConfiguration()
+        try Recipe.apply(file: path, to: &reread)
+        XCTAssertEqual(reread, configuration)
+    }
+}
+
