@@ -1,5 +1,13 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
+
+/// CPU the numeric modules are compiled for: `SWIFTCLIP_TARGET_CPU` (set by launch/build-env to haswell, i.e. AVX2 + FMA, on
+/// machines with AVX2 and FMA); unset or `none` builds portable baseline code.
+let targetCPU: [SwiftSetting] = {
+    guard let cpu = ProcessInfo.processInfo.environment["SWIFTCLIP_TARGET_CPU"], !cpu.isEmpty, cpu != "none" else { return [] }
+    return [.unsafeFlags(["-target-cpu", cpu])]
+}()
 
 /// System libraries found through pkg-config; `launch/setup` installs the Debian packages.
 func systemLibrary(_ name: String, pkgConfig: String, apt: [String]) -> Target {
@@ -29,12 +37,12 @@ let package = Package(
         systemLibrary("CTurboJPEG", pkgConfig: "libturbojpeg", apt: ["libturbojpeg0-dev"]),
 
         // Swift modules; dependencies point one way (see DEVELOPERS.md).
-        .target(name: "TensorCore", dependencies: ["COpenBLAS"]),
+        .target(name: "TensorCore", dependencies: ["COpenBLAS"], swiftSettings: targetCPU),
         .target(name: "NN", dependencies: ["TensorCore"]),
-        .target(name: "CLIP", dependencies: ["NN", "TensorCore"]),
-        .target(name: "Optim", dependencies: ["TensorCore"]),
+        .target(name: "CLIP", dependencies: ["NN", "TensorCore"], swiftSettings: targetCPU),
+        .target(name: "Optim", dependencies: ["TensorCore"], swiftSettings: targetCPU),
         .target(name: "Distributed", dependencies: ["TensorCore", "CMPI"]),
-        .target(name: "DataPipeline", dependencies: ["TensorCore", "CSpng", "CTurboJPEG"]),
+        .target(name: "DataPipeline", dependencies: ["TensorCore", "CSpng", "CTurboJPEG"], swiftSettings: targetCPU),
         .target(name: "Checkpoint", dependencies: ["TensorCore", "CZstd", "CXXHash"]),
         .target(name: "Training", dependencies: [
             "TensorCore", "NN", "CLIP", "Optim", "Distributed", "DataPipeline", "Checkpoint", "CMPI",

@@ -4,6 +4,7 @@
 # Usage: Benchmarks/run checkpoint [--json]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release -Xswiftc -enable-testing --product swiftclip 2>&1 | grep -E "error" >&2 || true
+source launch/build-env
+swift build "${SWIFT_BUILD_FLAGS[@]}" --product swiftclip 2>&1 | grep -E "error" >&2 || true
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 exec .build/release/swiftclip bench-checkpoint --model clip-bench --steps 3 "$@"

@@ -5,7 +5,8 @@
 # Usage: Benchmarks/run train [--json]      (STEPS=N timed steps per case, default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release -Xswiftc -enable-testing --product swiftclip 2>&1 | grep -E "error" >&2 || true
+source launch/build-env
+swift build "${SWIFT_BUILD_FLAGS[@]}" --product swiftclip 2>&1 | grep -E "error" >&2 || true
 BIN=.build/release/swiftclip
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 STEPS=${STEPS:-3}

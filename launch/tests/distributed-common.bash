@@ -1,11 +1,12 @@
 # Shared by the distributed-*.sh multi-rank tests: builds the self-test binary (incrementally)
 # and sets up mpirun for containers that run as root.
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+source launch/build-env
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 SELFTEST=.build/release/distributed-selftest
 
 build_selftest() {
-  swift build -c release -Xswiftc -enable-testing --product distributed-selftest 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]|^Building|^Build of|Compiling|Write|Fixtures|Source files for target' || true
+  swift build "${SWIFT_BUILD_FLAGS[@]}" --product distributed-selftest 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]|^Building|^Build of|Compiling|Write|Fixtures|Source files for target' || true
   [ -x "$SELFTEST" ] || { echo "distributed tests: building distributed-selftest failed" >&2; exit 1; }
 }
 
