@@ -101,12 +101,17 @@ if ! timeout 300 ip netns exec "$NODE1" launch/train --cluster "$SCRATCH/netns-c
   cat "$SCRATCH/netns.log"; echo "multinode-netns: the two-namespace run failed" >&2; exit 1
 fi
 netns_seconds=$((SECONDS - t0))
-head -1 "$SCRATCH/netns.log"
+head -1 "$SCRATCH/netns.log"; grep -A2 "Data for node" "$SCRATCH/netns.log" | head -20
 # The run must really have spanned both hosts: 2 ranks mapped to node 2, whose daemon came through the agent.
 grep -Eq "Data for node: $ADDR2[[:space:]].*Num procs: 2" "$SCRATCH/netns.log" ||
   { cat "$SCRATCH/netns.log"; echo "multinode-netns: no ranks were mapped to $ADDR2" >&2; exit 1; }
 grep -q "$ADDR2 .*orted" "$SCRATCH/agent.log" ||
   { echo "multinode-netns: Open MPI did not start a daemon on $ADDR2 through the agent" >&2; exit 1; }
+# ... and its ranks' gradients crossed the veth link: bytes through node 2's interface, both directions.
+link_bytes=$(ip netns exec "$NODE2" cat /sys/class/net/$IFACE/statistics/rx_bytes /sys/class/net/$IFACE/statistics/tx_bytes |
+             awk '{ total += $1 } END { print total + 0 }')
+[ "$link_bytes" -gt 10000000 ] ||
+  { echo "multinode-netns: only $link_bytes bytes crossed $IFACE of $ADDR2; the ranks did not talk over TCP" >&2; exit 1; }
 t0=$SECONDS
 train 4 single "${flags[@]}" > "$SCRATCH/single.log" 2>&1 || { cat "$SCRATCH/single.log"; exit 1; }
 single_seconds=$((SECONDS - t0))
@@ -114,4 +119,4 @@ single_seconds=$((SECONDS - t0))
 "$SWIFTCLIP" compare "$SCRATCH/single" "$SCRATCH/netns" --ignore-key-bias
 if "$SWIFTCLIP" compare "$SCRATCH/single" "$SCRATCH/netns" --ignore-key-bias --exact > /dev/null 2>&1; then
   identical="bit-identical"; else identical="within tolerance, not bit-identical"; fi
-echo "multinode-netns: 2 namespace hosts over TCP (${netns_seconds}s) and one host (${single_seconds}s) agree, $identical; total $((SECONDS - started))s"
+echo "multinode-netns: 2 namespace hosts over TCP ($((link_bytes / 1000000)) MB through $IFACE, ${netns_seconds}s) and one host (${single_seconds}s) agree, $identical; total $((SECONDS - started))s"
