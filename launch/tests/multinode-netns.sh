@@ -3,7 +3,8 @@
 # traffic and Open MPI control channel really cross the veth links over TCP; 20 steps of clip-tiny must give the
 # same losses and final parameters as a single-host `mpirun -np 4` (swiftclip compare, default tolerances).
 # TCP and shared-memory reductions could round differently, so bit-identity is reported but not required (with
-# Open MPI 4.1.4 the runs came out bit-identical). Skips (exit 0) where network namespaces cannot be created (no CAP_NET_ADMIN, no `ip`).
+# Open MPI 4.1.4 the runs came out bit-identical).
+# Skips (exit 0) where network namespaces cannot be created (no CAP_NET_ADMIN, no `ip`).
 #
 # Layout (all created here, all removed on exit): namespaces NODE1 and NODE2 each hold one end of a veth pair
 # named scnet0 (10.213.0.1/24, 10.213.0.2/24); the other ends are ports of a bridge in a third namespace, SWITCH.
