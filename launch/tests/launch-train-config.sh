@@ -58,6 +58,7 @@ expect_error "keys 'hosts' and 'hostfile' both given" "ranks-per-node: 2" "hosts
 expect_error "key 'hostfile':" "ranks-per-node: 2" "hostfile: missing.hosts"
 expect_error "key 'env': '1X=y' is not NAME" "ranks-per-node: 2" "env:" "  - 1X=y"
 expect_error "key 'oversubscribe': expected true or false" "ranks-per-node: 2" "oversubscribe: maybe"
+expect_error "key 'oversubscribe': missing value" "ranks-per-node: 2" "oversubscribe:"
 expect_error "key 'blas-threads-per-rank': missing value" "ranks-per-node: 2" "blas-threads-per-rank:"
 expect_error "line 2: key 'binding': unterminated quote" "ranks-per-node: 2" "binding: 'core"
 expect_error "line 2: not a \"key: value\" line" "ranks-per-node: 2" "  nested: map"
