@@ -14,14 +14,14 @@ public final class CLIPModel {
     let classEmbedding: Parameter
     let visualPositionalEmbedding: Parameter
     let lnPre: LayerNorm
-    let visualTransformer: Transformer
+    var visualTransformer: Transformer
     let lnPost: LayerNorm
     let visualProjection: Parameter
 
     // Text tower.
     let tokenEmbedding: Parameter
     let positionalEmbedding: Parameter
-    let textTransformer: Transformer
+    var textTransformer: Transformer
     let lnFinal: LayerNorm
     let textProjection: Parameter
 
@@ -102,6 +102,12 @@ public final class CLIPModel {
         let pooled = lnFinal(x.reshaped([batch * t.contextLength, t.width]).gatherRows(poolRows))
         let features = Tensor.matmul(pooled, textProjection.tensor)
         return normalize ? features.l2Normalized() : features
+    }
+
+    /// Whether transformer blocks are recomputed in backward instead of keeping their activations.
+    public var gradientCheckpointing: Bool {
+        get { visualTransformer.checkpointing }
+        set { visualTransformer.checkpointing = newValue; textTransformer.checkpointing = newValue }
     }
 
     /// Clamps `logit_scale` to [0, ln 100] as OpenCLIP's trainer does after every optimizer step.

@@ -23,7 +23,7 @@ public enum ContrastiveLoss {
         let evaluation = ClipLossEvaluation(localImage: localImage, localText: localText, gatheredImage: gatheredImage,
                                             gatheredText: gatheredText, logitScale: logitScale.scalar, rank: rank,
                                             tileElements: tileElements)
-        return Tensor.custom(name: "clipLoss", inputs: [localImage, localText, gatheredImage, gatheredText, logitScale],
+        return Tensor.customOperation(name: "clipLoss", inputs: [localImage, localText, gatheredImage, gatheredText, logitScale],
                              output: Tensor(scalar: evaluation.loss)) { g in
             let d = evaluation.gradients(scaledBy: g.scalar)
             return [d.localImage, d.localText, d.gatheredImage, d.gatheredText, Tensor(scalar: d.logitScale)]
@@ -36,7 +36,7 @@ public enum ContrastiveLoss {
                               rank: Int, tileElements: Int = defaultTileElements) -> Tensor {
         let evaluation = SigLIPLossEvaluation(localImage: localImage, gatheredText: gatheredText, logitScale: logitScale.scalar,
                                               logitBias: logitBias.scalar, rank: rank, tileElements: tileElements)
-        return Tensor.custom(name: "sigLIPLoss", inputs: [localImage, gatheredText, logitScale, logitBias],
+        return Tensor.customOperation(name: "sigLIPLoss", inputs: [localImage, gatheredText, logitScale, logitBias],
                              output: Tensor(scalar: evaluation.loss)) { g in
             let d = evaluation.gradients(scaledBy: g.scalar)
             return [d.localImage, d.gatheredText, Tensor(scalar: d.logitScale), Tensor(scalar: d.logitBias)]

@@ -47,6 +47,29 @@ public struct ResidualAttentionBlock {
         let h = x + attention(ln1(x), causal: causal)
         return h + proj(activation(fc(ln2(h))))
     }
+
+    /// Every parameter of the block.
+    public var parameters: [Parameter] {
+        [ln1.weight, ln1.bias, attention.inProjWeight, attention.inProjBias, attention.outProj.weight]
+            + [attention.outProj.bias, ln2.weight, ln2.bias, fc.weight, fc.bias, proj.weight, proj.bias].compactMap { $0 }
+    }
+
+    /// The block without keeping its activations: the forward pass runs without recording, and backward
+    /// recomputes the block (with the tape on) to differentiate it. Same gradients, memory of one block.
+    public func checkpointed(_ x: Tensor, causal: Bool) -> Tensor {
+        let leaves = parameters.compactMap(\.leaf)
+        guard Tape.shared.isRecording, x.isTracked || !leaves.isEmpty else { return self(x, causal: causal) }
+        let output = withoutGradients { self(x, causal: causal) }
+        let inputTracked = x.isTracked
+        return Tensor.customOperation(name: "checkpointedBlock", inputs: [x] + leaves, output: output) { g in
+            let tape = Tape.shared
+            let mark = tape.mark()
+            let input = tape.watch(x)
+            let y = tape.recording { self(input, causal: causal) }
+            let grads = tape.backwardSegment(since: mark, seeds: [(y.variable, g)], wanted: [input.variable] + leaves.map(\.variable))
+            return [inputTracked ? grads[0] : nil] + grads.dropFirst()
+        }
+    }
 }
 
 /// Standard deviations OpenCLIP's text transformer initialises its blocks with.
@@ -62,6 +85,8 @@ public struct TransformerInitStds {
 /// A stack of residual attention blocks (`resblocks.0`, `resblocks.1`, ...).
 public struct Transformer {
     public let blocks: [ResidualAttentionBlock]
+    /// Recompute each block in backward instead of keeping its activations (OpenCLIP's --grad-checkpointing).
+    public var checkpointing = false
 
     public init(_ builder: ParameterBuilder, width: Int, layers: Int, heads: Int, mlpWidth: Int, activation: Activation = .gelu,
                 initStds: TransformerInitStds? = nil) {
@@ -72,7 +97,7 @@ public struct Transformer {
     }
 
     public func callAsFunction(_ x: Tensor, causal: Bool) -> Tensor {
-        blocks.reduce(x) { h, block in block(h, causal: causal) }
+        blocks.reduce(x) { h, block in checkpointing ? block.checkpointed(h, causal: causal) : block(h, causal: causal) }
     }
 }
 

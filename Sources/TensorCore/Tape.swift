@@ -126,6 +126,50 @@ public final class Tape {
         return result
     }
 
+    /// A position on the tape, to back-propagate later through only what is recorded after it.
+    public struct Mark { let nodeCount: Int }
+
+    /// The current position (see `backwardSegment`).
+    public func mark() -> Mark { Mark(nodeCount: nodes.count) }
+
+    /// Runs `body` with recording on, also inside a backward pass (recomputation for gradient checkpointing).
+    public func recording<R>(_ body: () throws -> R) rethrows -> R {
+        let previous = gradientsEnabled
+        gradientsEnabled = true
+        defer { gradientsEnabled = previous }
+        return try body()
+    }
+
+    /// Back-propagates `seeds` through the nodes recorded since `mark` only, returns the gradients of `wanted`
+    /// (in order; nil where none flows), and removes those nodes again, leaving the tape as it was at `mark`.
+    ///
+    /// Gradient checkpointing calls this from a backward rule: the segment is recomputed with recording on,
+    /// differentiated on its own, and its result handed back to the enclosing backward pass.
+    public func backwardSegment(since mark: Mark, seeds: [(variable: Int, gradient: Tensor)], wanted: [Int]) -> [Tensor?] {
+        precondition(mark.nodeCount <= nodes.count, "backwardSegment: the mark is past the end of the tape")
+        let base = firstVariable
+        var grads: [Int: Tensor] = [:]
+        func add(_ local: Int, _ g: Tensor) {
+            if var existing = grads.removeValue(forKey: local) { existing.addInPlace(g); grads[local] = existing } else { grads[local] = g }
+        }
+        for (v, g) in seeds {
+            precondition(isCurrent(v), "backwardSegment: seed variable \(v) is not on the current tape")
+            add(v - base, g)
+        }
+        let wasEnabled = gradientsEnabled
+        gradientsEnabled = false
+        defer { gradientsEnabled = wasEnabled }
+        for index in stride(from: nodes.count - 1, through: mark.nodeCount, by: -1) {
+            let node = nodes[index]
+            guard let outGrad = grads.removeValue(forKey: node.output) else { continue }
+            let inputGrads = Gradient.backward(node.op, outputGradient: outGrad, outputShape: node.outputShape,
+                                               needs: node.inputs.map { $0 >= 0 })
+            for (v, g) in zip(node.inputs, inputGrads) where v >= 0 { if let g { add(v, g) } }
+        }
+        nodes.removeSubrange(mark.nodeCount...)
+        return wanted.map { isCurrent($0) ? grads[$0 - base] : nil }
+    }
+
     private func accumulate(_ slot: inout Tensor?, _ g: Tensor) {
         if slot == nil {
             slot = g

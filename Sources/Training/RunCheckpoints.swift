@@ -23,10 +23,10 @@ public final class RunCheckpoints {
     /// Seconds training waited for the last save (snapshot + hand-off; the write itself runs in the background).
     public private(set) var lastPause: Double = 0
 
-    public init(directory path: String, keep: Int?) throws {
+    public init(directory path: String, keep: Int?, compressionLevel: Int = 3) throws {
         directory = try CheckpointDirectory(url: URL(fileURLWithPath: path), keepLatest: keep ?? Int.max)
         _ = try? directory.removeStaleTemporaryFiles()
-        writer = AsyncCheckpointWriter(directory: directory)
+        writer = AsyncCheckpointWriter(directory: directory, options: CheckpointWriteOptions(compressionLevel: Int32(compressionLevel)))
     }
 
     /// The tensors of a checkpoint: parameters, then first and second moments.

@@ -21,6 +21,7 @@ public struct StepTimer {
     public let config: CLIPConfig
     public let batchPerRank: Int
     public var accumulation = 1
+    public var gradientCheckpointing = false
 
     public init(config: CLIPConfig, batchPerRank: Int) {
         self.config = config
@@ -31,6 +32,7 @@ public struct StepTimer {
     public func run(steps: Int, warmup: Int = 1, seed: UInt64 = 0, collectives: TrainerCollectives) throws -> Measurement {
         AllocatorPolicy.keepFreedMemory()
         let model = CLIPModel(config: config, seed: seed)
+        model.gradientCheckpointing = gradientCheckpointing
         let engine = StepEngine(model: model, collectives: collectives, hyperparameters: AdamW.Hyperparameters())
         engine.accumulation = accumulation
         let data = RandomDataSource(config: config, batchPerRank: batchPerRank, rank: collectives.rank, worldSize: collectives.size,

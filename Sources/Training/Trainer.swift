@@ -80,6 +80,7 @@ public final class Trainer {
         engine.siglip = configuration.siglip
         engine.gradientClipNorm = configuration.gradClipNorm
         engine.accumulation = configuration.accumFreq
+        model.gradientCheckpointing = configuration.gradCheckpointing
         controller = StageController(stages: configuration.stages)
         state.seed = configuration.seed
         state.hyperparameters = hyper

@@ -30,6 +30,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var warmup = 10_000
     public var lrScheduler = "cosine"
     public var accumFreq = 1
+    public var gradCheckpointing = false
     public var gradClipNorm: Double?
     public var lockImage = false
     public var lockText = false
@@ -51,6 +52,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var saveFrequency = 1
     public var saveEverySteps: Int?
     public var keep: Int?
+    /// zstd level of checkpoint payloads (1-19; 3 is fast and already gains from the byte shuffle).
+    public var checkpointCompressionLevel = 3
     public var valFrequency = 1
     public var zeroshotFrequency = 1
     public var evalEverySteps: Int?
@@ -86,6 +89,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
                     "--report-to takes tensorboard (results.jsonl is always written), got \(reportTo.joined(separator: ","))")
         try require(gradClipNorm.map { $0 > 0 } ?? true, "--grad-clip-norm must be positive")
         try require(maxSteps.map { $0 > 0 } ?? true, "--max-steps must be positive")
+        try require((1...19).contains(checkpointCompressionLevel), "--checkpoint-compression-level must be 1-19, got \(checkpointCompressionLevel)")
+        try require(keep.map { $0 > 0 } ?? true, "--keep must be positive")
         for stage in stages {
             if let s = stage.schedule {
                 try require(["cosine", "const", "const-cooldown"].contains(s), "stage \(stage.name): schedule must be cosine, const or const-cooldown, got \(s)")

@@ -73,7 +73,8 @@ public final class TrainingRun {
         var checkpoints: RunCheckpoints?
         if isRoot {
             outputs = try RunOutputs(directory: directory, configuration: configuration)
-            checkpoints = try RunCheckpoints(directory: checkpointFolder, keep: configuration.keep)
+            checkpoints = try RunCheckpoints(directory: checkpointFolder, keep: configuration.keep,
+                                             compressionLevel: configuration.checkpointCompressionLevel)
             print("swiftclip: training \(configuration.model) (\(model.parameters.count) parameters) on \(collectives.size) rank(s), global batch \(trainer.globalBatch), \(trainer.totalSteps) steps -> \(directory)")
             for note in notes { outputs?.message(note) }
         }

@@ -15,6 +15,7 @@ struct BenchStepCommand: ParsableCommand {
     @Option(name: .long, help: "Batch size per rank.") var batchSize = 128
     @Option(name: .long, help: "Micro-batches per step (GradCache).") var accumFreq = 1
     @Option(name: .long, help: "Timed steps.") var steps = 3
+    @Flag(name: .long, help: "Recompute transformer blocks in backward (less memory, one more forward).") var gradCheckpointing = false
     @Option(name: .long, help: "Untimed warm-up steps.") var warmup = 1
     @Flag(name: .long, help: "Print one JSON object on the last line.") var json = false
 
@@ -24,6 +25,7 @@ struct BenchStepCommand: ParsableCommand {
             let collectives = try MPIEnvironment.collectives()
             var timer = StepTimer(config: config, batchPerRank: batchSize)
             timer.accumulation = accumFreq
+            timer.gradientCheckpointing = gradCheckpointing
             let sgemmBefore = StepTimer.sgemmGFLOPS(m: 4096, k: 256, n: 1024)
             let m = try timer.run(steps: steps, warmup: warmup, collectives: collectives)
             let sgemmAfter = StepTimer.sgemmGFLOPS(m: 4096, k: 256, n: 1024)

@@ -8,7 +8,7 @@ struct CheckpointCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "checkpoint",
         abstract: "Inspect or verify SwiftCLIP checkpoints.",
-        subcommands: [Inspect.self, Verify.self])
+        subcommands: [Inspect.self, Verify.self, Keep.self])
 
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print a checkpoint's header, tensor table, compression ratio and verification result.")
@@ -58,6 +58,27 @@ struct CheckpointCommand: ParsableCommand {
                 }
             }
             if failed { throw ExitCode.failure }
+        }
+    }
+
+    struct Keep: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Mark checkpoints so that --keep N never deletes them (--remove to unmark).")
+        @Argument(help: "Checkpoint files (step-NNNNNNNN.sclip in a checkpoints folder).") var paths: [String]
+        @Flag(name: .long, help: "Remove the mark instead.") var remove = false
+
+        func run() throws {
+            try reportingErrors("checkpoint keep") {
+                for path in paths {
+                    let url = URL(fileURLWithPath: path)
+                    guard let step = CheckpointDirectory.step(fromFileName: url.lastPathComponent) else {
+                        throw ValidationError("\(path): not a checkpoint file name (step-NNNNNNNN.sclip)")
+                    }
+                    let directory = try CheckpointDirectory(url: url.deletingLastPathComponent(), create: false)
+                    if remove { try directory.unmarkKeep(step: step) } else { try directory.markKeep(step: step) }
+                    print("\(remove ? "unmarked" : "kept") \(path)")
+                }
+            }
         }
     }
 }

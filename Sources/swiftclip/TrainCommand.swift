@@ -44,6 +44,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "cosine, const or const-cooldown.") var lrScheduler: String?
     @Option(name: .long, help: "Micro-batches per step (GradCache: exact gradients, memory of one micro-batch).") var accumFreq: Int?
     @Option(name: .long, help: "Clip gradients to this global norm.") var gradClipNorm: Double?
+    @Option(name: .long, help: "Recompute transformer blocks in backward instead of keeping activations (true/false).") var gradCheckpointing: String?
     @Option(name: .long, help: "Freeze the image tower (true/false).") var lockImage: String?
     @Option(name: .long, help: "Freeze the text tower (true/false).") var lockText: String?
     @Option(name: .long, help: "Use the SigLIP sigmoid loss (true/false).") var siglip: String?
@@ -61,7 +62,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "latest or a checkpoint path.") var resume: String?
     @Option(name: .long, help: "Save a checkpoint every N epochs.") var saveFrequency: Int?
     @Option(name: .long, help: "Save a checkpoint every N steps.") var saveEverySteps: Int?
-    @Option(name: .long, help: "Keep the newest N checkpoints.") var keep: Int?
+    @Option(name: .long, help: "Keep the newest N checkpoints (those marked with `swiftclip checkpoint keep` are never deleted).") var keep: Int?
+    @Option(name: .long, help: "zstd level of checkpoints (1-19, default 3).") var checkpointCompressionLevel: Int?
     @Option(name: .long, help: "Validate every N epochs.") var valFrequency: Int?
     @Option(name: .long, help: "Zero-shot evaluation every N epochs.") var zeroshotFrequency: Int?
     @Option(name: .long, help: "Also evaluate every N steps.") var evalEverySteps: Int?
@@ -79,13 +81,13 @@ struct TrainCommand: ParsableCommand {
          ("batch-size", batchSize.map(String.init)), ("epochs", epochs.map(String.init)), ("max-steps", maxSteps.map(String.init)),
          ("lr", lr.map { "\($0)" }), ("wd", wd.map { "\($0)" }), ("beta1", beta1.map { "\($0)" }), ("beta2", beta2.map { "\($0)" }),
          ("eps", eps.map { "\($0)" }), ("warmup", warmup.map(String.init)), ("lr-scheduler", lrScheduler),
-         ("accum-freq", accumFreq.map(String.init)), ("grad-clip-norm", gradClipNorm.map { "\($0)" }),
+         ("accum-freq", accumFreq.map(String.init)), ("grad-checkpointing", gradCheckpointing), ("grad-clip-norm", gradClipNorm.map { "\($0)" }),
          ("lock-image", lockImage), ("lock-text", lockText), ("siglip", siglip), ("seed", seed.map(String.init)),
          ("deterministic", deterministic), ("max-non-finite-steps", maxNonFiniteSteps.map(String.init)),
          ("local-loss", localLoss), ("gather-with-grad", gatherWithGrad), ("bucket-mb", bucketMb.map { "\($0)" }),
          ("replica-check-every", replicaCheckEvery.map(String.init)), ("resume", resume),
          ("save-frequency", saveFrequency.map(String.init)), ("save-every-steps", saveEverySteps.map(String.init)),
-         ("keep", keep.map(String.init)), ("val-frequency", valFrequency.map(String.init)),
+         ("keep", keep.map(String.init)), ("checkpoint-compression-level", checkpointCompressionLevel.map(String.init)), ("val-frequency", valFrequency.map(String.init)),
          ("zeroshot-frequency", zeroshotFrequency.map(String.init)), ("eval-every-steps", evalEverySteps.map(String.init)),
          ("logs", logs), ("name", name), ("report-to", reportTo), ("log-every-n-steps", logEveryNSteps.map(String.init))]
     }
