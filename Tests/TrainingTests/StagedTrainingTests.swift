@@ -103,3 +103,58 @@ final class StagedTrainingTests: XCTestCase {
     }
 }
 
+
+/// A checkpoint written while the image tower is locked resumes into a run where it trains: every parameter's
+/// AdamW state is in the checkpoint, and the frozen ones start their own updates from there.
+final class LockedTowerResumeTests: XCTestCase {
+    func testCheckpointFromALockedRunResumesUnlocked() throws {
+        let config = try CLIPConfig.load(FixturePaths.clipTiny + "/config.json")
+        func trainer(lockImage: Bool, model: CLIPModel) throws -> Trainer {
+            var c = TrainingConfiguration()
+            c.model = "clip-tiny"; c.datasetType = "random"; c.batchSize = 8; c.maxSteps = 4; c.warmup = 1
+            c.trainNumSamples = 800; c.lockImage = lockImage; c.saveEverySteps = 2
+            let data = RandomDataSource(config: config, batchPerRank: 8, rank: 0, worldSize: 1, samplesPerEpoch: 800, seed: 0)
+            return try Trainer(configuration: c, model: model, collectives: SingleProcessCollectives(), data: data)
+        }
+        // Two locked steps, then a checkpoint.
+        let lockedModel = CLIPModel(config: config, seed: 3)
+        let locked = try trainer(lockImage: true, model: lockedModel)
+        var saved: TrainingState?
+        let conv = lockedModel.parameters["visual.conv1.weight"]!
+        let convBefore = conv.value.values
+        // Stop after two of the four scheduled steps, right after the checkpoint (as a killed run would).
+        struct Stop: Error {}
+        let dir = NSTemporaryDirectory() + "/locked-resume-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        let checkpoints = try RunCheckpoints(directory: dir, keep: nil)
+        locked.saveCheckpoint = { state, _ in
+            if state.step == 2 {
+                saved = state
+                try checkpoints.save(model: lockedModel, optimizer: locked.engine.optimizer, state: state)
+                try checkpoints.finish()
+                throw Stop()
+            }
+        }
+        XCTAssertThrowsError(try locked.run())
+        XCTAssertEqual(conv.value.values, convBefore, "the locked tower must not move")
+        XCTAssertNotNil(saved)
+
+        // Resume into an unlocked run from the checkpoint.
+        let resumedModel = CLIPModel(config: config, seed: 99)
+        guard let loaded = try RunCheckpoints.load(dir, runCheckpoints: dir, messages: { _ in }) else { return XCTFail("no checkpoint") }
+        let restored = try RunCheckpoints.restore(loaded, into: resumedModel)
+        XCTAssertEqual(resumedModel.parameters["visual.conv1.weight"]!.value.values, convBefore)
+        let unlocked = try trainer(lockImage: false, model: resumedModel)
+        try unlocked.engine.optimizer.withMoments { m, v in
+            _ = m.update(from: restored.firstMoment); _ = v.update(from: restored.secondMoment)
+        }
+        try unlocked.engine.optimizer.restore(steps: restored.state.optimizerSteps)
+        try unlocked.restore(restored.state)
+        let final = try unlocked.run()
+        XCTAssertEqual(final.step, 4)
+        XCTAssertNotEqual(resumedModel.parameters["visual.conv1.weight"]!.value.values, convBefore, "the unlocked tower trains")
+        let names = resumedModel.parameters.parameters.map(\.name), steps = unlocked.engine.optimizer.steps
+        XCTAssertEqual(steps[names.firstIndex(of: "visual.conv1.weight")!], 2)   // its first two updates
+        XCTAssertEqual(steps[names.firstIndex(of: "text_projection")!], 4)       // continued from the checkpoint
+    }
+}
