@@ -37,6 +37,24 @@ public typealias Float8 = SIMD8<Float>
     return x < -87.3 ? 0 : result
 }
 
+/// e^x for x ≤ 0 (softmax after subtracting the row maximum): the same polynomial as `fastExp` without the
+/// overflow handling, so the scale 2ⁿ is one factor; below −87.3 the result flushes to 0.
+@inline(__always) public func fastExpNonPositive(_ x: Float) -> Float {
+    let clamped = x < -87.3 ? -87.3 : x
+    let magic: Float = 12_582_912.0
+    let shifted = clamped * 1.442_695_040_888_963_4 + magic
+    let n = shifted - magic
+    let r = clamped - n * 0.693_145_751_953_125 - n * 1.428_606_765_330_187_0e-06
+    let r2 = r * r
+    let c01: Float = 5.000_000_120_1e-1 + r * 1.666_666_545_9e-1
+    let c23: Float = 4.166_579_589_4e-2 + r * 8.333_451_907_3e-3
+    let c45: Float = 1.398_199_950_7e-3 + r * 1.987_569_150_0e-4
+    let p = 1 + r + r2 * (c01 + r2 * (c23 + r2 * c45))
+    let integer = Int32(bitPattern: shifted.bitPattern) &- Int32(bitPattern: magic.bitPattern)
+    let result = p * Float(bitPattern: UInt32(bitPattern: (integer &+ 127) &<< 23))
+    return x < -87.3 ? 0 : result
+}
+
 /// erf(x) with absolute error < 2e-7: x·P(x²)/Q(x²) on x clamped to [-4, 4] (erf is ±1 in float beyond), the
 /// odd/even minimax rational form used by Eigen and XLA. No exponential, one division: the cheapest exact-GELU
 /// building block, which keeps GELU near memory speed.

@@ -76,7 +76,7 @@ public enum Kernels {
     public static func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         var m = Reduce.max(x, n)
         if m == -.infinity { m = 0 }
-        mapElements(x, y, n) { fastExp($0 - m) }
+        mapElements(x, y, n) { fastExpNonPositive($0 - m) }
         let s = Reduce.sum(y, n)
         let inv = s > 0 ? 1 / s : 0
         for j in 0..<n { y[j] *= inv }
