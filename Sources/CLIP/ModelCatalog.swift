@@ -8,10 +8,14 @@ public enum ModelCatalog {
         var paths: [String] = []
         if let env = ProcessInfo.processInfo.environment["SWIFTCLIP_MODELS"] { paths.append(env) }
         paths.append(FileManager.default.currentDirectoryPath + "/cluster-configs/models")
-        // .build/release/swiftclip -> repository root
-        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
-        paths.append(executable.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                        .appendingPathComponent("cluster-configs/models").path)
+        // The checkout the executable was built in (…/.build/<triple>/release/swiftclip): the nearest ancestor
+        // folder that holds cluster-configs/models.
+        var folder = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent()
+        while folder.path != "/" {
+            let candidate = folder.appendingPathComponent("cluster-configs/models").path
+            if FileManager.default.fileExists(atPath: candidate) { paths.append(candidate); break }
+            folder.deleteLastPathComponent()
+        }
         return paths
     }
 

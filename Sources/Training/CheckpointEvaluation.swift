@@ -34,7 +34,14 @@ public struct CheckpointEvaluation {
         // The run folder is the checkpoint's folder's parent (LOGS/NAME/checkpoints/step-N.sclip).
         let runDirectory = loaded.url.deletingLastPathComponent().deletingLastPathComponent().path
         let setup = DataSetup(configuration: configuration, model: metadata.model, runDirectory: runDirectory)
-        let tokenizer: TextTokenizer = try tokenizerFile.map { try TrainedBPETokenizer(contentsOf: $0) } ?? setup.tokenizer()
+        let tokenizer: TextTokenizer
+        if let tokenizerFile {
+            tokenizer = try TrainedBPETokenizer(contentsOf: tokenizerFile)
+        } else if let recorded = metadata.tokenizer {
+            tokenizer = try TrainedBPETokenizer(jsonData: Data(recorded.utf8), source: loaded.url.path)
+        } else {
+            tokenizer = try setup.tokenizer()
+        }
         let evaluator = Evaluator(tokenizer: tokenizer, zeroShot: try setup.zeroShotTask(), validation: try setup.validationSource())
         return try evaluator.evaluate(model)
     }

@@ -18,11 +18,11 @@ public final class Evaluator {
     }
 
     /// Every available metric: `zeroshot-val-top1/top5`, `image_to_text_R@1` ... `text_to_image_median_rank`, `clip_val_loss`.
-    public func evaluate(_ model: CLIPModel) throws -> [String: Double] {
+    public func evaluate(_ model: CLIPModel, zeroShot runZeroShot: Bool = true, retrieval runRetrieval: Bool = true) throws -> [String: Double] {
         try withoutGradients {
             var metrics: [String: Double] = [:]
-            if let zeroShot { metrics.merge(try zeroShotAccuracy(model, zeroShot)) { $1 } }
-            if let validation { metrics.merge(try retrieval(model, validation)) { $1 } }
+            if runZeroShot, let zeroShot { metrics.merge(try zeroShotAccuracy(model, zeroShot)) { $1 } }
+            if runRetrieval, let validation { metrics.merge(try retrieval(model, validation)) { $1 } }
             return metrics
         }
     }

@@ -10,6 +10,8 @@ public struct CheckpointMetadata: Codable, Sendable {
     public var model: CLIPConfig
     /// Names of the parameters whose AdamW moments follow as `adamw.exp_avg.NAME` / `adamw.exp_avg_sq.NAME`.
     public var optimizer = "adamw"
+    /// The built-in tokenizer the run trained (its JSON file), so the checkpoint alone can be evaluated or resumed.
+    public var tokenizer: String?
 }
 
 /// Saving and restoring a run: model parameters under their OpenCLIP keys, AdamW moments, and the
@@ -20,6 +22,8 @@ public final class RunCheckpoints {
 
     public let directory: CheckpointDirectory
     let writer: AsyncCheckpointWriter
+    /// Recorded in every checkpoint's header (see `CheckpointMetadata.tokenizer`).
+    public var tokenizerJSON: String?
     /// Seconds training waited for the last save (snapshot + hand-off; the write itself runs in the background).
     public private(set) var lastPause: Double = 0
 
@@ -50,7 +54,7 @@ public final class RunCheckpoints {
     public func save(model: CLIPModel, optimizer: AdamW, state: TrainingState) throws {
         let start = DispatchTime.now().uptimeNanoseconds
         let tensors = Self.tensors(model: model, optimizer: optimizer)
-        try writer.submit(step: state.step, tensors: tensors, metadata: CheckpointMetadata(state: state, model: model.config))
+        try writer.submit(step: state.step, tensors: tensors, metadata: CheckpointMetadata(state: state, model: model.config, tokenizer: tokenizerJSON))
         lastPause = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 

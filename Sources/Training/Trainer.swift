@@ -183,7 +183,9 @@ public final class Trainer {
             let epochNumber = state.samplesSeen / (stepsPerEpoch * globalBatch)
             var evaluateNow = false
             if let every = configuration.evalEverySteps, state.step % every == 0 { evaluateNow = true }
-            if endOfEpoch && (epochNumber % max(configuration.valFrequency, 1) == 0 || isLast) { evaluateNow = true }
+            if endOfEpoch && (epochNumber % max(configuration.valFrequency, 1) == 0
+                              || epochNumber % max(configuration.zeroshotFrequency, 1) == 0) { evaluateNow = true }
+            if isLast { evaluateNow = true }
             if evaluateNow, let evaluate {
                 var metrics: [String: Double] = [:]
                 if collectives.rank == 0 {

@@ -75,6 +75,9 @@ public final class TrainingRun {
             outputs = try RunOutputs(directory: directory, configuration: configuration)
             checkpoints = try RunCheckpoints(directory: checkpointFolder, keep: configuration.keep,
                                              compressionLevel: configuration.checkpointCompressionLevel)
+            if configuration.datasetType != "random", let trained = try dataSetup.tokenizer() as? TrainedBPETokenizer {
+                checkpoints?.tokenizerJSON = String(decoding: try trained.jsonData(), as: UTF8.self)
+            }
             print("swiftclip: training \(configuration.model) (\(model.parameters.count) parameters) on \(collectives.size) rank(s), global batch \(trainer.globalBatch), \(trainer.totalSteps) steps -> \(directory)")
             for note in notes { outputs?.message(note) }
         }
@@ -83,7 +86,15 @@ public final class TrainingRun {
                                       validation: try dataSetup.validationSource())
             evaluator.workers = configuration.workers
             if evaluator.zeroShot != nil || evaluator.validation != nil {
-                trainer.evaluate = { model, _ in try evaluator.evaluate(model) }
+                let total = trainer.totalSteps, perEpoch = trainer.stepsPerEpoch
+                trainer.evaluate = { model, state in
+                    // At an epoch end each part follows its own frequency; at the last step and with --eval-every-steps, both run.
+                    let epochEnd = state.step % perEpoch == 0 && state.step != total
+                    let epoch = state.step / perEpoch
+                    return try evaluator.evaluate(model,
+                                                  zeroShot: !epochEnd || epoch % max(configuration.zeroshotFrequency, 1) == 0,
+                                                  retrieval: !epochEnd || epoch % max(configuration.valFrequency, 1) == 0)
+                }
             }
         }
         trainer.onStep = { record in outputs?.log(record, every: configuration.logEveryNSteps) }
