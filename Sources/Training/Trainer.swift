@@ -1,4 +1,5 @@
 import CLIP
+import Distributed
 import Foundation
 import NN
 import Optim
@@ -136,7 +137,7 @@ public final class Trainer {
     }
 
     public func verifyReplicas() throws {
-        let checksum = ReplicaChecksum.of(UnsafeBufferPointer(model.parameters.flatValues))
+        let checksum = Checksum64.hash(UnsafeRawBufferPointer(model.parameters.flatValues))
         let all = try collectives.gatherChecksums(checksum)
         let differing = all.indices.filter { all[$0] != all[0] }
         if !differing.isEmpty {

@@ -156,7 +156,7 @@ final class RunOutputs {
         let line = String(format: "step %d/%d  epoch %d  stage %@  loss %.4f  lr %.2e  scale %.2f  %.1f samples/s  data %.0f%%  ETA %@",
                           r.step, r.totalSteps, r.epoch, r.stageName, r.loss, r.learningRate, r.logitScale, r.samplesPerSecond,
                           100 * r.dataWaitSeconds / max(r.stepSeconds, 1e-9),
-                          Self.duration(Double(r.totalSteps - r.step) * r.stepSeconds))
+                          ProgressFormat.duration(Double(r.totalSteps - r.step) * r.stepSeconds))
         if isTerminal {
             print("\r" + line, terminator: r.step == r.totalSteps ? "\n" : "")
             fflush(stdout)
@@ -164,11 +164,6 @@ final class RunOutputs {
             print(line)
             fflush(stdout)
         }
-    }
-
-    static func duration(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) : String(format: "%dm%02ds", s / 60, s % 60)
     }
 
     func message(_ text: String) {

@@ -24,17 +24,3 @@ public struct TrainingState: Codable, Equatable, Sendable {
 
     public init() {}
 }
-
-/// A fast 64-bit checksum of float buffers (FNV-1a over 64-bit words), used to verify that replicas agree.
-public enum ReplicaChecksum {
-    public static func of(_ buffer: UnsafeBufferPointer<Float>) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        let raw = UnsafeRawBufferPointer(buffer)
-        let words = raw.count / 8
-        for i in 0..<words {
-            hash = (hash ^ raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) &* 0x0000_0100_0000_01B3
-        }
-        for i in (words * 8)..<raw.count { hash = (hash ^ UInt64(raw[i])) &* 0x0000_0100_0000_01B3 }
-        return hash
-    }
-}

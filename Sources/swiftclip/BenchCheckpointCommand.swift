@@ -38,7 +38,7 @@ struct BenchCheckpointCommand: ParsableCommand {
             let start = DispatchTime.now().uptimeNanoseconds
             let snapshot = RunCheckpoints.tensors(model: clip, optimizer: engine.optimizer)
             let pause = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            _ = snapshot.count
+            precondition(snapshot.count == tensors.count)
             results["step_seconds"] = stepTime
             results["raw_mb"] = rawMB
             results["save_seconds"] = rawMB / results["save_mb_per_s"]!
