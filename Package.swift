@@ -4,9 +4,16 @@ import PackageDescription
 
 /// CPU the numeric modules are compiled for: `SWIFTCLIP_TARGET_CPU` (set by launch/build-env to haswell, i.e. AVX2 + FMA, on
 /// machines with AVX2 and FMA); unset or `none` builds portable baseline code.
+/// `SWIFTCLIP_FMA` tells the kernels that a fused multiply-add instruction exists (every such target CPU and arm64 has
+/// one), so `mulAdd` may use it; without it a fused multiply-add would be a slow, unvectorised libm call.
 let targetCPU: [SwiftSetting] = {
-    guard let cpu = ProcessInfo.processInfo.environment["SWIFTCLIP_TARGET_CPU"], !cpu.isEmpty, cpu != "none" else { return [] }
-    return [.unsafeFlags(["-target-cpu", cpu])]
+    #if arch(arm64)
+    let fma: [SwiftSetting] = [.define("SWIFTCLIP_FMA")]
+    #else
+    let fma: [SwiftSetting] = []
+    #endif
+    guard let cpu = ProcessInfo.processInfo.environment["SWIFTCLIP_TARGET_CPU"], !cpu.isEmpty, cpu != "none" else { return fma }
+    return [.unsafeFlags(["-target-cpu", cpu]), .define("SWIFTCLIP_FMA")]
 }()
 
 /// System libraries found through pkg-config; `launch/setup` installs the Debian packages.

@@ -3,9 +3,10 @@
 /// Calling libm per element would make GELU and softmax the bottleneck of a training step. These are
 /// branch-free scalar functions built from multiplies, adds, selects and integer bit operations only,
 /// so that a plain loop over pointers that calls them is auto-vectorised by LLVM (Swift's generic SIMD
-/// types are not reliably lowered to vector code, so the kernels do not use them). exp uses range
-/// reduction to r in [-ln2/2, ln2/2] and Cephes' degree-7 minimax form (relative error about 1 ulp); erf uses
-/// Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7). Both are far inside the 1e-4 parity tolerances.
+/// types are not reliably lowered to vector code, so the kernels do not use them). Polynomials are written with
+/// `mulAdd`, one FMA instruction each where the target has it. exp uses range reduction to r in [-ln2/2, ln2/2]
+/// and Cephes' minimax form (relative error about 1 ulp); erf uses Eigen's rational form, or Abramowitz & Stegun
+/// 7.1.26 when e^(−x²) is already at hand (absolute error < 1.5e-7). All are far inside the 1e-4 parity tolerances.
 public typealias Float8 = SIMD8<Float>
 
 /// e^x with relative error < 2e-7; 0 below -87.3 (where the true value is subnormal), +inf above ln(FLT_MAX).
@@ -16,20 +17,8 @@ public typealias Float8 = SIMD8<Float>
 @inline(__always) public func fastExp(_ x: Float) -> Float {
     let high = x > 88.8 ? 88.8 : x
     let clamped = high < -87.3 ? -87.3 : high
-    let magic: Float = 12_582_912.0  // 1.5 · 2²³: adding it rounds to an integer held in the low mantissa bits
-    let shifted = clamped * 1.442_695_040_888_963_4 + magic
-    let n = shifted - magic
-    let r = clamped - n * 0.693_145_751_953_125 - n * 1.428_606_765_330_187_0e-06
-    // Cephes' minimax polynomial for e^r on |r| ≤ ln2/2 (about 1 ulp): 1 + r + r²·P(r), P of degree 5,
-    // two multiply-adds fewer than the degree-7 Taylor series at the same accuracy; Estrin's scheme for P.
-    let r2 = r * r
-    let c01: Float = 5.000_000_120_1e-1 + r * 1.666_666_545_9e-1
-    let c23: Float = 4.166_579_589_4e-2 + r * 8.333_451_907_3e-3
-    let c45: Float = 1.398_199_950_7e-3 + r * 1.987_569_150_0e-4
-    let poly = c01 + r2 * (c23 + r2 * c45)
-    let p = 1 + r + r2 * poly
+    let (p, integer) = expReduced(clamped)
     // 2ⁿ as two factors so that n = 128 (x near the top of the range) is representable.
-    let integer = Int32(bitPattern: shifted.bitPattern) &- Int32(bitPattern: magic.bitPattern)
     let half = integer >> 1
     let scale1 = Float(bitPattern: UInt32(bitPattern: (half &+ 127) &<< 23))
     let scale2 = Float(bitPattern: UInt32(bitPattern: (integer &- half &+ 127) &<< 23))
@@ -41,18 +30,48 @@ public typealias Float8 = SIMD8<Float>
 /// overflow handling, so the scale 2ⁿ is one factor; below −87.3 the result flushes to 0.
 @inline(__always) public func fastExpNonPositive(_ x: Float) -> Float {
     let clamped = x < -87.3 ? -87.3 : x
-    let magic: Float = 12_582_912.0
-    let shifted = clamped * 1.442_695_040_888_963_4 + magic
-    let n = shifted - magic
-    let r = clamped - n * 0.693_145_751_953_125 - n * 1.428_606_765_330_187_0e-06
-    let r2 = r * r
-    let c01: Float = 5.000_000_120_1e-1 + r * 1.666_666_545_9e-1
-    let c23: Float = 4.166_579_589_4e-2 + r * 8.333_451_907_3e-3
-    let c45: Float = 1.398_199_950_7e-3 + r * 1.987_569_150_0e-4
-    let p = 1 + r + r2 * (c01 + r2 * (c23 + r2 * c45))
-    let integer = Int32(bitPattern: shifted.bitPattern) &- Int32(bitPattern: magic.bitPattern)
+    let (p, integer) = expReduced(clamped)
     let result = p * Float(bitPattern: UInt32(bitPattern: (integer &+ 127) &<< 23))
     return x < -87.3 ? 0 : result
+}
+
+/// Float and SIMD8<Float>: the types the kernels' multiply-adds work on.
+protocol MultiplyAddable {
+    static func * (a: Self, b: Self) -> Self
+    static func + (a: Self, b: Self) -> Self
+    func addingProduct(_ a: Self, _ b: Self) -> Self
+}
+
+extension Float: MultiplyAddable {}
+extension SIMD8: MultiplyAddable where Scalar == Float {}
+
+/// a·b + c, fused into one instruction (one rounding) where the target has FMA, else a multiply and an add.
+@inline(__always) func mulAdd<T: MultiplyAddable>(_ a: T, _ b: T, _ c: T) -> T {
+    #if SWIFTCLIP_FMA
+    return c.addingProduct(a, b)
+    #else
+    return a * b + c
+    #endif
+}
+
+/// e^x = 2ⁿ · e^r for x in the clamped range: returns e^r and n.
+///
+/// n = round(x / ln2) by the magic-number trick (adding 1.5 · 2²³ rounds to an integer held in the low mantissa
+/// bits); r = x − n·ln2 with ln2 split in two for an exact first product. e^r on |r| ≤ ln2/2 is Cephes' minimax
+/// form 1 + r + r²·P(r), P of degree 5 (about 1 ulp), two multiply-adds fewer than the degree-7 Taylor series.
+@inline(__always) func expReduced(_ x: Float) -> (Float, Int32) {
+    let magic: Float = 12_582_912.0
+    let shifted = mulAdd(x, 1.442_695_040_888_963_4, magic)
+    let n = shifted - magic
+    let r = mulAdd(n, -1.428_606_765_330_187_0e-06, mulAdd(n, -0.693_145_751_953_125, x))
+    let r2 = r * r
+    let c01 = mulAdd(r, 1.666_666_545_9e-1, 5.000_000_120_1e-1)
+    let c23 = mulAdd(r, 8.333_451_907_3e-3, 4.166_579_589_4e-2)
+    let c45 = mulAdd(r, 1.987_569_150_0e-4, 1.398_199_950_7e-3)
+    let poly = mulAdd(r2, mulAdd(r2, c45, c23), c01)
+    let p = mulAdd(r2, poly, 1 + r)
+    let integer = Int32(bitPattern: shifted.bitPattern) &- Int32(bitPattern: magic.bitPattern)
+    return (p, integer)
 }
 
 /// erf(x) with absolute error < 2e-7: x·P(x²)/Q(x²) on x clamped to [-4, 4] (erf is ±1 in float beyond), the
@@ -62,17 +81,17 @@ public typealias Float8 = SIMD8<Float>
     let c = Swift.min(Swift.max(x, -4), 4)
     let z = c * c
     var p: Float = -2.726_142_258_013_06e-10
-    p = p * z + 2.770_681_424_959_02e-08
-    p = p * z - 2.101_024_020_825_08e-06
-    p = p * z - 5.692_506_394_623_46e-05
-    p = p * z - 7.349_906_303_268_55e-04
-    p = p * z - 2.954_599_808_540_25e-03
-    p = p * z - 1.609_603_332_624_15e-02
+    p = mulAdd(p, z, 2.770_681_424_959_02e-08)
+    p = mulAdd(p, z, -2.101_024_020_825_08e-06)
+    p = mulAdd(p, z, -5.692_506_394_623_46e-05)
+    p = mulAdd(p, z, -7.349_906_303_268_55e-04)
+    p = mulAdd(p, z, -2.954_599_808_540_25e-03)
+    p = mulAdd(p, z, -1.609_603_332_624_15e-02)
     var q: Float = -1.456_607_184_649_96e-05
-    q = q * z - 2.133_740_552_789_05e-04
-    q = q * z - 1.682_826_974_382_03e-03
-    q = q * z - 7.373_329_167_204_68e-03
-    q = q * z - 1.426_473_905_141_89e-02
+    q = mulAdd(q, z, -2.133_740_552_789_05e-04)
+    q = mulAdd(q, z, -1.682_826_974_382_03e-03)
+    q = mulAdd(q, z, -7.373_329_167_204_68e-03)
+    q = mulAdd(q, z, -1.426_473_905_141_89e-02)
     return c * p / q
 }
 
@@ -82,39 +101,44 @@ public typealias Float8 = SIMD8<Float>
     let t = 1 / (1 + 0.327_591_1 * a)
     // t · (a₁ + a₂t + a₃t² + a₄t³ + a₅t⁴) in Estrin's scheme.
     let t2 = t * t
-    let q01: Float = 0.254_829_592 - 0.284_496_736 * t
-    let q23: Float = 1.421_413_741 - 1.453_152_027 * t
-    let q = t * (q01 + t2 * (q23 + t2 * 1.061_405_429))
-    let y = 1 - q * expMinusSquare
+    let q01 = mulAdd(t, -0.284_496_736, 0.254_829_592)
+    let q23 = mulAdd(t, -1.453_152_027, 1.421_413_741)
+    let q = t * mulAdd(t2, mulAdd(t2, 1.061_405_429, q23), q01)
+    let y = mulAdd(-q, expMinusSquare, 1)
     return x < 0 ? -y : y
 }
 
 /// GELU in its exact form, x/2 · (1 + erf(x/√2)).
-@inline(__always) func geluValue(_ x: Float) -> Float { 0.5 * x * (1 + fastErf(x * 0.707_106_781_186_547_5)) }
+@inline(__always) func geluValue(_ x: Float) -> Float {
+    let half = 0.5 * x
+    return mulAdd(half, fastErf(x * 0.707_106_781_186_547_5), half)
+}
 
 /// d gelu / dx = Φ(x) + x φ(x); erf(x/√2) and φ(x) share the one exponential e^(−x²/2).
 @inline(__always) func geluDerivative(_ x: Float) -> Float {
     let e = fastExp(-0.5 * x * x)
     let cdf = 0.5 * (1 + erf(x * 0.707_106_781_186_547_5, expMinusSquare: e))
-    return cdf + x * (0.398_942_280_401_432_7 * e)
+    return mulAdd(x, 0.398_942_280_401_432_7 * e, cdf)
 }
 
-/// Eight-lane forms of the scalar functions, for callers that work on SIMD8 values.
-@inline(__always) public func fastExp(_ x: Float8) -> Float8 {
-    var r = Float8()
-    for i in 0..<8 { r[i] = fastExp(x[i]) }
-    return r
-}
-
-@inline(__always) public func fastErf(_ x: Float8) -> Float8 {
-    var r = Float8()
-    for i in 0..<8 { r[i] = fastErf(x[i]) }
-    return r
-}
-
-/// |x| per lane (clears the sign bit).
-@inline(__always) public func simdAbs(_ x: Float8) -> Float8 {
-    unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: Float8.self)
+/// e^x for eight lanes with x ≤ 0: `fastExpNonPositive` written on SIMD8 values, for fused loops that also
+/// reduce (the softmax row's exp-and-sum), which LLVM does not vectorise from scalar code.
+@inline(__always) func fastExpNonPositive(_ x: Float8) -> Float8 {
+    let low = Float8(repeating: -87.3)
+    let clamped = x.replacing(with: low, where: x .< low)
+    let magic = Float8(repeating: 12_582_912.0)
+    let shifted = mulAdd(clamped, Float8(repeating: 1.442_695_040_888_963_4), magic)
+    let n = shifted - magic
+    let r = mulAdd(n, Float8(repeating: -1.428_606_765_330_187_0e-06),
+                   mulAdd(n, Float8(repeating: -0.693_145_751_953_125), clamped))
+    let r2 = r * r
+    let c01 = mulAdd(r, Float8(repeating: 1.666_666_545_9e-1), Float8(repeating: 5.000_000_120_1e-1))
+    let c23 = mulAdd(r, Float8(repeating: 8.333_451_907_3e-3), Float8(repeating: 4.166_579_589_4e-2))
+    let c45 = mulAdd(r, Float8(repeating: 1.987_569_150_0e-4), Float8(repeating: 1.398_199_950_7e-3))
+    let p = mulAdd(r2, mulAdd(r2, mulAdd(r2, c45, c23), c01), 1 + r)
+    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self)
+    let scale = unsafeBitCast((integer &+ 127) &<< 23, to: Float8.self)
+    return (p * scale).replacing(with: 0, where: x .< low)
 }
 
 /// destination[i] = f(source[i]); a plain loop that LLVM vectorises once `f` is inlined.

@@ -72,12 +72,24 @@ extension Tensor {
 /// Row kernels shared by the softmax family, layer norm and their backward rules.
 public enum Kernels {
     /// Softmax of one row; `x` and `y` may be the same buffer. A row of only -inf gives zeros.
+    ///
+    /// Three passes over a row that stays in L1: the maximum, the exponentials fused with their sum (on SIMD8
+    /// values, since LLVM does not vectorise a float reduction written as a scalar loop), and the scaling.
     @inline(__always)
     public static func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         var m = Reduce.max(x, n)
         if m == -.infinity { m = 0 }
-        mapElements(x, y, n) { fastExpNonPositive($0 - m) }
-        let s = Reduce.sum(y, n)
+        let shift = Float8(repeating: m)
+        var sum8 = Float8()
+        var i = 0
+        while i &+ 8 <= n {
+            let e = fastExpNonPositive(load8(x, i) - shift)
+            store8(e, y, i)
+            sum8 += e
+            i &+= 8
+        }
+        while i < n { y[i] = fastExpNonPositive(x[i] - m); sum8[0] += y[i]; i &+= 1 }
+        let s = Reduce.combine(sum8)
         let inv = s > 0 ? 1 / s : 0
         for j in 0..<n { y[j] *= inv }
     }
@@ -101,7 +113,10 @@ public enum Kernels {
             // Two passes (mean, then centred squares) avoid the cancellation of E[x²] − E[x]².
             let variance = Reduce.sumSquaredDeviations(xr, mean, width) / Float(width)
             let rstd = 1 / (variance + eps).squareRoot()
-            for j in 0..<width { yr[j] = (xr[j] - mean) * rstd * w[j] + b[j] }
+            let mean8 = Float8(repeating: mean), rstd8 = Float8(repeating: rstd)
+            var j = 0
+            while j &+ 8 <= width { store8(mulAdd((load8(xr, j) - mean8) * rstd8, load8(w, j), load8(b, j)), yr, j); j &+= 8 }
+            while j < width { yr[j] = mulAdd((xr[j] - mean) * rstd, w[j], b[j]); j &+= 1 }
             meanOut[r] = mean
             rstdOut[r] = rstd
         }

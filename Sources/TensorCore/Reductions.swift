@@ -1,20 +1,21 @@
-/// Vectorisable reductions over contiguous floats.
+/// Vectorised reductions over contiguous floats.
 ///
 /// A serial `s += x[i]` loop cannot be vectorised (float addition is not reassociated), so these keep
-/// eight independent partial results, which LLVM maps onto vector registers, and combine them at the end.
-/// Besides speed this also improves accuracy over one running sum.
+/// 32 independent partial results in four SIMD8 registers (four, so that consecutive adds do not wait on each
+/// other's latency) and combine them at the end in a fixed order. Besides speed this also improves accuracy
+/// over one running sum. Leftover blocks of 8 join the first register, single elements its lane 0.
 enum Reduce {
     /// Σ x[i].
     @inline(__always) static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0, s4: Float = 0, s5: Float = 0, s6: Float = 0, s7: Float = 0
+        var s = Float8(), t = Float8(), u = Float8(), v = Float8()
         var i = 0
-        while i + 8 <= n {
-            s0 += x[i]; s1 += x[i + 1]; s2 += x[i + 2]; s3 += x[i + 3]
-            s4 += x[i + 4]; s5 += x[i + 5]; s6 += x[i + 6]; s7 += x[i + 7]
-            i &+= 8
+        while i &+ 32 <= n {
+            s += load8(x, i); t += load8(x, i &+ 8); u += load8(x, i &+ 16); v += load8(x, i &+ 24)
+            i &+= 32
         }
-        while i < n { s0 += x[i]; i &+= 1 }
-        return ((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))
+        while i &+ 8 <= n { s += load8(x, i); i &+= 8 }
+        while i < n { s[0] += x[i]; i &+= 1 }
+        return combine((s + t) + (u + v))
     }
 
     /// Σ x[i] accumulated in Double (for sums over very many elements).
@@ -31,60 +32,75 @@ enum Reduce {
 
     /// Σ a[i]·b[i].
     @inline(__always) static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0, s4: Float = 0, s5: Float = 0, s6: Float = 0, s7: Float = 0
+        var s = Float8(), t = Float8(), u = Float8(), v = Float8()
         var i = 0
-        while i + 8 <= n {
-            s0 += a[i] * b[i]; s1 += a[i + 1] * b[i + 1]; s2 += a[i + 2] * b[i + 2]; s3 += a[i + 3] * b[i + 3]
-            s4 += a[i + 4] * b[i + 4]; s5 += a[i + 5] * b[i + 5]; s6 += a[i + 6] * b[i + 6]; s7 += a[i + 7] * b[i + 7]
-            i &+= 8
+        while i &+ 32 <= n {
+            s = mulAdd(load8(a, i), load8(b, i), s)
+            t = mulAdd(load8(a, i &+ 8), load8(b, i &+ 8), t)
+            u = mulAdd(load8(a, i &+ 16), load8(b, i &+ 16), u)
+            v = mulAdd(load8(a, i &+ 24), load8(b, i &+ 24), v)
+            i &+= 32
         }
-        while i < n { s0 += a[i] * b[i]; i &+= 1 }
-        return ((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))
+        while i &+ 8 <= n { s = mulAdd(load8(a, i), load8(b, i), s); i &+= 8 }
+        while i < n { s[0] = mulAdd(a[i], b[i], s[0]); i &+= 1 }
+        return combine((s + t) + (u + v))
     }
 
     /// Σ a[i]·(x[i] − c); centring before multiplying avoids cancellation when |c| ≫ spread of x.
     @inline(__always) static func dotCentered(_ a: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ c: Float, _ n: Int) -> Float {
-        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0, s4: Float = 0, s5: Float = 0, s6: Float = 0, s7: Float = 0
+        let c8 = Float8(repeating: c)
+        var s = Float8(), t = Float8(), u = Float8(), v = Float8()
         var i = 0
-        while i + 8 <= n {
-            s0 += a[i] * (x[i] - c); s1 += a[i + 1] * (x[i + 1] - c); s2 += a[i + 2] * (x[i + 2] - c); s3 += a[i + 3] * (x[i + 3] - c)
-            s4 += a[i + 4] * (x[i + 4] - c); s5 += a[i + 5] * (x[i + 5] - c); s6 += a[i + 6] * (x[i + 6] - c); s7 += a[i + 7] * (x[i + 7] - c)
-            i &+= 8
+        while i &+ 32 <= n {
+            s = mulAdd(load8(a, i), load8(x, i) - c8, s)
+            t = mulAdd(load8(a, i &+ 8), load8(x, i &+ 8) - c8, t)
+            u = mulAdd(load8(a, i &+ 16), load8(x, i &+ 16) - c8, u)
+            v = mulAdd(load8(a, i &+ 24), load8(x, i &+ 24) - c8, v)
+            i &+= 32
         }
-        while i < n { s0 += a[i] * (x[i] - c); i &+= 1 }
-        return ((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))
+        while i &+ 8 <= n { s = mulAdd(load8(a, i), load8(x, i) - c8, s); i &+= 8 }
+        while i < n { s[0] = mulAdd(a[i], x[i] - c, s[0]); i &+= 1 }
+        return combine((s + t) + (u + v))
     }
 
     /// Σ (x[i] − c)², the centred sum of squares for a variance.
     @inline(__always) static func sumSquaredDeviations(_ x: UnsafePointer<Float>, _ c: Float, _ n: Int) -> Float {
-        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0, s4: Float = 0, s5: Float = 0, s6: Float = 0, s7: Float = 0
+        let c8 = Float8(repeating: c)
+        var s = Float8(), t = Float8(), u = Float8(), v = Float8()
         var i = 0
-        while i + 8 <= n {
-            let d0 = x[i] - c, d1 = x[i + 1] - c, d2 = x[i + 2] - c, d3 = x[i + 3] - c
-            let d4 = x[i + 4] - c, d5 = x[i + 5] - c, d6 = x[i + 6] - c, d7 = x[i + 7] - c
-            s0 += d0 * d0; s1 += d1 * d1; s2 += d2 * d2; s3 += d3 * d3
-            s4 += d4 * d4; s5 += d5 * d5; s6 += d6 * d6; s7 += d7 * d7
-            i &+= 8
+        while i &+ 32 <= n {
+            let d0 = load8(x, i) - c8, d1 = load8(x, i &+ 8) - c8, d2 = load8(x, i &+ 16) - c8, d3 = load8(x, i &+ 24) - c8
+            s = mulAdd(d0, d0, s); t = mulAdd(d1, d1, t); u = mulAdd(d2, d2, u); v = mulAdd(d3, d3, v)
+            i &+= 32
         }
-        while i < n { let d = x[i] - c; s0 += d * d; i &+= 1 }
-        return ((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))
+        while i &+ 8 <= n { let d = load8(x, i) - c8; s = mulAdd(d, d, s); i &+= 8 }
+        while i < n { let d = x[i] - c; s[0] = mulAdd(d, d, s[0]); i &+= 1 }
+        return combine((s + t) + (u + v))
     }
 
     /// max x[i] (−∞ for n = 0; NaN elements are skipped).
     @inline(__always) static func max(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        var m0 = -Float.infinity, m1 = -Float.infinity, m2 = -Float.infinity, m3 = -Float.infinity
-        var m4 = -Float.infinity, m5 = -Float.infinity, m6 = -Float.infinity, m7 = -Float.infinity
+        var m = Float8(repeating: -.infinity)
         var i = 0
-        while i + 8 <= n {
-            m0 = x[i] > m0 ? x[i] : m0; m1 = x[i + 1] > m1 ? x[i + 1] : m1
-            m2 = x[i + 2] > m2 ? x[i + 2] : m2; m3 = x[i + 3] > m3 ? x[i + 3] : m3
-            m4 = x[i + 4] > m4 ? x[i + 4] : m4; m5 = x[i + 5] > m5 ? x[i + 5] : m5
-            m6 = x[i + 6] > m6 ? x[i + 6] : m6; m7 = x[i + 7] > m7 ? x[i + 7] : m7
-            i &+= 8
-        }
-        while i < n { m0 = x[i] > m0 ? x[i] : m0; i &+= 1 }
-        m0 = m4 > m0 ? m4 : m0; m1 = m5 > m1 ? m5 : m1; m2 = m6 > m2 ? m6 : m2; m3 = m7 > m3 ? m7 : m3
-        m0 = m2 > m0 ? m2 : m0; m1 = m3 > m1 ? m3 : m1
-        return m1 > m0 ? m1 : m0
+        while i &+ 8 <= n { let v = load8(x, i); m = m.replacing(with: v, where: v .> m); i &+= 8 }
+        while i < n { if x[i] > m[0] { m[0] = x[i] }; i &+= 1 }
+        var best = m[0]
+        for lane in 1..<8 where m[lane] > best { best = m[lane] }
+        return best
     }
+
+    /// The lanes' sum in a fixed order, ((0+4)+(1+5)) + ((2+6)+(3+7)), the same on every machine.
+    @inline(__always) static func combine(_ s: Float8) -> Float {
+        ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]))
+    }
+}
+
+/// Eight floats from `p + i`, any alignment.
+@inline(__always) func load8(_ p: UnsafePointer<Float>, _ i: Int) -> Float8 {
+    UnsafeRawPointer(p).loadUnaligned(fromByteOffset: i &* 4, as: Float8.self)
+}
+
+/// Stores eight floats at `p + i`, any alignment.
+@inline(__always) func store8(_ v: Float8, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, toByteOffset: i &* 4, as: Float8.self)
 }
