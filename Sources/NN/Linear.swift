@@ -16,6 +16,11 @@ public struct Linear {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         Tensor.linear(x, weight: weight.tensor, bias: bias?.tensor)
     }
+
+    /// `self(prologue(x))` without keeping `prologue(x)`: backward recomputes it from x.
+    public func callAsFunction(_ x: Tensor, after prologue: LinearPrologue) -> Tensor {
+        Tensor.linear(x, prologue: prologue, weight: weight.tensor, bias: bias?.tensor)
+    }
 }
 
 /// Layer normalisation over the last axis (`weight` = 1, `bias` = 0 initially).
@@ -33,4 +38,7 @@ public struct LayerNorm {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         x.layerNorm(weight: weight.tensor, bias: bias.tensor, epsilon: epsilon)
     }
+
+    /// The layer norm as the prologue of the linear layer that reads it.
+    public var prologue: LinearPrologue { .layerNorm(weight: weight.tensor, bias: bias.tensor, epsilon: epsilon) }
 }

@@ -16,8 +16,10 @@ public struct MultiheadSelfAttention {
         self.heads = heads
     }
 
-    public func callAsFunction(_ x: Tensor, causal: Bool) -> Tensor {
-        let qkv = Tensor.linear(x, weight: inProjWeight.tensor, bias: inProjBias.tensor)
+    /// Attention over `prologue(x)` (e.g. a layer norm, recomputed in backward instead of kept), or over x.
+    public func callAsFunction(_ x: Tensor, causal: Bool, prologue: LinearPrologue? = nil) -> Tensor {
+        let qkv = prologue.map { Tensor.linear(x, prologue: $0, weight: inProjWeight.tensor, bias: inProjBias.tensor) }
+            ?? Tensor.linear(x, weight: inProjWeight.tensor, bias: inProjBias.tensor)
         return outProj(Tensor.attention(packedQKV: qkv, heads: heads, causal: causal))
     }
 }
@@ -43,9 +45,11 @@ public struct ResidualAttentionBlock {
         proj = Linear(builder.scope("mlp.c_proj"), inFeatures: mlpWidth, outFeatures: width, weightInit: initStds.map { .normal(std: $0.projection) })
     }
 
+    /// The layer norms and the MLP activation are fused into the linear layers that read them, so their
+    /// outputs are recomputed in backward rather than kept (11 instead of 17 activation-sized tensors per block).
     public func callAsFunction(_ x: Tensor, causal: Bool) -> Tensor {
-        let h = x + attention(ln1(x), causal: causal)
-        return h + proj(activation(fc(ln2(h))))
+        let h = x + attention(x, causal: causal, prologue: ln1.prologue)
+        return h + proj(fc(h, after: ln2.prologue), after: activation.prologue)
     }
 
     /// Every parameter of the block.
@@ -85,8 +89,9 @@ public struct TransformerInitStds {
 /// A stack of residual attention blocks (`resblocks.0`, `resblocks.1`, ...).
 public struct Transformer {
     public let blocks: [ResidualAttentionBlock]
-    /// Recompute each block in backward instead of keeping its activations (OpenCLIP's --grad-checkpointing).
-    public var checkpointing = false
+    /// How many blocks, from the first, are recomputed in backward instead of keeping their activations; all of
+    /// them is OpenCLIP's --grad-checkpointing. Each one trades its activations for one more forward of the block.
+    public var checkpointedBlocks = 0
 
     public init(_ builder: ParameterBuilder, width: Int, layers: Int, heads: Int, mlpWidth: Int, activation: Activation = .gelu,
                 initStds: TransformerInitStds? = nil) {
@@ -97,7 +102,11 @@ public struct Transformer {
     }
 
     public func callAsFunction(_ x: Tensor, causal: Bool) -> Tensor {
-        blocks.reduce(x) { h, block in checkpointing ? block.checkpointed(h, causal: causal) : block(h, causal: causal) }
+        var h = x
+        for (index, block) in blocks.enumerated() {
+            h = index < checkpointedBlocks ? block.checkpointed(h, causal: causal) : block(h, causal: causal)
+        }
+        return h
     }
 }
 
@@ -109,6 +118,14 @@ public enum Activation: Sendable {
         switch self {
         case .gelu: return x.gelu()
         case .quickGELU: return x * x.scaled(by: 1.702).sigmoid()
+        }
+    }
+
+    /// The activation as the prologue of the linear layer that reads it.
+    public var prologue: LinearPrologue {
+        switch self {
+        case .gelu: return .gelu
+        case .quickGELU: return .quickGELU
         }
     }
 }

@@ -114,6 +114,15 @@ extension SIMD8: MultiplyAddable where Scalar == Float {}
     return mulAdd(half, fastErf(x * 0.707_106_781_186_547_5), half)
 }
 
+/// QuickGELU, x · σ(1.702x).
+@inline(__always) func quickGELUValue(_ x: Float) -> Float { x / (1 + fastExp(-1.702 * x)) }
+
+/// d quickGELU / dx = σ(1.702x) · (1 + 1.702x · (1 − σ(1.702x))).
+@inline(__always) func quickGELUDerivative(_ x: Float) -> Float {
+    let s = 1 / (1 + fastExp(-1.702 * x))
+    return s * mulAdd(1.702 * x, 1 - s, 1)
+}
+
 /// d gelu / dx = Φ(x) + x φ(x); erf(x/√2) and φ(x) share the one exponential e^(−x²/2).
 @inline(__always) func geluDerivative(_ x: Float) -> Float {
     let e = fastExp(-0.5 * x * x)

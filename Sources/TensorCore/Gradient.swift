@@ -105,6 +105,8 @@ enum Gradient {
             return MatmulGradient.matmul(a: a, b: b, tA: tA, tB: tB, g: g, needs: needs)
         case .linear(let x, let w, let hasBias):
             return MatmulGradient.linear(x: x, weight: w, hasBias: hasBias, g: g, needs: needs)
+        case .fusedLinear(let context):
+            return FusedLinearGradient.backward(context, outputGradient: g, needs: needs)
         case .attention(let context):
             return AttentionGradient.backward(context, outputGradient: g)
         case .conv2d(let x, let w, let geometry):

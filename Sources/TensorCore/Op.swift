@@ -31,6 +31,7 @@ public enum Op {
     case crossEntropy(probabilities: Tensor, labels: [Int32])
     case matmul(a: Tensor, b: Tensor, transposeA: Bool, transposeB: Bool)
     case linear(input: Tensor, weight: Tensor, hasBias: Bool)
+    case fusedLinear(FusedLinearContext)
     case attention(AttentionContext)
     case conv2d(input: Tensor, weight: Tensor, geometry: Conv2DGeometry)
     case avgPool2d(inputShape: [Int], kernel: Int, stride: Int)

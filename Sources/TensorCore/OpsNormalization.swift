@@ -113,13 +113,27 @@ public enum Kernels {
             // Two passes (mean, then centred squares) avoid the cancellation of E[x²] − E[x]².
             let variance = Reduce.sumSquaredDeviations(xr, mean, width) / Float(width)
             let rstd = 1 / (variance + eps).squareRoot()
-            let mean8 = Float8(repeating: mean), rstd8 = Float8(repeating: rstd)
-            var j = 0
-            while j &+ 8 <= width { store8(mulAdd((load8(xr, j) - mean8) * rstd8, load8(w, j), load8(b, j)), yr, j); j &+= 8 }
-            while j < width { yr[j] = mulAdd((xr[j] - mean) * rstd, w[j], b[j]); j &+= 1 }
+            applyRow(xr, w, b, mean, rstd, yr, width)
             meanOut[r] = mean
             rstdOut[r] = rstd
         }
+    }
+
+    /// Layer norm output from saved row statistics (the backward pass of a fused linear recomputes it this way).
+    public static func layerNormApply(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                                      _ mean: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>,
+                                      _ y: UnsafeMutablePointer<Float>, _ rows: Int, _ width: Int) {
+        for r in 0..<rows { applyRow(x + r * width, w, b, mean[r], rstd[r], y + r * width, width) }
+    }
+
+    /// y = (x − mean) · rstd · w + b for one row.
+    @inline(__always)
+    static func applyRow(_ xr: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                         _ mean: Float, _ rstd: Float, _ yr: UnsafeMutablePointer<Float>, _ width: Int) {
+        let mean8 = Float8(repeating: mean), rstd8 = Float8(repeating: rstd)
+        var j = 0
+        while j &+ 8 <= width { store8(mulAdd((load8(xr, j) - mean8) * rstd8, load8(w, j), load8(b, j)), yr, j); j &+= 8 }
+        while j < width { yr[j] = mulAdd((xr[j] - mean) * rstd, w[j], b[j]); j &+= 1 }
     }
 
     /// Layer norm backward; accumulates dweight and dbias (callers zero them) and writes dx when given.

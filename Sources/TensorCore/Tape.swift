@@ -75,7 +75,9 @@ public final class Tape {
     /// Back-propagates several seeded outputs at once (e.g. cached feature gradients in GradCache).
     ///
     /// Variables are the `variable` ids of tracked tensors; `leafReady` and `Gradients` use the same ids.
-    public func backward(seeds: [(variable: Int, gradient: Tensor)],
+    /// With `keepingLeafGradients` false the result stays empty and each leaf gradient is freed once `leafReady`
+    /// has consumed it, so a training step never holds a second copy of all gradients.
+    public func backward(seeds: [(variable: Int, gradient: Tensor)], keepingLeafGradients: Bool = true,
                          leafReady: ((Int, Tensor) -> Void)? = nil) -> Gradients {
         let base = firstVariable, variableCount = nextVariable - firstVariable
         var grads = [Tensor?](repeating: nil, count: variableCount)
@@ -99,8 +101,12 @@ public final class Tape {
         gradientsEnabled = false  // backward rules use ordinary ops on saved (tracked) tensors
         defer { gradientsEnabled = wasEnabled }
 
-        for index in stride(from: nodes.count - 1, through: 0, by: -1) {
-            let node = nodes[index]
+        // Walk a moved-out copy and drop each node once processed, so the tensors it saved are freed as backward
+        // proceeds; recomputation (gradient checkpointing) records onto the then empty `nodes` meanwhile.
+        var pending = nodes
+        nodes.removeAll(keepingCapacity: true)
+        for index in stride(from: pending.count - 1, through: 0, by: -1) {
+            let node = pending.removeLast()
             if let outGrad = grads[node.output] {
                 grads[node.output] = nil  // an output is never a leaf: free intermediates early
                 precondition(outGrad.shape == node.outputShape,
@@ -114,12 +120,13 @@ public final class Tape {
             }
             for v in finalAt[index] {
                 let g = grads[v]
-                result.values[v] = g
+                grads[v] = nil
+                if keepingLeafGradients { result.values[v] = g }
                 if let g, let leafReady { leafReady(v + base, g) }
             }
         }
         for v in leavesWithoutUse {
-            result.values[v] = grads[v]
+            if keepingLeafGradients { result.values[v] = grads[v] }
             if let g = grads[v], let leafReady { leafReady(v + base, g) }
         }
         reset()

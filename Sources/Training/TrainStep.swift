@@ -112,7 +112,7 @@ public final class StepEngine {
             let last = isLastMicro(m)
             var failure: Error?
             if !seeds.isEmpty {
-                _ = Tape.shared.backward(seeds: seeds) { variable, g in
+                _ = Tape.shared.backward(seeds: seeds, keepingLeafGradients: false) { variable, g in
                     guard let i = owners[variable] else { return }
                     let p = store.parameters[i]
                     let dst = self.gradients.baseAddress! + p.offset

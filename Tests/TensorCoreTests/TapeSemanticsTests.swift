@@ -97,6 +97,15 @@ final class TapeSemanticsTests: XCTestCase {
         // d/da Σ 2a·b·a = 4ab: correct only if both uses of a were accumulated before the report.
         for i in 0..<3 { XCTAssertEqual(reported[1].1[i], 4 * a.pointer[i] * b.pointer[i], accuracy: 1e-5) }
         XCTAssertNil(gradients[unused])
+
+        // Without keeping them, the same gradients reach leafReady and the result is empty.
+        let a2 = Tensor(shape: [3], values: a.values).tracked(), b2 = Tensor(shape: [3], values: b.values).tracked()
+        let loss2 = ((a2 * Tensor(shape: [3], repeating: 2) * b2) * a2).sum()
+        var streamed: [Int: [Float]] = [:]
+        let empty = Tape.shared.backward(seeds: [(loss2.variable, Tensor(scalar: 1))], keepingLeafGradients: false) { streamed[$0] = $1.values }
+        XCTAssertEqual(streamed[a2.variable], reported[1].1)
+        XCTAssertEqual(streamed[b2.variable], reported[0].1)
+        XCTAssertNil(empty[a2])
     }
 
     func testTensorsTrackedBeforeAResetAreUntracked() {

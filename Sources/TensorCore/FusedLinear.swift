@@ -1,0 +1,116 @@
+/// A cheap element-wise step in front of a linear layer that the backward pass recomputes instead of keeping.
+///
+/// A transformer block's layer norms and its MLP activation produce tensors that only the next linear layer reads
+/// (for its weight gradient). Keeping them costs 6 of the block's 17 activation-sized tensors; recomputing them
+/// from the tensor that is kept anyway (the layer norm's input, the activation's input) costs one element-wise
+/// pass. PyTorch keeps them.
+public enum LinearPrologue {
+    /// Layer norm over the last axis with these affine parameters.
+    case layerNorm(weight: Tensor, bias: Tensor, epsilon: Float)
+    /// Exact GELU, x/2 · (1 + erf(x/√2)).
+    case gelu
+    /// QuickGELU of the original OpenAI models, x · σ(1.702x).
+    case quickGELU
+}
+
+/// What the backward pass of `Tensor.linear(_:prologue:weight:bias:)` keeps.
+public struct FusedLinearContext {
+    /// The prologue's input (the layer norm's input or the activation's pre-activation).
+    let input: Tensor
+    let prologue: SavedPrologue
+    let weight: Tensor
+    let hasBias: Bool
+
+    enum SavedPrologue {
+        case layerNorm(weight: Tensor, bias: Tensor, mean: Tensor, inverseStd: Tensor)
+        case gelu, quickGELU
+    }
+
+    /// The prologue's output, recomputed from the saved input (and, for layer norm, its saved row statistics).
+    func prologueOutput() -> Tensor {
+        let out = Tensor(uninitializedShape: input.shape)
+        switch prologue {
+        case .layerNorm(let w, let b, let mean, let rstd):
+            let width = w.count
+            Kernels.layerNormApply(input.pointer, w.pointer, b.pointer, mean.pointer, rstd.pointer, out.storage.pointer,
+                                   input.count / Swift.max(width, 1), width)
+        case .gelu:
+            mapElements(input.pointer, out.storage.pointer, input.count) { geluValue($0) }
+        case .quickGELU:
+            mapElements(input.pointer, out.storage.pointer, input.count) { quickGELUValue($0) }
+        }
+        return out
+    }
+}
+
+extension Tensor {
+    /// `prologue(x) Wᵀ + b` without keeping `prologue(x)`: the backward pass recomputes it from `x`.
+    ///
+    /// Same values and gradients as `linear(prologue(x), weight:bias:)`. Tape inputs are x, then the layer norm's
+    /// weight and bias (layer norm only), then the linear weight and bias.
+    public static func linear(_ x: Tensor, prologue: LinearPrologue, weight: Tensor, bias: Tensor?) -> Tensor {
+        let saved: FusedLinearContext.SavedPrologue, prologueOutput: Tensor, prologueInputs: [Tensor]
+        switch prologue {
+        case .layerNorm(let w, let b, let epsilon):
+            let width = x.shape.last ?? 0, rows = x.count / Swift.max(width, 1)
+            precondition(w.shape == [width] && b.shape == [width],
+                         "linear: layer norm of input shape \(x.shape) with weight \(w.shape) and bias \(b.shape)")
+            let mean = Tensor(uninitializedShape: [rows]), rstd = Tensor(uninitializedShape: [rows])
+            let normalized = Tensor(uninitializedShape: x.shape)
+            Kernels.layerNormForward(x.pointer, w.pointer, b.pointer, normalized.storage.pointer,
+                                     mean.storage.pointer, rstd.storage.pointer, rows, width, epsilon)
+            saved = .layerNorm(weight: w, bias: b, mean: mean, inverseStd: rstd)
+            prologueOutput = normalized
+            prologueInputs = [w, b]
+        case .gelu:
+            saved = .gelu
+            prologueOutput = unary(x) { geluValue($0) }
+            prologueInputs = []
+        case .quickGELU:
+            saved = .quickGELU
+            prologueOutput = unary(x) { quickGELUValue($0) }
+            prologueInputs = []
+        }
+        let out = withoutGradients { linear(prologueOutput, weight: weight, bias: bias) }
+        let context = FusedLinearContext(input: x, prologue: saved, weight: weight, hasBias: bias != nil)
+        return Tape.shared.record(.fusedLinear(context), inputs: [x] + prologueInputs + [weight] + (bias.map { [$0] } ?? []),
+                                  output: out)
+    }
+}
+
+enum FusedLinearGradient {
+    static func backward(_ c: FusedLinearContext, outputGradient g: Tensor, needs: [Bool]) -> [Tensor?] {
+        let prologueParameters: Int
+        if case .layerNorm = c.prologue { prologueParameters = 2 } else { prologueParameters = 0 }
+        let linearNeeds = needs.dropFirst(1 + prologueParameters)
+        let needsPrologueGradient = needs.prefix(1 + prologueParameters).contains(true)
+        let linearGrads = MatmulGradient.linear(x: c.prologueOutput(), weight: c.weight, hasBias: c.hasBias, g: g,
+                                                needs: [needsPrologueGradient] + linearNeeds)
+        var inputGrads: [Tensor?] = [nil]
+        switch c.prologue {
+        case .layerNorm(let w, _, let mean, let rstd):
+            var dx: Tensor? = nil, dw: Tensor? = nil, db: Tensor? = nil
+            if let dy = linearGrads[0] {
+                let width = w.count, rows = c.input.count / Swift.max(width, 1)
+                dx = needs[0] ? Tensor(uninitializedShape: c.input.shape) : nil
+                dw = Tensor(shape: w.shape, repeating: 0)
+                db = Tensor(shape: w.shape, repeating: 0)
+                Kernels.layerNormBackward(dy.pointer, c.input.pointer, w.pointer, mean.pointer, rstd.pointer,
+                                          dx?.storage.pointer, dw!.storage.pointer, db!.storage.pointer, rows, width)
+            }
+            inputGrads = [dx, dw, db]
+        case .gelu, .quickGELU:
+            if needs[0], let dy = linearGrads[0] {
+                // dy is a fresh tensor of the linear rule: scale it in place by the activation's derivative.
+                let x = c.input.pointer, p = dy.storage.pointer, n = c.input.count
+                if case .gelu = c.prologue {
+                    for i in 0..<n { p[i] *= geluDerivative(x[i]) }
+                } else {
+                    for i in 0..<n { p[i] *= quickGELUDerivative(x[i]) }
+                }
+                inputGrads = [dy]
+            }
+        }
+        return inputGrads + linearGrads.dropFirst()
+    }
+}

@@ -1,0 +1,60 @@
+import XCTest
+@testable import TensorCore
+
+/// `linear(_:prologue:weight:bias:)` recomputes its prologue in backward; its values and gradients must be those
+/// of the unfused composition, and pass finite differences (tolerances: GradientCheck.swift).
+final class FusedLinearTests: XCTestCase {
+    typealias G = GradientCheck
+
+    func testLayerNormPrologueFiniteDifferences() {
+        let x = G.uniform([2, 3, 10], -2, 2, seed: 81)
+        let lw = G.uniform([10], 0.5, 1.5, seed: 82), lb = G.uniform([10], seed: 83)
+        let w = G.uniform([7, 10], seed: 84), b = G.uniform([7], seed: 85)
+        assertGradients("layerNorm-linear", [x, lw, lb, w, b]) {
+            Tensor.linear($0[0], prologue: .layerNorm(weight: $0[1], bias: $0[2], epsilon: 1e-5), weight: $0[3], bias: $0[4])
+        }
+        assertGradients("layerNorm-linear, linear only", [x, lw, lb, w, b], differentiate: [3, 4]) {
+            Tensor.linear($0[0], prologue: .layerNorm(weight: $0[1], bias: $0[2], epsilon: 1e-5), weight: $0[3], bias: $0[4])
+        }
+    }
+
+    func testActivationProloguesFiniteDifferences() {
+        let x = G.uniform([4, 9], -3, 3, seed: 86)
+        let w = G.uniform([5, 9], seed: 87), b = G.uniform([5], seed: 88)
+        assertGradients("gelu-linear", [x, w, b], tolerance: 1e-3) { Tensor.linear($0[0], prologue: .gelu, weight: $0[1], bias: $0[2]) }
+        assertGradients("quickGELU-linear", [x, w], tolerance: 1e-3) { Tensor.linear($0[0], prologue: .quickGELU, weight: $0[1], bias: nil) }
+    }
+
+    func testSameValuesAndGradientsAsTheComposition() {
+        let x = G.uniform([6, 16], -2, 2, seed: 89)
+        let lw = G.uniform([16], 0.5, 1.5, seed: 90), lb = G.uniform([16], seed: 91)
+        let w = G.uniform([8, 16], seed: 92), b = G.uniform([8], seed: 93)
+        let seed = G.uniform([6, 8], seed: 94)
+        let cases: [(String, ([Tensor]) -> Tensor, ([Tensor]) -> Tensor)] = [
+            ("layerNorm", { Tensor.linear($0[0], prologue: .layerNorm(weight: $0[1], bias: $0[2], epsilon: 1e-5), weight: $0[3], bias: $0[4]) },
+             { Tensor.linear($0[0].layerNorm(weight: $0[1], bias: $0[2]), weight: $0[3], bias: $0[4]) }),
+            ("gelu", { Tensor.linear($0[0], prologue: .gelu, weight: $0[3], bias: $0[4]) + ($0[1].sum() + $0[2].sum()) * 0 },
+             { Tensor.linear($0[0].gelu(), weight: $0[3], bias: $0[4]) + ($0[1].sum() + $0[2].sum()) * 0 }),
+            ("quickGELU", { Tensor.linear($0[0], prologue: .quickGELU, weight: $0[3], bias: $0[4]) + ($0[1].sum() + $0[2].sum()) * 0 },
+             { Tensor.linear($0[0] * $0[0].scaled(by: 1.702).sigmoid(), weight: $0[3], bias: $0[4]) + ($0[1].sum() + $0[2].sum()) * 0 }),
+        ]
+        for (name, fused, plain) in cases {
+            let a = G.analytic([x, lw, lb, w, b], differentiate: [0, 1, 2, 3, 4], r: seed, fused)
+            let p = G.analytic([x, lw, lb, w, b], differentiate: [0, 1, 2, 3, 4], r: seed, plain)
+            for (u, v) in zip(fused([x, lw, lb, w, b]).values, plain([x, lw, lb, w, b]).values) {
+                XCTAssertEqual(u, v, accuracy: 1e-6 * max(1, abs(v)), "\(name) value")
+            }
+            for i in 0..<5 {
+                for (u, v) in zip(a[i]!.values, p[i]!.values) { XCTAssertEqual(u, v, accuracy: 1e-5 * max(1, abs(v)), "\(name) input \(i)") }
+            }
+        }
+    }
+
+    func testKeepsOnlyTheInputNotThePrologueOutput() {
+        let x = G.uniform([4, 8], seed: 95).tracked(), w = G.uniform([3, 8], seed: 96).tracked()
+        _ = Tensor.linear(x, prologue: .gelu, weight: w, bias: nil)
+        guard case .fusedLinear(let context) = Tape.shared.nodes.last!.op else { return XCTFail("not recorded as a fused linear") }
+        XCTAssertEqual(context.input.values, x.values)
+        Tape.shared.reset()
+    }
+}
