@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # End-to-end training throughput of clip-bench at batch 128 per rank on random data (forward + loss + backward +
-# all-reduce + AdamW): 1 rank x 1 BLAS thread, 1 rank x 2 threads, mpirun -np 2 x 1 thread, beside OpenCLIP's
-# figures for the same model and batch on this kind of machine (shared/peer/RESULTS.md).
-# Usage: Benchmarks/run train [--json]      (STEPS=N timed steps per case, default 3)
+# all-reduce + AdamW), SwiftCLIP and OpenCLIP measured side by side on this machine, case by case:
+#   1 rank x 1 BLAS thread, 1 rank x 2 threads, 2 ranks (mpirun / DDP) x 1 thread,
+# each for SwiftCLIP's default (fastest) configuration and for its memory-saving one (--grad-checkpointing-blocks,
+# LOWMEM_BLOCKS per tower, default 3), then OpenCLIP (open_clip_torch 3.3.0 on CPU torch, Benchmarks/openclip).
+# Where OpenCLIP cannot be installed (no /opt/wheels torch), its figures from shared/peer/RESULTS.md (another
+# machine) are printed instead and labelled so.
+# Usage: Benchmarks/run train [--json]      (STEPS=N timed steps per case, default 3; OPENCLIP=0 skips OpenCLIP)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source launch/build-env
@@ -10,36 +14,72 @@ swift build "${SWIFT_BUILD_FLAGS[@]}" --product swiftclip 2>&1 | grep -E "error"
 BIN=.build/release/swiftclip
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 STEPS=${STEPS:-3}
+LOWMEM_BLOCKS=${LOWMEM_BLOCKS:-3}
 ARGS=(bench-step --model clip-bench --batch-size 128 --steps "$STEPS" --warmup 1 --json)
 
-# OpenCLIP 3.3.0 / torch 2.15 on the CI machine kind (shared/peer/RESULTS.md): samples/s and peak RSS per process.
-PEER_1R1T=27.8; PEER_1R2T=53.2; PEER_2R1T=53.0; PEER_RSS_MB=2867   # 2.80 GiB per DDP process
+OPENCLIP_PY=${OPENCLIP_VENV:-/opt/openclip-venv}/bin/python
+side_by_side=0
+if [ "${OPENCLIP:-1}" != 0 ] && Benchmarks/openclip/setup.sh >&2; then side_by_side=1; fi
 
 field() { grep -o "\"$2\": *[0-9.eE+-]*" <<<"$1" | head -1 | sed 's/.*: *//'; }
-run_case() { # run_case LABEL THREADS RANKS
-  local out
-  if [ "$3" -eq 1 ]; then
-    out=$(OPENBLAS_NUM_THREADS=$2 "$BIN" "${ARGS[@]}")
+ours() { # ours THREADS RANKS [extra bench-step flags...]
+  local threads=$1 ranks=$2 out; shift 2
+  if [ "$ranks" -eq 1 ]; then
+    out=$(OPENBLAS_NUM_THREADS=$threads "$BIN" "${ARGS[@]}" "$@")
   else
-    out=$(OPENBLAS_NUM_THREADS=$2 mpirun --oversubscribe --bind-to none -np "$3" -x OPENBLAS_NUM_THREADS "$BIN" "${ARGS[@]}")
+    out=$(OPENBLAS_NUM_THREADS=$threads mpirun --oversubscribe --bind-to none -np "$ranks" -x OPENBLAS_NUM_THREADS \
+          "$BIN" "${ARGS[@]}" "$@")
   fi
   echo "$out" | grep -v '^{' >&2
   echo "$out" | grep '^{' | tail -1
 }
-r11=$(run_case 1r1t 1 1); r12=$(run_case 1r2t 2 1); r21=$(run_case 2r1t 1 2)
-s11=$(field "$r11" samples_per_s); s12=$(field "$r12" samples_per_s); s21=$(field "$r21" samples_per_s)
-g11=$(field "$r11" gflops_vs_sgemm); comm=$(field "$r21" exposed_comm_fraction)
-m11=$(field "$r11" peak_rss_mb); m21=$(field "$r21" peak_rss_mb)
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+openclip() { # openclip THREADS RANKS
+  local out
+  out=$("$OPENCLIP_PY" Benchmarks/openclip/step.py --threads "$1" --world-size "$2" --steps "$STEPS" --warmup 1 2>/dev/null)
+  echo "$out" | grep -v '^{' | sed 's/^/openclip: /' >&2
+  echo "$out" | grep '^{' | tail -1
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else printf "null" }'; }
 
-printf '\n%-28s %12s %12s %8s\n' "case (clip-bench, b128/rank)" "SwiftCLIP" "OpenCLIP" "ratio"
-printf '%-28s %12.1f %12.1f %8s\n' "1 rank x 1 thread  samples/s" "$s11" "$PEER_1R1T" "$(ratio "$s11" "$PEER_1R1T")"
-printf '%-28s %12.1f %12.1f %8s\n' "1 rank x 2 threads samples/s" "$s12" "$PEER_1R2T" "$(ratio "$s12" "$PEER_1R2T")"
-printf '%-28s %12.1f %12.1f %8s\n' "2 ranks x 1 thread samples/s" "$s21" "$PEER_2R1T" "$(ratio "$s21" "$PEER_2R1T")"
-printf '%-28s %12.0f %12.0f %8s\n' "peak RSS per rank (MB), 2 ranks" "$m21" "$PEER_RSS_MB" "$(ratio "$m21" "$PEER_RSS_MB")"
-printf 'GFLOP/s of a step / raw sgemm in the same run (1r1t): %s (OpenCLIP: 0.57-0.68)\n' "$g11"
-printf 'scaling 1 -> 2 ranks at fixed per-rank batch: %s   exposed communication at 2 ranks: %s\n' "$(ratio "$s21" "$s11")" "$comm"
+declare -A S M G O OM OG
+for case in 1r1t:1:1 1r2t:2:1 2r1t:1:2; do
+  IFS=: read -r name threads ranks <<<"$case"
+  r=$(ours "$threads" "$ranks"); S[$name]=$(field "$r" samples_per_s); M[$name]=$(field "$r" peak_rss_mb); G[$name]=$(field "$r" gflops_vs_sgemm)
+  [ "$name" = 2r1t ] && comm=$(field "$r" exposed_comm_fraction)
+  if [ "$name" != 1r2t ]; then
+    r=$(ours "$threads" "$ranks" --grad-checkpointing-blocks "$LOWMEM_BLOCKS")
+    S[$name-lowmem]=$(field "$r" samples_per_s); M[$name-lowmem]=$(field "$r" peak_rss_mb)
+  fi
+  if [ $side_by_side = 1 ]; then
+    r=$(openclip "$threads" "$ranks"); O[$name]=$(field "$r" samples_per_s); OM[$name]=$(field "$r" peak_rss_mb); OG[$name]=$(field "$r" gflops_vs_sgemm)
+  fi
+done
+if [ $side_by_side = 0 ]; then  # shared/peer/RESULTS.md: an AVX-512/MKL machine, not this one
+  O=([1r1t]=27.8 [1r2t]=53.2 [2r1t]=53.0); OM=([1r1t]=2765 [1r2t]=2816 [2r1t]=2867); OG=([1r1t]=0.57 [1r2t]=0.57 [2r1t]=0.57)
+  source_label="OpenCLIP on the peer machine (shared/peer/RESULTS.md), NOT measured here"
+else
+  source_label="OpenCLIP 3.3.0 measured in this run on this machine"
+fi
+
+printf '\nclip-bench, batch 128 per rank; %s\n' "$source_label"
+printf '%-34s %10s %10s %8s %12s %12s %8s\n' "case" "SwiftCLIP" "OpenCLIP" "ratio" "RSS MB ours" "RSS OpenCLIP" "ratio"
+for name in 1r1t 1r2t 2r1t; do
+  printf '%-34s %10.1f %10.1f %8s %12.0f %12.0f %8s\n' "$name samples/s (default)" "${S[$name]}" "${O[$name]}" "$(ratio "${S[$name]}" "${O[$name]}")" \
+    "${M[$name]}" "${OM[$name]}" "$(ratio "${M[$name]}" "${OM[$name]}")"
+  [ -n "${S[$name-lowmem]:-}" ] && printf '%-34s %10.1f %10.1f %8s %12.0f %12.0f %8s\n' "$name --grad-checkpointing-blocks $LOWMEM_BLOCKS" \
+    "${S[$name-lowmem]}" "${O[$name]}" "$(ratio "${S[$name-lowmem]}" "${O[$name]}")" "${M[$name-lowmem]}" "${OM[$name]}" "$(ratio "${M[$name-lowmem]}" "${OM[$name]}")"
+done
+printf 'GFLOP/s of a step / raw sgemm of the same process (1r1t): SwiftCLIP %s, OpenCLIP %s\n' "${G[1r1t]}" "${OG[1r1t]}"
+printf 'scaling 1 -> 2 ranks at fixed per-rank batch: %s   exposed communication at 2 ranks: %s\n' "$(ratio "${S[2r1t]}" "${S[1r1t]}")" "$comm"
 if [ "${1:-}" = "--json" ]; then
-  printf '{"samples_per_s_1r1t": %s, "samples_per_s_1r2t": %s, "samples_per_s_2r1t": %s, "peak_rss_mb_1r1t": %s, "peak_rss_mb_2r1t": %s, "gflops_vs_sgemm_1r1t": %s, "exposed_comm_fraction": %s, "scaling_1_to_2": %s, "vs_openclip_1r1t": %s, "vs_openclip_2r1t": %s, "rss_vs_openclip_2r1t": %s}\n' \
-    "$s11" "$s12" "$s21" "$m11" "$m21" "$g11" "$comm" "$(ratio "$s21" "$s11")" "$(ratio "$s11" "$PEER_1R1T")" "$(ratio "$s21" "$PEER_2R1T")" "$(ratio "$m21" "$PEER_RSS_MB")"
+  printf '{"samples_per_s_1r1t": %s, "samples_per_s_1r2t": %s, "samples_per_s_2r1t": %s, "peak_rss_mb_1r1t": %s, "peak_rss_mb_2r1t": %s, ' \
+    "${S[1r1t]}" "${S[1r2t]}" "${S[2r1t]}" "${M[1r1t]}" "${M[2r1t]}"
+  printf '"gflops_vs_sgemm_1r1t": %s, "exposed_comm_fraction": %s, "scaling_1_to_2": %s, ' "${G[1r1t]}" "$comm" "$(ratio "${S[2r1t]}" "${S[1r1t]}")"
+  printf '"lowmem_blocks": %s, "samples_per_s_1r1t_lowmem": %s, "samples_per_s_2r1t_lowmem": %s, "peak_rss_mb_1r1t_lowmem": %s, "peak_rss_mb_2r1t_lowmem": %s, ' \
+    "$LOWMEM_BLOCKS" "${S[1r1t-lowmem]}" "${S[2r1t-lowmem]}" "${M[1r1t-lowmem]}" "${M[2r1t-lowmem]}"
+  printf '"openclip_side_by_side": %s, "openclip_samples_per_s_1r1t": %s, "openclip_samples_per_s_1r2t": %s, "openclip_samples_per_s_2r1t": %s, "openclip_peak_rss_mb_2r1t": %s, "openclip_gflops_vs_sgemm_1r1t": %s, ' \
+    "$([ $side_by_side = 1 ] && echo true || echo false)" "${O[1r1t]}" "${O[1r2t]}" "${O[2r1t]}" "${OM[2r1t]}" "${OG[1r1t]}"
+  printf '"vs_openclip_1r1t": %s, "vs_openclip_1r2t": %s, "vs_openclip_2r1t": %s, "rss_vs_openclip_2r1t": %s, "vs_openclip_1r1t_lowmem": %s, "vs_openclip_2r1t_lowmem": %s, "rss_vs_openclip_2r1t_lowmem": %s}\n' \
+    "$(ratio "${S[1r1t]}" "${O[1r1t]}")" "$(ratio "${S[1r2t]}" "${O[1r2t]}")" "$(ratio "${S[2r1t]}" "${O[2r1t]}")" "$(ratio "${M[2r1t]}" "${OM[2r1t]}")" \
+    "$(ratio "${S[1r1t-lowmem]}" "${O[1r1t]}")" "$(ratio "${S[2r1t-lowmem]}" "${O[2r1t]}")" "$(ratio "${M[2r1t-lowmem]}" "${OM[2r1t]}")"
 fi

@@ -104,10 +104,16 @@ public final class CLIPModel {
         return normalize ? features.l2Normalized() : features
     }
 
-    /// Whether transformer blocks are recomputed in backward instead of keeping their activations.
+    /// Whether transformer blocks are recomputed in backward instead of keeping their activations (all of them).
     public var gradientCheckpointing: Bool {
-        get { visualTransformer.checkpointing }
-        set { visualTransformer.checkpointing = newValue; textTransformer.checkpointing = newValue }
+        get { checkpointedBlocksPerTower > 0 }
+        set { checkpointedBlocksPerTower = newValue ? Int.max : 0 }
+    }
+
+    /// How many blocks of each tower, from its first, are recomputed in backward (Int.max: all).
+    public var checkpointedBlocksPerTower: Int {
+        get { visualTransformer.checkpointedBlocks }
+        set { visualTransformer.checkpointedBlocks = newValue; textTransformer.checkpointedBlocks = newValue }
     }
 
     /// Clamps `logit_scale` to [0, ln 100] as OpenCLIP's trainer does after every optimizer step.

@@ -16,12 +16,18 @@ public struct StepTimer {
         /// Peak resident memory of each rank in bytes.
         public var peakResidentBytes: [Int]
         public var worldSize: Int
+        /// This rank's raw sgemm GFLOP/s around the timed steps (median of the measurements between steps).
+        public var sgemmGFLOPS: Double
+        /// Median over timed steps of the step's GFLOP/s per rank divided by the sgemm rate measured right before
+        /// and right after that step: the machine's speed drifts, so the reference is taken at the same moment.
+        public var gflopsVsSgemm: Double
     }
 
     public let config: CLIPConfig
     public let batchPerRank: Int
     public var accumulation = 1
-    public var gradientCheckpointing = false
+    /// Blocks per tower recomputed in backward (Int.max: all, as --grad-checkpointing).
+    public var checkpointedBlocksPerTower = 0
 
     public init(config: CLIPConfig, batchPerRank: Int) {
         self.config = config
@@ -32,7 +38,7 @@ public struct StepTimer {
     public func run(steps: Int, warmup: Int = 1, seed: UInt64 = 0, collectives: TrainerCollectives) throws -> Measurement {
         AllocatorPolicy.keepFreedMemory()
         let model = CLIPModel(config: config, seed: seed)
-        model.gradientCheckpointing = gradientCheckpointing
+        model.checkpointedBlocksPerTower = checkpointedBlocksPerTower
         let engine = StepEngine(model: model, collectives: collectives, hyperparameters: AdamW.Hyperparameters())
         engine.accumulation = accumulation
         let data = RandomDataSource(config: config, batchPerRank: batchPerRank, rank: collectives.rank, worldSize: collectives.size,
@@ -40,7 +46,10 @@ public struct StepTimer {
         let trainable = [Bool](repeating: true, count: model.parameters.parameters.count)
         try collectives.broadcast(model.parameters.flatValues, root: 0)
         var times: [Double] = [], waits: [Double] = [], loss = 0.0
+        let flopsPerStep = 6 * forwardMACsPerSample * Double(batchPerRank)
+        var sgemm: [Double] = [], ratios: [Double] = []
         for step in 0..<(warmup + steps) {
+            if step >= warmup { sgemm.append(Self.referenceSgemm()) }
             let batch = data.next()
             try collectives.barrier()
             let start = DispatchTime.now().uptimeNanoseconds
@@ -54,6 +63,9 @@ public struct StepTimer {
             slowest = [all.max() ?? elapsed[0]]
             elapsed = slowest
             if step >= warmup {
+                let after = Self.referenceSgemm()
+                ratios.append(flopsPerStep / elapsed[0] / 1e9 / ((sgemm.last! + after) / 2))
+                if step == warmup + steps - 1 { sgemm.append(after) }
                 times.append(elapsed[0])
                 waits.append(outcome.communicationWait / max(elapsed[0], 1e-9))
                 loss = outcome.loss
@@ -63,7 +75,8 @@ public struct StepTimer {
         rss[collectives.rank] = Double(Self.peakResidentBytes())
         try collectives.allReduceSum(&rss)
         return Measurement(secondsPerStep: Self.median(times), exposedCommunication: Self.median(waits), loss: loss,
-                           peakResidentBytes: rss.map { Int($0) }, worldSize: collectives.size)
+                           peakResidentBytes: rss.map { Int($0) }, worldSize: collectives.size,
+                           sgemmGFLOPS: Self.median(sgemm), gflopsVsSgemm: Self.median(ratios))
     }
 
     static func median(_ values: [Double]) -> Double {
@@ -77,6 +90,9 @@ public struct StepTimer {
         getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
         return usage.ru_maxrss * 1024
     }
+
+    /// The reference rate: sgemm on a 4096×256×1024 product, the shape of the model's MLP products.
+    public static func referenceSgemm() -> Double { sgemmGFLOPS(m: 4096, k: 256, n: 1024, repeats: 3) }
 
     /// Raw `cblas_sgemm` GFLOP/s on shapes like the model's MLP products, for ratios measured in the same run.
     public static func sgemmGFLOPS(m: Int, k: Int, n: Int, repeats: Int = 5) -> Double {

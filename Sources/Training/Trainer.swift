@@ -81,7 +81,7 @@ public final class Trainer {
         engine.siglip = configuration.siglip
         engine.gradientClipNorm = configuration.gradClipNorm
         engine.accumulation = configuration.accumFreq
-        model.gradientCheckpointing = configuration.gradCheckpointing
+        model.checkpointedBlocksPerTower = configuration.checkpointedBlocksPerTower
         controller = StageController(stages: configuration.stages)
         state.seed = configuration.seed
         state.hyperparameters = hyper

@@ -31,6 +31,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var lrScheduler = "cosine"
     public var accumFreq = 1
     public var gradCheckpointing = false
+    /// Recompute only this many blocks per tower (memory between none and --grad-checkpointing, at part of its cost).
+    public var gradCheckpointingBlocks: Int?
     public var gradClipNorm: Double?
     public var lockImage = false
     public var lockText = false
@@ -72,6 +74,9 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         return "\(formatter.string(from: Date()))-model_\(model)-b_\(batchSize)"
     }
 
+    /// Blocks per tower recomputed in backward: --grad-checkpointing-blocks, else all or none by --grad-checkpointing.
+    public var checkpointedBlocksPerTower: Int { gradCheckpointingBlocks ?? (gradCheckpointing ? Int.max : 0) }
+
     /// Checks values that no type can express; the error names the flag.
     public func validate() throws {
         func require(_ ok: Bool, _ message: String) throws { if !ok { throw TrainingError(message) } }
@@ -88,6 +93,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try require(reportTo.allSatisfy { ["tensorboard", "jsonl", "none"].contains($0) },
                     "--report-to takes tensorboard (results.jsonl is always written), got \(reportTo.joined(separator: ","))")
         try require(gradClipNorm.map { $0 > 0 } ?? true, "--grad-clip-norm must be positive")
+        try require(gradCheckpointingBlocks.map { $0 >= 0 } ?? true, "--grad-checkpointing-blocks must not be negative")
         try require(maxSteps.map { $0 > 0 } ?? true, "--max-steps must be positive")
         try require((1...19).contains(checkpointCompressionLevel), "--checkpoint-compression-level must be 1-19, got \(checkpointCompressionLevel)")
         try require(keep.map { $0 > 0 } ?? true, "--keep must be positive")

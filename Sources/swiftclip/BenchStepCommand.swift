@@ -16,6 +16,7 @@ struct BenchStepCommand: ParsableCommand {
     @Option(name: .long, help: "Micro-batches per step (GradCache).") var accumFreq = 1
     @Option(name: .long, help: "Timed steps.") var steps = 3
     @Flag(name: .long, help: "Recompute transformer blocks in backward (less memory, one more forward).") var gradCheckpointing = false
+    @Option(name: .long, help: "Recompute only the first N blocks of each tower.") var gradCheckpointingBlocks: Int?
     @Option(name: .long, help: "Untimed warm-up steps.") var warmup = 1
     @Flag(name: .long, help: "Print one JSON object on the last line.") var json = false
 
@@ -25,24 +26,22 @@ struct BenchStepCommand: ParsableCommand {
             let collectives = try MPIEnvironment.collectives()
             var timer = StepTimer(config: config, batchPerRank: batchSize)
             timer.accumulation = accumFreq
-            timer.gradientCheckpointing = gradCheckpointing
-            let sgemmBefore = StepTimer.sgemmGFLOPS(m: 4096, k: 256, n: 1024)
+            timer.checkpointedBlocksPerTower = gradCheckpointingBlocks ?? (gradCheckpointing ? Int.max : 0)
             let m = try timer.run(steps: steps, warmup: warmup, collectives: collectives)
-            let sgemmAfter = StepTimer.sgemmGFLOPS(m: 4096, k: 256, n: 1024)
             try MPIEnvironment.finish(collectives)
             guard collectives.rank == 0 else { return }
             let global = batchSize * m.worldSize
             let samplesPerSecond = Double(global) / m.secondsPerStep
             let gflopsPerRank = 6 * timer.forwardMACsPerSample * Double(batchSize) / m.secondsPerStep / 1e9
-            let sgemm = (sgemmBefore + sgemmAfter) / 2
+            let sgemm = m.sgemmGFLOPS
             let peakMB = Double(m.peakResidentBytes.max() ?? 0) / 1_048_576
             print(String(format: "%@: %d rank(s) x batch %d, BLAS threads %d: %.3f s/step, %.1f samples/s, %.1f GFLOP/s per rank (sgemm %.1f; ratio %.2f), exposed comm %.1f%%, peak RSS %.0f MB per rank, loss %.4f",
                          model, m.worldSize, batchSize, BLAS.threads, m.secondsPerStep, samplesPerSecond, gflopsPerRank, sgemm,
-                         gflopsPerRank / sgemm, 100 * m.exposedCommunication, peakMB, m.loss))
+                         m.gflopsVsSgemm, 100 * m.exposedCommunication, peakMB, m.loss))
             if json {
                 let object: [String: Any] = ["model": model, "ranks": m.worldSize, "batch_per_rank": batchSize, "blas_threads": BLAS.threads,
                                              "seconds_per_step": m.secondsPerStep, "samples_per_s": samplesPerSecond,
-                                             "gflops_per_rank": gflopsPerRank, "sgemm_gflops": sgemm, "gflops_vs_sgemm": gflopsPerRank / sgemm,
+                                             "gflops_per_rank": gflopsPerRank, "sgemm_gflops": sgemm, "gflops_vs_sgemm": m.gflopsVsSgemm,
                                              "exposed_comm_fraction": m.exposedCommunication, "peak_rss_mb": peakMB, "loss": m.loss]
                 print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
             }

@@ -84,13 +84,16 @@ final class StepEngineTests: XCTestCase {
         let (images, tokens) = try parity.batch()
         let trainable = [Bool](repeating: true, count: plain.model.parameters.parameters.count)
         _ = try plain.step(images: images, tokens: tokens, trainable: trainable, learningRate: 0)
-        let (checkpointed, _) = try makeEngine()
-        checkpointed.model.gradientCheckpointing = true
-        _ = try checkpointed.step(images: images, tokens: tokens, trainable: trainable, learningRate: 0)
-        for p in plain.model.parameters.parameters {
-            let a = Array(plain.gradients[p.offset..<(p.offset + p.count)]), b = Array(checkpointed.gradients[p.offset..<(p.offset + p.count)])
-            let scale = max(a.map { abs($0) }.max()!, 1e-12)
-            XCTAssertLessThanOrEqual(zip(a, b).map { abs($0 - $1) }.max()!, 1e-6 * scale, p.name)
+        // All blocks, and only the first block of each tower (--grad-checkpointing-blocks 1).
+        for blocks in [Int.max, 1] {
+            let (checkpointed, _) = try makeEngine()
+            checkpointed.model.checkpointedBlocksPerTower = blocks
+            _ = try checkpointed.step(images: images, tokens: tokens, trainable: trainable, learningRate: 0)
+            for p in plain.model.parameters.parameters {
+                let a = Array(plain.gradients[p.offset..<(p.offset + p.count)]), b = Array(checkpointed.gradients[p.offset..<(p.offset + p.count)])
+                let scale = max(a.map { abs($0) }.max()!, 1e-12)
+                XCTAssertLessThanOrEqual(zip(a, b).map { abs($0 - $1) }.max()!, 1e-6 * scale, "\(p.name), \(blocks) blocks")
+            }
         }
         // Also with a locked image tower (blocks whose parameters are untracked) and GradCache.
         let trainText = plain.model.parameters.parameters.map { !$0.name.hasPrefix("visual.") }
