@@ -76,7 +76,8 @@ extension Tensor {
 enum AttentionGradient {
     static func backward(_ c: AttentionContext, outputGradient g: Tensor) -> [Tensor?] {
         let (tq, tk, d, w, ld) = (c.queryLength, c.keyLength, c.headDim, c.width, c.queryStride)
-        let grads: [Tensor] = c.inputs.map { Tensor(shape: $0.shape, repeating: 0) }
+        // Every head's dq, dk and dv block is written whole by a product with beta = 0: no zero fill needed.
+        let grads: [Tensor] = c.inputs.map { Tensor(uninitializedShape: $0.shape) }
         let scratch = TensorStorage(capacity: tq * tk)
         let dS = scratch.pointer
         for b in 0..<c.batch {

@@ -24,6 +24,16 @@ enum MatmulBenchmark {
             print(pad("\(batch)×\(inF)×\(outF)", 20) + pad(fmt(flops / raw / 1e9), 16) + pad(fmt(flops / ours / 1e9), 16) + fmt(ratio, 3))
         }
 
+        print("\nAttention forward+backward (clip-bench shapes, 4 heads of 64) vs raw sgemm on 4096×256×1024")
+        print(pad("batch×tokens×width", 20) + pad("sgemm GFLOP/s", 16) + pad("ours GFLOP/s", 16) + "ratio")
+        for (batch, tokens, causal) in skipMatmul ? [] : [(128, 65, false), (128, 32, true)] {
+            let (raw, ours, flops) = attentionVersusSgemm(batch: batch, tokens: tokens, width: 256, heads: 4, causal: causal)
+            let ratio = flops / ours / (4096 * 256 * 1024 * 2 / raw)
+            ratios["attention_\(batch)x\(tokens)x256"] = ratio
+            print(pad("\(batch)×\(tokens)×256" + (causal ? " causal" : ""), 20) + pad(fmt(4096 * 256 * 1024 * 2 / raw / 1e9), 16)
+                  + pad(fmt(flops / ours / 1e9), 16) + fmt(ratio, 3))
+        }
+
         print("\nElement-wise passes vs memcpy of the same bytes (GB/s = bytes read + written per second)")
         print(pad("pass", 28) + pad("memcpy GB/s", 14) + pad("ours GB/s", 12) + "ratio")
         var elementwiseMin = Double.infinity
@@ -69,6 +79,27 @@ enum MatmulBenchmark {
             consume(grads)
         }
         return Timing.interleaved(repetitions: repetitions, reference: raw, candidate: ours)
+    }
+}
+
+extension MatmulBenchmark {
+    /// Median seconds of (one raw 4096×256×1024 sgemm, our attention forward+backward) and the attention's FLOPs
+    /// (q·kᵀ and p·v forward, four products of the same sizes backward; the causal mask is not discounted).
+    static func attentionVersusSgemm(batch: Int, tokens: Int, width: Int, heads: Int, causal: Bool) -> (Double, Double, Double) {
+        var generator = SeededGenerator(seed: 4)
+        let qkv = Tensor.randomNormal([batch, tokens, 3 * width], using: &generator)
+        let dy = Tensor.randomNormal([batch, tokens, width], using: &generator)
+        let a = Tensor.randomNormal([4096, 256], using: &generator), b = Tensor.randomNormal([1024, 256], using: &generator)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: 4096 * 1024)
+        defer { c.deallocate() }
+        let raw = { cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 4096, 1024, 256, 1, a.pointer, 256, b.pointer, 256, 0, c, 1024) }
+        let ours = {
+            Tape.shared.reset()
+            let t = qkv.tracked()
+            consume(Tape.shared.backward(from: Tensor.attention(packedQKV: t, heads: heads, causal: causal), seed: dy))
+        }
+        let (rawSeconds, oursSeconds) = Timing.interleaved(repetitions: 5, reference: raw, candidate: ours)
+        return (rawSeconds, oursSeconds, 6 * 2 * Double(batch * tokens * tokens * width))
     }
 }
 
