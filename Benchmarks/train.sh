@@ -3,7 +3,7 @@
 # all-reduce + AdamW), SwiftCLIP and OpenCLIP measured side by side on this machine, case by case:
 #   1 rank x 1 BLAS thread, 1 rank x 2 threads, 2 ranks (mpirun / DDP) x 1 thread,
 # each for SwiftCLIP's default (fastest) configuration and for its memory-saving one (--grad-checkpointing-blocks,
-# LOWMEM_BLOCKS per tower, default 3), then OpenCLIP (open_clip_torch 3.3.0 on CPU torch, Benchmarks/openclip).
+# LOWMEM_BLOCKS per tower, default 4), then OpenCLIP (open_clip_torch 3.3.0 on CPU torch, Benchmarks/openclip).
 # Where OpenCLIP cannot be installed (no /opt/wheels torch), its figures from shared/peer/RESULTS.md (another
 # machine) are printed instead and labelled so.
 # Usage: Benchmarks/run train [--json]      (STEPS=N timed steps per case, default 3; OPENCLIP=0 skips OpenCLIP)
@@ -14,14 +14,15 @@ swift build "${SWIFT_BUILD_FLAGS[@]}" --product swiftclip 2>&1 | grep -E "error"
 BIN=.build/release/swiftclip
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 STEPS=${STEPS:-3}
-LOWMEM_BLOCKS=${LOWMEM_BLOCKS:-3}
+LOWMEM_BLOCKS=${LOWMEM_BLOCKS:-4}
 ARGS=(bench-step --model clip-bench --batch-size 128 --steps "$STEPS" --warmup 1 --json)
 
 OPENCLIP_PY=${OPENCLIP_VENV:-/opt/openclip-venv}/bin/python
 side_by_side=0
 if [ "${OPENCLIP:-1}" != 0 ] && Benchmarks/openclip/setup.sh >&2; then side_by_side=1; fi
 
-field() { grep -o "\"$2\": *[0-9.eE+-]*" <<<"$1" | head -1 | sed 's/.*: *//'; }
+field() { local v; v=$(grep -o "\"$2\": *[0-9.eE+-]*" <<<"$1" | head -1 | sed 's/.*: *//'); echo "${v:-null}"; }
+num() { awk -v x="$1" -v d="$2" 'BEGIN { if (x == "null" || x == "") print "-"; else printf "%.*f", d, x }'; }
 ours() { # ours THREADS RANKS [extra bench-step flags...]
   local threads=$1 ranks=$2 out; shift 2
   if [ "$ranks" -eq 1 ]; then
@@ -35,11 +36,12 @@ ours() { # ours THREADS RANKS [extra bench-step flags...]
 }
 openclip() { # openclip THREADS RANKS
   local out
-  out=$("$OPENCLIP_PY" Benchmarks/openclip/step.py --threads "$1" --world-size "$2" --steps "$STEPS" --warmup 1 2>/dev/null)
+  out=$(timeout 900 "$OPENCLIP_PY" Benchmarks/openclip/step.py --threads "$1" --world-size "$2" --steps "$STEPS" --warmup 1 2>/dev/null) \
+    || echo "openclip: the $1-thread, $2-process case failed (exit $?)" >&2
   echo "$out" | grep -v '^{' | sed 's/^/openclip: /' >&2
-  echo "$out" | grep '^{' | tail -1
+  echo "$out" | grep '^{' | tail -1 || true  # nothing when the case failed: its figures print as null
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else printf "null" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "null" && b != "null" && b > 0) printf "%.3f", a / b; else printf "null" }'; }
 
 declare -A S M G O OM OG
 for case in 1r1t:1:1 1r2t:2:1 2r1t:1:2; do
@@ -64,15 +66,18 @@ fi
 printf '\nclip-bench, batch 128 per rank; %s\n' "$source_label"
 printf '%-34s %10s %10s %8s %12s %12s %8s\n' "case" "SwiftCLIP" "OpenCLIP" "ratio" "RSS MB ours" "RSS OpenCLIP" "ratio"
 for name in 1r1t 1r2t 2r1t; do
-  printf '%-34s %10.1f %10.1f %8s %12.0f %12.0f %8s\n' "$name samples/s (default)" "${S[$name]}" "${O[$name]}" "$(ratio "${S[$name]}" "${O[$name]}")" \
-    "${M[$name]}" "${OM[$name]}" "$(ratio "${M[$name]}" "${OM[$name]}")"
-  [ -n "${S[$name-lowmem]:-}" ] && printf '%-34s %10.1f %10.1f %8s %12.0f %12.0f %8s\n' "$name --grad-checkpointing-blocks $LOWMEM_BLOCKS" \
-    "${S[$name-lowmem]}" "${O[$name]}" "$(ratio "${S[$name-lowmem]}" "${O[$name]}")" "${M[$name-lowmem]}" "${OM[$name]}" "$(ratio "${M[$name-lowmem]}" "${OM[$name]}")"
+  printf '%-34s %10s %10s %8s %12s %12s %8s\n' "$name samples/s (default)" "$(num "${S[$name]}" 1)" "$(num "${O[$name]}" 1)" \
+    "$(ratio "${S[$name]}" "${O[$name]}")" "$(num "${M[$name]}" 0)" "$(num "${OM[$name]}" 0)" "$(ratio "${M[$name]}" "${OM[$name]}")"
+  if [ -n "${S[$name-lowmem]:-}" ]; then
+    printf '%-34s %10s %10s %8s %12s %12s %8s\n' "$name --grad-checkpointing-blocks $LOWMEM_BLOCKS" "$(num "${S[$name-lowmem]}" 1)" \
+      "$(num "${O[$name]}" 1)" "$(ratio "${S[$name-lowmem]}" "${O[$name]}")" "$(num "${M[$name-lowmem]}" 0)" "$(num "${OM[$name]}" 0)" \
+      "$(ratio "${M[$name-lowmem]}" "${OM[$name]}")"
+  fi
 done
 printf 'GFLOP/s of a step / raw sgemm of the same process (1r1t): SwiftCLIP %s, OpenCLIP %s\n' "${G[1r1t]}" "${OG[1r1t]}"
 # The machine's speed drifts 15-25 % over minutes (shared/peer/RESULTS.md): also give the scaling of each case's
 # step rate relative to the sgemm rate its own ranks measured between steps (GFLOP/s-vs-sgemm ratios, times 2).
-scaling_normalised=$(awk -v a="${G[2r1t]}" -v b="${G[1r1t]}" 'BEGIN { printf "%.3f", 2 * a / b }')
+scaling_normalised=$(awk -v a="${G[2r1t]}" -v b="${G[1r1t]}" 'BEGIN { if (a == "null" || b == "null") print "null"; else printf "%.3f", 2 * a / b }')
 printf 'scaling 1 -> 2 ranks at fixed per-rank batch: %s (%s relative to the sgemm rate measured in each case)   exposed communication at 2 ranks: %s\n' \
   "$(ratio "${S[2r1t]}" "${S[1r1t]}")" "$scaling_normalised" "$comm"
 if [ "${1:-}" = "--json" ]; then

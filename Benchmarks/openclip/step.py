@@ -138,6 +138,7 @@ def launch(args):
         procs.append(subprocess.Popen(base + ["--rank", str(r)], env=dict(env, RANK=str(r)),
                                       stdout=None if r == 0 else subprocess.DEVNULL))
     rc = 0
+    rank0_done = None  # when rank 0 (which prints the result) finished successfully
     try:
         pending = list(procs)
         while pending:
@@ -146,10 +147,19 @@ def launch(args):
                 if code is None:
                     continue
                 pending.remove(p)
+                if p is procs[0] and code == 0:
+                    rank0_done = time.time()
                 if code != 0 and rc == 0:
                     rc = code
                     for q in pending:  # a rank failed: the others would wait for it forever
                         q.terminate()
+            # gloo's final barrier/teardown occasionally hangs on the other ranks after rank 0 has printed
+            # its result and left: give them 30 s, then stop them (the measurement is complete).
+            if rank0_done is not None and pending and time.time() - rank0_done > 30:
+                for q in pending:
+                    q.terminate()
+                    q.wait()
+                pending = []
             time.sleep(0.05)
     except KeyboardInterrupt:
         for p in procs:

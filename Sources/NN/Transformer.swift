@@ -114,14 +114,7 @@ public struct Transformer {
 public enum Activation: Sendable {
     case gelu, quickGELU
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        switch self {
-        case .gelu: return x.gelu()
-        case .quickGELU: return x * x.scaled(by: 1.702).sigmoid()
-        }
-    }
-
-    /// The activation as the prologue of the linear layer that reads it.
+    /// The activation as the prologue of the linear layer that reads it (blocks never keep its output).
     public var prologue: LinearPrologue {
         switch self {
         case .gelu: return .gelu

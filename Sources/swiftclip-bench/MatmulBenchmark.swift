@@ -15,7 +15,7 @@ enum MatmulBenchmark {
         print(pad("batch×in×out", 20) + pad("sgemm GFLOP/s", 16) + pad("ours GFLOP/s", 16) + "ratio")
         var matmulMin = Double.infinity
         let skipMatmul = ProcessInfo.processInfo.environment["SWIFTCLIP_BENCH_SKIP_MATMUL"] != nil
-        for (batch, inF, outF, reps) in skipMatmul ? [] : [(4096, 512, 512, 7), (4096, 1024, 1024, 5)] {
+        for (batch, inF, outF, reps) in skipMatmul ? [] : [(4096, 512, 512, 11), (4096, 1024, 1024, 9)] {
             let (raw, ours) = linearVersusSgemm(batch: batch, inFeatures: inF, outFeatures: outF, repetitions: reps)
             let flops = 6.0 * Double(batch * inF * outF)
             let ratio = raw / ours
