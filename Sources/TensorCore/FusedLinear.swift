@@ -49,30 +49,30 @@ extension Tensor {
     /// Same values and gradients as `linear(prologue(x), weight:bias:)`. Tape inputs are x, then the layer norm's
     /// weight and bias (layer norm only), then the linear weight and bias.
     public static func linear(_ x: Tensor, prologue: LinearPrologue, weight: Tensor, bias: Tensor?) -> Tensor {
-        let saved: FusedLinearContext.SavedPrologue, prologueOutput: Tensor, prologueInputs: [Tensor]
+        let saved: FusedLinearContext.SavedPrologue, prologueInputs: [Tensor]
+        var normalized: Tensor?  // layer norm: computed together with the row statistics it saves
         switch prologue {
         case .layerNorm(let w, let b, let epsilon):
             let width = x.shape.last ?? 0, rows = x.count / Swift.max(width, 1)
             precondition(w.shape == [width] && b.shape == [width],
                          "linear: layer norm of input shape \(x.shape) with weight \(w.shape) and bias \(b.shape)")
             let mean = Tensor(uninitializedShape: [rows]), rstd = Tensor(uninitializedShape: [rows])
-            let normalized = Tensor(uninitializedShape: x.shape)
-            Kernels.layerNormForward(x.pointer, w.pointer, b.pointer, normalized.storage.pointer,
+            let output = Tensor(uninitializedShape: x.shape)
+            Kernels.layerNormForward(x.pointer, w.pointer, b.pointer, output.storage.pointer,
                                      mean.storage.pointer, rstd.storage.pointer, rows, width, epsilon)
             saved = .layerNorm(weight: w, bias: b, mean: mean, inverseStd: rstd)
-            prologueOutput = normalized
+            normalized = output
             prologueInputs = [w, b]
         case .gelu:
             saved = .gelu
-            prologueOutput = unary(x) { geluValue($0) }
             prologueInputs = []
         case .quickGELU:
             saved = .quickGELU
-            prologueOutput = unary(x) { quickGELUValue($0) }
             prologueInputs = []
         }
-        let out = withoutGradients { linear(prologueOutput, weight: weight, bias: bias) }
         let context = FusedLinearContext(input: x, prologue: saved, weight: weight, hasBias: bias != nil)
+        let prologueOutput = normalized ?? context.prologueOutput()
+        let out = withoutGradients { linear(prologueOutput, weight: weight, bias: bias) }
         return Tape.shared.record(.fusedLinear(context), inputs: [x] + prologueInputs + [weight] + (bias.map { [$0] } ?? []),
                                   output: out)
     }
