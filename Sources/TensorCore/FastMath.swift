@@ -2,8 +2,8 @@
 ///
 /// Calling libm per element would make GELU and softmax the bottleneck of a training step. These are
 /// branch-free scalar functions built from multiplies, adds, selects and integer bit operations only,
-/// so that a plain loop over pointers that calls them is auto-vectorised by LLVM (Swift's generic SIMD
-/// types are not reliably lowered to vector code, so the kernels do not use them). Polynomials are written with
+/// so that a plain loop over pointers that calls them is auto-vectorised by LLVM; loops that also reduce (which
+/// LLVM does not vectorise from scalar code) use whole-vector SIMD8 operations instead. Polynomials are written with
 /// `mulAdd`, one FMA instruction each where the target has it. exp uses range reduction to r in [-ln2/2, ln2/2]
 /// and Cephes' minimax form (relative error about 1 ulp); erf uses Eigen's rational form, or Abramowitz & Stegun
 /// 7.1.26 when e^(−x²) is already at hand (absolute error < 1.5e-7). All are far inside the 1e-4 parity tolerances.
@@ -17,7 +17,8 @@ public typealias Float8 = SIMD8<Float>
 @inline(__always) public func fastExp(_ x: Float) -> Float {
     let high = x > 88.8 ? 88.8 : x
     let clamped = high < -87.3 ? -87.3 : high
-    let (p, integer) = expReduced(clamped)
+    let (p, shifted) = expReduced(clamped)
+    let integer = exponent(shifted)
     // 2ⁿ as two factors so that n = 128 (x near the top of the range) is representable.
     let half = integer >> 1
     let scale1 = Float(bitPattern: UInt32(bitPattern: (half &+ 127) &<< 23))
@@ -30,8 +31,8 @@ public typealias Float8 = SIMD8<Float>
 /// overflow handling, so the scale 2ⁿ is one factor; below −87.3 the result flushes to 0.
 @inline(__always) public func fastExpNonPositive(_ x: Float) -> Float {
     let clamped = x < -87.3 ? -87.3 : x
-    let (p, integer) = expReduced(clamped)
-    let result = p * Float(bitPattern: UInt32(bitPattern: (integer &+ 127) &<< 23))
+    let (p, shifted) = expReduced(clamped)
+    let result = p * Float(bitPattern: UInt32(bitPattern: (exponent(shifted) &+ 127) &<< 23))
     return x < -87.3 ? 0 : result
 }
 
@@ -39,11 +40,19 @@ public typealias Float8 = SIMD8<Float>
 protocol MultiplyAddable {
     static func * (a: Self, b: Self) -> Self
     static func + (a: Self, b: Self) -> Self
+    static func - (a: Self, b: Self) -> Self
     func addingProduct(_ a: Self, _ b: Self) -> Self
+    /// The value, or every lane set to it.
+    init(splat value: Float)
 }
 
-extension Float: MultiplyAddable {}
-extension SIMD8: MultiplyAddable where Scalar == Float {}
+extension Float: MultiplyAddable {
+    init(splat value: Float) { self = value }
+}
+
+extension SIMD8: MultiplyAddable where Scalar == Float {
+    init(splat value: Float) { self.init(repeating: value) }
+}
 
 /// a·b + c, fused into one instruction (one rounding) where the target has FMA, else a multiply and an add.
 @inline(__always) func mulAdd<T: MultiplyAddable>(_ a: T, _ b: T, _ c: T) -> T {
@@ -54,24 +63,27 @@ extension SIMD8: MultiplyAddable where Scalar == Float {}
     #endif
 }
 
-/// e^x = 2ⁿ · e^r for x in the clamped range: returns e^r and n.
+/// e^x = 2ⁿ · e^r for x in the clamped range: returns e^r and n + 1.5 · 2²³ (n in its low mantissa bits).
 ///
 /// n = round(x / ln2) by the magic-number trick (adding 1.5 · 2²³ rounds to an integer held in the low mantissa
 /// bits); r = x − n·ln2 with ln2 split in two for an exact first product. e^r on |r| ≤ ln2/2 is Cephes' minimax
 /// form 1 + r + r²·P(r), P of degree 5 (about 1 ulp), two multiply-adds fewer than the degree-7 Taylor series.
-@inline(__always) func expReduced(_ x: Float) -> (Float, Int32) {
-    let magic: Float = 12_582_912.0
-    let shifted = mulAdd(x, 1.442_695_040_888_963_4, magic)
+/// Written once for Float and SIMD8; callers turn the shifted value into the scale 2ⁿ with integer operations.
+@inline(__always) func expReduced<T: MultiplyAddable>(_ x: T) -> (expR: T, shifted: T) {
+    let magic = T(splat: 12_582_912.0)
+    let shifted = mulAdd(x, T(splat: 1.442_695_040_888_963_4), magic)
     let n = shifted - magic
-    let r = mulAdd(n, -1.428_606_765_330_187_0e-06, mulAdd(n, -0.693_145_751_953_125, x))
+    let r = mulAdd(n, T(splat: -1.428_606_765_330_187_0e-06), mulAdd(n, T(splat: -0.693_145_751_953_125), x))
     let r2 = r * r
-    let c01 = mulAdd(r, 1.666_666_545_9e-1, 5.000_000_120_1e-1)
-    let c23 = mulAdd(r, 8.333_451_907_3e-3, 4.166_579_589_4e-2)
-    let c45 = mulAdd(r, 1.987_569_150_0e-4, 1.398_199_950_7e-3)
-    let poly = mulAdd(r2, mulAdd(r2, c45, c23), c01)
-    let p = mulAdd(r2, poly, 1 + r)
-    let integer = Int32(bitPattern: shifted.bitPattern) &- Int32(bitPattern: magic.bitPattern)
-    return (p, integer)
+    let c01 = mulAdd(r, T(splat: 1.666_666_545_9e-1), T(splat: 5.000_000_120_1e-1))
+    let c23 = mulAdd(r, T(splat: 8.333_451_907_3e-3), T(splat: 4.166_579_589_4e-2))
+    let c45 = mulAdd(r, T(splat: 1.987_569_150_0e-4), T(splat: 1.398_199_950_7e-3))
+    return (mulAdd(r2, mulAdd(r2, mulAdd(r2, c45, c23), c01), T(splat: 1) + r), shifted)
+}
+
+/// n from `expReduced`'s shifted value.
+@inline(__always) func exponent(_ shifted: Float) -> Int32 {
+    Int32(bitPattern: shifted.bitPattern) &- Int32(bitPattern: Float(12_582_912.0).bitPattern)
 }
 
 /// erf(x) with absolute error < 2e-7: x·P(x²)/Q(x²) on x clamped to [-4, 4] (erf is ±1 in float beyond), the
@@ -134,18 +146,8 @@ extension SIMD8: MultiplyAddable where Scalar == Float {}
 /// reduce (the softmax row's exp-and-sum), which LLVM does not vectorise from scalar code.
 @inline(__always) func fastExpNonPositive(_ x: Float8) -> Float8 {
     let low = Float8(repeating: -87.3)
-    let clamped = x.replacing(with: low, where: x .< low)
-    let magic = Float8(repeating: 12_582_912.0)
-    let shifted = mulAdd(clamped, Float8(repeating: 1.442_695_040_888_963_4), magic)
-    let n = shifted - magic
-    let r = mulAdd(n, Float8(repeating: -1.428_606_765_330_187_0e-06),
-                   mulAdd(n, Float8(repeating: -0.693_145_751_953_125), clamped))
-    let r2 = r * r
-    let c01 = mulAdd(r, Float8(repeating: 1.666_666_545_9e-1), Float8(repeating: 5.000_000_120_1e-1))
-    let c23 = mulAdd(r, Float8(repeating: 8.333_451_907_3e-3), Float8(repeating: 4.166_579_589_4e-2))
-    let c45 = mulAdd(r, Float8(repeating: 1.987_569_150_0e-4), Float8(repeating: 1.398_199_950_7e-3))
-    let p = mulAdd(r2, mulAdd(r2, mulAdd(r2, c45, c23), c01), 1 + r)
-    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self)
+    let (p, shifted) = expReduced(x.replacing(with: low, where: x .< low))
+    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- SIMD8<Int32>(repeating: Int32(bitPattern: Float(12_582_912.0).bitPattern))
     let scale = unsafeBitCast((integer &+ 127) &<< 23, to: Float8.self)
     return (p * scale).replacing(with: 0, where: x .< low)
 }
