@@ -105,7 +105,7 @@ final class BytePairModel: Sendable {
             next[index] = index + 1 < count ? Int32(index + 1) : -1
             previous[index] = Int32(index - 1)
         }
-        var heap = MinHeap()
+        var heap = MinHeap<UInt64>()  // packed (rank, position) keys
         for index in 0..<(count - 1) {
             if let rank = mergeRanks[Self.pairKey(symbols[index], symbols[index + 1])] {
                 heap.push(UInt64(UInt32(rank)) << 32 | UInt64(index))
@@ -191,40 +191,5 @@ final class BytePairModel: Sendable {
             if isWordEnd { bytes.append(0x20) }
         }
         return String(decoding: bytes, as: UTF8.self)
-    }
-}
-
-/// A binary min-heap of packed (rank, position) keys.
-struct MinHeap {
-    private var storage: [UInt64] = []
-
-    mutating func push(_ value: UInt64) {
-        storage.append(value)
-        var child = storage.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard storage[child] < storage[parent] else { break }
-            storage.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func pop() -> UInt64? {
-        guard let top = storage.first else { return nil }
-        let last = storage.removeLast()
-        if !storage.isEmpty {
-            storage[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1, right = left + 1
-                var smallest = parent
-                if left < storage.count, storage[left] < storage[smallest] { smallest = left }
-                if right < storage.count, storage[right] < storage[smallest] { smallest = right }
-                if smallest == parent { break }
-                storage.swapAt(parent, smallest)
-                parent = smallest
-            }
-        }
-        return top
     }
 }

@@ -82,7 +82,7 @@ struct PairStatistics {
     private var pairCounts: [Pair: Int] = [:]
     /// Words that contained the pair at some point; entries can be stale and are re-checked when merging.
     private var pairWords: [Pair: [Int32]] = [:]
-    private var heap = PairHeap()
+    private var heap = MinHeap<PairPriority>()
 
     init(words: [[UInt8]], counts: [Int], finalBytes: [UInt8]) {
         // Same id layout as TrainedBPETokenizer: padding, bytes, word-final bytes, merges.
@@ -109,12 +109,13 @@ struct PairStatistics {
                 if pairWords[pair]?.last != Int32(wordIndex) { pairWords[pair, default: []].append(Int32(wordIndex)) }
             }
         }
-        for (pair, count) in pairCounts { heap.push(count: count, pair: pair) }
+        for (pair, count) in pairCounts { heap.push(PairPriority(count: count, pair: pair)) }
     }
 
     /// The pair with the highest current count (ties: smaller left id, then smaller right id).
     mutating func mostFrequentPair(minimumCount: Int) -> Pair? {
-        while let (count, pair) = heap.pop() {
+        while let entry = heap.pop() {
+            let (count, pair) = (entry.count, entry.pair)
             guard pairCounts[pair] == count else { continue }  // outdated heap entry
             return count >= minimumCount ? pair : nil
         }
@@ -159,7 +160,7 @@ struct PairStatistics {
         pairCounts[pair] = nil
         for changedPair in changed where changedPair != pair {
             if let count = pairCounts[changedPair], count > 0 {
-                heap.push(count: count, pair: changedPair)
+                heap.push(PairPriority(count: count, pair: changedPair))
             } else {
                 pairCounts[changedPair] = nil
             }
@@ -167,43 +168,15 @@ struct PairStatistics {
     }
 }
 
-/// Max-heap of (count, pair) with ties going to the smaller pair ids, for deterministic training.
-struct PairHeap {
-    private var storage: [(count: Int, pair: PairStatistics.Pair)] = []
+/// A pair's place in the trainer's heap: higher counts first, ties to the smaller pair ids (deterministic training).
+struct PairPriority: Comparable {
+    let count: Int
+    let pair: PairStatistics.Pair
 
-    private static func precedes(_ a: (count: Int, pair: PairStatistics.Pair), _ b: (count: Int, pair: PairStatistics.Pair)) -> Bool {
+    /// Whether `a` pops before `b`.
+    static func < (a: PairPriority, b: PairPriority) -> Bool {
         if a.count != b.count { return a.count > b.count }
         if a.pair.left != b.pair.left { return a.pair.left < b.pair.left }
         return a.pair.right < b.pair.right
-    }
-
-    mutating func push(count: Int, pair: PairStatistics.Pair) {
-        storage.append((count, pair))
-        var child = storage.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard Self.precedes(storage[child], storage[parent]) else { break }
-            storage.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func pop() -> (Int, PairStatistics.Pair)? {
-        guard let top = storage.first else { return nil }
-        let last = storage.removeLast()
-        if !storage.isEmpty {
-            storage[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1, right = left + 1
-                var best = parent
-                if left < storage.count, Self.precedes(storage[left], storage[best]) { best = left }
-                if right < storage.count, Self.precedes(storage[right], storage[best]) { best = right }
-                if best == parent { break }
-                storage.swapAt(parent, best)
-                parent = best
-            }
-        }
-        return (top.count, top.pair)
     }
 }

@@ -92,6 +92,18 @@ final class MPIWorker {
         if let failure = failures.removeValue(forKey: ticket) { throw failure }
     }
 
+    /// Runs `job` with the lock released, marked as running for the watchdog; called and returns with the lock held.
+    private func execute(_ job: MPIJob, _ executor: MPIJobExecutor) -> Error? {
+        runningJobName = job.name
+        runningSince = DispatchTime.now().uptimeNanoseconds
+        condition.unlock()
+        var failure: Error?
+        do { try executor.execute(job) } catch { failure = error }
+        condition.lock()
+        runningSince = nil
+        return failure
+    }
+
     /// Runs a job to completion: on the calling thread when the MPI thread is idle, else queued
     /// behind the jobs already waiting so the collective order is preserved.
     func perform(_ job: MPIJob) throws {
@@ -102,15 +114,7 @@ final class MPIWorker {
             return
         }
         callerIsExecuting = true
-        runningJobName = job.name
-        runningSince = DispatchTime.now().uptimeNanoseconds
-        condition.unlock()
-
-        var failure: Error?
-        do { try executor.execute(job) } catch { failure = error }
-
-        condition.lock()
-        runningSince = nil
+        let failure = execute(job, executor)
         callerIsExecuting = false
         // Waking the idle MPI thread for nothing would cost a context switch on every call.
         if queueHead != queue.count { condition.broadcast() }
@@ -164,15 +168,7 @@ final class MPIWorker {
                 queue.removeAll(keepingCapacity: true)
                 queueHead = 0
             }
-            runningJobName = job.name
-            runningSince = DispatchTime.now().uptimeNanoseconds
-            condition.unlock()
-
-            var failure: Error?
-            do { try executor.execute(job) } catch { failure = error }
-
-            condition.lock()
-            runningSince = nil
+            let failure = execute(job, executor)
             completedTicket = ticket
             if let failure { failures[ticket] = failure }
             condition.broadcast()
