@@ -126,6 +126,22 @@ extension SIMD8: MultiplyAddable where Scalar == Float {
     return mulAdd(half, fastErf(x * 0.707_106_781_186_547_5), half)
 }
 
+/// GELU and its derivative from one erf: the forward value bit for bit as `geluValue`, and
+/// d GELU / dx = Φ(x) + x·φ(x) with Φ(x) = (1 + erf(x/√2)) / 2, for backward passes that need both.
+@inline(__always) func geluValueAndDerivative(_ x: Float) -> (value: Float, derivative: Float) {
+    let half = 0.5 * x
+    let e = fastErf(x * 0.707_106_781_186_547_5)
+    let density = 0.398_942_280_401_432_7 * fastExp(-half * x)
+    return (mulAdd(half, e, half), mulAdd(x, density, mulAdd(0.5, e, 0.5)))
+}
+
+/// QuickGELU and its derivative from one exponential (the value bit for bit as `quickGELUValue`).
+@inline(__always) func quickGELUValueAndDerivative(_ x: Float) -> (value: Float, derivative: Float) {
+    let denominator = 1 + fastExp(-1.702 * x)
+    let s = 1 / denominator
+    return (x / denominator, s * mulAdd(1.702 * x, 1 - s, 1))
+}
+
 /// QuickGELU, x · σ(1.702x).
 @inline(__always) func quickGELUValue(_ x: Float) -> Float { x / (1 + fastExp(-1.702 * x)) }
 

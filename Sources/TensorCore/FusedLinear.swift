@@ -80,15 +80,11 @@ extension Tensor {
 
 enum FusedLinearGradient {
     static func backward(_ c: FusedLinearContext, outputGradient g: Tensor, needs: [Bool]) -> [Tensor?] {
-        let prologueParameters: Int
-        if case .layerNorm = c.prologue { prologueParameters = 2 } else { prologueParameters = 0 }
-        let linearNeeds = needs.dropFirst(1 + prologueParameters)
-        let needsPrologueGradient = needs.prefix(1 + prologueParameters).contains(true)
-        let linearGrads = MatmulGradient.linear(x: c.prologueOutput(), weight: c.weight, hasBias: c.hasBias, g: g,
-                                                needs: [needsPrologueGradient] + linearNeeds)
-        var inputGrads: [Tensor?] = [nil]
         switch c.prologue {
         case .layerNorm(let w, _, let mean, let rstd):
+            let linearNeeds = needs.dropFirst(3)
+            let linearGrads = MatmulGradient.linear(x: c.prologueOutput(), weight: c.weight, hasBias: c.hasBias, g: g,
+                                                    needs: [needs.prefix(3).contains(true)] + linearNeeds)
             var dx: Tensor? = nil, dw: Tensor? = nil, db: Tensor? = nil
             if let dy = linearGrads[0] {
                 let width = w.count, rows = c.input.count / Swift.max(width, 1)
@@ -98,19 +94,37 @@ enum FusedLinearGradient {
                 Kernels.layerNormBackward(dy.pointer, c.input.pointer, w.pointer, mean.pointer, rstd.pointer,
                                           dx?.storage.pointer, dw!.storage.pointer, db!.storage.pointer, rows, width)
             }
-            inputGrads = [dx, dw, db]
+            return [dx, dw, db] + linearGrads.dropFirst()
         case .gelu, .quickGELU:
-            if needs[0], let dy = linearGrads[0] {
-                // dy is a fresh tensor of the linear rule: scale it in place by the activation's derivative.
-                let x = c.input.pointer, p = dy.storage.pointer, n = c.input.count
-                if case .gelu = c.prologue {
-                    for i in 0..<n { p[i] *= geluDerivative(x[i]) }
-                } else {
-                    for i in 0..<n { p[i] *= quickGELUDerivative(x[i]) }
-                }
-                inputGrads = [dy]
+            return activationBackward(c, g, needs)
+        }
+    }
+
+    /// The activation's input gradient comes first (it needs no activation values); then one pass over the
+    /// pre-activation recomputes the activation for the weight gradient and scales the input gradient by its
+    /// derivative, sharing the erf or exponential the two need.
+    private static func activationBackward(_ c: FusedLinearContext, _ g: Tensor, _ needs: [Bool]) -> [Tensor?] {
+        let linearNeeds = [false] + needs.dropFirst()
+        guard needs[0] else {
+            return [nil] + MatmulGradient.linear(x: c.prologueOutput(), weight: c.weight, hasBias: c.hasBias, g: g, needs: linearNeeds).dropFirst()
+        }
+        let dx = MatmulGradient.linearInputGradient(g, weight: c.weight, inputShape: c.input.shape)
+        let activation = Tensor(uninitializedShape: c.input.shape)
+        let x = c.input.pointer, a = activation.storage.pointer, d = dx.storage.pointer
+        if case .gelu = c.prologue {
+            for i in 0..<c.input.count {
+                let (value, derivative) = geluValueAndDerivative(x[i])
+                a[i] = value
+                d[i] *= derivative
+            }
+        } else {
+            for i in 0..<c.input.count {
+                let (value, derivative) = quickGELUValueAndDerivative(x[i])
+                a[i] = value
+                d[i] *= derivative
             }
         }
-        return inputGrads + linearGrads.dropFirst()
+        let parameterGrads = MatmulGradient.linear(x: activation, weight: c.weight, hasBias: c.hasBias, g: g, needs: linearNeeds)
+        return [dx] + parameterGrads.dropFirst()
     }
 }

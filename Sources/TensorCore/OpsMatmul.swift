@@ -128,15 +128,19 @@ enum MatmulGradient {
         return [da, db]
     }
 
+    /// dx = g W for y = x Wᵀ + b.
+    static func linearInputGradient(_ g: Tensor, weight: Tensor, inputShape: [Int]) -> Tensor {
+        let inF = weight.shape[1], outF = weight.shape[0], rows = g.count / max(outF, 1)
+        let r = Tensor(uninitializedShape: inputShape)
+        BLAS.gemm(transposeA: false, transposeB: false, m: rows, n: inF, k: outF,
+                  a: g.pointer, lda: outF, b: weight.pointer, ldb: inF, c: r.storage.pointer, ldc: inF)
+        return r
+    }
+
     static func linear(x: Tensor, weight: Tensor, hasBias: Bool, g: Tensor, needs: [Bool]) -> [Tensor?] {
         let inF = weight.shape[1], outF = weight.shape[0], rows = x.count / max(inF, 1)
         var dx: Tensor? = nil, dw: Tensor? = nil, db: Tensor? = nil
-        if needs[0] {
-            let r = Tensor(uninitializedShape: x.shape)
-            BLAS.gemm(transposeA: false, transposeB: false, m: rows, n: inF, k: outF,
-                      a: g.pointer, lda: outF, b: weight.pointer, ldb: inF, c: r.storage.pointer, ldc: inF)
-            dx = r
-        }
+        if needs[0] { dx = linearInputGradient(g, weight: weight, inputShape: x.shape) }
         if needs[1] {
             let r = Tensor(uninitializedShape: weight.shape)
             BLAS.gemm(transposeA: true, transposeB: false, m: outF, n: inF, k: rows,
