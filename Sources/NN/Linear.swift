@@ -13,13 +13,14 @@ public struct Linear {
         bias = hasBias ? builder.parameter("bias", [outFeatures], biasInit ?? .pytorchDefault(fanIn: inFeatures)) : nil
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        Tensor.linear(x, weight: weight.tensor, bias: bias?.tensor)
+    /// `x Wᵀ + b`, plus `residual` added in the same pass when given.
+    public func callAsFunction(_ x: Tensor, adding residual: Tensor? = nil) -> Tensor {
+        Tensor.linear(x, weight: weight.tensor, bias: bias?.tensor, adding: residual)
     }
 
     /// `self(prologue(x))` without keeping `prologue(x)`: backward recomputes it from x.
-    public func callAsFunction(_ x: Tensor, after prologue: LinearPrologue) -> Tensor {
-        Tensor.linear(x, prologue: prologue, weight: weight.tensor, bias: bias?.tensor)
+    public func callAsFunction(_ x: Tensor, after prologue: LinearPrologue, adding residual: Tensor? = nil) -> Tensor {
+        Tensor.linear(x, prologue: prologue, weight: weight.tensor, bias: bias?.tensor, adding: residual)
     }
 }
 

@@ -16,11 +16,12 @@ public struct MultiheadSelfAttention {
         self.heads = heads
     }
 
-    /// Attention over `prologue(x)` (e.g. a layer norm, recomputed in backward instead of kept), or over x.
-    public func callAsFunction(_ x: Tensor, causal: Bool, prologue: LinearPrologue? = nil) -> Tensor {
+    /// Attention over `prologue(x)` (e.g. a layer norm, recomputed in backward instead of kept), or over x;
+    /// `residual` is added by the output projection in the same pass.
+    public func callAsFunction(_ x: Tensor, causal: Bool, prologue: LinearPrologue? = nil, adding residual: Tensor? = nil) -> Tensor {
         let qkv = prologue.map { Tensor.linear(x, prologue: $0, weight: inProjWeight.tensor, bias: inProjBias.tensor) }
             ?? Tensor.linear(x, weight: inProjWeight.tensor, bias: inProjBias.tensor)
-        return outProj(Tensor.attention(packedQKV: qkv, heads: heads, causal: causal))
+        return outProj(Tensor.attention(packedQKV: qkv, heads: heads, causal: causal), adding: residual)
     }
 }
 
@@ -46,10 +47,11 @@ public struct ResidualAttentionBlock {
     }
 
     /// The layer norms and the MLP activation are fused into the linear layers that read them, so their
-    /// outputs are recomputed in backward rather than kept (11 instead of 17 activation-sized tensors per block).
+    /// outputs are recomputed in backward rather than kept (11 instead of 17 activation-sized tensors per block),
+    /// and both residual additions happen inside the output projections.
     public func callAsFunction(_ x: Tensor, causal: Bool) -> Tensor {
-        let h = x + attention(x, causal: causal, prologue: ln1.prologue)
-        return h + proj(fc(h, after: ln2.prologue), after: activation.prologue)
+        let h = attention(x, causal: causal, prologue: ln1.prologue, adding: x)
+        return proj(fc(h, after: ln2.prologue), after: activation.prologue, adding: h)
     }
 
     /// Every parameter of the block.

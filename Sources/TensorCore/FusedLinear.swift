@@ -20,6 +20,8 @@ public struct FusedLinearContext {
     let prologue: SavedPrologue
     let weight: Tensor
     let hasBias: Bool
+    /// Whether a residual was added to the output (its gradient is the output gradient).
+    let hasResidual: Bool
 
     enum SavedPrologue {
         case layerNorm(weight: Tensor, bias: Tensor, mean: Tensor, inverseStd: Tensor)
@@ -48,7 +50,8 @@ extension Tensor {
     ///
     /// Same values and gradients as `linear(prologue(x), weight:bias:)`. Tape inputs are x, then the layer norm's
     /// weight and bias (layer norm only), then the linear weight and bias.
-    public static func linear(_ x: Tensor, prologue: LinearPrologue, weight: Tensor, bias: Tensor?) -> Tensor {
+    /// A `residual` is added to the output in the same pass, as in `linear(_:weight:bias:adding:)`.
+    public static func linear(_ x: Tensor, prologue: LinearPrologue, weight: Tensor, bias: Tensor?, adding residual: Tensor? = nil) -> Tensor {
         let saved: FusedLinearContext.SavedPrologue, prologueInputs: [Tensor]
         var normalized: Tensor?  // layer norm: computed together with the row statistics it saves
         switch prologue {
@@ -70,16 +73,21 @@ extension Tensor {
             saved = .quickGELU
             prologueInputs = []
         }
-        let context = FusedLinearContext(input: x, prologue: saved, weight: weight, hasBias: bias != nil)
-        let prologueOutput = normalized ?? context.prologueOutput()
-        let out = withoutGradients { linear(prologueOutput, weight: weight, bias: bias) }
-        return Tape.shared.record(.fusedLinear(context), inputs: [x] + prologueInputs + [weight] + (bias.map { [$0] } ?? []),
-                                  output: out)
+        let context = FusedLinearContext(input: x, prologue: saved, weight: weight, hasBias: bias != nil, hasResidual: residual != nil)
+        let out = linearProduct(normalized ?? context.prologueOutput(), weight: weight, bias: bias, adding: residual)
+        let inputs = [x] + prologueInputs + [weight] + (bias.map { [$0] } ?? []) + (residual.map { [$0] } ?? [])
+        return Tape.shared.record(.fusedLinear(context), inputs: inputs, output: out)
     }
 }
 
 enum FusedLinearGradient {
     static func backward(_ c: FusedLinearContext, outputGradient g: Tensor, needs: [Bool]) -> [Tensor?] {
+        guard c.hasResidual else { return productBackward(c, g, needs) }
+        return productBackward(c, g, Array(needs.dropLast())) + [needs.last! ? g : nil]
+    }
+
+    /// Gradients of x, the prologue's parameters, the weight and the bias.
+    private static func productBackward(_ c: FusedLinearContext, _ g: Tensor, _ needs: [Bool]) -> [Tensor?] {
         switch c.prologue {
         case .layerNorm(let w, _, let mean, let rstd):
             let linearNeeds = needs.dropFirst(3)

@@ -103,8 +103,9 @@ enum Gradient {
             return [dx]
         case .matmul(let a, let b, let tA, let tB):
             return MatmulGradient.matmul(a: a, b: b, tA: tA, tB: tB, g: g, needs: needs)
-        case .linear(let x, let w, let hasBias):
-            return MatmulGradient.linear(x: x, weight: w, hasBias: hasBias, g: g, needs: needs)
+        case .linear(let x, let w, let hasBias, let hasResidual):
+            let grads = MatmulGradient.linear(x: x, weight: w, hasBias: hasBias, g: g, needs: Array(needs.prefix(hasBias ? 3 : 2)))
+            return hasResidual ? grads + [needs.last! ? g : nil] : grads
         case .fusedLinear(let context):
             return FusedLinearGradient.backward(context, outputGradient: g, needs: needs)
         case .attention(let context):

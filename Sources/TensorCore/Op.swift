@@ -30,7 +30,8 @@ public enum Op {
     case l2Normalize(output: Tensor, norms: Tensor)
     case crossEntropy(probabilities: Tensor, labels: [Int32])
     case matmul(a: Tensor, b: Tensor, transposeA: Bool, transposeB: Bool)
-    case linear(input: Tensor, weight: Tensor, hasBias: Bool)
+    /// x Wᵀ + b (+ a residual added in the same pass; its gradient is the output gradient).
+    case linear(input: Tensor, weight: Tensor, hasBias: Bool, hasResidual: Bool)
     case fusedLinear(FusedLinearContext)
     case attention(AttentionContext)
     case conv2d(input: Tensor, weight: Tensor, geometry: Conv2DGeometry)

@@ -49,25 +49,48 @@ extension Tensor {
 
     /// A fully connected layer as PyTorch's `nn.Linear`: y = x Wᵀ + b, with `weight` [out, in] and `bias` [out].
     ///
-    /// `x` may have any number of leading dimensions; they are flattened into one matrix product.
-    public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+    /// `x` may have any number of leading dimensions; they are flattened into one matrix product. A `residual`
+    /// of the output's shape is added in the same pass (a transformer block's skip connection): the product
+    /// accumulates onto residual + bias, so neither the sum nor the bare product is a separate pass or tensor.
+    public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, adding residual: Tensor? = nil) -> Tensor {
         precondition(weight.rank == 2, "linear: weight shape \(weight.shape) is not 2-D")
         let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
         precondition(x.shape.last == inFeatures, "linear: input shape \(x.shape) does not end in \(inFeatures) (weight \(weight.shape))")
         if let bias { precondition(bias.shape == [outFeatures], "linear: bias shape \(bias.shape) vs weight \(weight.shape)") }
+        let out = linearProduct(x, weight: weight, bias: bias, adding: residual)
+        let inputs = [x, weight] + (bias.map { [$0] } ?? []) + (residual.map { [$0] } ?? [])
+        return Tape.shared.record(.linear(input: x, weight: weight, hasBias: bias != nil, hasResidual: residual != nil),
+                                  inputs: inputs, output: out)
+    }
+
+    /// x Wᵀ + b + residual without recording: C starts from the bias rows (plus the residual) and the product
+    /// accumulates onto it with beta = 1, so OpenBLAS skips its own pass that zeroes C.
+    static func linearProduct(_ x: Tensor, weight: Tensor, bias: Tensor?, adding residual: Tensor?) -> Tensor {
+        let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
         let rows = x.count / max(inFeatures, 1)
-        let out = Tensor(uninitializedShape: Array(x.shape.dropLast()) + [outFeatures])
+        let shape = Array(x.shape.dropLast()) + [outFeatures]
+        if let residual { precondition(residual.shape == shape, "linear: residual shape \(residual.shape) is not the output shape \(shape)") }
+        let out = Tensor(uninitializedShape: shape)
         let o = out.storage.pointer
-        if let bias {
-            // Start C from the bias rows so the product accumulates onto them (beta = 1): no second pass.
+        switch (bias, residual) {
+        case (let bias?, let residual?):
+            let bp = bias.pointer, rp = residual.pointer
+            for r in 0..<rows {
+                let orow = o + r * outFeatures, rrow = rp + r * outFeatures
+                for j in 0..<outFeatures { orow[j] = rrow[j] + bp[j] }
+            }
+        case (let bias?, nil):
             let bp = bias.pointer
             for r in 0..<rows { (o + r * outFeatures).update(from: bp, count: outFeatures) }
+        case (nil, let residual?):
+            o.update(from: residual.pointer, count: residual.count)
+        case (nil, nil):
+            break
         }
         BLAS.gemm(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
                   a: x.pointer, lda: inFeatures, b: weight.pointer, ldb: inFeatures,
-                  beta: bias == nil ? 0 : 1, c: o, ldc: outFeatures)
-        let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
-        return Tape.shared.record(.linear(input: x, weight: weight, hasBias: bias != nil), inputs: inputs, output: out)
+                  beta: bias == nil && residual == nil ? 0 : 1, c: o, ldc: outFeatures)
+        return out
     }
 }
 

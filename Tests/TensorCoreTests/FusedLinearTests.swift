@@ -50,6 +50,28 @@ final class FusedLinearTests: XCTestCase {
         }
     }
 
+    /// A residual added inside the product has the sum's values, passes finite differences, and receives the output
+    /// gradient unchanged, with or without bias and prologue.
+    func testResidualAddedInsideTheProduct() {
+        let x = G.uniform([2, 3, 10], -2, 2, seed: 97), r = G.uniform([2, 3, 7], -1, 1, seed: 98)
+        let lw = G.uniform([10], 0.5, 1.5, seed: 99), lb = G.uniform([10], seed: 100)
+        let w = G.uniform([7, 10], seed: 101), b = G.uniform([7], seed: 102)
+        assertGradients("linear + residual", [x, w, b, r]) { Tensor.linear($0[0], weight: $0[1], bias: $0[2], adding: $0[3]) }
+        assertGradients("linear without bias + residual", [x, w, r]) { Tensor.linear($0[0], weight: $0[1], bias: nil, adding: $0[2]) }
+        assertGradients("layerNorm-linear + residual", [x, lw, lb, w, b, r]) {
+            Tensor.linear($0[0], prologue: .layerNorm(weight: $0[1], bias: $0[2], epsilon: 1e-5), weight: $0[3], bias: $0[4], adding: $0[5])
+        }
+        assertGradients("gelu-linear + residual", [x, w, r], tolerance: 1e-3) {
+            Tensor.linear($0[0], prologue: .gelu, weight: $0[1], bias: nil, adding: $0[2])
+        }
+        let fused = withoutGradients { Tensor.linear(x, weight: w, bias: b, adding: r) }
+        let plain = withoutGradients { Tensor.linear(x, weight: w, bias: b) + r }
+        for (u, v) in zip(fused.values, plain.values) { XCTAssertEqual(u, v, accuracy: 1e-6 * max(1, abs(v))) }
+        let seed = G.uniform([2, 3, 7], seed: 103)
+        let gradients = G.analytic([x, w, b, r], differentiate: [3], r: seed) { Tensor.linear($0[0], weight: $0[1], bias: $0[2], adding: $0[3]) }
+        XCTAssertEqual(gradients[3]!.values, seed.values, "the residual's gradient is the output gradient")
+    }
+
     func testKeepsOnlyTheInputNotThePrologueOutput() {
         let x = G.uniform([4, 8], seed: 95).tracked(), w = G.uniform([3, 8], seed: 96).tracked()
         _ = Tensor.linear(x, prologue: .gelu, weight: w, bias: nil)
