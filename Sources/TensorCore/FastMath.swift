@@ -107,19 +107,6 @@ extension SIMD8: MultiplyAddable where Scalar == Float {
     return c * p / q
 }
 
-/// erf(x) given e^(−x²), so that callers that also need that exponential compute it once.
-@inline(__always) func erf(_ x: Float, expMinusSquare: Float) -> Float {
-    let a = Swift.abs(x)
-    let t = 1 / (1 + 0.327_591_1 * a)
-    // t · (a₁ + a₂t + a₃t² + a₄t³ + a₅t⁴) in Estrin's scheme.
-    let t2 = t * t
-    let q01 = mulAdd(t, -0.284_496_736, 0.254_829_592)
-    let q23 = mulAdd(t, -1.453_152_027, 1.421_413_741)
-    let q = t * mulAdd(t2, mulAdd(t2, 1.061_405_429, q23), q01)
-    let y = mulAdd(-q, expMinusSquare, 1)
-    return x < 0 ? -y : y
-}
-
 /// GELU in its exact form, x/2 · (1 + erf(x/√2)).
 @inline(__always) func geluValue(_ x: Float) -> Float {
     let half = 0.5 * x
@@ -144,19 +131,6 @@ extension SIMD8: MultiplyAddable where Scalar == Float {
 
 /// QuickGELU, x · σ(1.702x).
 @inline(__always) func quickGELUValue(_ x: Float) -> Float { x / (1 + fastExp(-1.702 * x)) }
-
-/// d quickGELU / dx = σ(1.702x) · (1 + 1.702x · (1 − σ(1.702x))).
-@inline(__always) func quickGELUDerivative(_ x: Float) -> Float {
-    let s = 1 / (1 + fastExp(-1.702 * x))
-    return s * mulAdd(1.702 * x, 1 - s, 1)
-}
-
-/// d gelu / dx = Φ(x) + x φ(x); erf(x/√2) and φ(x) share the one exponential e^(−x²/2).
-@inline(__always) func geluDerivative(_ x: Float) -> Float {
-    let e = fastExp(-0.5 * x * x)
-    let cdf = 0.5 * (1 + erf(x * 0.707_106_781_186_547_5, expMinusSquare: e))
-    return mulAdd(x, 0.398_942_280_401_432_7 * e, cdf)
-}
 
 /// e^x for eight lanes with x ≤ 0: `fastExpNonPositive` written on SIMD8 values, for fused loops that also
 /// reduce (the softmax row's exp-and-sum), which LLVM does not vectorise from scalar code.

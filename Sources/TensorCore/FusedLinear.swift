@@ -118,20 +118,15 @@ enum FusedLinearGradient {
         }
         let dx = MatmulGradient.linearInputGradient(g, weight: c.weight, inputShape: c.input.shape)
         let activation = Tensor(uninitializedShape: c.input.shape)
-        let x = c.input.pointer, a = activation.storage.pointer, d = dx.storage.pointer
-        if case .gelu = c.prologue {
-            for i in 0..<c.input.count {
-                let (value, derivative) = geluValueAndDerivative(x[i])
-                a[i] = value
-                d[i] *= derivative
-            }
-        } else {
-            for i in 0..<c.input.count {
-                let (value, derivative) = quickGELUValueAndDerivative(x[i])
+        let x = c.input.pointer, a = activation.storage.pointer, d = dx.storage.pointer, n = c.input.count
+        @inline(__always) func pass(_ f: (Float) -> (value: Float, derivative: Float)) {
+            for i in 0..<n {
+                let (value, derivative) = f(x[i])
                 a[i] = value
                 d[i] *= derivative
             }
         }
+        if case .gelu = c.prologue { pass(geluValueAndDerivative) } else { pass(quickGELUValueAndDerivative) }
         let parameterGrads = MatmulGradient.linear(x: activation, weight: c.weight, hasBias: c.hasBias, g: g, needs: linearNeeds)
         return [dx] + parameterGrads.dropFirst()
     }

@@ -147,7 +147,7 @@ enum ElementwiseGradient {
     /// d gelu / dx = Φ(x) + x φ(x).
     static func gelu(input: Tensor, outputGradient g: Tensor) -> Tensor {
         let out = Tensor(uninitializedShape: input.shape)
-        zipElements(input.pointer, g.pointer, out.storage.pointer, input.count) { x, dy in dy * geluDerivative(x) }
+        zipElements(input.pointer, g.pointer, out.storage.pointer, input.count) { x, dy in dy * geluValueAndDerivative(x).derivative }
         return out
     }
 }
