@@ -65,16 +65,9 @@ public final class AdamW {
                     let stepSize = Float(Double(lr) / bc1)
                     let inverseSqrtBC2 = Float(1 / bc2.squareRoot())
                     let decay: Float = s.decay ? 1 - lr * h.weightDecay : 1
-                    let (b1, b2, eps) = (h.beta1, h.beta2, h.epsilon)
-                    let p = parameters + s.offset, g = gradients + s.offset, ms = m + s.offset, vs = v + s.offset
-                    for i in 0..<s.count {
-                        let gi = g[i]
-                        let mi = b1 * ms[i] + (1 - b1) * gi
-                        let vi = b2 * vs[i] + (1 - b2) * gi * gi
-                        ms[i] = mi
-                        vs[i] = vi
-                        p[i] = p[i] * decay - stepSize * mi / (vi.squareRoot() * inverseSqrtBC2 + eps)
-                    }
+                    let rule = AdamWRule(beta1: h.beta1, beta2: h.beta2, epsilon: h.epsilon, decay: decay,
+                                         stepSize: stepSize, inverseSqrtBC2: inverseSqrtBC2)
+                    rule.apply(parameters + s.offset, gradients + s.offset, m + s.offset, v + s.offset, s.count)
                 }
             }
         }
@@ -106,4 +99,63 @@ public final class AdamW {
 public struct OptimizerStateError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// The per-element AdamW update with one step's constants, written once for one lane and for eight.
+///
+/// LLVM does not vectorise the scalar loop (the square root and division stay scalar), which made the update
+/// compute-bound at half the memory rate. Eight lanes run the same IEEE operations in the same order as one,
+/// so the results are bit for bit those of the scalar loop.
+struct AdamWRule {
+    let beta1: Float, beta2: Float, epsilon: Float, decay: Float, stepSize: Float, inverseSqrtBC2: Float
+
+    @inline(__always) func update<T: AdamWLane>(_ p: T, _ g: T, _ m: T, _ v: T) -> (p: T, m: T, v: T) {
+        let mi = T.splat(beta1) * m + T.splat(1 - beta1) * g
+        let vi = T.splat(beta2) * v + T.splat(1 - beta2) * g * g
+        let p = p * T.splat(decay) - T.splat(stepSize) * mi / (vi.squareRoot() * T.splat(inverseSqrtBC2) + T.splat(epsilon))
+        return (p, mi, vi)
+    }
+
+    func apply(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+               _ v: UnsafeMutablePointer<Float>, _ count: Int) {
+        var i = 0
+        while i + 8 <= count {
+            let (pi, mi, vi) = update(Lanes.load(p, i), Lanes.load(g, i), Lanes.load(m, i), Lanes.load(v, i))
+            Lanes.store(pi, p, i); Lanes.store(mi, m, i); Lanes.store(vi, v, i)
+            i += 8
+        }
+        while i < count {
+            (p[i], m[i], v[i]) = update(p[i], g[i], m[i], v[i])
+            i += 1
+        }
+    }
+}
+
+/// The arithmetic AdamW's rule needs, for Float and SIMD8<Float>.
+protocol AdamWLane {
+    static func splat(_ x: Float) -> Self
+    static func + (a: Self, b: Self) -> Self
+    static func - (a: Self, b: Self) -> Self
+    static func * (a: Self, b: Self) -> Self
+    static func / (a: Self, b: Self) -> Self
+    func squareRoot() -> Self
+}
+
+extension Float: AdamWLane {
+    @inline(__always) static func splat(_ x: Float) -> Float { x }
+}
+
+extension SIMD8: AdamWLane where Scalar == Float {
+    @inline(__always) static func splat(_ x: Float) -> SIMD8<Float> { SIMD8(repeating: x) }
+}
+
+/// Unaligned eight-float loads and stores.
+enum Lanes {
+    @inline(__always) static func load(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+    }
+    @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>, _ i: Int) -> SIMD8<Float> { load(UnsafePointer(p), i) }
+    @inline(__always) static func store(_ x: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+        UnsafeMutableRawPointer(p).storeBytes(of: x, toByteOffset: i &* 4, as: SIMD8<Float>.self)
+    }
 }
