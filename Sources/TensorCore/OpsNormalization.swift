@@ -71,6 +71,9 @@ extension Tensor {
 
 /// Row kernels shared by the softmax family, layer norm and their backward rules.
 public enum Kernels {
+    /// Σ x², on four eight-lane accumulators (a scalar loop is one dependency chain of adds).
+    public static func sumOfSquares(_ x: UnsafePointer<Float>, _ n: Int) -> Float { Reduce.dot(x, x, n) }
+
     /// Softmax of one row; `x` and `y` may be the same buffer. A row of only -inf gives zeros.
     ///
     /// Three passes over a row that stays in L1: the maximum, the exponentials fused with their sum (on SIMD8

@@ -152,10 +152,7 @@ public final class StepEngine {
         var finite = loss.isFinite
         for i in active {
             let p = store.parameters[i]
-            let g = gradients.baseAddress! + p.offset
-            var s: Float = 0
-            for j in 0..<p.count { s += g[j] * g[j] }
-            squares += Double(s)
+            squares += Double(Kernels.sumOfSquares(gradients.baseAddress! + p.offset, p.count))
         }
         let norm = squares.squareRoot()
         finite = finite && norm.isFinite
