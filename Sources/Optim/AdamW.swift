@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// AdamW over a flat parameter buffer, with PyTorch's update rule (decoupled decay applied first).
 ///
@@ -120,8 +121,8 @@ struct AdamWRule {
                _ v: UnsafeMutablePointer<Float>, _ count: Int) {
         var i = 0
         while i + 8 <= count {
-            let (pi, mi, vi) = update(Lanes.load(p, i), Lanes.load(g, i), Lanes.load(m, i), Lanes.load(v, i))
-            Lanes.store(pi, p, i); Lanes.store(mi, m, i); Lanes.store(vi, v, i)
+            let (pi, mi, vi) = update(load8(p, i), load8(g, i), load8(m, i), load8(v, i))
+            store8(pi, p, i); store8(mi, m, i); store8(vi, v, i)
             i += 8
         }
         while i < count {
@@ -147,15 +148,4 @@ extension Float: AdamWLane {
 
 extension SIMD8: AdamWLane where Scalar == Float {
     @inline(__always) static func splat(_ x: Float) -> SIMD8<Float> { SIMD8(repeating: x) }
-}
-
-/// Unaligned eight-float loads and stores.
-enum Lanes {
-    @inline(__always) static func load(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
-        UnsafeRawPointer(p).loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
-    }
-    @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>, _ i: Int) -> SIMD8<Float> { load(UnsafePointer(p), i) }
-    @inline(__always) static func store(_ x: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
-        UnsafeMutableRawPointer(p).storeBytes(of: x, toByteOffset: i &* 4, as: SIMD8<Float>.self)
-    }
 }

@@ -96,11 +96,11 @@ enum Reduce {
 }
 
 /// Eight floats from `p + i`, any alignment.
-@inline(__always) func load8(_ p: UnsafePointer<Float>, _ i: Int) -> Float8 {
+@inlinable @inline(__always) public func load8(_ p: UnsafePointer<Float>, _ i: Int) -> Float8 {
     UnsafeRawPointer(p).loadUnaligned(fromByteOffset: i &* 4, as: Float8.self)
 }
 
 /// Stores eight floats at `p + i`, any alignment.
-@inline(__always) func store8(_ v: Float8, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+@inlinable @inline(__always) public func store8(_ v: Float8, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, toByteOffset: i &* 4, as: Float8.self)
 }
