@@ -110,10 +110,10 @@ public struct OptimizerStateError: Error, CustomStringConvertible {
 struct AdamWRule {
     let beta1: Float, beta2: Float, epsilon: Float, decay: Float, stepSize: Float, inverseSqrtBC2: Float
 
-    @inline(__always) func update<T: AdamWLane>(_ p: T, _ g: T, _ m: T, _ v: T) -> (p: T, m: T, v: T) {
-        let mi = T.splat(beta1) * m + T.splat(1 - beta1) * g
-        let vi = T.splat(beta2) * v + T.splat(1 - beta2) * g * g
-        let p = p * T.splat(decay) - T.splat(stepSize) * mi / (vi.squareRoot() * T.splat(inverseSqrtBC2) + T.splat(epsilon))
+    @inline(__always) func update<T: MultiplyAddable>(_ p: T, _ g: T, _ m: T, _ v: T) -> (p: T, m: T, v: T) {
+        let mi = T(splat: beta1) * m + T(splat: 1 - beta1) * g
+        let vi = T(splat: beta2) * v + T(splat: 1 - beta2) * g * g
+        let p = p * T(splat: decay) - T(splat: stepSize) * mi / (vi.squareRoot() * T(splat: inverseSqrtBC2) + T(splat: epsilon))
         return (p, mi, vi)
     }
 
@@ -130,22 +130,4 @@ struct AdamWRule {
             i += 1
         }
     }
-}
-
-/// The arithmetic AdamW's rule needs, for Float and SIMD8<Float>.
-protocol AdamWLane {
-    static func splat(_ x: Float) -> Self
-    static func + (a: Self, b: Self) -> Self
-    static func - (a: Self, b: Self) -> Self
-    static func * (a: Self, b: Self) -> Self
-    static func / (a: Self, b: Self) -> Self
-    func squareRoot() -> Self
-}
-
-extension Float: AdamWLane {
-    @inline(__always) static func splat(_ x: Float) -> Float { x }
-}
-
-extension SIMD8: AdamWLane where Scalar == Float {
-    @inline(__always) static func splat(_ x: Float) -> SIMD8<Float> { SIMD8(repeating: x) }
 }

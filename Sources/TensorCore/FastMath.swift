@@ -36,22 +36,24 @@ public typealias Float8 = SIMD8<Float>
     return x < -87.3 ? 0 : result
 }
 
-/// Float and SIMD8<Float>: the types the kernels' multiply-adds work on.
-protocol MultiplyAddable {
+/// Float and SIMD8<Float>: the types the kernels (and AdamW) write once for one lane and for eight.
+public protocol MultiplyAddable {
     static func * (a: Self, b: Self) -> Self
     static func + (a: Self, b: Self) -> Self
     static func - (a: Self, b: Self) -> Self
+    static func / (a: Self, b: Self) -> Self
     func addingProduct(_ a: Self, _ b: Self) -> Self
+    func squareRoot() -> Self
     /// The value, or every lane set to it.
     init(splat value: Float)
 }
 
 extension Float: MultiplyAddable {
-    init(splat value: Float) { self = value }
+    @inlinable public init(splat value: Float) { self = value }
 }
 
 extension SIMD8: MultiplyAddable where Scalar == Float {
-    init(splat value: Float) { self.init(repeating: value) }
+    @inlinable public init(splat value: Float) { self.init(repeating: value) }
 }
 
 /// a·b + c, fused into one instruction (one rounding) where the target has FMA, else a multiply and an add.
