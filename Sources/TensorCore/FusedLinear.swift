@@ -27,22 +27,6 @@ public struct FusedLinearContext {
         case layerNorm(weight: Tensor, bias: Tensor, mean: Tensor, inverseStd: Tensor)
         case gelu, quickGELU
     }
-
-    /// The prologue's output, recomputed from the saved input (and, for layer norm, its saved row statistics).
-    func prologueOutput() -> Tensor {
-        let out = Tensor(uninitializedShape: input.shape)
-        switch prologue {
-        case .layerNorm(let w, let b, let mean, let rstd):
-            let width = w.count
-            Kernels.layerNormApply(input.pointer, w.pointer, b.pointer, mean.pointer, rstd.pointer, out.storage.pointer,
-                                   input.count / Swift.max(width, 1), width)
-        case .gelu:
-            mapElements(input.pointer, out.storage.pointer, input.count) { geluValue($0) }
-        case .quickGELU:
-            mapElements(input.pointer, out.storage.pointer, input.count) { quickGELUValue($0) }
-        }
-        return out
-    }
 }
 
 extension Tensor {
@@ -52,19 +36,17 @@ extension Tensor {
     /// weight and bias (layer norm only), then the linear weight and bias.
     /// A `residual` is added to the output in the same pass, as in `linear(_:weight:bias:adding:)`.
     public static func linear(_ x: Tensor, prologue: LinearPrologue, weight: Tensor, bias: Tensor?, adding residual: Tensor? = nil) -> Tensor {
+        let width = x.shape.last ?? 0, rows = x.count / Swift.max(width, 1)
+        precondition(weight.rank == 2 && weight.shape[1] == width, "linear: input shape \(x.shape) does not fit weight \(weight.shape)")
+        if let bias { precondition(bias.shape == [weight.shape[0]], "linear: bias shape \(bias.shape) vs weight \(weight.shape)") }
         let saved: FusedLinearContext.SavedPrologue, prologueInputs: [Tensor]
-        var normalized: Tensor?  // layer norm: computed together with the row statistics it saves
+        var epsilon: Float = 0
         switch prologue {
-        case .layerNorm(let w, let b, let epsilon):
-            let width = x.shape.last ?? 0, rows = x.count / Swift.max(width, 1)
+        case .layerNorm(let w, let b, let layerNormEpsilon):
+            epsilon = layerNormEpsilon
             precondition(w.shape == [width] && b.shape == [width],
                          "linear: layer norm of input shape \(x.shape) with weight \(w.shape) and bias \(b.shape)")
-            let mean = Tensor(uninitializedShape: [rows]), rstd = Tensor(uninitializedShape: [rows])
-            let output = Tensor(uninitializedShape: x.shape)
-            Kernels.layerNormForward(x.pointer, w.pointer, b.pointer, output.storage.pointer,
-                                     mean.storage.pointer, rstd.storage.pointer, rows, width, epsilon)
-            saved = .layerNorm(weight: w, bias: b, mean: mean, inverseStd: rstd)
-            normalized = output
+            saved = .layerNorm(weight: w, bias: b, mean: Tensor(uninitializedShape: [rows]), inverseStd: Tensor(uninitializedShape: [rows]))
             prologueInputs = [w, b]
         case .gelu:
             saved = .gelu
@@ -73,8 +55,28 @@ extension Tensor {
             saved = .quickGELU
             prologueInputs = []
         }
+        // The prologue runs a chunk of rows at a time, each chunk's product right after it: its output is never whole.
+        let out = linearOutput(rows: rows, leadingShape: Array(x.shape.dropLast()), weight: weight, bias: bias, adding: residual)
+        let beta: Float = bias == nil && residual == nil ? 0 : 1
+        let chunk = FusedLinearGradient.chunkRows(width: width, rows: rows)
+        let scratch = TensorStorage(capacity: chunk * width)
+        var start = 0
+        while start < rows {
+            let count = Swift.min(chunk, rows - start)
+            let source = x.pointer + start * width, a = scratch.pointer
+            switch saved {
+            case .layerNorm(let w, let b, let mean, let rstd):
+                Kernels.layerNormForward(source, w.pointer, b.pointer, a, mean.storage.pointer + start, rstd.storage.pointer + start,
+                                         count, width, epsilon)
+            case .gelu:
+                mapElements(source, a, count * width) { geluValue($0) }
+            case .quickGELU:
+                mapElements(source, a, count * width) { quickGELUValue($0) }
+            }
+            linearAccumulate(a, rows: start..<(start + count), weight: weight, beta: beta, into: out)
+            start += count
+        }
         let context = FusedLinearContext(input: x, prologue: saved, weight: weight, hasBias: bias != nil, hasResidual: residual != nil)
-        let out = linearProduct(normalized ?? context.prologueOutput(), weight: weight, bias: bias, adding: residual)
         let inputs = [x] + prologueInputs + [weight] + (bias.map { [$0] } ?? []) + (residual.map { [$0] } ?? [])
         return Tape.shared.record(.fusedLinear(context), inputs: inputs, output: out)
     }
@@ -87,47 +89,75 @@ enum FusedLinearGradient {
     }
 
     /// Gradients of x, the prologue's parameters, the weight and the bias.
+    ///
+    /// The prologue's output is recomputed a chunk of rows at a time for the weight gradient, never whole:
+    /// a whole copy would be the largest temporary of the backward pass (4 activation widths for the MLP).
     private static func productBackward(_ c: FusedLinearContext, _ g: Tensor, _ needs: [Bool]) -> [Tensor?] {
-        switch c.prologue {
-        case .layerNorm(let w, _, let mean, let rstd):
-            let linearNeeds = needs.dropFirst(3)
-            let linearGrads = MatmulGradient.linear(x: c.prologueOutput(), weight: c.weight, hasBias: c.hasBias, g: g,
-                                                    needs: [needs.prefix(3).contains(true)] + linearNeeds)
-            var dx: Tensor? = nil, dw: Tensor? = nil, db: Tensor? = nil
-            if let dy = linearGrads[0] {
-                let width = w.count, rows = c.input.count / Swift.max(width, 1)
-                dx = needs[0] ? Tensor(uninitializedShape: c.input.shape) : nil
-                dw = Tensor(shape: w.shape, repeating: 0)
-                db = Tensor(shape: w.shape, repeating: 0)
-                Kernels.layerNormBackward(dy.pointer, c.input.pointer, w.pointer, mean.pointer, rstd.pointer,
-                                          dx?.storage.pointer, dw!.storage.pointer, db!.storage.pointer, rows, width)
+        let isLayerNorm: Bool
+        if case .layerNorm = c.prologue { isLayerNorm = true } else { isLayerNorm = false }
+        let prologueParameters = isLayerNorm ? 2 : 0
+        let wantsInput = needs.prefix(1 + prologueParameters).contains(true)
+        let weightIndex = 1 + prologueParameters
+        let outF = c.weight.shape[0], inF = c.weight.shape[1], rows = c.input.count / Swift.max(inF, 1)
+        // The input gradient needs no prologue values, so it comes first; the chunk pass then applies the
+        // activation's derivative to it while the activation's values are at hand.
+        let dy = wantsInput ? MatmulGradient.linearInputGradient(g, weight: c.weight, inputShape: c.input.shape) : nil
+        let dw = needs[weightIndex] ? Tensor(uninitializedShape: c.weight.shape) : nil
+        if dw != nil || (dy != nil && !isLayerNorm) {
+            let chunk = chunkRows(width: inF, rows: rows)
+            let scratch = TensorStorage(capacity: chunk * inF)
+            var start = 0
+            while start < rows {
+                let count = Swift.min(chunk, rows - start)
+                let x = c.input.pointer + start * inF, a = scratch.pointer
+                switch c.prologue {
+                case .layerNorm(let w, let b, let mean, let rstd):
+                    Kernels.layerNormApply(x, w.pointer, b.pointer, mean.pointer + start, rstd.pointer + start, a, count, inF)
+                case .gelu:
+                    applyActivation(x, a, dy.map { $0.storage.pointer + start * inF }, count * inF, geluValueAndDerivative)
+                case .quickGELU:
+                    applyActivation(x, a, dy.map { $0.storage.pointer + start * inF }, count * inF, quickGELUValueAndDerivative)
+                }
+                if let dw {
+                    BLAS.gemm(transposeA: true, transposeB: false, m: outF, n: inF, k: count,
+                              a: g.pointer + start * outF, lda: outF, b: a, ldb: inF,
+                              beta: start == 0 ? 0 : 1, c: dw.storage.pointer, ldc: inF)
+                }
+                start += count
             }
-            return [dx, dw, db] + linearGrads.dropFirst()
-        case .gelu, .quickGELU:
-            return activationBackward(c, g, needs)
         }
+        let db = c.hasBias && needs[weightIndex + 1] ? g.reduced(toShape: [outF]) : nil
+        let linearGrads: [Tensor?] = c.hasBias ? [dw, db] : [dw]
+        guard case .layerNorm(let w, _, let mean, let rstd) = c.prologue else { return [dy] + linearGrads }
+        guard let dy else { return [nil, nil, nil] + linearGrads }
+        let dweight = Tensor(shape: [inF], repeating: 0), dbias = Tensor(shape: [inF], repeating: 0)
+        // In place: each row's dx overwrites its dy once the row's sums are taken.
+        Kernels.layerNormBackward(dy.pointer, c.input.pointer, w.pointer, mean.pointer, rstd.pointer,
+                                  needs[0] ? dy.storage.pointer : nil, dweight.storage.pointer, dbias.storage.pointer, rows, inF)
+        return [needs[0] ? dy : nil, dweight, dbias] + linearGrads
     }
 
-    /// The activation's input gradient comes first (it needs no activation values); then one pass over the
-    /// pre-activation recomputes the activation for the weight gradient and scales the input gradient by its
-    /// derivative, sharing the erf or exponential the two need.
-    private static func activationBackward(_ c: FusedLinearContext, _ g: Tensor, _ needs: [Bool]) -> [Tensor?] {
-        let linearNeeds = [false] + needs.dropFirst()
-        guard needs[0] else {
-            return [nil] + MatmulGradient.linear(x: c.prologueOutput(), weight: c.weight, hasBias: c.hasBias, g: g, needs: linearNeeds).dropFirst()
-        }
-        let dx = MatmulGradient.linearInputGradient(g, weight: c.weight, inputShape: c.input.shape)
-        let activation = Tensor(uninitializedShape: c.input.shape)
-        let x = c.input.pointer, a = activation.storage.pointer, d = dx.storage.pointer, n = c.input.count
-        @inline(__always) func pass(_ f: (Float) -> (value: Float, derivative: Float)) {
-            for i in 0..<n {
+    /// Rows per recomputed chunk: about 1.5 M values (6 MB), in whole blocks of OpenBLAS's depth blocking
+    /// (a few hundred) so splitting the weight-gradient product costs no extra passes over it.
+    static func chunkRows(width: Int, rows: Int) -> Int {
+        let block = 384
+        let target = Swift.max(block, (3 << 19) / Swift.max(width, 1) / block * block)
+        return Swift.min(target, Swift.max(rows, 1))
+    }
+
+    /// Writes the activation of `count` pre-activations to `a` and scales `dx` (when given) by its derivative,
+    /// sharing the erf or exponential the two need.
+    @inline(__always)
+    private static func applyActivation(_ x: UnsafePointer<Float>, _ a: UnsafeMutablePointer<Float>, _ dx: UnsafeMutablePointer<Float>?,
+                                        _ count: Int, _ f: (Float) -> (value: Float, derivative: Float)) {
+        if let d = dx {
+            for i in 0..<count {
                 let (value, derivative) = f(x[i])
                 a[i] = value
                 d[i] *= derivative
             }
+        } else {
+            for i in 0..<count { a[i] = f(x[i]).value }
         }
-        if case .gelu = c.prologue { pass(geluValueAndDerivative) } else { pass(quickGELUValueAndDerivative) }
-        let parameterGrads = MatmulGradient.linear(x: activation, weight: c.weight, hasBias: c.hasBias, g: g, needs: linearNeeds)
-        return [dx] + parameterGrads.dropFirst()
     }
 }

@@ -66,9 +66,17 @@ extension Tensor {
     /// x Wᵀ + b + residual without recording: C starts from the bias rows (plus the residual) and the product
     /// accumulates onto it with beta = 1, so OpenBLAS skips its own pass that zeroes C.
     static func linearProduct(_ x: Tensor, weight: Tensor, bias: Tensor?, adding residual: Tensor?) -> Tensor {
-        let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
-        let rows = x.count / max(inFeatures, 1)
-        let shape = Array(x.shape.dropLast()) + [outFeatures]
+        let out = linearOutput(rows: x.count / max(weight.shape[1], 1), leadingShape: Array(x.shape.dropLast()),
+                               weight: weight, bias: bias, adding: residual)
+        linearAccumulate(x.pointer, rows: 0..<(x.count / max(weight.shape[1], 1)), weight: weight,
+                         beta: bias == nil && residual == nil ? 0 : 1, into: out)
+        return out
+    }
+
+    /// The output of a linear layer before the product: the bias rows plus the residual (uninitialised when neither).
+    static func linearOutput(rows: Int, leadingShape: [Int], weight: Tensor, bias: Tensor?, adding residual: Tensor?) -> Tensor {
+        let outFeatures = weight.shape[0]
+        let shape = leadingShape + [outFeatures]
         if let residual { precondition(residual.shape == shape, "linear: residual shape \(residual.shape) is not the output shape \(shape)") }
         let out = Tensor(uninitializedShape: shape)
         let o = out.storage.pointer
@@ -87,10 +95,15 @@ extension Tensor {
         case (nil, nil):
             break
         }
-        BLAS.gemm(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
-                  a: x.pointer, lda: inFeatures, b: weight.pointer, ldb: inFeatures,
-                  beta: bias == nil && residual == nil ? 0 : 1, c: o, ldc: outFeatures)
         return out
+    }
+
+    /// Rows `rows` of `out` (+)= x Wᵀ, where `x` points at the first of those rows.
+    static func linearAccumulate(_ x: UnsafePointer<Float>, rows: Range<Int>, weight: Tensor, beta: Float, into out: Tensor) {
+        let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
+        BLAS.gemm(transposeA: false, transposeB: true, m: rows.count, n: outFeatures, k: inFeatures,
+                  a: x, lda: inFeatures, b: weight.pointer, ldb: inFeatures,
+                  beta: beta, c: out.storage.pointer + rows.lowerBound * outFeatures, ldc: outFeatures)
     }
 }
 
