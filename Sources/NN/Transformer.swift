@@ -17,11 +17,13 @@ public struct MultiheadSelfAttention {
     }
 
     /// Attention over `prologue(x)` (e.g. a layer norm, recomputed in backward instead of kept), or over x;
-    /// `residual` is added by the output projection in the same pass.
+    /// `residual` is added by the output projection in the same pass. The attention output and probabilities are
+    /// recomputed in backward, not kept.
     public func callAsFunction(_ x: Tensor, causal: Bool, prologue: LinearPrologue? = nil, adding residual: Tensor? = nil) -> Tensor {
         let qkv = prologue.map { Tensor.linear(x, prologue: $0, weight: inProjWeight.tensor, bias: inProjBias.tensor) }
             ?? Tensor.linear(x, weight: inProjWeight.tensor, bias: inProjBias.tensor)
-        return outProj(Tensor.attention(packedQKV: qkv, heads: heads, causal: causal), adding: residual)
+        return Tensor.attentionProjection(packedQKV: qkv, heads: heads, causal: causal, weight: outProj.weight.tensor,
+                                          bias: outProj.bias?.tensor, adding: residual)
     }
 }
 
@@ -46,9 +48,9 @@ public struct ResidualAttentionBlock {
         proj = Linear(builder.scope("mlp.c_proj"), inFeatures: mlpWidth, outFeatures: width, weightInit: initStds.map { .normal(std: $0.projection) })
     }
 
-    /// The layer norms and the MLP activation are fused into the linear layers that read them, so their
-    /// outputs are recomputed in backward rather than kept (11 instead of 17 activation-sized tensors per block),
-    /// and both residual additions happen inside the output projections.
+    /// The layer norms and the MLP activation are fused into the linear layers that read them, and the attention into
+    /// its output projection, so backward recomputes their outputs instead of keeping them (9 instead of 17
+    /// activation-sized tensors per block); both residual additions happen inside the output projections.
     public func callAsFunction(_ x: Tensor, causal: Bool) -> Tensor {
         let h = attention(x, causal: causal, prologue: ln1.prologue, adding: x)
         return proj(fc(h, after: ln2.prologue), after: activation.prologue, adding: h)

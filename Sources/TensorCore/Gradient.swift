@@ -110,6 +110,8 @@ enum Gradient {
             return FusedLinearGradient.backward(context, outputGradient: g, needs: needs)
         case .attention(let context):
             return AttentionGradient.backward(context, outputGradient: g)
+        case .attentionProjection(let context):
+            return AttentionProjectionGradient.backward(context, outputGradient: g, needs: needs)
         case .conv2d(let x, let w, let geometry):
             return ConvolutionGradient.conv2d(input: x, weight: w, g: geometry, outputGradient: g, needs: needs)
         case .avgPool2d(let shape, let kernel, let stride):

@@ -34,6 +34,8 @@ public enum Op {
     case linear(input: Tensor, weight: Tensor, hasBias: Bool, hasResidual: Bool)
     case fusedLinear(FusedLinearContext)
     case attention(AttentionContext)
+    /// Attention followed by its output projection (+ residual), keeping neither the attention output nor its probabilities.
+    case attentionProjection(AttentionProjectionContext)
     case conv2d(input: Tensor, weight: Tensor, geometry: Conv2DGeometry)
     case avgPool2d(inputShape: [Int], kernel: Int, stride: Int)
     /// An operation defined outside TensorCore (e.g. a fused loss) with its own backward closure,

@@ -78,8 +78,10 @@ public enum Kernels {
     ///
     /// Three passes over a row that stays in L1: the maximum, the exponentials fused with their sum (on SIMD8
     /// values, since LLVM does not vectorise a float reduction written as a scalar loop), and the scaling.
-    @inline(__always)
-    public static func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    /// Returns the row's maximum and reciprocal sum, from which `softmaxRow(_:_:_:maximum:inverseSum:)` gives
+    /// the same values again.
+    @inline(__always) @discardableResult
+    public static func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) -> (maximum: Float, inverseSum: Float) {
         var m = Reduce.max(x, n)
         if m == -.infinity { m = 0 }
         let shift = Float8(repeating: m)
@@ -95,6 +97,17 @@ public enum Kernels {
         let s = Reduce.combine(sum8)
         let inv = s > 0 ? 1 / s : 0
         for j in 0..<n { y[j] *= inv }
+        return (m, inv)
+    }
+
+    /// Softmax of one row from its maximum and reciprocal sum (as the other `softmaxRow` returned them): one pass,
+    /// bit for bit the same values.
+    @inline(__always)
+    public static func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, maximum m: Float, inverseSum inv: Float) {
+        let shift = Float8(repeating: m), scale = Float8(repeating: inv)
+        var i = 0
+        while i &+ 8 <= n { store8(fastExpNonPositive(load8(x, i) - shift) * scale, y, i); i &+= 8 }
+        while i < n { y[i] = fastExpNonPositive(x[i] - m) * inv; i &+= 1 }
     }
 
     /// Log-softmax of one row; `x` and `y` may be the same buffer.

@@ -57,6 +57,48 @@ final class MatmulGradientTests: XCTestCase {
         }
     }
 
+    func testAttentionProjection() {
+        let qkv = G.uniform([2, 4, 3 * 6], seed: 57), w = G.uniform([5, 6], seed: 58), b = G.uniform([5], seed: 59)
+        let r = G.uniform([2, 4, 5], seed: 60)
+        for causal in [false, true] {
+            assertGradients("attention projection causal=\(causal)", [qkv, w, b, r], tolerance: 1e-3) {
+                Tensor.attentionProjection(packedQKV: $0[0], heads: 2, causal: causal, weight: $0[1], bias: $0[2], adding: $0[3])
+            }
+            assertGradients("attention projection without bias causal=\(causal)", [qkv, w], tolerance: 1e-3) {
+                Tensor.attentionProjection(packedQKV: $0[0], heads: 3, causal: causal, weight: $0[1], bias: nil)
+            }
+        }
+    }
+
+    /// Over several chunks of batches (the last one partial), the fused attention and projection give the values and
+    /// gradients of attention followed by a linear layer.
+    func testAttentionProjectionMatchesTheCompositionOverSeveralChunks() {
+        let (tokens, width, heads) = (256, 512, 8)
+        let batchesPerChunk = FusedLinearGradient.chunkRows(width: width, rows: .max) / tokens
+        let batch = 2 * batchesPerChunk + 1
+        let qkv = G.uniform([batch, tokens, 3 * width], seed: 61), w = G.uniform([4, width], seed: 62), b = G.uniform([4], seed: 63)
+        let r = G.uniform([batch, tokens, 4], seed: 64), seed = G.uniform([batch, tokens, 4], seed: 65)
+        for causal in [false, true] {
+            let fused: ([Tensor]) -> Tensor = {
+                Tensor.attentionProjection(packedQKV: $0[0], heads: heads, causal: causal, weight: $0[1], bias: $0[2], adding: $0[3])
+            }
+            let plain: ([Tensor]) -> Tensor = {
+                Tensor.linear(Tensor.attention(packedQKV: $0[0], heads: heads, causal: causal), weight: $0[1], bias: $0[2], adding: $0[3])
+            }
+            let inputs = [qkv, w, b, r]
+            XCTAssertEqual(withoutGradients { fused(inputs) }.values, withoutGradients { plain(inputs) }.values, "values causal=\(causal)")
+            let a = G.analytic(inputs, differentiate: [0, 1, 2, 3], r: seed, fused)
+            let p = G.analytic(inputs, differentiate: [0, 1, 2, 3], r: seed, plain)
+            for i in 0..<4 {
+                // The weight gradient sums over every row, in chunks here and in one product there.
+                let bound: Float = i == 1 ? 1e-4 : 1e-6
+                for (u, v) in zip(a[i]!.values, p[i]!.values) {
+                    XCTAssertEqual(u, v, accuracy: bound * max(1, abs(v)), "input \(i) causal=\(causal)")
+                }
+            }
+        }
+    }
+
     func testConv2dPatchEmbedding() {
         let x = G.uniform([2, 3, 8, 8], seed: 55), w = G.uniform([4, 3, 4, 4], seed: 56)
         assertGradients("conv2d stride=kernel", [x, w]) { Tensor.conv2d($0[0], weight: $0[1], stride: 4) }

@@ -28,19 +28,20 @@ public struct ModelSize: Sendable {
         return vision + text + 1 + (config.initLogitBias == nil ? 0 : 1)
     }
 
-    /// Floats the tape keeps per token per layer for backward: layer-norm outputs (2w), q/k/v (3w), attention
-    /// context (w), attention and MLP outputs (2w), residual (w), MLP pre- and post-activation (2·mlp) and the
-    /// attention probabilities (heads × tokens). An estimate: the real tape also holds small per-row statistics.
-    public static func activationFloatsPerTokenPerLayer(width: Int, mlp: Int, heads: Int, tokens: Int) -> Int {
-        9 * width + 2 * mlp + heads * tokens
+    /// Floats the tape keeps per token per layer for backward: the block's input (w), q|k|v (3w), the residual after
+    /// attention (w) and the MLP pre-activation (mlp), plus the two layer norms' row statistics (4) and each head's
+    /// softmax row statistics (2 × heads). Layer-norm outputs, the attention output and probabilities and the MLP
+    /// activation are recomputed in backward (see `ResidualAttentionBlock`).
+    public static func activationFloatsPerTokenPerLayer(width: Int, mlp: Int, heads: Int) -> Int {
+        5 * width + mlp + 4 + 2 * heads
     }
 
     /// Estimated activation bytes per sample kept for backward by both towers (float32).
     public var activationBytesPerSample: Double {
         let v = config.vision, t = config.text
-        let vision = v.layers * v.tokens * Self.activationFloatsPerTokenPerLayer(width: v.width, mlp: v.mlpWidth, heads: v.heads, tokens: v.tokens)
+        let vision = v.layers * v.tokens * Self.activationFloatsPerTokenPerLayer(width: v.width, mlp: v.mlpWidth, heads: v.heads)
             + 3 * v.imageSize * v.imageSize + 2 * v.tokens * v.width   // input image, patch embedding and ln_pre output
-        let text = t.layers * t.contextLength * Self.activationFloatsPerTokenPerLayer(width: t.width, mlp: t.mlpWidth, heads: t.heads, tokens: t.contextLength)
+        let text = t.layers * t.contextLength * Self.activationFloatsPerTokenPerLayer(width: t.width, mlp: t.mlpWidth, heads: t.heads)
             + 2 * t.contextLength * t.width                              // token + positional embedding sum
         return Double(vision + text) * 4
     }
