@@ -18,8 +18,13 @@ public final class TensorStorage: @unchecked Sendable {
         let bytes = max(capacity, 1) * 4
         let raw: UnsafeMutableRawPointer
         if let sizeClass = StoragePool.sizeClass(bytes) {
-            raw = StoragePool.shared.take(sizeClass) ?? UnsafeMutableRawPointer.allocate(byteCount: sizeClass, alignment: 64)
-            pooledBytes = sizeClass
+            if let (buffer, bufferBytes) = StoragePool.shared.take(sizeClass, atMost: 2 * bytes) {
+                raw = buffer
+                pooledBytes = bufferBytes
+            } else {
+                raw = UnsafeMutableRawPointer.allocate(byteCount: sizeClass, alignment: 64)
+                pooledBytes = sizeClass
+            }
         } else {
             raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
             pooledBytes = 0
@@ -52,8 +57,8 @@ final class StoragePool: @unchecked Sendable {
     /// Buffers below this many bytes are left to malloc, which reuses small blocks well by itself.
     static let minimumBytes = 1 << 18
 
-    /// Size classes are multiples of 1/8 of the enclosing power of two: ≤ 12.5 % waste, and
-    /// nearby sizes (e.g. varying sequence lengths) share buffers.
+    /// Size classes are multiples of 1/8 of the enclosing power of two: at most 25 % above the request (a tail
+    /// never touched is never resident), and nearby sizes (e.g. varying sequence lengths) share buffers.
     static func sizeClass(_ bytes: Int) -> Int? {
         guard bytes >= minimumBytes else { return nil }
         let step = 1 << (Int.bitWidth - (bytes - 1).leadingZeroBitCount - 3)
@@ -70,11 +75,21 @@ final class StoragePool: @unchecked Sendable {
         limitBytes = max(megabytes, 0) << 20
     }
 
-    func take(_ sizeClass: Int) -> UnsafeMutableRawPointer? {
+    /// A cached buffer of `sizeClass`, or else the smallest cached one of at most `limit` bytes, with its size.
+    ///
+    /// Backward allocates gradients of shapes the forward pass never uses (a block's q|k|v gradient, the token
+    /// embedding's) just as it frees activations of other sizes; taking those instead of growing the pool keeps
+    /// idle buffers from adding to the step's memory peak. The buffer returns to its own class when freed.
+    func take(_ sizeClass: Int, atMost limit: Int) -> (UnsafeMutableRawPointer, Int)? {
         lock.lock(); defer { lock.unlock() }
-        guard let buffer = free[sizeClass]?.popLast() else { return nil }
-        cachedBytes -= sizeClass
-        return buffer
+        var chosen = sizeClass
+        if free[sizeClass]?.isEmpty ?? true {
+            guard let larger = free.lazy.filter({ $0.key > sizeClass && $0.key <= limit && !$0.value.isEmpty }).map(\.key).min() else { return nil }
+            chosen = larger
+        }
+        guard let buffer = free[chosen]?.popLast() else { return nil }
+        cachedBytes -= chosen
+        return (buffer, chosen)
     }
 
     func give(_ buffer: UnsafeMutableRawPointer, _ sizeClass: Int) {
