@@ -2,8 +2,9 @@
 # End-to-end training throughput of clip-bench at batch 128 per rank on random data (forward + loss + backward +
 # all-reduce + AdamW), SwiftCLIP and OpenCLIP measured side by side on this machine, case by case:
 #   1 rank x 1 BLAS thread, 1 rank x 2 threads, 2 ranks (mpirun / DDP) x 1 thread,
-# each for SwiftCLIP's default (fastest) configuration and for its memory-saving one (--grad-checkpointing-blocks,
-# LOWMEM_BLOCKS per tower, default 4), then OpenCLIP (open_clip_torch 3.3.0 on CPU torch, Benchmarks/openclip).
+# each for SwiftCLIP's default (fastest) configuration and for a memory-saving one (the bench-step flags in LOWMEM,
+# default "--recompute-mlp-blocks 6": every block recomputes its MLP hidden layer in backward), then OpenCLIP
+# (open_clip_torch 3.3.0 on CPU torch, Benchmarks/openclip).
 # Where OpenCLIP cannot be installed (no /opt/wheels torch), its figures from shared/peer/RESULTS.md (another
 # machine) are printed instead and labelled so.
 # Usage: Benchmarks/run train [--json]      (STEPS=N timed steps per case, default 3; OPENCLIP=0 skips OpenCLIP)
@@ -14,7 +15,8 @@ swift build "${SWIFT_BUILD_FLAGS[@]}" --product swiftclip 2>&1 | grep -E "error"
 BIN=.build/release/swiftclip
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 STEPS=${STEPS:-3}
-LOWMEM_BLOCKS=${LOWMEM_BLOCKS:-4}
+LOWMEM=${LOWMEM:---recompute-mlp-blocks 6}
+read -r -a LOWMEM_FLAGS <<<"$LOWMEM"
 ARGS=(bench-step --model clip-bench --batch-size 128 --steps "$STEPS" --warmup 1 --json)
 
 OPENCLIP_PY=${OPENCLIP_VENV:-/opt/openclip-venv}/bin/python
@@ -49,7 +51,7 @@ for case in 1r1t:1:1 1r2t:2:1 2r1t:1:2; do
   r=$(ours "$threads" "$ranks"); S[$name]=$(field "$r" samples_per_s); M[$name]=$(field "$r" peak_rss_mb); G[$name]=$(field "$r" gflops_vs_sgemm)
   [ "$name" = 2r1t ] && comm=$(field "$r" exposed_comm_fraction)
   if [ "$name" != 1r2t ]; then
-    r=$(ours "$threads" "$ranks" --grad-checkpointing-blocks "$LOWMEM_BLOCKS")
+    r=$(ours "$threads" "$ranks" "${LOWMEM_FLAGS[@]}")
     S[$name-lowmem]=$(field "$r" samples_per_s); M[$name-lowmem]=$(field "$r" peak_rss_mb)
   fi
   if [ $side_by_side = 1 ]; then
@@ -69,7 +71,7 @@ for name in 1r1t 1r2t 2r1t; do
   printf '%-34s %10s %10s %8s %12s %12s %8s\n' "$name samples/s (default)" "$(num "${S[$name]}" 1)" "$(num "${O[$name]}" 1)" \
     "$(ratio "${S[$name]}" "${O[$name]}")" "$(num "${M[$name]}" 0)" "$(num "${OM[$name]}" 0)" "$(ratio "${M[$name]}" "${OM[$name]}")"
   if [ -n "${S[$name-lowmem]:-}" ]; then
-    printf '%-34s %10s %10s %8s %12s %12s %8s\n' "$name --grad-checkpointing-blocks $LOWMEM_BLOCKS" "$(num "${S[$name-lowmem]}" 1)" \
+    printf '%-34s %10s %10s %8s %12s %12s %8s\n' "$name $LOWMEM" "$(num "${S[$name-lowmem]}" 1)" \
       "$(num "${O[$name]}" 1)" "$(ratio "${S[$name-lowmem]}" "${O[$name]}")" "$(num "${M[$name-lowmem]}" 0)" "$(num "${OM[$name]}" 0)" \
       "$(ratio "${M[$name-lowmem]}" "${OM[$name]}")"
   fi
@@ -85,8 +87,8 @@ if [ "${1:-}" = "--json" ]; then
     "${S[1r1t]}" "${S[1r2t]}" "${S[2r1t]}" "${M[1r1t]}" "${M[2r1t]}"
   printf '"gflops_vs_sgemm_1r1t": %s, "gflops_vs_sgemm_2r1t": %s, "exposed_comm_fraction": %s, "scaling_1_to_2": %s, "scaling_1_to_2_sgemm_normalised": %s, ' \
     "${G[1r1t]}" "${G[2r1t]}" "$comm" "$(ratio "${S[2r1t]}" "${S[1r1t]}")" "$scaling_normalised"
-  printf '"lowmem_blocks": %s, "samples_per_s_1r1t_lowmem": %s, "samples_per_s_2r1t_lowmem": %s, "peak_rss_mb_1r1t_lowmem": %s, "peak_rss_mb_2r1t_lowmem": %s, ' \
-    "$LOWMEM_BLOCKS" "${S[1r1t-lowmem]}" "${S[2r1t-lowmem]}" "${M[1r1t-lowmem]}" "${M[2r1t-lowmem]}"
+  printf '"lowmem_flags": "%s", "samples_per_s_1r1t_lowmem": %s, "samples_per_s_2r1t_lowmem": %s, "peak_rss_mb_1r1t_lowmem": %s, "peak_rss_mb_2r1t_lowmem": %s, ' \
+    "$LOWMEM" "${S[1r1t-lowmem]}" "${S[2r1t-lowmem]}" "${M[1r1t-lowmem]}" "${M[2r1t-lowmem]}"
   printf '"openclip_side_by_side": %s, "openclip_samples_per_s_1r1t": %s, "openclip_samples_per_s_1r2t": %s, "openclip_samples_per_s_2r1t": %s, "openclip_peak_rss_mb_2r1t": %s, "openclip_gflops_vs_sgemm_1r1t": %s, ' \
     "$([ $side_by_side = 1 ] && echo true || echo false)" "${O[1r1t]}" "${O[1r2t]}" "${O[2r1t]}" "${OM[2r1t]}" "${OG[1r1t]}"
   printf '"vs_openclip_1r1t": %s, "vs_openclip_1r2t": %s, "vs_openclip_2r1t": %s, "rss_vs_openclip_2r1t": %s, "vs_openclip_1r1t_lowmem": %s, "vs_openclip_2r1t_lowmem": %s, "rss_vs_openclip_2r1t_lowmem": %s}\n' \

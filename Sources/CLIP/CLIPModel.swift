@@ -116,6 +116,12 @@ public final class CLIPModel {
         set { visualTransformer.checkpointedBlocks = newValue; textTransformer.checkpointedBlocks = newValue }
     }
 
+    /// How many blocks of each tower, from its first, recompute their MLP's hidden layer in backward (Int.max: all).
+    public var mlpRecomputedBlocksPerTower: Int {
+        get { visualTransformer.mlpRecomputedBlocks }
+        set { visualTransformer.mlpRecomputedBlocks = newValue; textTransformer.mlpRecomputedBlocks = newValue }
+    }
+
     /// Clamps `logit_scale` to [0, ln 100] as OpenCLIP's trainer does after every optimizer step.
     public func clampLogitScale() {
         logitScale.pointer.pointee = min(max(logitScale.pointer.pointee, 0), Float(4.605_170_185_988_092))

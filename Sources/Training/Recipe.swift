@@ -37,7 +37,7 @@ public enum Recipe {
             double("lr") { $0.lr = $1 }, double("wd") { $0.wd = $1 }, double("beta1") { $0.beta1 = $1 },
             double("beta2") { $0.beta2 = $1 }, double("eps") { $0.eps = $1 }, int("warmup") { $0.warmup = $1 },
             string("lr-scheduler") { $0.lrScheduler = $1 }, int("accum-freq") { $0.accumFreq = $1 }, bool("grad-checkpointing") { $0.gradCheckpointing = $1 },
-            int("grad-checkpointing-blocks") { $0.gradCheckpointingBlocks = $1 },
+            int("grad-checkpointing-blocks") { $0.gradCheckpointingBlocks = $1 }, int("recompute-mlp-blocks") { $0.recomputeMLPBlocks = $1 },
             double("grad-clip-norm") { $0.gradClipNorm = $1 }, bool("lock-image") { $0.lockImage = $1 },
             bool("lock-text") { $0.lockText = $1 }, bool("siglip") { $0.siglip = $1 },
             int("seed") { $0.seed = UInt64(max($1, 0)) }, bool("deterministic") { $0.deterministic = $1 },

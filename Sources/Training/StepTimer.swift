@@ -28,6 +28,8 @@ public struct StepTimer {
     public var accumulation = 1
     /// Blocks per tower recomputed in backward (Int.max: all, as --grad-checkpointing).
     public var checkpointedBlocksPerTower = 0
+    /// Blocks per tower that recompute their MLP hidden layer in backward.
+    public var mlpRecomputedBlocksPerTower = 0
 
     public init(config: CLIPConfig, batchPerRank: Int) {
         self.config = config
@@ -39,6 +41,7 @@ public struct StepTimer {
         AllocatorPolicy.keepFreedMemory()
         let model = CLIPModel(config: config, seed: seed)
         model.checkpointedBlocksPerTower = checkpointedBlocksPerTower
+        model.mlpRecomputedBlocksPerTower = mlpRecomputedBlocksPerTower
         let engine = StepEngine(model: model, collectives: collectives, hyperparameters: AdamW.Hyperparameters())
         engine.accumulation = accumulation
         let data = RandomDataSource(config: config, batchPerRank: batchPerRank, rank: collectives.rank, worldSize: collectives.size,

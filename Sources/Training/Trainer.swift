@@ -82,6 +82,7 @@ public final class Trainer {
         engine.gradientClipNorm = configuration.gradClipNorm
         engine.accumulation = configuration.accumFreq
         model.checkpointedBlocksPerTower = configuration.checkpointedBlocksPerTower
+        model.mlpRecomputedBlocksPerTower = configuration.recomputeMLPBlocks ?? 0
         controller = StageController(stages: configuration.stages)
         state.seed = configuration.seed
         state.hyperparameters = hyper

@@ -33,6 +33,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var gradCheckpointing = false
     /// Recompute only this many blocks per tower (memory between none and --grad-checkpointing, at part of its cost).
     public var gradCheckpointingBlocks: Int?
+    /// Recompute the MLP hidden layer of this many blocks per tower in backward instead of keeping it (nil: none).
+    public var recomputeMLPBlocks: Int?
     public var gradClipNorm: Double?
     public var lockImage = false
     public var lockText = false
@@ -94,6 +96,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
                     "--report-to takes tensorboard (results.jsonl is always written), got \(reportTo.joined(separator: ","))")
         try require(gradClipNorm.map { $0 > 0 } ?? true, "--grad-clip-norm must be positive")
         try require(gradCheckpointingBlocks.map { $0 >= 0 } ?? true, "--grad-checkpointing-blocks must not be negative")
+        try require(recomputeMLPBlocks.map { $0 >= 0 } ?? true, "--recompute-mlp-blocks must not be negative")
         try require(maxSteps.map { $0 > 0 } ?? true, "--max-steps must be positive")
         try require((1...19).contains(checkpointCompressionLevel), "--checkpoint-compression-level must be 1-19, got \(checkpointCompressionLevel)")
         try require(keep.map { $0 > 0 } ?? true, "--keep must be positive")

@@ -17,6 +17,7 @@ struct BenchStepCommand: ParsableCommand {
     @Option(name: .long, help: "Timed steps.") var steps = 3
     @Flag(name: .long, help: "Recompute transformer blocks in backward (less memory, one more forward).") var gradCheckpointing = false
     @Option(name: .long, help: "Recompute only the first N blocks of each tower.") var gradCheckpointingBlocks: Int?
+    @Option(name: .long, help: "Recompute the MLP hidden layer of the first N blocks of each tower in backward.") var recomputeMLPBlocks = 0
     @Option(name: .long, help: "Untimed warm-up steps.") var warmup = 1
     @Flag(name: .long, help: "Print one JSON object on the last line.") var json = false
 
@@ -27,6 +28,7 @@ struct BenchStepCommand: ParsableCommand {
             var timer = StepTimer(config: config, batchPerRank: batchSize)
             timer.accumulation = accumFreq
             timer.checkpointedBlocksPerTower = gradCheckpointingBlocks ?? (gradCheckpointing ? Int.max : 0)
+            timer.mlpRecomputedBlocksPerTower = recomputeMLPBlocks
             let m = try timer.run(steps: steps, warmup: warmup, collectives: collectives)
             try MPIEnvironment.finish(collectives)
             guard collectives.rank == 0 else { return }

@@ -96,3 +96,62 @@ final class FusedLinearTests: XCTestCase {
         Tape.shared.reset()
     }
 }
+
+/// `Tensor.mlp` recomputes the hidden layer in backward; its values and gradients are the two fused linear layers'.
+final class FusedMLPTests: XCTestCase {
+    private typealias G = GradientCheck
+
+    func testFiniteDifferences() {
+        let x = G.uniform([2, 3, 6], -2, 2, seed: 120), r = G.uniform([2, 3, 6], seed: 121)
+        let lw = G.uniform([6], 0.5, 1.5, seed: 122), lb = G.uniform([6], seed: 123)
+        let w1 = G.uniform([10, 6], seed: 124), b1 = G.uniform([10], seed: 125)
+        let w2 = G.uniform([6, 10], seed: 126), b2 = G.uniform([6], seed: 127)
+        assertGradients("mlp", [x, lw, lb, w1, b1, w2, b2, r], tolerance: 1e-3) {
+            Tensor.mlp($0[0], layerNorm: .layerNorm(weight: $0[1], bias: $0[2], epsilon: 1e-5), fcWeight: $0[3], fcBias: $0[4],
+                       activation: .gelu, projectionWeight: $0[5], projectionBias: $0[6], adding: $0[7])
+        }
+        assertGradients("mlp without biases, QuickGELU", [x, lw, lb, w1, w2], tolerance: 1e-3) {
+            Tensor.mlp($0[0], layerNorm: .layerNorm(weight: $0[1], bias: $0[2], epsilon: 1e-5), fcWeight: $0[3], fcBias: nil,
+                       activation: .quickGELU, projectionWeight: $0[4], projectionBias: nil)
+        }
+    }
+
+    func testMatchesTheTwoLinearLayers() {
+        assertMatchesTheTwoLinearLayers(rows: 5, width: 8, hidden: 32)
+    }
+
+    /// Two chunks of rows and a part.
+    func testMatchesTheTwoLinearLayersOverSeveralChunks() {
+        let hidden = 1024
+        assertMatchesTheTwoLinearLayers(rows: 2 * FusedLinearGradient.chunkRows(width: hidden, rows: .max) + 29, width: 64, hidden: hidden)
+    }
+
+    private func assertMatchesTheTwoLinearLayers(rows: Int, width: Int, hidden: Int, file: StaticString = #filePath, line: UInt = #line) {
+        let x = G.uniform([rows, width], -2, 2, seed: 130), r = G.uniform([rows, width], seed: 131)
+        let lw = G.uniform([width], 0.5, 1.5, seed: 132), lb = G.uniform([width], seed: 133)
+        let w1 = G.uniform([hidden, width], seed: 134), b1 = G.uniform([hidden], seed: 135)
+        let w2 = G.uniform([width, hidden], seed: 136), b2 = G.uniform([width], seed: 137)
+        let seed = G.uniform([rows, width], seed: 138)
+        let inputs = [x, lw, lb, w1, b1, w2, b2, r]
+        for activation in [LinearPrologue.gelu, .quickGELU] {
+            let fused: ([Tensor]) -> Tensor = {
+                Tensor.mlp($0[0], layerNorm: .layerNorm(weight: $0[1], bias: $0[2], epsilon: 1e-5), fcWeight: $0[3], fcBias: $0[4],
+                           activation: activation, projectionWeight: $0[5], projectionBias: $0[6], adding: $0[7])
+            }
+            let plain: ([Tensor]) -> Tensor = {
+                let h = Tensor.linear($0[0], prologue: .layerNorm(weight: $0[1], bias: $0[2], epsilon: 1e-5), weight: $0[3], bias: $0[4])
+                return Tensor.linear(h, prologue: activation, weight: $0[5], bias: $0[6], adding: $0[7])
+            }
+            XCTAssertEqual(withoutGradients { fused(inputs) }.values, withoutGradients { plain(inputs) }.values, "values", file: file, line: line)
+            let a = G.analytic(inputs, differentiate: Array(0..<8), r: seed, fused)
+            let p = G.analytic(inputs, differentiate: Array(0..<8), r: seed, plain)
+            for i in 0..<8 {
+                // Parameter gradients sum over rows, chunk by chunk in one and in one product in the other.
+                let bound: Float = i == 0 || i == 7 ? 1e-6 : 1e-5 * Float(rows).squareRoot()
+                for (u, v) in zip(a[i]!.values, p[i]!.values) {
+                    XCTAssertEqual(u, v, accuracy: bound * max(1, abs(v)), "input \(i)", file: file, line: line)
+                }
+            }
+        }
+    }
+}

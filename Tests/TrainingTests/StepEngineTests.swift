@@ -86,15 +86,17 @@ final class StepEngineTests: XCTestCase {
         let (images, tokens) = try parity.batch()
         let trainable = [Bool](repeating: true, count: plain.model.parameters.parameters.count)
         _ = try plain.step(images: images, tokens: tokens, trainable: trainable, learningRate: 0)
-        // All blocks, and only the first block of each tower (--grad-checkpointing-blocks 1).
-        for blocks in [Int.max, 1] {
+        // All blocks, and only the first block of each tower (--grad-checkpointing-blocks 1); MLP recomputation in all
+        // blocks and in the first (--recompute-mlp-blocks), also together with checkpointing.
+        for (blocks, mlpBlocks) in [(Int.max, 0), (1, 0), (0, Int.max), (0, 1), (1, Int.max)] {
             let (checkpointed, _) = try makeEngine()
             checkpointed.model.checkpointedBlocksPerTower = blocks
+            checkpointed.model.mlpRecomputedBlocksPerTower = mlpBlocks
             _ = try checkpointed.step(images: images, tokens: tokens, trainable: trainable, learningRate: 0)
             for p in plain.model.parameters.parameters {
                 let a = Array(plain.gradients[p.offset..<(p.offset + p.count)]), b = Array(checkpointed.gradients[p.offset..<(p.offset + p.count)])
                 let scale = max(a.map { abs($0) }.max()!, 1e-12)
-                XCTAssertLessThanOrEqual(zip(a, b).map { abs($0 - $1) }.max()!, 1e-6 * scale, "\(p.name), \(blocks) blocks")
+                XCTAssertLessThanOrEqual(zip(a, b).map { abs($0 - $1) }.max()!, 1e-6 * scale, "\(p.name), \(blocks) blocks, \(mlpBlocks) MLP blocks")
             }
         }
         // Also with a locked image tower (blocks whose parameters are untracked) and GradCache.

@@ -1,0 +1,133 @@
+/// What the backward pass of `Tensor.mlp` keeps: the MLP's input, its layer norm's row statistics and the weights;
+/// nothing as wide as the hidden layer.
+public struct FusedMLPContext {
+    let input: Tensor
+    let normWeight: Tensor, normBias: Tensor, mean: Tensor, inverseStd: Tensor
+    let fcWeight: Tensor, fcBias: Tensor?
+    let projectionWeight: Tensor
+    let hasProjectionBias: Bool
+    let activation: LinearPrologue
+    /// Whether a residual was added to the output (its gradient is the output gradient).
+    let hasResidual: Bool
+
+    var width: Int { fcWeight.shape[1] }
+    var hidden: Int { fcWeight.shape[0] }
+    var rows: Int { input.count / Swift.max(width, 1) }
+    /// Row chunks the hidden layer is computed in, never whole.
+    var chunks: [Range<Int>] {
+        let size = FusedLinearGradient.chunkRows(width: hidden, rows: rows)
+        return stride(from: 0, to: rows, by: size).map { $0..<Swift.min($0 + size, rows) }
+    }
+
+    /// The hidden layer's pre-activation of `rows` into `h`, from the layer norm of the input rows (written to `normalized`).
+    func preActivation(_ rows: Range<Int>, normalized: UnsafeMutablePointer<Float>, into h: UnsafeMutablePointer<Float>,
+                       epsilon: Float?) {
+        let x = input.pointer + rows.lowerBound * width
+        if let epsilon {
+            Kernels.layerNormForward(x, normWeight.pointer, normBias.pointer, normalized, mean.storage.pointer + rows.lowerBound,
+                                     inverseStd.storage.pointer + rows.lowerBound, rows.count, width, epsilon)
+        } else {
+            Kernels.layerNormApply(x, normWeight.pointer, normBias.pointer, mean.pointer + rows.lowerBound,
+                                   inverseStd.pointer + rows.lowerBound, normalized, rows.count, width)
+        }
+        if let fcBias {
+            for r in 0..<rows.count { (h + r * hidden).update(from: fcBias.pointer, count: hidden) }
+        }
+        BLAS.gemm(transposeA: false, transposeB: true, m: rows.count, n: hidden, k: width, a: normalized, lda: width,
+                  b: fcWeight.pointer, ldb: width, beta: fcBias == nil ? 0 : 1, c: h, ldc: hidden)
+    }
+}
+
+extension Tensor {
+    /// A transformer block's MLP, `proj(act(fc(layerNorm(x)))) + residual`, keeping only x for backward.
+    ///
+    /// The hidden layer (4 widths per token) is the largest tensor a block keeps; here it is computed a chunk of rows at
+    /// a time and recomputed in backward, one more `fc` product (about a ninth of the block's training FLOPs).
+    /// Same values and gradients as the two fused linear layers; tape inputs are x, the layer norm's weight and bias,
+    /// the fc weight and bias, the projection weight and bias, and the residual.
+    public static func mlp(_ x: Tensor, layerNorm: LinearPrologue, fcWeight: Tensor, fcBias: Tensor?, activation: LinearPrologue,
+                           projectionWeight: Tensor, projectionBias: Tensor?, adding residual: Tensor? = nil) -> Tensor {
+        guard case .layerNorm(let normWeight, let normBias, let epsilon) = layerNorm else {
+            preconditionFailure("mlp: the first prologue must be a layer norm")
+        }
+        if case .layerNorm = activation { preconditionFailure("mlp: the activation must be GELU or QuickGELU") }
+        let width = x.shape.last ?? 0, rows = x.count / Swift.max(width, 1)
+        precondition(fcWeight.rank == 2 && fcWeight.shape[1] == width && projectionWeight.shape == [width, fcWeight.shape[0]]
+                     && normWeight.shape == [width] && normBias.shape == [width],
+                     "mlp: input \(x.shape), fc \(fcWeight.shape) and projection \(projectionWeight.shape) do not fit")
+        let context = FusedMLPContext(input: x, normWeight: normWeight, normBias: normBias,
+                                      mean: Tensor(uninitializedShape: [rows]), inverseStd: Tensor(uninitializedShape: [rows]),
+                                      fcWeight: fcWeight, fcBias: fcBias, projectionWeight: projectionWeight,
+                                      hasProjectionBias: projectionBias != nil, activation: activation, hasResidual: residual != nil)
+        let out = linearOutput(rows: rows, leadingShape: Array(x.shape.dropLast()), weight: projectionWeight, bias: projectionBias,
+                               adding: residual)
+        let beta: Float = projectionBias == nil && residual == nil ? 0 : 1
+        let chunks = context.chunks, largest = chunks.map(\.count).max() ?? 0
+        let normalized = TensorStorage(capacity: largest * width), hidden = TensorStorage(capacity: largest * context.hidden)
+        for rowRange in chunks {
+            context.preActivation(rowRange, normalized: normalized.pointer, into: hidden.pointer, epsilon: epsilon)
+            let h = hidden.pointer, n = rowRange.count * context.hidden
+            if case .quickGELU = activation { mapElements(h, h, n) { quickGELUValue($0) } } else { mapElements(h, h, n) { geluValue($0) } }
+            linearAccumulate(h, rows: rowRange, weight: projectionWeight, beta: beta, into: out)
+        }
+        let inputs = [x, normWeight, normBias, fcWeight] + (fcBias.map { [$0] } ?? []) + [projectionWeight]
+            + (projectionBias.map { [$0] } ?? []) + (residual.map { [$0] } ?? [])
+        return Tape.shared.record(.fusedMLP(context), inputs: inputs, output: out)
+    }
+}
+
+enum FusedMLPGradient {
+    /// Gradients in tape order. Per chunk of rows: the layer norm and the pre-activation are recomputed, the activation
+    /// and its derivative come from one pass, and every product of the backward pass runs on the chunk.
+    static func backward(_ c: FusedMLPContext, outputGradient g: Tensor, needs: [Bool]) -> [Tensor?] {
+        let (width, hidden) = (c.width, c.hidden)
+        let dx = Tensor(uninitializedShape: c.input.shape)
+        let dNormWeight = Tensor(shape: [width], repeating: 0), dNormBias = Tensor(shape: [width], repeating: 0)
+        let dFcWeight = Tensor(uninitializedShape: c.fcWeight.shape), dFcBias = Tensor(shape: [hidden], repeating: 0)
+        let dProjectionWeight = Tensor(uninitializedShape: c.projectionWeight.shape)
+        let chunks = c.chunks, largest = chunks.map(\.count).max() ?? 0
+        let normalized = TensorStorage(capacity: largest * width)
+        let activations = TensorStorage(capacity: largest * hidden), dHidden = TensorStorage(capacity: largest * hidden)
+        for rowRange in chunks {
+            let count = rowRange.count, first = rowRange.lowerBound, beta: Float = first == 0 ? 0 : 1
+            let a = activations.pointer, dh = dHidden.pointer, s = normalized.pointer
+            let gRows = g.pointer + first * width, dxRows = dx.storage.pointer + first * width
+            c.preActivation(rowRange, normalized: s, into: a, epsilon: nil)
+            // d(activation) = g Wp, then the activation (in place of the pre-activation) and dh = d(activation) · act'.
+            BLAS.gemm(transposeA: false, transposeB: false, m: count, n: hidden, k: width, a: gRows, lda: width,
+                      b: c.projectionWeight.pointer, ldb: hidden, c: dh, ldc: hidden)
+            if case .quickGELU = c.activation { activate(a, dh, count * hidden, quickGELUValueAndDerivative) } else { activate(a, dh, count * hidden, geluValueAndDerivative) }
+            BLAS.gemm(transposeA: true, transposeB: false, m: width, n: hidden, k: count, a: gRows, lda: width, b: a, ldb: hidden,
+                      beta: beta, c: dProjectionWeight.storage.pointer, ldc: hidden)
+            BLAS.gemm(transposeA: true, transposeB: false, m: hidden, n: width, k: count, a: dh, lda: hidden, b: s, ldb: width,
+                      beta: beta, c: dFcWeight.storage.pointer, ldc: width)
+            let db = dFcBias.storage.pointer
+            for r in 0..<count {
+                let row = dh + r * hidden
+                for j in 0..<hidden { db[j] += row[j] }
+            }
+            // d(normalized) = dh Wfc into dx's rows, then the layer norm's backward in place.
+            BLAS.gemm(transposeA: false, transposeB: false, m: count, n: width, k: hidden, a: dh, lda: hidden,
+                      b: c.fcWeight.pointer, ldb: width, c: dxRows, ldc: width)
+            Kernels.layerNormBackward(dxRows, c.input.pointer + first * width, c.normWeight.pointer, c.mean.pointer + first,
+                                      c.inverseStd.pointer + first, dxRows, dNormWeight.storage.pointer, dNormBias.storage.pointer,
+                                      count, width)
+        }
+        var grads: [Tensor?] = [dx, dNormWeight, dNormBias, dFcWeight]
+        if c.fcBias != nil { grads.append(dFcBias) }
+        grads.append(dProjectionWeight)
+        if c.hasProjectionBias { grads.append(g.reduced(toShape: [width])) }
+        if c.hasResidual { grads.append(g) }
+        return zip(grads, needs).map { $1 ? $0 : nil }
+    }
+
+    @inline(__always)
+    private static func activate(_ h: UnsafeMutablePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ count: Int,
+                                 _ f: (Float) -> (value: Float, derivative: Float)) {
+        for i in 0..<count {
+            let (value, derivative) = f(h[i])
+            h[i] = value
+            d[i] *= derivative
+        }
+    }
+}
