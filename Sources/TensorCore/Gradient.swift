@@ -62,7 +62,7 @@ enum Gradient {
                                       dw.storage.pointer, db.storage.pointer, rows, width)
             return [dx, dw, db]
         case .gatherRows(let tableShape, let indices):
-            return [g.scatterAddRows(tableShape: tableShape, indices: indices)]
+            return [needs[0] ? g.scatterAddRows(tableShape: tableShape, indices: indices) : nil]
         case .reshape(let shape):
             return [g.reshapedView(shape)]
         case .permute(_, let permutation):
@@ -120,6 +120,18 @@ enum Gradient {
             return [ConvolutionGradient.avgPool2d(inputShape: shape, kernel: kernel, stride: stride, outputGradient: g)]
         case .custom(_, let rule):
             return rule(g)
+        }
+    }
+
+    /// Adds the gradient of input `index` straight into `destination` when `op` can do so without materialising it
+    /// (a lookup's table gradient: only the rows it read), and returns whether it did.
+    static func accumulate(_ op: Op, input index: Int, outputGradient g: Tensor, into destination: UnsafeMutablePointer<Float>) -> Bool {
+        switch op {
+        case .gatherRows(let tableShape, let indices) where index == 0:
+            g.scatterAddRows(into: destination, width: tableShape[1], indices: indices)
+            return true
+        default:
+            return false
         }
     }
 

@@ -131,12 +131,17 @@ extension Tensor {
     /// Scatter-adds the rows of `self` into a zero table of `tableShape` at `indices`: the backward of gatherRows.
     func scatterAddRows(tableShape: [Int], indices: [Int32]) -> Tensor {
         let out = Tensor(shape: tableShape, repeating: 0)
-        let width = tableShape[1], o = out.storage.pointer, p = pointer
+        scatterAddRows(into: out.storage.pointer, width: tableShape[1], indices: indices)
+        return out
+    }
+
+    /// Adds row i of `self` to row `indices[i]` of the table at `table` (rows of `width`).
+    func scatterAddRows(into table: UnsafeMutablePointer<Float>, width: Int, indices: [Int32]) {
+        let p = pointer
         for (i, index) in indices.enumerated() {
-            let dst = o + Int(index) * width, src = p + i * width
+            let dst = table + Int(index) * width, src = p + i * width
             for j in 0..<width { dst[j] += src[j] }
         }
-        return out
     }
 
     /// Places `self` at `start` along `axis` inside zeros of `inputShape`: the backward of a slice.

@@ -69,7 +69,8 @@ public final class Tape {
         precondition(isCurrent(loss.variable), "backward: the loss is not tracked (no tracked input, or gradients disabled)")
         let seedTensor = seed ?? Tensor(shape: loss.shape, repeating: 1)
         precondition(seedTensor.shape == loss.shape, "backward: seed shape \(seedTensor.shape) vs loss shape \(loss.shape)")
-        return backward(seeds: [(loss.variable, seedTensor)], leafReady: leafReady)
+        // Without destinations every leaf's gradient arrives as a tensor.
+        return backward(seeds: [(loss.variable, seedTensor)], leafReady: leafReady.map { report in { v, g in if let g { report(v, g) } } })
     }
 
     /// Back-propagates several seeded outputs at once (e.g. cached feature gradients in GradCache).
@@ -77,13 +78,30 @@ public final class Tape {
     /// Variables are the `variable` ids of tracked tensors; `leafReady` and `Gradients` use the same ids.
     /// With `keepingLeafGradients` false the result stays empty and each leaf gradient is freed once `leafReady`
     /// has consumed it, so a training step never holds a second copy of all gradients.
+    ///
+    /// A leaf listed in `destinations` has its gradient added into that buffer (of the leaf's element count) as
+    /// backward produces it, and `leafReady` receives nil for it: a lookup table's gradient then touches only the
+    /// rows the batch read instead of becoming a table-sized temporary.
     public func backward(seeds: [(variable: Int, gradient: Tensor)], keepingLeafGradients: Bool = true,
-                         leafReady: ((Int, Tensor) -> Void)? = nil) -> Gradients {
+                         accumulatingInto destinations: [Int: UnsafeMutablePointer<Float>] = [:],
+                         leafReady: ((Int, Tensor?) -> Void)? = nil) -> Gradients {
         let base = firstVariable, variableCount = nextVariable - firstVariable
         var grads = [Tensor?](repeating: nil, count: variableCount)
+        var destination = [UnsafeMutablePointer<Float>?](repeating: nil, count: variableCount)
+        var accumulated = [Bool](repeating: false, count: variableCount)  // a gradient reached the destination
+        for (v, pointer) in destinations where isCurrent(v) && isLeaf[v - base] { destination[v - base] = pointer }
+        func add(_ g: Tensor, to v: Int) {
+            if let d = destination[v] {
+                let n = g.count, src = g.pointer
+                for j in 0..<n { d[j] += src[j] }
+                accumulated[v] = true
+            } else {
+                accumulate(&grads[v], g)
+            }
+        }
         for (v, g) in seeds {
             precondition(isCurrent(v), "backward: seed variable \(v) is not on the current tape (untracked or from before a reset)")
-            accumulate(&grads[v - base], g)
+            add(g, to: v - base)
         }
 
         // A leaf is final once the earliest node that reads it has been processed.
@@ -97,6 +115,17 @@ public final class Tape {
             if firstUse[v] == Int.max { leavesWithoutUse.append(v) } else { finalAt[firstUse[v]].append(v) }
         }
         var result = Gradients(count: variableCount, base: base)
+        // A leaf's gradient is complete: hand it over (or, with a destination, say that it is there).
+        func finish(_ v: Int) {
+            if destination[v] != nil {
+                if accumulated[v], let leafReady { leafReady(v + base, nil) }
+                return
+            }
+            let g = grads[v]
+            grads[v] = nil
+            if keepingLeafGradients { result.values[v] = g }
+            if let g, let leafReady { leafReady(v + base, g) }
+        }
         let wasEnabled = gradientsEnabled
         gradientsEnabled = false  // backward rules use ordinary ops on saved (tracked) tensors
         defer { gradientsEnabled = wasEnabled }
@@ -111,24 +140,22 @@ public final class Tape {
                 grads[node.output] = nil  // an output is never a leaf: free intermediates early
                 precondition(outGrad.shape == node.outputShape,
                              "backward: gradient shape \(outGrad.shape) vs output shape \(node.outputShape) of \(node.op.name)")
-                let inputGrads = Gradient.backward(node.op, outputGradient: outGrad, outputShape: node.outputShape,
-                                                   needs: node.inputs.map { $0 >= 0 })
+                var needs = node.inputs.map { $0 >= 0 }
+                for (k, v) in node.inputs.enumerated() where v >= 0 {
+                    if let d = destination[v], Gradient.accumulate(node.op, input: k, outputGradient: outGrad, into: d) {
+                        needs[k] = false
+                        accumulated[v] = true
+                    }
+                }
+                let inputGrads = Gradient.backward(node.op, outputGradient: outGrad, outputShape: node.outputShape, needs: needs)
                 precondition(inputGrads.count == node.inputs.count, "backward rule of \(node.op.name) returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
-                for (v, g) in zip(node.inputs, inputGrads) where v >= 0 {
-                    if let g { accumulate(&grads[v], g) }
+                for (k, (v, g)) in zip(node.inputs, inputGrads).enumerated() where v >= 0 && needs[k] {
+                    if let g { add(g, to: v) }
                 }
             }
-            for v in finalAt[index] {
-                let g = grads[v]
-                grads[v] = nil
-                if keepingLeafGradients { result.values[v] = g }
-                if let g, let leafReady { leafReady(v + base, g) }
-            }
+            for v in finalAt[index] { finish(v) }
         }
-        for v in leavesWithoutUse {
-            if keepingLeafGradients { result.values[v] = grads[v] }
-            if let g = grads[v], let leafReady { leafReady(v + base, g) }
-        }
+        for v in leavesWithoutUse { finish(v) }
         reset()
         return result
     }

@@ -107,18 +107,18 @@ public final class StepEngine {
             }
             if image.isTracked { seeds.append((image.variable, dI)) }
             if text.isTracked { seeds.append((text.variable, dT)) }
-            var owners: [Int: Int] = [:]
-            for (i, p) in store.parameters.enumerated() { if let leaf = p.leaf { owners[leaf.variable] = i } }
+            // Gradients accumulate straight into the flat buffer (the token embedding's only in the rows read).
+            var owners: [Int: Int] = [:], destinations: [Int: UnsafeMutablePointer<Float>] = [:]
+            for (i, p) in store.parameters.enumerated() {
+                guard let leaf = p.leaf else { continue }
+                owners[leaf.variable] = i
+                destinations[leaf.variable] = gradients.baseAddress! + p.offset
+            }
             let last = isLastMicro(m)
             var failure: Error?
             if !seeds.isEmpty {
-                _ = Tape.shared.backward(seeds: seeds, keepingLeafGradients: false) { variable, g in
+                _ = Tape.shared.backward(seeds: seeds, keepingLeafGradients: false, accumulatingInto: destinations) { variable, _ in
                     guard let i = owners[variable] else { return }
-                    let p = store.parameters[i]
-                    let dst = self.gradients.baseAddress! + p.offset
-                    g.withUnsafeBufferPointer { src in
-                        for j in 0..<p.count { dst[j] += src[j] }
-                    }
                     if last {
                         reported[i] = true
                         do { try self.reducer.gradientReady(parameter: i, gradients: self.gradients.baseAddress!) } catch { failure = failure ?? error }

@@ -102,10 +102,39 @@ final class TapeSemanticsTests: XCTestCase {
         let a2 = Tensor(shape: [3], values: a.values).tracked(), b2 = Tensor(shape: [3], values: b.values).tracked()
         let loss2 = ((a2 * Tensor(shape: [3], repeating: 2) * b2) * a2).sum()
         var streamed: [Int: [Float]] = [:]
-        let empty = Tape.shared.backward(seeds: [(loss2.variable, Tensor(scalar: 1))], keepingLeafGradients: false) { streamed[$0] = $1.values }
+        let empty = Tape.shared.backward(seeds: [(loss2.variable, Tensor(scalar: 1))], keepingLeafGradients: false) { streamed[$0] = $1!.values }
         XCTAssertEqual(streamed[a2.variable], reported[1].1)
         XCTAssertEqual(streamed[b2.variable], reported[0].1)
         XCTAssertNil(empty[a2])
+    }
+
+    /// Leaves with a destination get their gradients added there (a lookup only into the rows it read); leafReady
+    /// then receives nil for them, once, when they are final.
+    func testGradientsAccumulateIntoDestinations() {
+        let table = Tensor(shape: [5, 2], values: (0..<10).map { Float($0) / 10 }).tracked()
+        let w = Tensor(shape: [2], values: [0.5, -1.5]).tracked()
+        let rows = table.gatherRows([3, 1, 3])
+        let loss = (rows * w).sum() + (w * w).sum()
+        let expected = withoutGradients { () -> (table: [Float], w: [Float]) in
+            var t = [Float](repeating: 0, count: 10)
+            for r in [3, 1, 3] { t[2 * r] += 0.5; t[2 * r + 1] += -1.5 }
+            let picked = [3, 1, 3].map { table.values[2 * $0] }, picked1 = [3, 1, 3].map { table.values[2 * $0 + 1] }
+            return (t, [picked.reduce(0, +) + 1, picked1.reduce(0, +) - 3])
+        }
+        var tableGradient = [Float](repeating: 7, count: 10), wGradient = [Float](repeating: 1, count: 2)
+        var reports: [Int: Int] = [:]
+        tableGradient.withUnsafeMutableBufferPointer { t in
+            wGradient.withUnsafeMutableBufferPointer { g in
+                _ = Tape.shared.backward(seeds: [(loss.variable, Tensor(scalar: 1))], keepingLeafGradients: false,
+                                         accumulatingInto: [table.variable: t.baseAddress!, w.variable: g.baseAddress!]) { v, gradient in
+                    XCTAssertNil(gradient)
+                    reports[v, default: 0] += 1
+                }
+            }
+        }
+        XCTAssertEqual(reports, [table.variable: 1, w.variable: 1])
+        for i in 0..<10 { XCTAssertEqual(tableGradient[i], 7 + expected.table[i], accuracy: 1e-6, "table \(i)") }
+        for i in 0..<2 { XCTAssertEqual(wGradient[i], 1 + expected.w[i], accuracy: 1e-6, "w \(i)") }
     }
 
     func testTensorsTrackedBeforeAResetAreUntracked() {
