@@ -48,19 +48,17 @@ public struct ResidualAttentionBlock {
         proj = Linear(builder.scope("mlp.c_proj"), inFeatures: mlpWidth, outFeatures: width, weightInit: initStds.map { .normal(std: $0.projection) })
     }
 
-    /// The layer norms and the MLP activation are fused into the linear layers that read them, and the attention into
-    /// its output projection, so backward recomputes their outputs instead of keeping them (9 instead of 17
-    /// activation-sized tensors per block); both residual additions happen inside the output projections.
+    /// The first layer norm is fused into the q|k|v projection, the attention into its output projection, and the MLP
+    /// (layer norm, c_fc, activation, c_proj) is one operation that works a chunk of rows at a time; backward recomputes
+    /// the layer norms, the attention output and probabilities and the activation instead of keeping them (9 instead of
+    /// 17 activation-sized tensors per block), and both residual additions happen inside the output projections.
     ///
     /// With `recomputingMLP`, the MLP's hidden layer is not kept either but recomputed in backward (one more `c_fc`
     /// product): the block keeps 5 instead of 9 activation-sized tensors.
     public func callAsFunction(_ x: Tensor, causal: Bool, recomputingMLP: Bool = false) -> Tensor {
         let h = attention(x, causal: causal, prologue: ln1.prologue, adding: x)
-        if recomputingMLP {
-            return Tensor.mlp(h, layerNorm: ln2.prologue, fcWeight: fc.weight.tensor, fcBias: fc.bias?.tensor, activation: activation.prologue,
-                              projectionWeight: proj.weight.tensor, projectionBias: proj.bias?.tensor, adding: h)
-        }
-        return proj(fc(h, after: ln2.prologue), after: activation.prologue, adding: h)
+        return Tensor.mlp(h, layerNorm: ln2.prologue, fcWeight: fc.weight.tensor, fcBias: fc.bias?.tensor, activation: activation.prologue,
+                          projectionWeight: proj.weight.tensor, projectionBias: proj.bias?.tensor, adding: h, recomputingHidden: recomputingMLP)
     }
 
     /// Every parameter of the block.

@@ -1,5 +1,5 @@
-/// What the backward pass of `Tensor.mlp` keeps: the MLP's input, its layer norm's row statistics and the weights;
-/// nothing as wide as the hidden layer.
+/// What the backward pass of `Tensor.mlp` keeps: the MLP's input, its layer norm's row statistics, the weights and,
+/// unless it is recomputed, the hidden layer's pre-activation.
 public struct FusedMLPContext {
     let input: Tensor
     let normWeight: Tensor, normBias: Tensor, mean: Tensor, inverseStd: Tensor
@@ -9,19 +9,20 @@ public struct FusedMLPContext {
     let activation: LinearPrologue
     /// Whether a residual was added to the output (its gradient is the output gradient).
     let hasResidual: Bool
+    /// The pre-activation [rows, hidden], or nil when backward recomputes it.
+    let preActivation: Tensor?
 
     var width: Int { fcWeight.shape[1] }
     var hidden: Int { fcWeight.shape[0] }
     var rows: Int { input.count / Swift.max(width, 1) }
-    /// Row chunks the hidden layer is computed in, never whole.
+    /// Row chunks the MLP works in: no activation-sized temporary is ever whole.
     var chunks: [Range<Int>] {
         let size = FusedLinearGradient.chunkRows(width: hidden, rows: rows)
         return stride(from: 0, to: rows, by: size).map { $0..<Swift.min($0 + size, rows) }
     }
 
-    /// The hidden layer's pre-activation of `rows` into `h`, from the layer norm of the input rows (written to `normalized`).
-    func preActivation(_ rows: Range<Int>, normalized: UnsafeMutablePointer<Float>, into h: UnsafeMutablePointer<Float>,
-                       epsilon: Float?) {
+    /// The layer norm of the input rows `rows` into `normalized`; with `epsilon` (forward) it also stores the row statistics.
+    func normalize(_ rows: Range<Int>, into normalized: UnsafeMutablePointer<Float>, epsilon: Float?) {
         let x = input.pointer + rows.lowerBound * width
         if let epsilon {
             Kernels.layerNormForward(x, normWeight.pointer, normBias.pointer, normalized, mean.storage.pointer + rows.lowerBound,
@@ -30,45 +31,54 @@ public struct FusedMLPContext {
             Kernels.layerNormApply(x, normWeight.pointer, normBias.pointer, mean.pointer + rows.lowerBound,
                                    inverseStd.pointer + rows.lowerBound, normalized, rows.count, width)
         }
+    }
+
+    /// The pre-activation `normalized Wfcᵀ + bfc` of `count` rows into `h`.
+    func fc(_ count: Int, normalized: UnsafePointer<Float>, into h: UnsafeMutablePointer<Float>) {
         if let fcBias {
-            for r in 0..<rows.count { (h + r * hidden).update(from: fcBias.pointer, count: hidden) }
+            for r in 0..<count { (h + r * hidden).update(from: fcBias.pointer, count: hidden) }
         }
-        BLAS.gemm(transposeA: false, transposeB: true, m: rows.count, n: hidden, k: width, a: normalized, lda: width,
+        BLAS.gemm(transposeA: false, transposeB: true, m: count, n: hidden, k: width, a: normalized, lda: width,
                   b: fcWeight.pointer, ldb: width, beta: fcBias == nil ? 0 : 1, c: h, ldc: hidden)
     }
 }
 
 extension Tensor {
-    /// A transformer block's MLP, `proj(act(fc(layerNorm(x)))) + residual`, keeping only x for backward.
+    /// A transformer block's MLP, `proj(act(fc(layerNorm(x)))) + residual`, a chunk of rows at a time.
     ///
-    /// The hidden layer (4 widths per token) is the largest tensor a block keeps; here it is computed a chunk of rows at
-    /// a time and recomputed in backward, one more `fc` product (about a ninth of the block's training FLOPs).
+    /// Neither the layer norm's output nor the activation is kept, and backward runs every product per chunk, so the
+    /// activation's gradient (4 widths per token) is never whole either. With `recomputingHidden`, the pre-activation
+    /// is not kept but recomputed in backward too, one more `fc` product: the MLP then keeps only x.
     /// Same values and gradients as the two fused linear layers; tape inputs are x, the layer norm's weight and bias,
     /// the fc weight and bias, the projection weight and bias, and the residual.
     public static func mlp(_ x: Tensor, layerNorm: LinearPrologue, fcWeight: Tensor, fcBias: Tensor?, activation: LinearPrologue,
-                           projectionWeight: Tensor, projectionBias: Tensor?, adding residual: Tensor? = nil) -> Tensor {
+                           projectionWeight: Tensor, projectionBias: Tensor?, adding residual: Tensor? = nil,
+                           recomputingHidden: Bool = false) -> Tensor {
         guard case .layerNorm(let normWeight, let normBias, let epsilon) = layerNorm else {
             preconditionFailure("mlp: the first prologue must be a layer norm")
         }
         if case .layerNorm = activation { preconditionFailure("mlp: the activation must be GELU or QuickGELU") }
-        let width = x.shape.last ?? 0, rows = x.count / Swift.max(width, 1)
-        precondition(fcWeight.rank == 2 && fcWeight.shape[1] == width && projectionWeight.shape == [width, fcWeight.shape[0]]
+        let width = x.shape.last ?? 0, rows = x.count / Swift.max(width, 1), hiddenWidth = fcWeight.shape[0]
+        precondition(fcWeight.rank == 2 && fcWeight.shape[1] == width && projectionWeight.shape == [width, hiddenWidth]
                      && normWeight.shape == [width] && normBias.shape == [width],
                      "mlp: input \(x.shape), fc \(fcWeight.shape) and projection \(projectionWeight.shape) do not fit")
         let context = FusedMLPContext(input: x, normWeight: normWeight, normBias: normBias,
                                       mean: Tensor(uninitializedShape: [rows]), inverseStd: Tensor(uninitializedShape: [rows]),
                                       fcWeight: fcWeight, fcBias: fcBias, projectionWeight: projectionWeight,
-                                      hasProjectionBias: projectionBias != nil, activation: activation, hasResidual: residual != nil)
+                                      hasProjectionBias: projectionBias != nil, activation: activation, hasResidual: residual != nil,
+                                      preActivation: recomputingHidden ? nil : Tensor(uninitializedShape: [rows, hiddenWidth]))
         let out = linearOutput(rows: rows, leadingShape: Array(x.shape.dropLast()), weight: projectionWeight, bias: projectionBias,
                                adding: residual)
         let beta: Float = projectionBias == nil && residual == nil ? 0 : 1
         let chunks = context.chunks, largest = chunks.map(\.count).max() ?? 0
-        let normalized = TensorStorage(capacity: largest * width), hidden = TensorStorage(capacity: largest * context.hidden)
+        let normalized = TensorStorage(capacity: largest * width), activations = TensorStorage(capacity: largest * hiddenWidth)
         for rowRange in chunks {
-            context.preActivation(rowRange, normalized: normalized.pointer, into: hidden.pointer, epsilon: epsilon)
-            let h = hidden.pointer, n = rowRange.count * context.hidden
-            if case .quickGELU = activation { mapElements(h, h, n) { quickGELUValue($0) } } else { mapElements(h, h, n) { geluValue($0) } }
-            linearAccumulate(h, rows: rowRange, weight: projectionWeight, beta: beta, into: out)
+            let a = activations.pointer, n = rowRange.count * hiddenWidth
+            let h = context.preActivation.map { $0.storage.pointer + rowRange.lowerBound * hiddenWidth } ?? a
+            context.normalize(rowRange, into: normalized.pointer, epsilon: epsilon)
+            context.fc(rowRange.count, normalized: normalized.pointer, into: h)
+            if case .quickGELU = activation { mapElements(h, a, n) { quickGELUValue($0) } } else { mapElements(h, a, n) { geluValue($0) } }
+            linearAccumulate(a, rows: rowRange, weight: projectionWeight, beta: beta, into: out)
         }
         let inputs = [x, normWeight, normBias, fcWeight] + (fcBias.map { [$0] } ?? []) + [projectionWeight]
             + (projectionBias.map { [$0] } ?? []) + (residual.map { [$0] } ?? [])
@@ -77,8 +87,8 @@ extension Tensor {
 }
 
 enum FusedMLPGradient {
-    /// Gradients in tape order. Per chunk of rows: the layer norm and the pre-activation are recomputed, the activation
-    /// and its derivative come from one pass, and every product of the backward pass runs on the chunk.
+    /// Gradients in tape order. Per chunk of rows: the layer norm (and, when not kept, the pre-activation) is
+    /// recomputed, the activation and its derivative come from one pass, and every product runs on the chunk.
     static func backward(_ c: FusedMLPContext, outputGradient g: Tensor, needs: [Bool]) -> [Tensor?] {
         let (width, hidden) = (c.width, c.hidden)
         let dx = Tensor(uninitializedShape: c.input.shape)
@@ -92,11 +102,22 @@ enum FusedMLPGradient {
             let count = rowRange.count, first = rowRange.lowerBound, beta: Float = first == 0 ? 0 : 1
             let a = activations.pointer, dh = dHidden.pointer, s = normalized.pointer
             let gRows = g.pointer + first * width, dxRows = dx.storage.pointer + first * width
-            c.preActivation(rowRange, normalized: s, into: a, epsilon: nil)
-            // d(activation) = g Wp, then the activation (in place of the pre-activation) and dh = d(activation) · act'.
+            c.normalize(rowRange, into: s, epsilon: nil)
+            let h: UnsafePointer<Float>
+            if let kept = c.preActivation {
+                h = kept.pointer + first * hidden
+            } else {
+                c.fc(count, normalized: s, into: a)
+                h = UnsafePointer(a)
+            }
+            // d(activation) = g Wp, then the activation and dh = d(activation) · act' in one pass.
             BLAS.gemm(transposeA: false, transposeB: false, m: count, n: hidden, k: width, a: gRows, lda: width,
                       b: c.projectionWeight.pointer, ldb: hidden, c: dh, ldc: hidden)
-            if case .quickGELU = c.activation { activate(a, dh, count * hidden, quickGELUValueAndDerivative) } else { activate(a, dh, count * hidden, geluValueAndDerivative) }
+            if case .quickGELU = c.activation {
+                activate(h, a, dh, count * hidden, quickGELUValueAndDerivative)
+            } else {
+                activate(h, a, dh, count * hidden, geluValueAndDerivative)
+            }
             BLAS.gemm(transposeA: true, transposeB: false, m: width, n: hidden, k: count, a: gRows, lda: width, b: a, ldb: hidden,
                       beta: beta, c: dProjectionWeight.storage.pointer, ldc: hidden)
             BLAS.gemm(transposeA: true, transposeB: false, m: hidden, n: width, k: count, a: dh, lda: hidden, b: s, ldb: width,
@@ -121,12 +142,13 @@ enum FusedMLPGradient {
         return zip(grads, needs).map { $1 ? $0 : nil }
     }
 
+    /// a = act(h) and d *= act'(h) for `count` values (`h` and `a` may be the same buffer).
     @inline(__always)
-    private static func activate(_ h: UnsafeMutablePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ count: Int,
-                                 _ f: (Float) -> (value: Float, derivative: Float)) {
+    private static func activate(_ h: UnsafePointer<Float>, _ a: UnsafeMutablePointer<Float>, _ d: UnsafeMutablePointer<Float>,
+                                 _ count: Int, _ f: (Float) -> (value: Float, derivative: Float)) {
         for i in 0..<count {
             let (value, derivative) = f(h[i])
-            h[i] = value
+            a[i] = value
             d[i] *= derivative
         }
     }

@@ -97,7 +97,7 @@ final class FusedLinearTests: XCTestCase {
     }
 }
 
-/// `Tensor.mlp` recomputes the hidden layer in backward; its values and gradients are the two fused linear layers'.
+/// `Tensor.mlp`, keeping or recomputing the hidden layer, has the values and gradients of the two fused linear layers.
 final class FusedMLPTests: XCTestCase {
     private typealias G = GradientCheck
 
@@ -106,13 +106,15 @@ final class FusedMLPTests: XCTestCase {
         let lw = G.uniform([6], 0.5, 1.5, seed: 122), lb = G.uniform([6], seed: 123)
         let w1 = G.uniform([10, 6], seed: 124), b1 = G.uniform([10], seed: 125)
         let w2 = G.uniform([6, 10], seed: 126), b2 = G.uniform([6], seed: 127)
-        assertGradients("mlp", [x, lw, lb, w1, b1, w2, b2, r], tolerance: 1e-3) {
-            Tensor.mlp($0[0], layerNorm: .layerNorm(weight: $0[1], bias: $0[2], epsilon: 1e-5), fcWeight: $0[3], fcBias: $0[4],
-                       activation: .gelu, projectionWeight: $0[5], projectionBias: $0[6], adding: $0[7])
-        }
-        assertGradients("mlp without biases, QuickGELU", [x, lw, lb, w1, w2], tolerance: 1e-3) {
-            Tensor.mlp($0[0], layerNorm: .layerNorm(weight: $0[1], bias: $0[2], epsilon: 1e-5), fcWeight: $0[3], fcBias: nil,
-                       activation: .quickGELU, projectionWeight: $0[4], projectionBias: nil)
+        for recomputing in [false, true] {
+            assertGradients("mlp, recomputing \(recomputing)", [x, lw, lb, w1, b1, w2, b2, r], tolerance: 1e-3) {
+                Tensor.mlp($0[0], layerNorm: .layerNorm(weight: $0[1], bias: $0[2], epsilon: 1e-5), fcWeight: $0[3], fcBias: $0[4],
+                           activation: .gelu, projectionWeight: $0[5], projectionBias: $0[6], adding: $0[7], recomputingHidden: recomputing)
+            }
+            assertGradients("mlp without biases, QuickGELU, recomputing \(recomputing)", [x, lw, lb, w1, w2], tolerance: 1e-3) {
+                Tensor.mlp($0[0], layerNorm: .layerNorm(weight: $0[1], bias: $0[2], epsilon: 1e-5), fcWeight: $0[3], fcBias: nil,
+                           activation: .quickGELU, projectionWeight: $0[4], projectionBias: nil, recomputingHidden: recomputing)
+            }
         }
     }
 
@@ -133,10 +135,10 @@ final class FusedMLPTests: XCTestCase {
         let w2 = G.uniform([width, hidden], seed: 136), b2 = G.uniform([width], seed: 137)
         let seed = G.uniform([rows, width], seed: 138)
         let inputs = [x, lw, lb, w1, b1, w2, b2, r]
-        for activation in [LinearPrologue.gelu, .quickGELU] {
+        for (activation, recomputing) in [(LinearPrologue.gelu, false), (.gelu, true), (.quickGELU, false), (.quickGELU, true)] {
             let fused: ([Tensor]) -> Tensor = {
                 Tensor.mlp($0[0], layerNorm: .layerNorm(weight: $0[1], bias: $0[2], epsilon: 1e-5), fcWeight: $0[3], fcBias: $0[4],
-                           activation: activation, projectionWeight: $0[5], projectionBias: $0[6], adding: $0[7])
+                           activation: activation, projectionWeight: $0[5], projectionBias: $0[6], adding: $0[7], recomputingHidden: recomputing)
             }
             let plain: ([Tensor]) -> Tensor = {
                 let h = Tensor.linear($0[0], prologue: .layerNorm(weight: $0[1], bias: $0[2], epsilon: 1e-5), weight: $0[3], bias: $0[4])
