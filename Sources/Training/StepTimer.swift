@@ -30,6 +30,8 @@ public struct StepTimer {
     public var checkpointedBlocksPerTower = 0
     /// Blocks per tower that recompute their MLP hidden layer in backward.
     public var mlpRecomputedBlocksPerTower = 0
+    /// Gradient bucket size for the all-reduce (--bucket-mb of a training run).
+    public var bucketBytes = 8 << 20
 
     public init(config: CLIPConfig, batchPerRank: Int) {
         self.config = config
@@ -42,12 +44,13 @@ public struct StepTimer {
         let model = CLIPModel(config: config, seed: seed)
         model.checkpointedBlocksPerTower = checkpointedBlocksPerTower
         model.mlpRecomputedBlocksPerTower = mlpRecomputedBlocksPerTower
-        let engine = StepEngine(model: model, collectives: collectives, hyperparameters: AdamW.Hyperparameters())
+        let engine = StepEngine(model: model, collectives: collectives, hyperparameters: AdamW.Hyperparameters(), bucketBytes: bucketBytes)
         engine.accumulation = accumulation
         let data = RandomDataSource(config: config, batchPerRank: batchPerRank, rank: collectives.rank, worldSize: collectives.size,
                                     samplesPerEpoch: Int.max / 2, seed: seed)
         let trainable = [Bool](repeating: true, count: model.parameters.parameters.count)
         try collectives.broadcast(model.parameters.flatValues, root: 0)
+        AllocatorPolicy.releaseFreedMemory()  // the model's initialisation temporaries, as a training run does
         var times: [Double] = [], waits: [Double] = [], loss = 0.0
         let flopsPerStep = 6 * forwardMACsPerSample * Double(batchPerRank)
         var sgemm: [Double] = [], ratios: [Double] = []

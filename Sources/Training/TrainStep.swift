@@ -39,7 +39,7 @@ public final class StepEngine {
     public var tileElements = ContrastiveLoss.defaultTileElements
 
     public init(model: CLIPModel, collectives: TrainerCollectives, hyperparameters: AdamW.Hyperparameters,
-                bucketBytes: Int = 25 << 20, deterministic: Bool = false) {
+                bucketBytes: Int = 8 << 20, deterministic: Bool = false) {
         self.model = model
         self.collectives = collectives
         let store = model.parameters

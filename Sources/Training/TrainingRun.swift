@@ -69,6 +69,9 @@ public final class TrainingRun {
             try trainer.restore(saved)
         }
 
+        // Building and restoring the model left table-sized temporaries behind; training never asks for those sizes
+        // again, so hand them back before they sit idle at every step's memory peak.
+        AllocatorPolicy.releaseFreedMemory()
         var outputs: RunOutputs?
         var checkpoints: RunCheckpoints?
         if isRoot {

@@ -18,6 +18,7 @@ struct BenchStepCommand: ParsableCommand {
     @Flag(name: .long, help: "Recompute transformer blocks in backward (less memory, one more forward).") var gradCheckpointing = false
     @Option(name: .long, help: "Recompute only the first N blocks of each tower.") var gradCheckpointingBlocks: Int?
     @Option(name: .long, help: "Recompute the MLP hidden layer of the first N blocks of each tower in backward.") var recomputeMLPBlocks = 0
+    @Option(name: .long, help: "Gradient bucket size in MB for the all-reduce.") var bucketMb = 8.0
     @Option(name: .long, help: "Untimed warm-up steps.") var warmup = 1
     @Flag(name: .long, help: "Print one JSON object on the last line.") var json = false
 
@@ -29,6 +30,8 @@ struct BenchStepCommand: ParsableCommand {
             timer.accumulation = accumFreq
             timer.checkpointedBlocksPerTower = gradCheckpointingBlocks ?? (gradCheckpointing ? Int.max : 0)
             timer.mlpRecomputedBlocksPerTower = recomputeMLPBlocks
+            guard bucketMb > 0 else { throw ValidationError("--bucket-mb must be positive, got \(bucketMb)") }
+            timer.bucketBytes = Int(bucketMb * 1_048_576)
             let m = try timer.run(steps: steps, warmup: warmup, collectives: collectives)
             try MPIEnvironment.finish(collectives)
             guard collectives.rank == 0 else { return }

@@ -12,8 +12,8 @@ public struct ClusterAssumptions: Sendable, Equatable {
     public var intraNodeLatency = 1e-6
     /// Training FLOP/s one rank sustains (towers and loss).
     public var flopsPerRank = 50e9
-    /// Gradient bucket size (PyTorch DDP's default 25 MiB).
-    public var bucketBytes = 25.0 * 1024 * 1024
+    /// Gradient bucket size (the trainer's default --bucket-mb 8).
+    public var bucketBytes = 8.0 * 1024 * 1024
     /// Share of the tower compute that is backward, during which gradient buckets can be all-reduced.
     public var backwardShare = 2.0 / 3.0
     /// Logit tile budget of the loss, entries (ContrastiveLoss.defaultTileElements).
