@@ -156,3 +156,21 @@ extension SIMD8: MultiplyAddable where Scalar == Float {
                                    _ f: (Float, Float) -> Float) {
     for i in 0..<count { destination[i] = f(a[i], b[i]) }
 }
+
+/// The MLP activation of `count` values into `a` (GELU, or QuickGELU with `quick`); with `d`, also d *= act'(x),
+/// sharing the erf or exponential the two need. `x` and `a` may be the same buffer.
+@inline(__always) func activationPass(_ x: UnsafePointer<Float>, _ a: UnsafeMutablePointer<Float>, scaling d: UnsafeMutablePointer<Float>?,
+                                      _ count: Int, quick: Bool) {
+    guard let d else {
+        if quick { mapElements(x, a, count) { quickGELUValue($0) } } else { mapElements(x, a, count) { geluValue($0) } }
+        return
+    }
+    @inline(__always) func pass(_ f: (Float) -> (value: Float, derivative: Float)) {
+        for i in 0..<count {
+            let (value, derivative) = f(x[i])
+            a[i] = value
+            d[i] *= derivative
+        }
+    }
+    if quick { pass(quickGELUValueAndDerivative) } else { pass(geluValueAndDerivative) }
+}

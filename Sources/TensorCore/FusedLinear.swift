@@ -26,6 +26,8 @@ public struct FusedLinearContext {
     enum SavedPrologue {
         case layerNorm(weight: Tensor, bias: Tensor, mean: Tensor, inverseStd: Tensor)
         case gelu, quickGELU
+
+        var isQuickGELU: Bool { if case .quickGELU = self { return true } else { return false } }
     }
 }
 
@@ -58,23 +60,18 @@ extension Tensor {
         // The prologue runs a chunk of rows at a time, each chunk's product right after it: its output is never whole.
         let out = linearOutput(rows: rows, leadingShape: Array(x.shape.dropLast()), weight: weight, bias: bias, adding: residual)
         let beta: Float = bias == nil && residual == nil ? 0 : 1
-        let chunk = FusedLinearGradient.chunkRows(width: width, rows: rows)
-        let scratch = TensorStorage(capacity: chunk * width)
-        var start = 0
-        while start < rows {
-            let count = Swift.min(chunk, rows - start)
+        let scratch = TensorStorage(capacity: FusedLinearGradient.chunkRows(width: width, rows: rows) * width)
+        for chunk in FusedLinearGradient.chunkRanges(width: width, rows: rows) {
+            let start = chunk.lowerBound, count = chunk.count
             let source = x.pointer + start * width, a = scratch.pointer
             switch saved {
             case .layerNorm(let w, let b, let mean, let rstd):
                 Kernels.layerNormForward(source, w.pointer, b.pointer, a, mean.storage.pointer + start, rstd.storage.pointer + start,
                                          count, width, epsilon)
-            case .gelu:
-                mapElements(source, a, count * width) { geluValue($0) }
-            case .quickGELU:
-                mapElements(source, a, count * width) { quickGELUValue($0) }
+            case .gelu, .quickGELU:
+                activationPass(source, a, scaling: nil, count * width, quick: saved.isQuickGELU)
             }
-            linearAccumulate(a, rows: start..<(start + count), weight: weight, beta: beta, into: out)
-            start += count
+            linearAccumulate(a, rows: chunk, weight: weight, beta: beta, into: out)
         }
         let context = FusedLinearContext(input: x, prologue: saved, weight: weight, hasBias: bias != nil, hasResidual: residual != nil)
         let inputs = [x] + prologueInputs + [weight] + (bias.map { [$0] } ?? []) + (residual.map { [$0] } ?? [])
@@ -104,26 +101,21 @@ enum FusedLinearGradient {
         let dy = wantsInput ? MatmulGradient.linearInputGradient(g, weight: c.weight, inputShape: c.input.shape) : nil
         let dw = needs[weightIndex] ? Tensor(uninitializedShape: c.weight.shape) : nil
         if dw != nil || (dy != nil && !isLayerNorm) {
-            let chunk = chunkRows(width: inF, rows: rows)
-            let scratch = TensorStorage(capacity: chunk * inF)
-            var start = 0
-            while start < rows {
-                let count = Swift.min(chunk, rows - start)
+            let scratch = TensorStorage(capacity: chunkRows(width: inF, rows: rows) * inF)
+            for chunk in chunkRanges(width: inF, rows: rows) {
+                let start = chunk.lowerBound, count = chunk.count
                 let x = c.input.pointer + start * inF, a = scratch.pointer
                 switch c.prologue {
                 case .layerNorm(let w, let b, let mean, let rstd):
                     Kernels.layerNormApply(x, w.pointer, b.pointer, mean.pointer + start, rstd.pointer + start, a, count, inF)
-                case .gelu:
-                    applyActivation(x, a, dy.map { $0.storage.pointer + start * inF }, count * inF, geluValueAndDerivative)
-                case .quickGELU:
-                    applyActivation(x, a, dy.map { $0.storage.pointer + start * inF }, count * inF, quickGELUValueAndDerivative)
+                case .gelu, .quickGELU:
+                    activationPass(x, a, scaling: dy.map { $0.storage.pointer + start * inF }, count * inF, quick: c.prologue.isQuickGELU)
                 }
                 if let dw {
                     BLAS.gemm(transposeA: true, transposeB: false, m: outF, n: inF, k: count,
                               a: g.pointer + start * outF, lda: outF, b: a, ldb: inF,
                               beta: start == 0 ? 0 : 1, c: dw.storage.pointer, ldc: inF)
                 }
-                start += count
             }
         }
         let db = c.hasBias && needs[weightIndex + 1] ? g.reduced(toShape: [outF]) : nil
@@ -145,19 +137,9 @@ enum FusedLinearGradient {
         return Swift.min(target, Swift.max(rows, 1))
     }
 
-    /// Writes the activation of `count` pre-activations to `a` and scales `dx` (when given) by its derivative,
-    /// sharing the erf or exponential the two need.
-    @inline(__always)
-    private static func applyActivation(_ x: UnsafePointer<Float>, _ a: UnsafeMutablePointer<Float>, _ dx: UnsafeMutablePointer<Float>?,
-                                        _ count: Int, _ f: (Float) -> (value: Float, derivative: Float)) {
-        if let d = dx {
-            for i in 0..<count {
-                let (value, derivative) = f(x[i])
-                a[i] = value
-                d[i] *= derivative
-            }
-        } else {
-            for i in 0..<count { a[i] = f(x[i]).value }
-        }
+    /// `rows` rows as consecutive ranges of `chunkRows(width:rows:)`.
+    static func chunkRanges(width: Int, rows: Int) -> [Range<Int>] {
+        let size = chunkRows(width: width, rows: rows)
+        return stride(from: 0, to: rows, by: size).map { $0..<Swift.min($0 + size, rows) }
     }
 }

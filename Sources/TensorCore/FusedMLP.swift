@@ -12,14 +12,12 @@ public struct FusedMLPContext {
     /// The pre-activation [rows, hidden], or nil when backward recomputes it.
     let preActivation: Tensor?
 
+    var isQuickGELU: Bool { if case .quickGELU = activation { return true } else { return false } }
     var width: Int { fcWeight.shape[1] }
     var hidden: Int { fcWeight.shape[0] }
     var rows: Int { input.count / Swift.max(width, 1) }
     /// Row chunks the MLP works in: no activation-sized temporary is ever whole.
-    var chunks: [Range<Int>] {
-        let size = FusedLinearGradient.chunkRows(width: hidden, rows: rows)
-        return stride(from: 0, to: rows, by: size).map { $0..<Swift.min($0 + size, rows) }
-    }
+    var chunks: [Range<Int>] { FusedLinearGradient.chunkRanges(width: hidden, rows: rows) }
 
     /// The layer norm of the input rows `rows` into `normalized`; with `epsilon` (forward) it also stores the row statistics.
     func normalize(_ rows: Range<Int>, into normalized: UnsafeMutablePointer<Float>, epsilon: Float?) {
@@ -77,7 +75,7 @@ extension Tensor {
             let h = context.preActivation.map { $0.storage.pointer + rowRange.lowerBound * hiddenWidth } ?? a
             context.normalize(rowRange, into: normalized.pointer, epsilon: epsilon)
             context.fc(rowRange.count, normalized: normalized.pointer, into: h)
-            if case .quickGELU = activation { mapElements(h, a, n) { quickGELUValue($0) } } else { mapElements(h, a, n) { geluValue($0) } }
+            activationPass(h, a, scaling: nil, n, quick: context.isQuickGELU)
             linearAccumulate(a, rows: rowRange, weight: projectionWeight, beta: beta, into: out)
         }
         let inputs = [x, normWeight, normBias, fcWeight] + (fcBias.map { [$0] } ?? []) + [projectionWeight]
@@ -113,11 +111,7 @@ enum FusedMLPGradient {
             // d(activation) = g Wp, then the activation and dh = d(activation) · act' in one pass.
             BLAS.gemm(transposeA: false, transposeB: false, m: count, n: hidden, k: width, a: gRows, lda: width,
                       b: c.projectionWeight.pointer, ldb: hidden, c: dh, ldc: hidden)
-            if case .quickGELU = c.activation {
-                activate(h, a, dh, count * hidden, quickGELUValueAndDerivative)
-            } else {
-                activate(h, a, dh, count * hidden, geluValueAndDerivative)
-            }
+            activationPass(h, a, scaling: dh, count * hidden, quick: c.isQuickGELU)
             BLAS.gemm(transposeA: true, transposeB: false, m: width, n: hidden, k: count, a: gRows, lda: width, b: a, ldb: hidden,
                       beta: beta, c: dProjectionWeight.storage.pointer, ldc: hidden)
             BLAS.gemm(transposeA: true, transposeB: false, m: hidden, n: width, k: count, a: dh, lda: hidden, b: s, ldb: width,
@@ -140,16 +134,5 @@ enum FusedMLPGradient {
         if c.hasProjectionBias { grads.append(g.reduced(toShape: [width])) }
         if c.hasResidual { grads.append(g) }
         return zip(grads, needs).map { $1 ? $0 : nil }
-    }
-
-    /// a = act(h) and d *= act'(h) for `count` values (`h` and `a` may be the same buffer).
-    @inline(__always)
-    private static func activate(_ h: UnsafePointer<Float>, _ a: UnsafeMutablePointer<Float>, _ d: UnsafeMutablePointer<Float>,
-                                 _ count: Int, _ f: (Float) -> (value: Float, derivative: Float)) {
-        for i in 0..<count {
-            let (value, derivative) = f(h[i])
-            a[i] = value
-            d[i] *= derivative
-        }
     }
 }
