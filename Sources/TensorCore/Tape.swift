@@ -80,8 +80,8 @@ public final class Tape {
     /// has consumed it, so a training step never holds a second copy of all gradients.
     ///
     /// A leaf listed in `destinations` has its gradient added into that buffer (of the leaf's element count) as
-    /// backward produces it, and `leafReady` receives nil for it: a lookup table's gradient then touches only the
-    /// rows the batch read instead of becoming a table-sized temporary.
+    /// backward produces it; `leafReady` receives nil for it and the result does not hold it. A lookup table's
+    /// gradient then touches only the rows the batch read instead of becoming a table-sized temporary.
     public func backward(seeds: [(variable: Int, gradient: Tensor)], keepingLeafGradients: Bool = true,
                          accumulatingInto destinations: [Int: UnsafeMutablePointer<Float>] = [:],
                          leafReady: ((Int, Tensor?) -> Void)? = nil) -> Gradients {
