@@ -97,10 +97,7 @@ extension Tensor {
         case .scalar:
             out[0] = Float(Reduce.sumDouble(src, count))
         case .trailing(let block):
-            for row in 0..<(count / block) {
-                let r = src + row * block
-                for j in 0..<block { out[j] += r[j] }  // vectorises: row-wise adds, no reduction chain
-            }
+            Kernels.addRows(src, rows: count / block, width: block, into: out)
         case .general:
             let strides = Broadcast.strides(of: target, in: shape)
             let width = shape.last ?? 1

@@ -33,11 +33,8 @@ public struct FusedMLPContext {
 
     /// The pre-activation `normalized Wfcᵀ + bfc` of `count` rows into `h`.
     func fc(_ count: Int, normalized: UnsafePointer<Float>, into h: UnsafeMutablePointer<Float>) {
-        if let fcBias {
-            for r in 0..<count { (h + r * hidden).update(from: fcBias.pointer, count: hidden) }
-        }
-        BLAS.gemm(transposeA: false, transposeB: true, m: count, n: hidden, k: width, a: normalized, lda: width,
-                  b: fcWeight.pointer, ldb: width, beta: fcBias == nil ? 0 : 1, c: h, ldc: hidden)
+        let beta = Tensor.fillLinearOutput(h, rows: count, width: hidden, bias: fcBias, residual: nil)
+        Tensor.linearAccumulate(normalized, rows: count, weight: fcWeight, beta: beta, into: h)
     }
 }
 
@@ -89,17 +86,23 @@ enum FusedMLPGradient {
     /// recomputed, the activation and its derivative come from one pass, and every product runs on the chunk.
     static func backward(_ c: FusedMLPContext, outputGradient g: Tensor, needs: [Bool]) -> [Tensor?] {
         let (width, hidden) = (c.width, c.hidden)
-        let dx = Tensor(uninitializedShape: c.input.shape)
+        // Tape order: x, norm weight, norm bias, fc weight, [fc bias], projection weight, [projection bias], [residual].
+        let fcBiasIndex = c.fcBias == nil ? nil : 4, projectionIndex = c.fcBias == nil ? 4 : 5
+        let wantsX = needs[0], wantsNorm = needs[1] || needs[2], wantsFc = needs[3] || fcBiasIndex.map { needs[$0] } == true
+        let wantsProjection = needs[projectionIndex]
+        // The pre-activation's gradient feeds everything before it; the normalized rows' gradient feeds x and the norm.
+        let wantsHidden = wantsX || wantsNorm || wantsFc
+        let dx = wantsX || wantsNorm ? Tensor(uninitializedShape: c.input.shape) : nil
         let dNormWeight = Tensor(shape: [width], repeating: 0), dNormBias = Tensor(shape: [width], repeating: 0)
         let dFcWeight = Tensor(uninitializedShape: c.fcWeight.shape), dFcBias = Tensor(shape: [hidden], repeating: 0)
         let dProjectionWeight = Tensor(uninitializedShape: c.projectionWeight.shape)
         let chunks = c.chunks, largest = chunks.map(\.count).max() ?? 0
         let normalized = TensorStorage(capacity: largest * width)
         let activations = TensorStorage(capacity: largest * hidden), dHidden = TensorStorage(capacity: largest * hidden)
-        for rowRange in chunks {
+        for rowRange in chunks where wantsHidden || wantsProjection {
             let count = rowRange.count, first = rowRange.lowerBound, beta: Float = first == 0 ? 0 : 1
             let a = activations.pointer, dh = dHidden.pointer, s = normalized.pointer
-            let gRows = g.pointer + first * width, dxRows = dx.storage.pointer + first * width
+            let gRows = g.pointer + first * width
             c.normalize(rowRange, into: s, epsilon: nil)
             let h: UnsafePointer<Float>
             if let kept = c.preActivation {
@@ -109,29 +112,34 @@ enum FusedMLPGradient {
                 h = UnsafePointer(a)
             }
             // d(activation) = g Wp, then the activation and dh = d(activation) · act' in one pass.
-            BLAS.gemm(transposeA: false, transposeB: false, m: count, n: hidden, k: width, a: gRows, lda: width,
-                      b: c.projectionWeight.pointer, ldb: hidden, c: dh, ldc: hidden)
-            activationPass(h, a, scaling: dh, count * hidden, quick: c.isQuickGELU)
-            BLAS.gemm(transposeA: true, transposeB: false, m: width, n: hidden, k: count, a: gRows, lda: width, b: a, ldb: hidden,
-                      beta: beta, c: dProjectionWeight.storage.pointer, ldc: hidden)
-            BLAS.gemm(transposeA: true, transposeB: false, m: hidden, n: width, k: count, a: dh, lda: hidden, b: s, ldb: width,
-                      beta: beta, c: dFcWeight.storage.pointer, ldc: width)
-            let db = dFcBias.storage.pointer
-            for r in 0..<count {
-                let row = dh + r * hidden
-                for j in 0..<hidden { db[j] += row[j] }
+            if wantsHidden {
+                BLAS.gemm(transposeA: false, transposeB: false, m: count, n: hidden, k: width, a: gRows, lda: width,
+                          b: c.projectionWeight.pointer, ldb: hidden, c: dh, ldc: hidden)
+            }
+            activationPass(h, a, scaling: wantsHidden ? dh : nil, count * hidden, quick: c.isQuickGELU)
+            if wantsProjection {
+                BLAS.gemm(transposeA: true, transposeB: false, m: width, n: hidden, k: count, a: gRows, lda: width, b: a, ldb: hidden,
+                          beta: beta, c: dProjectionWeight.storage.pointer, ldc: hidden)
+            }
+            if wantsFc {
+                BLAS.gemm(transposeA: true, transposeB: false, m: hidden, n: width, k: count, a: dh, lda: hidden, b: s, ldb: width,
+                          beta: beta, c: dFcWeight.storage.pointer, ldc: width)
+                Kernels.addRows(dh, rows: count, width: hidden, into: dFcBias.storage.pointer)
             }
             // d(normalized) = dh Wfc into dx's rows, then the layer norm's backward in place.
-            BLAS.gemm(transposeA: false, transposeB: false, m: count, n: width, k: hidden, a: dh, lda: hidden,
-                      b: c.fcWeight.pointer, ldb: width, c: dxRows, ldc: width)
-            Kernels.layerNormBackward(dxRows, c.input.pointer + first * width, c.normWeight.pointer, c.mean.pointer + first,
-                                      c.inverseStd.pointer + first, dxRows, dNormWeight.storage.pointer, dNormBias.storage.pointer,
-                                      count, width)
+            if let dx {
+                let dxRows = dx.storage.pointer + first * width
+                BLAS.gemm(transposeA: false, transposeB: false, m: count, n: width, k: hidden, a: dh, lda: hidden,
+                          b: c.fcWeight.pointer, ldb: width, c: dxRows, ldc: width)
+                Kernels.layerNormBackward(dxRows, c.input.pointer + first * width, c.normWeight.pointer, c.mean.pointer + first,
+                                          c.inverseStd.pointer + first, wantsX ? dxRows : nil, dNormWeight.storage.pointer,
+                                          dNormBias.storage.pointer, count, width)
+            }
         }
         var grads: [Tensor?] = [dx, dNormWeight, dNormBias, dFcWeight]
         if c.fcBias != nil { grads.append(dFcBias) }
         grads.append(dProjectionWeight)
-        if c.hasProjectionBias { grads.append(g.reduced(toShape: [width])) }
+        if c.hasProjectionBias { grads.append(needs[projectionIndex + 1] ? g.reduced(toShape: [width]) : nil) }
         if c.hasResidual { grads.append(g) }
         return zip(grads, needs).map { $1 ? $0 : nil }
     }

@@ -79,31 +79,42 @@ extension Tensor {
         let shape = leadingShape + [outFeatures]
         if let residual { precondition(residual.shape == shape, "linear: residual shape \(residual.shape) is not the output shape \(shape)") }
         let out = Tensor(uninitializedShape: shape)
-        let o = out.storage.pointer
+        fillLinearOutput(out.storage.pointer, rows: rows, width: outFeatures, bias: bias, residual: residual?.pointer)
+        return out
+    }
+
+    /// Writes bias (+ residual) into `rows` rows of `width` at `o`, leaving them alone when there is neither; returns
+    /// the beta the product onto them takes (1 when something was written, else 0).
+    @discardableResult
+    static func fillLinearOutput(_ o: UnsafeMutablePointer<Float>, rows: Int, width: Int, bias: Tensor?, residual: UnsafePointer<Float>?) -> Float {
         switch (bias, residual) {
-        case (let bias?, let residual?):
-            let bp = bias.pointer, rp = residual.pointer
+        case (let bias?, let rp?):
+            let bp = bias.pointer
             for r in 0..<rows {
-                let orow = o + r * outFeatures, rrow = rp + r * outFeatures
-                for j in 0..<outFeatures { orow[j] = rrow[j] + bp[j] }
+                let orow = o + r * width, rrow = rp + r * width
+                for j in 0..<width { orow[j] = rrow[j] + bp[j] }
             }
         case (let bias?, nil):
             let bp = bias.pointer
-            for r in 0..<rows { (o + r * outFeatures).update(from: bp, count: outFeatures) }
-        case (nil, let residual?):
-            o.update(from: residual.pointer, count: residual.count)
+            for r in 0..<rows { (o + r * width).update(from: bp, count: width) }
+        case (nil, let rp?):
+            o.update(from: rp, count: rows * width)
         case (nil, nil):
-            break
+            return 0
         }
-        return out
+        return 1
     }
 
     /// Rows `rows` of `out` (+)= x Wᵀ, where `x` points at the first of those rows.
     static func linearAccumulate(_ x: UnsafePointer<Float>, rows: Range<Int>, weight: Tensor, beta: Float, into out: Tensor) {
+        linearAccumulate(x, rows: rows.count, weight: weight, beta: beta, into: out.storage.pointer + rows.lowerBound * weight.shape[0])
+    }
+
+    /// `rows` rows at `c` (+)= x Wᵀ.
+    static func linearAccumulate(_ x: UnsafePointer<Float>, rows: Int, weight: Tensor, beta: Float, into c: UnsafeMutablePointer<Float>) {
         let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
-        BLAS.gemm(transposeA: false, transposeB: true, m: rows.count, n: outFeatures, k: inFeatures,
-                  a: x, lda: inFeatures, b: weight.pointer, ldb: inFeatures,
-                  beta: beta, c: out.storage.pointer + rows.lowerBound * outFeatures, ldc: outFeatures)
+        BLAS.gemm(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
+                  a: x, lda: inFeatures, b: weight.pointer, ldb: inFeatures, beta: beta, c: c, ldc: outFeatures)
     }
 }
 

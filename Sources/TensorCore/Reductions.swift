@@ -104,3 +104,15 @@ enum Reduce {
 @inlinable @inline(__always) public func store8(_ v: Float8, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, toByteOffset: i &* 4, as: Float8.self)
 }
+
+extension Kernels {
+    /// destination[i] += source[i] for `count` values.
+    @inline(__always) static func add(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { destination[i] += source[i] }
+    }
+
+    /// Adds each of `rows` rows of `width` to `sums` (a bias gradient): row-wise adds that vectorise, no reduction chain.
+    @inline(__always) static func addRows(_ source: UnsafePointer<Float>, rows: Int, width: Int, into sums: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows { add(source + r * width, into: sums, count: width) }
+    }
+}

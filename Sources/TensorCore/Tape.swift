@@ -92,8 +92,7 @@ public final class Tape {
         for (v, pointer) in destinations where isCurrent(v) && isLeaf[v - base] { destination[v - base] = pointer }
         func add(_ g: Tensor, to v: Int) {
             if let d = destination[v] {
-                let n = g.count, src = g.pointer
-                for j in 0..<n { d[j] += src[j] }
+                Kernels.add(g.pointer, into: d, count: g.count)
                 accumulated[v] = true
             } else {
                 accumulate(&grads[v], g)
@@ -258,11 +257,7 @@ extension Tensor {
     /// Adds `other` element-wise in place (same shape); used to accumulate gradients.
     public mutating func addInPlace(_ other: Tensor) {
         precondition(shape == other.shape, "addInPlace: shapes \(shape) and \(other.shape) differ")
-        let n = count
-        let src = other.pointer
-        withUnsafeMutableBufferPointer { dst in
-            let d = dst.baseAddress!
-            for i in 0..<n { d[i] += src[i] }
-        }
+        let n = count, src = other.pointer
+        withUnsafeMutableBufferPointer { Kernels.add(src, into: $0.baseAddress!, count: n) }
     }
 }

@@ -118,6 +118,20 @@ final class FusedMLPTests: XCTestCase {
         }
     }
 
+    /// Only some inputs tracked (a frozen input, frozen parameters): backward skips the rest and what it gives is right.
+    func testFiniteDifferencesForSomeInputs() {
+        let x = G.uniform([2, 3, 6], -2, 2, seed: 140)
+        let lw = G.uniform([6], 0.5, 1.5, seed: 141), lb = G.uniform([6], seed: 142)
+        let w1 = G.uniform([10, 6], seed: 143), b1 = G.uniform([10], seed: 144)
+        let w2 = G.uniform([6, 10], seed: 145), b2 = G.uniform([6], seed: 146)
+        for (recomputing, subset) in [(false, [3, 4]), (true, [5, 6]), (false, [1, 2]), (true, [0])] {
+            assertGradients("mlp, recomputing \(recomputing), inputs \(subset)", [x, lw, lb, w1, b1, w2, b2], differentiate: subset, tolerance: 1e-3) {
+                Tensor.mlp($0[0], layerNorm: .layerNorm(weight: $0[1], bias: $0[2], epsilon: 1e-5), fcWeight: $0[3], fcBias: $0[4],
+                           activation: .gelu, projectionWeight: $0[5], projectionBias: $0[6], recomputingHidden: recomputing)
+            }
+        }
+    }
+
     func testMatchesTheTwoLinearLayers() {
         assertMatchesTheTwoLinearLayers(rows: 5, width: 8, hidden: 32)
     }
