@@ -89,8 +89,6 @@ public final class MPICommunicator: Communicator {
         _ buffer: UnsafeMutableBufferPointer<T>, _ operation: ReduceOperation
     ) throws -> CollectiveRequest {
         try CollectiveValidation.operation(operation, kind: T.scalarKind)
-        // The caller computes meanwhile: the MPI thread waits for the peers without spinning, then reduces.
-        _ = try worker.enqueue(.rendezvous)
         let ticket = try worker.enqueue(.allReduce(buffer: UnsafeMutableRawPointer(buffer.baseAddress),
                                                    count: buffer.count, kind: T.scalarKind, operation: operation))
         return MPIRequest(worker: worker, ticket: ticket)

@@ -1,11 +1,8 @@
 import CMPI
-import Foundation
 
 /// One collective for the MPI thread or a direct caller; pointers stay owned by the caller until it completes.
 enum MPIJob {
     case barrier
-    /// Waits for every rank without spinning: a non-blocking barrier tested between short sleeps.
-    case rendezvous
     case broadcast(buffer: UnsafeMutableRawPointer?, count: Int, kind: ScalarKind, root: Int)
     case allReduce(buffer: UnsafeMutableRawPointer?, count: Int, kind: ScalarKind, operation: ReduceOperation)
     case allGatherV(local: UnsafeRawPointer?, gathered: UnsafeMutableRawPointer?, counts: [Int], kind: ScalarKind)
@@ -19,7 +16,6 @@ enum MPIJob {
     var name: StaticString {
         switch self {
         case .barrier: return "barrier"
-        case .rendezvous: return "rendezvous"
         case .broadcast: return "broadcast"
         case .allReduce: return "allReduce"
         case .allGatherV: return "allGatherV"
@@ -65,8 +61,6 @@ final class MPIJobExecutor {
         switch job {
         case .barrier:
             try checkMPI(MPI_Barrier(communicator), "MPI_Barrier")
-        case .rendezvous:
-            try rendezvous()
         case let .broadcast(buffer, count, kind, root):
             try broadcastChunked(buffer, count: count, kind: kind, root: root)
         case let .allReduce(buffer, count, kind, operation):
@@ -79,27 +73,6 @@ final class MPIJobExecutor {
             try body(self)
         case .finalize:
             try checkMPI(MPI_Finalize(), "MPI_Finalize")
-        }
-    }
-
-    /// Returns once every rank has called it, sleeping between tests of a non-blocking barrier.
-    ///
-    /// A blocking collective whose peers are not there yet busy-polls (Open MPI's opal_progress), and on the MPI
-    /// thread that poll takes CPU from the compute threads sharing the cores: at 2 ranks on 2 cores it was 5-6 % of
-    /// the CPU time of a training step. Meeting first makes the collective itself start with every peer present.
-    /// Sleeps grow from 20 µs to 0.5 ms, so a wait costs little CPU and ends at most 0.5 ms late.
-    private func rendezvous() throws {
-        guard size > 1 else { return }
-        var request = CMPI_requestNull()
-        try checkMPI(MPI_Ibarrier(communicator, &request), "MPI_Ibarrier")
-        var pause = 20_000
-        while true {
-            var done: Int32 = 0
-            try checkMPI(MPI_Test(&request, &done, CMPI_statusIgnore()), "MPI_Test")
-            if done != 0 { return }
-            var interval = timespec(tv_sec: 0, tv_nsec: pause)
-            nanosleep(&interval, nil)
-            pause = min(2 * pause, 500_000)
         }
     }
 
