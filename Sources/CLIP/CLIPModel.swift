@@ -91,15 +91,16 @@ public final class CLIPModel {
         precondition(tokens.count % t.contextLength == 0,
                      "encodeText: \(tokens.count) token ids are not a whole number of rows of \(t.contextLength)")
         let batch = tokens.count / t.contextLength
-        var x = tokenEmbedding.tensor.gatherRows(tokens).reshaped([batch, t.contextLength, t.width]) + positionalEmbedding.tensor
-        x = textTransformer(x, causal: true)
+        let x = tokenEmbedding.tensor.gatherRows(tokens).reshaped([batch, t.contextLength, t.width]) + positionalEmbedding.tensor
+        // The pooled row of each text is its end-of-text token's (the largest id), as OpenCLIP's argmax pooling.
         var poolRows = [Int32](repeating: 0, count: batch)
         for b in 0..<batch {
             var best = 0
             for i in 1..<t.contextLength where tokens[b * t.contextLength + i] > tokens[b * t.contextLength + best] { best = i }
             poolRows[b] = Int32(b * t.contextLength + best)
         }
-        let pooled = lnFinal(x.reshaped([batch * t.contextLength, t.width]).gatherRows(poolRows))
+        // Only the pooled rows are read after the transformer, so its last block computes only those after attention.
+        let pooled = lnFinal(textTransformer(x, causal: true, keepingRows: poolRows))
         let features = Tensor.matmul(pooled, textProjection.tensor)
         return normalize ? features.l2Normalized() : features
     }

@@ -25,6 +25,21 @@ public struct MultiheadSelfAttention {
         return Tensor.attentionProjection(packedQKV: qkv, heads: heads, causal: causal, weight: outProj.weight.tensor,
                                           bias: outProj.bias?.tensor, adding: residual)
     }
+
+    /// Attention over `prologue(x)` [B, T, W] projected and added to `residual` only at the rows `rows` of the
+    /// flattened [B·T, W] positions: -> [rows.count, W].
+    ///
+    /// Every position still attends (keys and values come from all of them); the output projection, which works row
+    /// by row, then runs on the rows asked for only.
+    public func callAsFunction(_ x: Tensor, causal: Bool, prologue: LinearPrologue? = nil, adding residual: Tensor,
+                               keepingRows rows: [Int32]) -> Tensor {
+        let qkv = prologue.map { Tensor.linear(x, prologue: $0, weight: inProjWeight.tensor, bias: inProjBias.tensor) }
+            ?? Tensor.linear(x, weight: inProjWeight.tensor, bias: inProjBias.tensor)
+        let attended = Tensor.attention(packedQKV: qkv, heads: heads, causal: causal)
+        let width = attended.shape[2], positions = attended.shape[0] * attended.shape[1]
+        return Tensor.linear(attended.reshaped([positions, width]).gatherRows(rows), weight: outProj.weight.tensor,
+                             bias: outProj.bias?.tensor, adding: residual.reshaped([positions, width]).gatherRows(rows))
+    }
 }
 
 /// OpenCLIP's `ResidualAttentionBlock`: pre-norm attention and GELU MLP, each added to the residual stream.
@@ -55,8 +70,13 @@ public struct ResidualAttentionBlock {
     ///
     /// With `recomputingMLP`, the MLP's hidden layer is not kept either but recomputed in backward (one more `c_fc`
     /// product): the block keeps 5 instead of 9 activation-sized tensors.
-    public func callAsFunction(_ x: Tensor, causal: Bool, recomputingMLP: Bool = false) -> Tensor {
-        let h = attention(x, causal: causal, prologue: ln1.prologue, adding: x)
+    ///
+    /// With `keepingRows`, the block returns only those rows of the flattened [B·T, W] output, [rows.count, W]:
+    /// attention is the only step that mixes positions, so everything after it runs on those rows alone (a text
+    /// tower's last block, whose only rows read are the pooled ones).
+    public func callAsFunction(_ x: Tensor, causal: Bool, recomputingMLP: Bool = false, keepingRows rows: [Int32]? = nil) -> Tensor {
+        let h = rows.map { attention(x, causal: causal, prologue: ln1.prologue, adding: x, keepingRows: $0) }
+            ?? attention(x, causal: causal, prologue: ln1.prologue, adding: x)
         return Tensor.mlp(h, layerNorm: ln2.prologue, fcWeight: fc.weight.tensor, fcBias: fc.bias?.tensor, activation: activation.prologue,
                           projectionWeight: proj.weight.tensor, projectionBias: proj.bias?.tensor, adding: h, recomputingHidden: recomputingMLP)
     }
@@ -69,16 +89,16 @@ public struct ResidualAttentionBlock {
 
     /// The block without keeping its activations: the forward pass runs without recording, and backward
     /// recomputes the block (with the tape on) to differentiate it. Same gradients, memory of one block.
-    public func checkpointed(_ x: Tensor, causal: Bool) -> Tensor {
+    public func checkpointed(_ x: Tensor, causal: Bool, keepingRows rows: [Int32]? = nil) -> Tensor {
         let leaves = parameters.compactMap(\.leaf)
-        guard Tape.shared.isRecording, x.isTracked || !leaves.isEmpty else { return self(x, causal: causal) }
-        let output = withoutGradients { self(x, causal: causal) }
+        guard Tape.shared.isRecording, x.isTracked || !leaves.isEmpty else { return self(x, causal: causal, keepingRows: rows) }
+        let output = withoutGradients { self(x, causal: causal, keepingRows: rows) }
         let inputTracked = x.isTracked
         return Tensor.customOperation(name: "checkpointedBlock", inputs: [x] + leaves, output: output) { g in
             let tape = Tape.shared
             let mark = tape.mark()
             let input = tape.watch(x)
-            let y = tape.recording { self(input, causal: causal) }
+            let y = tape.recording { self(input, causal: causal, keepingRows: rows) }
             let grads = tape.backwardSegment(since: mark, seeds: [(y.variable, g)], wanted: [input.variable] + leaves.map(\.variable))
             return [inputTracked ? grads[0] : nil] + grads.dropFirst()
         }
@@ -113,12 +133,16 @@ public struct Transformer {
         }
     }
 
-    public func callAsFunction(_ x: Tensor, causal: Bool) -> Tensor {
+    /// Runs the blocks on x [B, T, W]. With `keepingRows` (indices into the flattened [B·T] positions), returns only
+    /// those rows of the output, [rows.count, W], and the last block computes nothing else after its attention.
+    public func callAsFunction(_ x: Tensor, causal: Bool, keepingRows rows: [Int32]? = nil) -> Tensor {
         var h = x
         for (index, block) in blocks.enumerated() {
-            h = index < checkpointedBlocks ? block.checkpointed(h, causal: causal)
-                : block(h, causal: causal, recomputingMLP: index < mlpRecomputedBlocks)
+            let kept = index == blocks.count - 1 ? rows : nil
+            h = index < checkpointedBlocks ? block.checkpointed(h, causal: causal, keepingRows: kept)
+                : block(h, causal: causal, recomputingMLP: index < mlpRecomputedBlocks, keepingRows: kept)
         }
+        if let rows, blocks.isEmpty { return h.reshaped([h.shape[0] * h.shape[1], h.shape[2]]).gatherRows(rows) }
         return h
     }
 }

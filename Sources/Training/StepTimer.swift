@@ -114,19 +114,21 @@ public struct StepTimer {
         return 2 * Double(m) * Double(k) * Double(n) / best / 1e9
     }
 
-    /// Forward multiply-adds per sample, the basis of GFLOP/s figures (a training step is 3 × 2 × this).
+    /// Forward multiply-adds per sample the model computes, the basis of GFLOP/s figures (a training step is 3 × 2 × this).
+    ///
+    /// The text tower's last block runs its output projection and MLP on the pooled row only (`keepingRows`), so those
+    /// products count once per text, not once per token.
     public var forwardMACsPerSample: Double {
         let v = config.vision, t = config.text, e = Double(config.embedDim)
-        func tower(tokens: Double, width: Double, layers: Int, mlp: Double) -> Double {
-            let perToken = 4 * width * width + 2 * width * mlp  // qkv + out projections, MLP
-            let attention = 2 * tokens * width               // q·k and p·v per token
-            return Double(layers) * tokens * (perToken + attention)
+        func block(tokens: Double, rows: Double, width: Double, mlp: Double) -> Double {
+            let attention = tokens * (3 * width * width + 2 * tokens * width)  // qkv projection; q·k and p·v
+            return attention + rows * (width * width + 2 * width * mlp)      // out projection, MLP
         }
-        let patches = Double(v.tokens - 1)
-        let vision = tower(tokens: Double(v.tokens), width: Double(v.width), layers: v.layers, mlp: Double(v.mlpWidth))
-            + patches * Double(3 * v.patchSize * v.patchSize * v.width) + Double(v.width) * e
-        let text = tower(tokens: Double(t.contextLength), width: Double(t.width), layers: t.layers, mlp: Double(t.mlpWidth))
-            + Double(t.width) * e
-        return vision + text
+        let (vt, tt) = (Double(v.tokens), Double(t.contextLength))
+        let vision = Double(v.layers) * block(tokens: vt, rows: vt, width: Double(v.width), mlp: Double(v.mlpWidth))
+            + (vt - 1) * Double(3 * v.patchSize * v.patchSize * v.width) + Double(v.width) * e
+        let textBlocks = Double(max(t.layers - 1, 0)) * block(tokens: tt, rows: tt, width: Double(t.width), mlp: Double(t.mlpWidth))
+            + (t.layers > 0 ? block(tokens: tt, rows: 1, width: Double(t.width), mlp: Double(t.mlpWidth)) : 0)
+        return vision + textBlocks + Double(t.width) * e
     }
 }
