@@ -75,10 +75,11 @@ public final class CLIPModel {
         let patches = Tensor.conv2d(images, weight: conv1.tensor, stride: v.patchSize)      // [B, W, g, g]
             .reshaped([batch, v.width, v.tokens - 1]).permuted([0, 2, 1])                 // [B, g², W]
         let classToken = classEmbedding.tensor.reshaped([1, 1, v.width]).expanded(to: [batch, 1, v.width])
-        var x = Tensor.concatenate([classToken, patches], axis: 1) + visualPositionalEmbedding.tensor
-        x = visualTransformer(lnPre(x), causal: false)
-        // ln_post is per token, so pooling the class token first gives the same result for less work.
-        let pooled = lnPost(x.slice(axis: 1, 0..<1).reshaped([batch, v.width]))
+        let x = Tensor.concatenate([classToken, patches], axis: 1) + visualPositionalEmbedding.tensor
+        // Only the class token's row is read after the transformer (ln_post is per token), so its last block
+        // computes only that row after attention.
+        let classRows = (0..<batch).map { Int32($0 * v.tokens) }
+        let pooled = lnPost(visualTransformer(lnPre(x), causal: false, keepingRows: classRows))
         let features = Tensor.matmul(pooled, visualProjection.tensor)
         return normalize ? features.l2Normalized() : features
     }

@@ -116,19 +116,27 @@ public struct StepTimer {
 
     /// Forward multiply-adds per sample the model computes, the basis of GFLOP/s figures (a training step is 3 × 2 × this).
     ///
-    /// The text tower's last block runs its output projection and MLP on the pooled row only (`keepingRows`), so those
-    /// products count once per text, not once per token.
-    public var forwardMACsPerSample: Double {
+    /// Each tower's last block runs its output projection and MLP on the pooled row only (`keepingRows`), so those
+    /// products count once per sample, not once per token. `architectureMACsPerSample` counts them for every token.
+    public var forwardMACsPerSample: Double { forwardMACs(lastBlockRowsPerSample: 1) }
+
+    /// Forward multiply-adds per sample of the architecture computed in full, every block on every token: what
+    /// OpenCLIP computes, and the count its GFLOP/s figures use (`shared/peer`: 2.863 GFLOP per clip-bench sample).
+    public var architectureMACsPerSample: Double { forwardMACs(lastBlockRowsPerSample: nil) }
+
+    private func forwardMACs(lastBlockRowsPerSample: Double?) -> Double {
         let v = config.vision, t = config.text, e = Double(config.embedDim)
-        func block(tokens: Double, rows: Double, width: Double, mlp: Double) -> Double {
-            let attention = tokens * (3 * width * width + 2 * tokens * width)  // qkv projection; q·k and p·v
-            return attention + rows * (width * width + 2 * width * mlp)      // out projection, MLP
+        func tower(tokens: Double, layers: Int, width: Double, mlp: Double) -> Double {
+            func block(rows: Double) -> Double {
+                tokens * (3 * width * width + 2 * tokens * width)  // qkv projection; q·k and p·v
+                    + rows * (width * width + 2 * width * mlp)       // out projection, MLP
+            }
+            guard layers > 0 else { return 0 }
+            return Double(layers - 1) * block(rows: tokens) + block(rows: lastBlockRowsPerSample ?? tokens)
         }
         let (vt, tt) = (Double(v.tokens), Double(t.contextLength))
-        let vision = Double(v.layers) * block(tokens: vt, rows: vt, width: Double(v.width), mlp: Double(v.mlpWidth))
+        return tower(tokens: vt, layers: v.layers, width: Double(v.width), mlp: Double(v.mlpWidth))
             + (vt - 1) * Double(3 * v.patchSize * v.patchSize * v.width) + Double(v.width) * e
-        let textBlocks = Double(max(t.layers - 1, 0)) * block(tokens: tt, rows: tt, width: Double(t.width), mlp: Double(t.mlpWidth))
-            + (t.layers > 0 ? block(tokens: tt, rows: 1, width: Double(t.width), mlp: Double(t.mlpWidth)) : 0)
-        return vision + textBlocks + Double(t.width) * e
+            + tower(tokens: tt, layers: t.layers, width: Double(t.width), mlp: Double(t.mlpWidth)) + Double(t.width) * e
     }
 }
