@@ -17,6 +17,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 STEPS=${STEPS:-3}
 LOWMEM=${LOWMEM:---recompute-mlp-blocks 2}
 read -r -a LOWMEM_FLAGS <<<"$LOWMEM"
+binding=none; [ "$(nproc)" -ge 2 ] && binding=core  # the multi-rank cases run 2 ranks x 1 thread
 ARGS=(bench-step --model clip-bench --batch-size 128 --steps "$STEPS" --warmup 1 --json)
 
 OPENCLIP_PY=${OPENCLIP_VENV:-/opt/openclip-venv}/bin/python
@@ -30,7 +31,8 @@ ours() { # ours THREADS RANKS [extra bench-step flags...]
   if [ "$ranks" -eq 1 ]; then
     out=$(OPENBLAS_NUM_THREADS=$threads "$BIN" "${ARGS[@]}" "$@")
   else
-    out=$(OPENBLAS_NUM_THREADS=$threads mpirun --oversubscribe --bind-to none -np "$ranks" -x OPENBLAS_NUM_THREADS \
+    # Each rank bound to its core when there are enough, as cluster-configs/local.yaml runs them.
+    out=$(OPENBLAS_NUM_THREADS=$threads mpirun --oversubscribe --bind-to "$binding" -np "$ranks" -x OPENBLAS_NUM_THREADS \
           "$BIN" "${ARGS[@]}" "$@")
   fi
   echo "$out" | grep -v '^{' >&2

@@ -14,7 +14,7 @@ expect_command() {  # expect_command CONFIG EXPECTED [extra flags...]
   [ "$got" = "$expected" ] || fail "$config:"$'\n'"  got      $got"$'\n'"  expected $expected"
 }
 expect_command cluster-configs/local.yaml \
-  "mpirun -np 2 --bind-to none -x OPENBLAS_NUM_THREADS=1 -x SWIFTCLIP_COLLECTIVE_TIMEOUT=300 $repo/.build/release/swiftclip train --config $recipe --name 'a b'" \
+  "mpirun -np 2 --bind-to core -x OPENBLAS_NUM_THREADS=1 -x SWIFTCLIP_COLLECTIVE_TIMEOUT=300 $repo/.build/release/swiftclip train --config $recipe --name 'a b'" \
   --name "a b"
 expect_command cluster-configs/two-node-example.yaml \
   "mpirun --hostfile $repo/cluster-configs/two-node-example.hosts -np 4 --map-by ppr:2:node:PE=4 --bind-to core --mca btl_tcp_if_include eth0 --mca oob_tcp_if_include eth0 -x OPENBLAS_NUM_THREADS=4 -x SWIFTCLIP_COLLECTIVE_TIMEOUT=600 -x SWIFTCLIP_MODELS --report-bindings $repo/.build/release/swiftclip train --config $recipe"
