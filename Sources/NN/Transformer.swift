@@ -72,8 +72,8 @@ public struct ResidualAttentionBlock {
     /// product): the block keeps 5 instead of 9 activation-sized tensors.
     ///
     /// With `keepingRows`, the block returns only those rows of the flattened [B·T, W] output, [rows.count, W]:
-    /// attention is the only step that mixes positions, so everything after it runs on those rows alone (a text
-    /// tower's last block, whose only rows read are the pooled ones).
+    /// attention is the only step that mixes positions, so everything after it runs on those rows alone (a tower's
+    /// last block, whose only rows read afterwards are the pooled ones).
     public func callAsFunction(_ x: Tensor, causal: Bool, recomputingMLP: Bool = false, keepingRows rows: [Int32]? = nil) -> Tensor {
         let h = rows.map { attention(x, causal: causal, prologue: ln1.prologue, adding: x, keepingRows: $0) }
             ?? attention(x, causal: causal, prologue: ln1.prologue, adding: x)
