@@ -20,10 +20,15 @@ public struct MultiheadSelfAttention {
     /// `residual` is added by the output projection in the same pass. The attention output and probabilities are
     /// recomputed in backward, not kept.
     public func callAsFunction(_ x: Tensor, causal: Bool, prologue: LinearPrologue? = nil, adding residual: Tensor? = nil) -> Tensor {
-        let qkv = prologue.map { Tensor.linear(x, prologue: $0, weight: inProjWeight.tensor, bias: inProjBias.tensor) }
-            ?? Tensor.linear(x, weight: inProjWeight.tensor, bias: inProjBias.tensor)
+        let qkv = packedQKV(x, prologue: prologue)
         return Tensor.attentionProjection(packedQKV: qkv, heads: heads, causal: causal, weight: outProj.weight.tensor,
                                           bias: outProj.bias?.tensor, adding: residual)
+    }
+
+    /// The packed q|k|v projection of `prologue(x)`, or of x.
+    private func packedQKV(_ x: Tensor, prologue: LinearPrologue?) -> Tensor {
+        prologue.map { Tensor.linear(x, prologue: $0, weight: inProjWeight.tensor, bias: inProjBias.tensor) }
+            ?? Tensor.linear(x, weight: inProjWeight.tensor, bias: inProjBias.tensor)
     }
 
     /// Attention over `prologue(x)` [B, T, W] projected and added to `residual` only at the rows `rows` of the
@@ -33,8 +38,7 @@ public struct MultiheadSelfAttention {
     /// by row, then runs on the rows asked for only.
     public func callAsFunction(_ x: Tensor, causal: Bool, prologue: LinearPrologue? = nil, adding residual: Tensor,
                                keepingRows rows: [Int32]) -> Tensor {
-        let qkv = prologue.map { Tensor.linear(x, prologue: $0, weight: inProjWeight.tensor, bias: inProjBias.tensor) }
-            ?? Tensor.linear(x, weight: inProjWeight.tensor, bias: inProjBias.tensor)
+        let qkv = packedQKV(x, prologue: prologue)
         let attended = Tensor.attention(packedQKV: qkv, heads: heads, causal: causal)
         let width = attended.shape[2], positions = attended.shape[0] * attended.shape[1]
         return Tensor.linear(attended.reshaped([positions, width]).gatherRows(rows), weight: outProj.weight.tensor,
