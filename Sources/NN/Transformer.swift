@@ -27,22 +27,30 @@ public struct MultiheadSelfAttention {
 
     /// The packed q|k|v projection of `prologue(x)`, or of x.
     private func packedQKV(_ x: Tensor, prologue: LinearPrologue?) -> Tensor {
-        prologue.map { Tensor.linear(x, prologue: $0, weight: inProjWeight.tensor, bias: inProjBias.tensor) }
-            ?? Tensor.linear(x, weight: inProjWeight.tensor, bias: inProjBias.tensor)
+        project(x, prologue: prologue, weight: inProjWeight.tensor, bias: inProjBias.tensor)
+    }
+
+    /// `prologue(x) Wᵀ + b`, or `x Wᵀ + b`, for the in-projection or a band of its rows.
+    private func project(_ x: Tensor, prologue: LinearPrologue?, weight: Tensor, bias: Tensor) -> Tensor {
+        prologue.map { Tensor.linear(x, prologue: $0, weight: weight, bias: bias) } ?? Tensor.linear(x, weight: weight, bias: bias)
     }
 
     /// Attention over `prologue(x)` [B, T, W] projected and added to `residual` only at the rows `rows` of the
     /// flattened [B·T, W] positions: -> [rows.count, W].
     ///
-    /// Every position still attends (keys and values come from all of them); the output projection, which works row
-    /// by row, then runs on the rows asked for only.
+    /// Keys and values still come from every position, but queries, attention and the output projection, which work
+    /// row by row, run on the rows asked for only.
     public func callAsFunction(_ x: Tensor, causal: Bool, prologue: LinearPrologue? = nil, adding residual: Tensor,
                                keepingRows rows: [Int32]) -> Tensor {
-        let qkv = packedQKV(x, prologue: prologue)
-        let attended = Tensor.attention(packedQKV: qkv, heads: heads, causal: causal)
-        let width = attended.shape[2], positions = attended.shape[0] * attended.shape[1]
-        return Tensor.linear(attended.reshaped([positions, width]).gatherRows(rows), weight: outProj.weight.tensor,
-                             bias: outProj.bias?.tensor, adding: residual.reshaped([positions, width]).gatherRows(rows))
+        let width = x.shape[2], positions = x.shape[0] * x.shape[1]
+        let weight = inProjWeight.tensor, bias = inProjBias.tensor
+        let queries = project(x.reshaped([positions, width]).gatherRows(rows), prologue: prologue,
+                              weight: weight.slice(axis: 0, 0..<width), bias: bias.slice(axis: 0, 0..<width))
+        let keysValues = project(x, prologue: prologue, weight: weight.slice(axis: 0, width..<3 * width),
+                                 bias: bias.slice(axis: 0, width..<3 * width))
+        let attended = Tensor.attention(queries: queries, atRows: rows, keysValues: keysValues, heads: heads, causal: causal)
+        return Tensor.linear(attended, weight: outProj.weight.tensor, bias: outProj.bias?.tensor,
+                             adding: residual.reshaped([positions, width]).gatherRows(rows))
     }
 }
 

@@ -110,6 +110,8 @@ enum Gradient {
             return FusedLinearGradient.backward(context, outputGradient: g, needs: needs)
         case .attention(let context):
             return AttentionGradient.backward(context, outputGradient: g)
+        case .rowAttention(let context):
+            return RowAttentionGradient.backward(context, outputGradient: g)
         case .fusedMLP(let context):
             return FusedMLPGradient.backward(context, outputGradient: g, needs: needs)
         case .attentionProjection(let context):

@@ -34,6 +34,8 @@ public enum Op {
     case linear(input: Tensor, weight: Tensor, hasBias: Bool, hasResidual: Bool)
     case fusedLinear(FusedLinearContext)
     case attention(AttentionContext)
+    /// Attention for some query positions only, keeping their probabilities.
+    case rowAttention(RowAttentionContext)
     /// A transformer block's MLP that recomputes its hidden layer in backward.
     case fusedMLP(FusedMLPContext)
     /// Attention followed by its output projection (+ residual), keeping neither the attention output nor its probabilities.

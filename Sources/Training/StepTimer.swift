@@ -116,8 +116,8 @@ public struct StepTimer {
 
     /// Forward multiply-adds per sample the model computes, the basis of GFLOP/s figures (a training step is 3 × 2 × this).
     ///
-    /// Each tower's last block runs its output projection and MLP on the pooled row only (`keepingRows`), so those
-    /// products count once per sample, not once per token. `architectureMACsPerSample` counts them for every token.
+    /// Each tower's last block computes queries, attention, its output projection and MLP for the pooled row only
+    /// (`keepingRows`), so those products count once per sample, not once per token. `architectureMACsPerSample` counts them for every token.
     public var forwardMACsPerSample: Double { forwardMACs(lastBlockRowsPerSample: 1) }
 
     /// Forward multiply-adds per sample of the architecture computed in full, every block on every token: what
@@ -128,8 +128,9 @@ public struct StepTimer {
         let v = config.vision, t = config.text, e = Double(config.embedDim)
         func tower(tokens: Double, layers: Int, width: Double, mlp: Double) -> Double {
             func block(rows: Double) -> Double {
-                tokens * (3 * width * width + 2 * tokens * width)  // qkv projection; q·k and p·v
-                    + rows * (width * width + 2 * width * mlp)       // out projection, MLP
+                tokens * 2 * width * width                                        // k, v projections
+                    + rows * (width * width + 2 * tokens * width)                   // q projection; q·k and p·v
+                    + rows * (width * width + 2 * width * mlp)                      // out projection, MLP
             }
             guard layers > 0 else { return 0 }
             return Double(layers - 1) * block(rows: tokens) + block(rows: lastBlockRowsPerSample ?? tokens)

@@ -57,6 +57,33 @@ final class MatmulGradientTests: XCTestCase {
         }
     }
 
+    /// Attention for some query rows (two in one sequence, one read twice, a first and a last position).
+    func testRowAttention() {
+        let rows: [Int32] = [3, 4 + 1, 4 + 3, 3]
+        let q = G.uniform([rows.count, 6], seed: 55), kv = G.uniform([2, 4, 2 * 6], seed: 56)
+        for causal in [false, true] {
+            assertGradients("row attention causal=\(causal)", [q, kv], tolerance: 1e-3) {
+                Tensor.attention(queries: $0[0], atRows: rows, keysValues: $0[1], heads: 2, causal: causal)
+            }
+        }
+    }
+
+    /// Row attention's outputs are full attention's outputs at those rows.
+    func testRowAttentionMatchesFullAttentionRows() {
+        let (batch, tokens, width) = (3, 5, 8)
+        let rows: [Int32] = [0, 5 + 4, 10 + 2, 10 + 3]
+        let qkv = G.uniform([batch, tokens, 3 * width], seed: 66)
+        let flat = qkv.reshaped([batch * tokens, 3 * width])
+        let queries = flat.slice(axis: 1, 0..<width).gatherRows(rows)
+        let keysValues = flat.slice(axis: 1, width..<3 * width).reshaped([batch, tokens, 2 * width])
+        for causal in [false, true] {
+            let full = Tensor.attention(packedQKV: qkv, heads: 2, causal: causal).reshaped([batch * tokens, width]).gatherRows(rows)
+            let kept = Tensor.attention(queries: queries, atRows: rows, keysValues: keysValues, heads: 2, causal: causal)
+            XCTAssertEqual(kept.shape, full.shape)
+            for (a, b) in zip(kept.values, full.values) { XCTAssertEqual(a, b, accuracy: 1e-6, "causal=\(causal)") }
+        }
+    }
+
     func testAttentionProjection() {
         let qkv = G.uniform([2, 4, 3 * 6], seed: 57), w = G.uniform([5, 6], seed: 58), b = G.uniform([5], seed: 59)
         let r = G.uniform([2, 4, 5], seed: 60)
