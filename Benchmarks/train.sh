@@ -5,7 +5,7 @@
 # each for SwiftCLIP's default (fastest) configuration and for a memory-saving one (the bench-step flags in LOWMEM,
 # default "--recompute-mlp-blocks 2": the first 2 blocks of each tower recompute their MLP hidden layer in backward), then OpenCLIP
 # (open_clip_torch 3.3.0 on CPU torch, Benchmarks/openclip). Then 1 -> 2 rank scaling measured back to back
-# (1, 2, 1, 2, 1 ranks), and the machine's own ceiling for it: two independent 1-rank processes against one alone.
+# (1, 2, 1, 2, 1, 2, 1 ranks), and the machine's own ceiling for it: two independent 1-rank processes against one alone.
 # Where OpenCLIP cannot be installed (no /opt/wheels torch), its figures from shared/peer/RESULTS.md (another
 # machine) are printed instead and labelled so.
 # Usage: Benchmarks/run train [--json]      (STEPS=N timed steps per case, default 3; OPENCLIP=0 skips OpenCLIP)
@@ -62,16 +62,23 @@ for case in 1r1t:1:1 1r2t:2:1 2r1t:1:2; do
     r=$(openclip "$threads" "$ranks"); O[$name]=$(field "$r" samples_per_s); OM[$name]=$(field "$r" peak_rss_mb); OG[$name]=$(field "$r" gflops_vs_sgemm)
   fi
 done
-# Scaling measured back to back: 1 rank, 2 ranks, 1 rank, 2 ranks, 1 rank (about 35 s each). The cases above are
+# Scaling measured side by side: 1, 2, 1, 2, 1, 2, 1 ranks back to back (about 35 s each). The cases above are
 # minutes apart, over which the machine drifts by more than the effect measured; here each 2-rank rate is divided by
-# the mean of the 1-rank rates right before and after it, and the two ratios are averaged.
-lone=(); pairs=()
-for i in 1 2; do
-  lone+=("$(field "$(ours 1 1)" samples_per_s)"); pairs+=("$(field "$(ours 1 2)" samples_per_s)")
+# the mean of the 1-rank rates right before and after it, and the three ratios are averaged: `scaling_1_to_2`.
+# Every 1-rank run also gives a GFLOP/s-vs-sgemm ratio: `gflops_vs_sgemm_1r1t` is the median of these and the 1r1t case's.
+lone=(); pairs=(); lone_g=("${G[1r1t]}"); lone_a=("${A[1r1t]}")
+one_rank() { local r; r=$(ours 1 1); lone+=("$(field "$r" samples_per_s)"); lone_g+=("$(field "$r" gflops_vs_sgemm)"); lone_a+=("$(field "$r" architecture_gflops_vs_sgemm)"); }
+for i in 1 2 3; do
+  one_rank; pairs+=("$(field "$(ours 1 2)" samples_per_s)")
 done
-lone+=("$(field "$(ours 1 1)" samples_per_s)")
-interleaved=$(awk -v a="${lone[0]}" -v b="${lone[1]}" -v c="${lone[2]}" -v p="${pairs[0]}" -v q="${pairs[1]}" \
-  'BEGIN { if (a == "null" || b == "null" || c == "null" || p == "null" || q == "null") print "null"; else printf "%.3f", (p / ((a + b) / 2) + q / ((b + c) / 2)) / 2 }')
+one_rank
+median() { tr ' ' '\n' <<<"$*" | awk '$1 != "null"' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "null"; else if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+gflops_median=$(median "${lone_g[@]}"); architecture_median=$(median "${lone_a[@]}")
+echo "gflops_vs_sgemm of the 1-rank runs: ${lone_g[*]} (median ${gflops_median}); counting the full architecture: ${lone_a[*]} (median ${architecture_median})" >&2
+interleaved=$(awk -v l="${lone[*]}" -v p="${pairs[*]}" 'BEGIN {
+  n = split(l, a, " "); split(p, q, " "); s = 0
+  for (i = 1; i < n; i++) { if (a[i] == "null" || a[i + 1] == "null" || q[i] == "null") { print "null"; exit }; s += q[i] / ((a[i] + a[i + 1]) / 2) }
+  printf "%.3f", s / (n - 1) }')
 echo "interleaved: 1 rank ${lone[*]} samples/s, 2 ranks ${pairs[*]}: scaling ${interleaved}" >&2
 
 # The machine's own ceiling for a synchronous 2-rank step: one process alone, then two independent 1-rank processes
@@ -108,18 +115,18 @@ for name in 1r1t 1r2t 2r1t; do
 done
 # Each tower's last block computes only its pooled row after attention: SwiftCLIP's own ratio counts the FLOPs it
 # computes; counting the full architecture's (OpenCLIP's 2.863 GFLOP per sample) gives the comparable figure.
-printf 'GFLOP/s of a step / raw sgemm of the same process (1r1t): SwiftCLIP %s (FLOPs computed; %s counting the full architecture'"'"'s, as OpenCLIP), OpenCLIP %s\n' \
-  "${G[1r1t]}" "${A[1r1t]}" "${OG[1r1t]}"
+printf 'GFLOP/s of a step / raw sgemm of the same process (1r1t, median of the %s 1-rank runs): SwiftCLIP %s (FLOPs computed; %s counting the full architecture'"'"'s, as OpenCLIP), OpenCLIP %s\n' \
+  "${#lone_g[@]}" "$gflops_median" "$architecture_median" "${OG[1r1t]}"
 # The machine's speed drifts 15-25 % over minutes (shared/peer/RESULTS.md): also give the scaling of each case's
 # step rate relative to the sgemm rate its own ranks measured between steps (GFLOP/s-vs-sgemm ratios, times 2).
 scaling_normalised=$(awk -v a="${G[2r1t]}" -v b="${G[1r1t]}" 'BEGIN { if (a == "null" || b == "null") print "null"; else printf "%.3f", 2 * a / b }')
-printf 'scaling 1 -> 2 ranks at fixed per-rank batch: %s (%s relative to the sgemm rate measured in each case); measured back to back: %s; the machine'"'"'s ceiling for a synchronous step, from two independent processes: %s; exposed communication at 2 ranks: %s\n' \
-  "$(ratio "${S[2r1t]}" "${S[1r1t]}")" "$scaling_normalised" "$interleaved" "$independent" "$comm"
+printf 'scaling 1 -> 2 ranks at fixed per-rank batch, measured back to back: %s; from the cases above, minutes apart: %s (%s relative to the sgemm rate measured in each case); the machine'"'"'s ceiling for a synchronous step, from two independent processes: %s; exposed communication at 2 ranks: %s\n' \
+  "$interleaved" "$(ratio "${S[2r1t]}" "${S[1r1t]}")" "$scaling_normalised" "$independent" "$comm"
 if [ "${1:-}" = "--json" ]; then
   printf '{"samples_per_s_1r1t": %s, "samples_per_s_1r2t": %s, "samples_per_s_2r1t": %s, "peak_rss_mb_1r1t": %s, "peak_rss_mb_2r1t": %s, ' \
     "${S[1r1t]}" "${S[1r2t]}" "${S[2r1t]}" "${M[1r1t]}" "${M[2r1t]}"
-  printf '"gflops_vs_sgemm_1r1t": %s, "architecture_gflops_vs_sgemm_1r1t": %s, "gflops_vs_sgemm_2r1t": %s, "exposed_comm_fraction": %s, "scaling_1_to_2": %s, "scaling_1_to_2_sgemm_normalised": %s, "scaling_1_to_2_interleaved": %s, "independent_pair_scaling": %s, ' \
-    "${G[1r1t]}" "${A[1r1t]}" "${G[2r1t]}" "$comm" "$(ratio "${S[2r1t]}" "${S[1r1t]}")" "$scaling_normalised" "$interleaved" "$independent"
+  printf '"gflops_vs_sgemm_1r1t": %s, "gflops_vs_sgemm_1r1t_case": %s, "architecture_gflops_vs_sgemm_1r1t": %s, "gflops_vs_sgemm_2r1t": %s, "exposed_comm_fraction": %s, "scaling_1_to_2": %s, "scaling_1_to_2_cases": %s, "scaling_1_to_2_sgemm_normalised": %s, "independent_pair_scaling": %s, ' \
+    "$gflops_median" "${G[1r1t]}" "$architecture_median" "${G[2r1t]}" "$comm" "$interleaved" "$(ratio "${S[2r1t]}" "${S[1r1t]}")" "$scaling_normalised" "$independent"
   printf '"lowmem_flags": "%s", "samples_per_s_1r1t_lowmem": %s, "samples_per_s_2r1t_lowmem": %s, "peak_rss_mb_1r1t_lowmem": %s, "peak_rss_mb_2r1t_lowmem": %s, ' \
     "$LOWMEM" "${S[1r1t-lowmem]}" "${S[2r1t-lowmem]}" "${M[1r1t-lowmem]}" "${M[2r1t-lowmem]}"
   printf '"openclip_side_by_side": %s, "openclip_samples_per_s_1r1t": %s, "openclip_samples_per_s_1r2t": %s, "openclip_samples_per_s_2r1t": %s, "openclip_peak_rss_mb_2r1t": %s, "openclip_gflops_vs_sgemm_1r1t": %s, ' \
