@@ -1,4 +1,4 @@
-/// What the backward pass of `Tensor.attention(queries:atRows:packedKeysValues:heads:causal:)` keeps: its inputs and
+/// What the backward pass of `Tensor.attention(queries:atRows:keysValues:heads:causal:)` keeps: its inputs and
 /// every query's probabilities (a few floats per key and head: one row per query, not one per position).
 public struct RowAttentionContext {
     /// The queries [R, W], their positions in the flattened [B·T] sequence, and keys | values [B, T, 2W].
