@@ -145,11 +145,7 @@ enum AttentionGradient {
                 // dP = dO Vᵀ, then dS = P ⊙ (dP − rowsum(dP ⊙ P)) (masked entries have P = 0).
                 BLAS.gemm(transposeA: false, transposeB: true, m: tq, n: tk, k: d,
                           a: dOut + h * d, lda: w, b: v + h * d, ldb: ld, c: dS, ldc: tk)
-                for i in 0..<tq {
-                    let pr = p + i * tk, sr = dS + i * tk
-                    let dot = Reduce.dot(pr, sr, tk)
-                    for j in 0..<tk { sr[j] = pr[j] * (sr[j] - dot) }
-                }
+                for i in 0..<tq { Kernels.softmaxBackwardRow(p + i * tk, dS + i * tk, dS + i * tk, tk) }
                 // dQ = dS K · scale, dK = dSᵀ Q · scale
                 BLAS.gemm(transposeA: false, transposeB: false, m: tq, n: d, k: tk, alpha: c.scale,
                           a: dS, lda: tk, b: k + h * d, ldb: ld, c: dq + h * d, ldc: ld)

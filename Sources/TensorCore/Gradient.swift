@@ -45,10 +45,7 @@ enum Gradient {
             guard let axis else { return [Tensor(shape: shape, repeating: g.scalar / Float(max(shape.reduce(1, *), 1)))] }
             return [g.repeated(alongNewAxis: axis, length: shape[axis], scale: 1 / Float(shape[axis]))]
         case .softmax(let out):
-            return [rowwise(g, out) { dy, y, dx, n in
-                let dot = Reduce.dot(dy, y, n)
-                for j in 0..<n { dx[j] = y[j] * (dy[j] - dot) }
-            }]
+            return [rowwise(g, out) { dy, y, dx, n in Kernels.softmaxBackwardRow(y, dy, dx, n) }]
         case .logSoftmax(let out):
             return [rowwise(g, out) { dy, y, dx, n in
                 let total = Reduce.sum(dy, n)

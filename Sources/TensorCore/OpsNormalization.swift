@@ -110,6 +110,13 @@ public enum Kernels {
         while i < n { y[i] = fastExpNonPositive(x[i] - m) * inv; i &+= 1 }
     }
 
+    /// The gradient of one softmax row, y ⊙ (dy − y·dy), from its output `y`; `dx` may be `dy`'s buffer.
+    @inline(__always)
+    public static func softmaxBackwardRow(_ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ n: Int) {
+        let dot = Reduce.dot(dy, y, n)
+        for j in 0..<n { dx[j] = y[j] * (dy[j] - dot) }
+    }
+
     /// Log-softmax of one row; `x` and `y` may be the same buffer.
     @inline(__always)
     public static func logSoftmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {

@@ -74,8 +74,7 @@ enum RowAttentionGradient {
                 // dP = dO Vᵀ, then dS = p ⊙ (dP − p·dP)
                 BLAS.gemm(transposeA: false, transposeB: true, m: 1, n: n, k: d, a: dOut, lda: w, b: values + h * d, ldb: 2 * w,
                           c: dS, ldc: t)
-                let dot = Reduce.dot(p, dS, n)
-                for j in 0..<n { dS[j] = p[j] * (dS[j] - dot) }
+                Kernels.softmaxBackwardRow(p, dS, dS, n)
                 // dq = dS K · scale, dK[0..<n] += dSᵀ q · scale
                 BLAS.gemm(transposeA: false, transposeB: false, m: 1, n: d, k: n, alpha: c.scale, a: dS, lda: t,
                           b: keys + h * d, ldb: 2 * w, c: dq.storage.pointer + r * w + h * d, ldc: w)

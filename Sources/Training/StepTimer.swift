@@ -117,7 +117,8 @@ public struct StepTimer {
     /// Forward multiply-adds per sample the model computes, the basis of GFLOP/s figures (a training step is 3 × 2 × this).
     ///
     /// Each tower's last block computes queries, attention, its output projection and MLP for the pooled row only
-    /// (`keepingRows`), so those products count once per sample, not once per token. `architectureMACsPerSample` counts them for every token.
+    /// (`keepingRows`), so those products count once per sample, not once per token. `architectureMACsPerSample`
+    /// counts them for every token.
     public var forwardMACsPerSample: Double { forwardMACs(lastBlockRowsPerSample: 1) }
 
     /// Forward multiply-adds per sample of the architecture computed in full, every block on every token: what
