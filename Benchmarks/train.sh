@@ -113,7 +113,7 @@ for name in 1r1t 1r2t 2r1t; do
       "$(ratio "${M[$name-lowmem]}" "${OM[$name]}")"
   fi
 done
-# Each tower's last block computes only its pooled row after attention: SwiftCLIP's own ratio counts the FLOPs it
+# Each tower's last block computes only its pooled row's query onwards: SwiftCLIP's own ratio counts the FLOPs it
 # computes; counting the full architecture's (OpenCLIP's 2.863 GFLOP per sample) gives the comparable figure.
 printf 'GFLOP/s of a step / raw sgemm of the same process (1r1t, median of the %s 1-rank runs): SwiftCLIP %s (FLOPs computed; %s counting the full architecture'"'"'s, as OpenCLIP), OpenCLIP %s\n' \
   "${#lone_g[@]}" "$gflops_median" "$architecture_median" "${OG[1r1t]}"

@@ -77,7 +77,7 @@ public final class CLIPModel {
         let classToken = classEmbedding.tensor.reshaped([1, 1, v.width]).expanded(to: [batch, 1, v.width])
         let x = Tensor.concatenate([classToken, patches], axis: 1) + visualPositionalEmbedding.tensor
         // Only the class token's row is read after the transformer (ln_post is per token), so its last block
-        // computes only that row after attention.
+        // computes only that row's query, attention and MLP.
         let classRows = (0..<batch).map { Int32($0 * v.tokens) }
         let pooled = lnPost(visualTransformer(lnPre(x), causal: false, keepingRows: classRows))
         let features = Tensor.matmul(pooled, visualProjection.tensor)
@@ -100,7 +100,7 @@ public final class CLIPModel {
             for i in 1..<t.contextLength where tokens[b * t.contextLength + i] > tokens[b * t.contextLength + best] { best = i }
             poolRows[b] = Int32(b * t.contextLength + best)
         }
-        // Only the pooled rows are read after the transformer, so its last block computes only those after attention.
+        // Only the pooled rows are read after the transformer, so its last block computes only their queries onwards.
         let pooled = lnFinal(textTransformer(x, causal: true, keepingRows: poolRows))
         let features = Tensor.matmul(pooled, textProjection.tensor)
         return normalize ? features.l2Normalized() : features

@@ -84,8 +84,8 @@ public struct ResidualAttentionBlock {
     /// product): the block keeps 5 instead of 9 activation-sized tensors.
     ///
     /// With `keepingRows`, the block returns only those rows of the flattened [B·T, W] output, [rows.count, W]:
-    /// attention is the only step that mixes positions, so everything after it runs on those rows alone (a tower's
-    /// last block, whose only rows read afterwards are the pooled ones).
+    /// keys and values still come from every position, but the queries, attention, output projection and MLP run on
+    /// those rows alone (a tower's last block, whose only rows read afterwards are the pooled ones).
     public func callAsFunction(_ x: Tensor, causal: Bool, recomputingMLP: Bool = false, keepingRows rows: [Int32]? = nil) -> Tensor {
         let h = rows.map { attention(x, causal: causal, prologue: ln1.prologue, adding: x, keepingRows: $0) }
             ?? attention(x, causal: causal, prologue: ln1.prologue, adding: x)
@@ -146,7 +146,7 @@ public struct Transformer {
     }
 
     /// Runs the blocks on x [B, T, W]. With `keepingRows` (indices into the flattened [B·T] positions), returns only
-    /// those rows of the output, [rows.count, W], and the last block computes nothing else after its attention.
+    /// those rows of the output, [rows.count, W]: the last block computes only those rows' queries and what follows.
     public func callAsFunction(_ x: Tensor, causal: Bool, keepingRows rows: [Int32]? = nil) -> Tensor {
         var h = x
         for (index, block) in blocks.enumerated() {
