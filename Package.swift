@@ -27,7 +27,8 @@ let package = Package(
     products: [
         .executable(name: "swiftclip", targets: ["swiftclip"]),
         .executable(name: "swiftclip-bench", targets: ["swiftclip-bench"]),
-        .library(name: "SwiftCLIP", targets: ["TensorCore", "NN", "CLIP", "Optim", "Distributed", "DataPipeline", "Checkpoint", "Training"]),
+        .library(name: "SwiftCLIP", targets: ["TensorCore", "NN", "CLIP", "Optim", "Distributed", "DataPipeline", "Checkpoint",
+                                              "TrainingKit", "Training"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -46,26 +47,33 @@ let package = Package(
         // Swift modules; dependencies point one way (see DEVELOPERS.md).
         .target(name: "TensorCore", dependencies: ["COpenBLAS"], swiftSettings: targetCPU),
         .target(name: "NN", dependencies: ["TensorCore"]),
-        .target(name: "CLIP", dependencies: ["NN", "TensorCore"], swiftSettings: targetCPU),
         .target(name: "Optim", dependencies: ["TensorCore"], swiftSettings: targetCPU),
         .target(name: "Distributed", dependencies: ["TensorCore", "CMPI"]),
         .target(name: "DataPipeline", dependencies: ["TensorCore", "CSpng", "CTurboJPEG"], swiftSettings: targetCPU),
         .target(name: "Checkpoint", dependencies: ["TensorCore", "CZstd", "CXXHash"]),
+        // What model families and the engine share: the TrainingTask protocol, settings, batches, data setup.
+        .target(name: "TrainingKit", dependencies: [
+            "TensorCore", "NN", "Optim", "Distributed", "DataPipeline", "Checkpoint", .product(name: "Yams", package: "Yams"),
+        ]),
+        // Model families: each a module on TrainingKit, registered in Training/Families.swift.
+        .target(name: "CLIP", dependencies: ["NN", "TensorCore", "TrainingKit", "DataPipeline", "Distributed", "Checkpoint", "Optim"],
+                swiftSettings: targetCPU),
+        // The engine: trainer, step engine, stage controller, checkpoints, logging; generic over families.
         .target(name: "Training", dependencies: [
-            "TensorCore", "NN", "CLIP", "Optim", "Distributed", "DataPipeline", "Checkpoint", "CMPI",
-            .product(name: "Yams", package: "Yams"),
+            "TensorCore", "NN", "Optim", "Distributed", "DataPipeline", "Checkpoint", "TrainingKit", "CLIP",
         ]),
         // Multi-rank self-test and all-reduce benchmark of Distributed, run under mpirun by launch/tests and Benchmarks.
         .executableTarget(name: "distributed-selftest", dependencies: ["Distributed", "CMPI"]),
         .executableTarget(name: "swiftclip", dependencies: [
-            "Training",
+            "Training", "TrainingKit", "CLIP", "DataPipeline", "Checkpoint", "Distributed", "TensorCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "swiftclip-bench", dependencies: ["TensorCore"]),
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),
-        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Optim"]),
+        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Optim", "TrainingKit"]),
+        .testTarget(name: "TrainingKitTests", dependencies: ["TrainingKit"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline"], exclude: ["Fixtures"]),

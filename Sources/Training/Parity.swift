@@ -1,8 +1,10 @@
 import CLIP
+import Distributed
 import Foundation
 import NN
 import Optim
 import TensorCore
+import TrainingKit
 
 /// One compared quantity of a parity run.
 public struct ParityResult: Sendable {
@@ -170,8 +172,8 @@ public struct Parity {
 extension Parity {
     /// The distributed check against `distN.safetensors` (N = world size): rank r takes its contiguous slice of the
     /// batch; per-rank losses and the all-reduced (averaged) gradients must match OpenCLIP's 2-process run.
-    public func runDistributed(collectives: TrainerCollectives) throws -> [ParityResult] {
-        let world = collectives.size, rank = collectives.rank
+    public func runDistributed(communicator: Communicator) throws -> [ParityResult] {
+        let world = communicator.size, rank = communicator.rank
         let path = directory + "/dist\(world).safetensors"
         guard FileManager.default.fileExists(atPath: path) else { return [] }
         let reference = try Safetensors.read(path).tensors
@@ -186,14 +188,14 @@ extension Parity {
         let localLoss: Float = try withoutGradients {
             let image = model.encodeImage(myImages), text = model.encodeText(myTokens)
             let d = image.shape[1]
-            let gatheredImage = Tensor(shape: [total, d], values: try collectives.allGather(image.values))
-            let gatheredText = Tensor(shape: [total, d], values: try collectives.allGather(text.values))
+            let gatheredImage = Tensor(shape: [total, d], values: try allGatherFeatures(image.values, featureDimension: d, communicator: communicator).values)
+            let gatheredText = Tensor(shape: [total, d], values: try allGatherFeatures(text.values, featureDimension: d, communicator: communicator).values)
             return ClipLossEvaluation(localImage: image, localText: text, gatheredImage: gatheredImage, gatheredText: gatheredText,
                                       logitScale: model.logitScale.value.scalar, rank: rank).loss
         }
         var losses = [Double](repeating: 0, count: world)
         losses[rank] = Double(localLoss)
-        try collectives.allReduceSum(&losses)
+        try communicator.allReduce(&losses, .sum)
         var results: [ParityResult] = []
         for r in 0..<world {
             guard let expected = reference["loss.rank\(r)"]?.floats else { throw WeightsError(path, "missing key loss.rank\(r)") }
@@ -201,9 +203,11 @@ extension Parity {
         }
 
         // Gradients through the training step's own machinery (all-gather, reduce-scatter, bucketed average).
-        let engine = StepEngine(model: model, collectives: collectives, hyperparameters: AdamW.Hyperparameters())
+        let task = CLIPTask(model: model, settings: Settings())
+        let engine = try StepEngine(task: task, communicator: communicator, hyperparameters: AdamW.Hyperparameters())
         let trainable = [Bool](repeating: true, count: model.parameters.parameters.count)
-        _ = try engine.step(images: myImages, tokens: myTokens, trainable: trainable, learningRate: 0)
+        let batch = TaskBatch(count: local, tensors: ["image": myImages], integers: ["text": myTokens])
+        _ = try engine.step(batch, trainable: trainable, learningRate: 0)
         for p in model.parameters.parameters {
             guard let expected = reference["grad." + p.name]?.floats else { throw WeightsError(path, "missing key grad.\(p.name)") }
             let ours = Array(engine.gradients[p.offset..<(p.offset + p.count)])

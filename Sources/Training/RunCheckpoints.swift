@@ -1,17 +1,22 @@
-import CLIP
 import Checkpoint
 import Foundation
 import NN
 import Optim
+import TrainingKit
 
 /// What a SwiftCLIP checkpoint's header carries besides the tensor table.
 public struct CheckpointMetadata: Codable, Sendable {
     public var state: TrainingState
-    public var model: CLIPConfig
+    /// The model family (`--task`); checkpoints written before families existed are CLIP's.
+    public var family: String?
+    /// The family's model configuration (for CLIP, OpenCLIP's model config JSON).
+    public var model: JSONValue
     /// Names of the parameters whose AdamW moments follow as `adamw.exp_avg.NAME` / `adamw.exp_avg_sq.NAME`.
     public var optimizer = "adamw"
     /// The built-in tokenizer the run trained (its JSON file), so the checkpoint alone can be evaluated or resumed.
     public var tokenizer: String?
+
+    public var familyName: String { family ?? "clip" }
 }
 
 /// Saving and restoring a run: model parameters under their OpenCLIP keys, AdamW moments, and the
@@ -22,8 +27,6 @@ public final class RunCheckpoints {
 
     public let directory: CheckpointDirectory
     let writer: AsyncCheckpointWriter
-    /// Recorded in every checkpoint's header (see `CheckpointMetadata.tokenizer`).
-    public var tokenizerJSON: String?
     /// Seconds training waited for the last save (snapshot + hand-off; the write itself runs in the background).
     public private(set) var lastPause: Double = 0
 
@@ -34,8 +37,7 @@ public final class RunCheckpoints {
     }
 
     /// The tensors of a checkpoint: parameters, then first and second moments.
-    public static func tensors(model: CLIPModel, optimizer: AdamW) -> [CheckpointTensor] {
-        let store = model.parameters
+    public static func tensors(parameters store: ParameterStore, optimizer: AdamW) -> [CheckpointTensor] {
         var tensors = store.parameters.map { CheckpointTensor(name: $0.name, shape: $0.shape, values: $0.value.values) }
         optimizer.firstMoment.withUnsafeBufferPointer { m in
             optimizer.secondMoment.withUnsafeBufferPointer { v in
@@ -51,21 +53,26 @@ public final class RunCheckpoints {
     }
 
     /// Snapshots the run and writes it in the background (waiting for the previous save first).
-    public func save(model: CLIPModel, optimizer: AdamW, state: TrainingState) throws {
+    public func save(task: TrainingTask, family: String, optimizer: AdamW, state: TrainingState) throws {
         let start = DispatchTime.now().uptimeNanoseconds
-        let tensors = Self.tensors(model: model, optimizer: optimizer)
-        try writer.submit(step: state.step, tensors: tensors, metadata: CheckpointMetadata(state: state, model: model.config, tokenizer: tokenizerJSON))
+        let tensors = Self.tensors(parameters: task.parameters, optimizer: optimizer)
+        let metadata = CheckpointMetadata(state: state, family: family, model: task.modelConfig, tokenizer: task.checkpointAttachment)
+        try writer.submit(step: state.step, tensors: tensors, metadata: metadata)
         lastPause = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
     /// Waits for the background save; its error, if any, surfaces here.
     public func finish() throws { _ = try writer.wait() }
 
-    /// Loads `resume` (`latest`, a checkpoint file, or a folder of checkpoints) after verifying every checksum.
+    /// Loads `resume` (`latest`, a checkpoint file, a folder of checkpoints, or such a folder's `latest` pointer file)
+    /// after verifying every checksum.
     /// Returns nil for `latest` when no checkpoint exists yet; `messages` receives fallback notes.
     public static func load(_ resume: String, runCheckpoints: String, messages: (String) -> Void) throws -> LoadedCheckpoint? {
         var isDirectory: ObjCBool = false
-        let target = resume == "latest" ? runCheckpoints : resume
+        var target = resume == "latest" ? runCheckpoints : resume
+        if resume != "latest", URL(fileURLWithPath: resume).lastPathComponent == CheckpointDirectory.latestPointerName {
+            target = URL(fileURLWithPath: resume).deletingLastPathComponent().path  // the pointer stands for its folder
+        }
         guard FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory) else {
             if resume == "latest" { return nil }
             throw TrainingError("\(resume): no such checkpoint file or folder")
@@ -79,6 +86,13 @@ public final class RunCheckpoints {
         return resolved.checkpoint
     }
 
+    /// The header's run metadata; an error names the file.
+    public static func metadata(of checkpoint: LoadedCheckpoint) throws -> CheckpointMetadata {
+        do { return try checkpoint.metadata(as: CheckpointMetadata.self) } catch {
+            throw TrainingError("\(checkpoint.url.path): header metadata is not a SwiftCLIP training state (\(error))")
+        }
+    }
+
     /// A checkpoint's training state and AdamW moments, with the parameters already loaded into the model.
     public struct Restored {
         public var state: TrainingState
@@ -88,16 +102,16 @@ public final class RunCheckpoints {
 
     /// Loads parameters into `model` (strictly: missing, unused or mis-shaped keys are errors naming the key)
     /// and returns the moments (laid out like the parameters) and the training state.
-    public static func restore(_ checkpoint: LoadedCheckpoint, into model: CLIPModel) throws -> Restored {
+    public static func restore(_ checkpoint: LoadedCheckpoint, into task: TrainingTask, family: String) throws -> Restored {
         let file = checkpoint.url.path
-        let metadata: CheckpointMetadata
-        do { metadata = try checkpoint.metadata(as: CheckpointMetadata.self) } catch {
-            throw TrainingError("\(file): header metadata is not a SwiftCLIP training state (\(error))")
+        let metadata = try Self.metadata(of: checkpoint)
+        guard metadata.familyName == family else {
+            throw TrainingError("\(file): a \(metadata.familyName) checkpoint, not one of --task \(family)")
         }
-        guard metadata.model == model.config else {
-            throw TrainingError("\(file): the checkpoint's model config differs from --model (saved: embed_dim \(metadata.model.embedDim), vision width \(metadata.model.vision.width), text width \(metadata.model.text.width))")
+        guard metadata.model == task.modelConfig else {
+            throw TrainingError("\(file): the checkpoint's model config differs from --model's")
         }
-        let store = model.parameters
+        let store = task.parameters
         var stored: [String: StoredTensor] = [:]
         var first = [Float](repeating: 0, count: store.count), second = first
         var momentsFound = 0

@@ -1,6 +1,7 @@
 import CLIP
 import Checkpoint
 import Foundation
+import TrainingKit
 import NN
 
 /// Compares two runs (their logged losses and final parameters) or two weight files, tensor by tensor.

@@ -1,11 +1,12 @@
-import CLIP
+import Distributed
 import Foundation
 import NN
 import Optim
 import TensorCore
+import TrainingKit
 
-/// Times data-parallel training steps (forward, global loss, backward with bucketed all-reduce, AdamW,
-/// clamp) on random data with this process's collectives, for benchmarks and capacity checks.
+/// Times data-parallel training steps of any family (forward, global loss, backward with bucketed all-reduce, AdamW,
+/// post-step hook) on the data given (random data, for benchmarks and capacity checks) with this process's communicator.
 public struct StepTimer {
     public struct Measurement: Sendable {
         /// Median seconds per step over the timed steps (slowest rank).
@@ -23,49 +24,45 @@ public struct StepTimer {
         public var gflopsVsSgemm: Double
     }
 
-    public let config: CLIPConfig
+    public let task: TrainingTask
+    public let data: TrainingDataSource
     public let batchPerRank: Int
+    /// Forward multiply-adds per sample the task computes (a training step is 3 × 2 × this), the basis of GFLOP/s.
+    public let forwardMACsPerSample: Double
     public var accumulation = 1
-    /// Blocks per tower recomputed in backward (Int.max: all, as --grad-checkpointing).
-    public var checkpointedBlocksPerTower = 0
-    /// Blocks per tower that recompute their MLP hidden layer in backward.
-    public var mlpRecomputedBlocksPerTower = 0
     /// Gradient bucket size for the all-reduce (--bucket-mb of a training run).
     public var bucketBytes = 8 << 20
 
-    public init(config: CLIPConfig, batchPerRank: Int) {
-        self.config = config
+    public init(task: TrainingTask, data: TrainingDataSource, batchPerRank: Int, forwardMACsPerSample: Double) {
+        self.task = task
+        self.data = data
         self.batchPerRank = batchPerRank
+        self.forwardMACsPerSample = forwardMACsPerSample
     }
 
     /// Runs `warmup` untimed and `steps` timed steps.
-    public func run(steps: Int, warmup: Int = 1, seed: UInt64 = 0, collectives: TrainerCollectives) throws -> Measurement {
-        AllocatorPolicy.keepFreedMemory()
-        let model = CLIPModel(config: config, seed: seed)
-        model.checkpointedBlocksPerTower = checkpointedBlocksPerTower
-        model.mlpRecomputedBlocksPerTower = mlpRecomputedBlocksPerTower
-        let engine = StepEngine(model: model, collectives: collectives, hyperparameters: AdamW.Hyperparameters(), bucketBytes: bucketBytes)
+    /// The caller sets `AllocatorPolicy.keepFreedMemory()` before building the task, as a training run does.
+    public func run(steps: Int, warmup: Int = 1, communicator: Communicator) throws -> Measurement {
+        let engine = try StepEngine(task: task, communicator: communicator, hyperparameters: AdamW.Hyperparameters(), bucketBytes: bucketBytes)
         engine.accumulation = accumulation
-        let data = RandomDataSource(config: config, batchPerRank: batchPerRank, rank: collectives.rank, worldSize: collectives.size,
-                                    samplesPerEpoch: Int.max / 2, seed: seed)
-        let trainable = [Bool](repeating: true, count: model.parameters.parameters.count)
-        try collectives.broadcast(model.parameters.flatValues, root: 0)
+        let trainable = [Bool](repeating: true, count: task.parameters.parameters.count)
+        try communicator.broadcast(task.parameters.flatValues, root: 0)
         AllocatorPolicy.releaseFreedMemory()  // the model's initialisation temporaries, as a training run does
         var times: [Double] = [], waits: [Double] = [], loss = 0.0
         let flopsPerStep = 6 * forwardMACsPerSample * Double(batchPerRank)
         var sgemm: [Double] = [], ratios: [Double] = []
         for step in 0..<(warmup + steps) {
             if step >= warmup { sgemm.append(Self.referenceSgemm()) }
-            let batch = data.next()
-            try collectives.barrier()
+            let batch = try data.next()
+            try communicator.barrier()
             let start = DispatchTime.now().uptimeNanoseconds
-            let outcome = try engine.step(images: batch.images, tokens: batch.tokens, trainable: trainable, learningRate: 5e-4)
+            let outcome = try engine.step(batch, trainable: trainable, learningRate: 5e-4)
             var elapsed = [Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9]
             var slowest = elapsed
             // The step takes as long as its slowest rank: all-reduce the per-rank maximum via a sum of one-hot slots.
-            var all = [Double](repeating: 0, count: collectives.size)
-            all[collectives.rank] = elapsed[0]
-            try collectives.allReduceSum(&all)
+            var all = [Double](repeating: 0, count: communicator.size)
+            all[communicator.rank] = elapsed[0]
+            try communicator.allReduce(&all, .sum)
             slowest = [all.max() ?? elapsed[0]]
             elapsed = slowest
             if step >= warmup {
@@ -77,11 +74,11 @@ public struct StepTimer {
                 loss = outcome.loss
             }
         }
-        var rss = [Double](repeating: 0, count: collectives.size)
-        rss[collectives.rank] = Double(Self.peakResidentBytes())
-        try collectives.allReduceSum(&rss)
+        var rss = [Double](repeating: 0, count: communicator.size)
+        rss[communicator.rank] = Double(Self.peakResidentBytes())
+        try communicator.allReduce(&rss, .sum)
         return Measurement(secondsPerStep: Self.median(times), exposedCommunication: Self.median(waits), loss: loss,
-                           peakResidentBytes: rss.map { Int($0) }, worldSize: collectives.size,
+                           peakResidentBytes: rss.map { Int($0) }, worldSize: communicator.size,
                            sgemmGFLOPS: Self.median(sgemm), gflopsVsSgemm: Self.median(ratios))
     }
 
@@ -112,33 +109,5 @@ public struct StepTimer {
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         return 2 * Double(m) * Double(k) * Double(n) / best / 1e9
-    }
-
-    /// Forward multiply-adds per sample the model computes, the basis of GFLOP/s figures (a training step is 3 × 2 × this).
-    ///
-    /// Each tower's last block computes queries, attention, its output projection and MLP for the pooled row only
-    /// (`keepingRows`), so those products count once per sample, not once per token. `architectureMACsPerSample`
-    /// counts them for every token.
-    public var forwardMACsPerSample: Double { forwardMACs(lastBlockRowsPerSample: 1) }
-
-    /// Forward multiply-adds per sample of the architecture computed in full, every block on every token: what
-    /// OpenCLIP computes, and the count its GFLOP/s figures use (`shared/peer`: 2.863 GFLOP per clip-bench sample).
-    public var architectureMACsPerSample: Double { forwardMACs(lastBlockRowsPerSample: nil) }
-
-    private func forwardMACs(lastBlockRowsPerSample: Double?) -> Double {
-        let v = config.vision, t = config.text, e = Double(config.embedDim)
-        func tower(tokens: Double, layers: Int, width: Double, mlp: Double) -> Double {
-            func block(rows: Double) -> Double {
-                tokens * 2 * width * width                                        // k, v projections
-                    + rows * (width * width + 2 * tokens * width)                   // q projection; q·k and p·v
-                    + rows * (width * width + 2 * width * mlp)                      // out projection, MLP
-            }
-            guard layers > 0 else { return 0 }
-            return Double(layers - 1) * block(rows: tokens) + block(rows: lastBlockRowsPerSample ?? tokens)
-        }
-        let (vt, tt) = (Double(v.tokens), Double(t.contextLength))
-        return tower(tokens: vt, layers: v.layers, width: Double(v.width), mlp: Double(v.mlpWidth))
-            + (vt - 1) * Double(3 * v.patchSize * v.patchSize * v.width) + Double(v.width) * e
-            + tower(tokens: tt, layers: t.layers, width: Double(t.width), mlp: Double(t.mlpWidth)) + Double(t.width) * e
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Optim
 import TensorCore
+import TrainingKit
 
 /// Everything besides the tensors that a run needs to continue exactly: written into checkpoint headers.
 public struct TrainingState: Codable, Equatable, Sendable {
@@ -18,9 +19,9 @@ public struct TrainingState: Codable, Equatable, Sendable {
     public var worldSize = 1
     public var globalBatch = 0
     public var consecutiveNonFinite = 0
-    /// The resolved configuration and model of the run (for inspection and for resuming without flags).
-    public var configuration: TrainingConfiguration?
-    public var modelConfig: String?
+    /// The run's settings that differ from their defaults, as recipe text by name (for inspection, and for
+    /// evaluating a checkpoint with the data it was trained on).
+    public var settings: [String: String]?
 
     public init() {}
 }

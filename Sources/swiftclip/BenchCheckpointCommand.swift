@@ -1,5 +1,7 @@
 import ArgumentParser
 import CLIP
+import Distributed
+import TrainingKit
 import Checkpoint
 import Foundation
 import Training
@@ -17,26 +19,25 @@ struct BenchCheckpointCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors("bench-checkpoint") {
-            let config = try ModelCatalog.config(model)
-            let collectives = SingleProcessCollectives()
-            let clip = CLIPModel(config: config)
-            let engine = StepEngine(model: clip, collectives: collectives, hyperparameters: .init())
-            let data = RandomDataSource(config: config, batchPerRank: batchSize, rank: 0, worldSize: 1, samplesPerEpoch: 1 << 30, seed: 0)
-            let trainable = [Bool](repeating: true, count: clip.parameters.parameters.count)
+            let settings = try Families.settings(arguments: ["--model", model, "--batch-size", "\(batchSize)", "--dataset-type", "random"])
+            let task = try Families.family(named: settings.task).makeTask(settings: settings)
+            let engine = try StepEngine(task: task, communicator: LocalCommunicator(), hyperparameters: .init())
+            let data = try task.trainingData(RunContext(settings: settings, runDirectory: NSTemporaryDirectory()))
+            let trainable = [Bool](repeating: true, count: task.parameters.parameters.count)
             var stepSeconds: [Double] = []
             for _ in 0..<steps {
-                let batch = data.next()
+                let batch = try data.next()
                 let start = DispatchTime.now().uptimeNanoseconds
-                _ = try engine.step(images: batch.images, tokens: batch.tokens, trainable: trainable, learningRate: 5e-4)
+                _ = try engine.step(batch, trainable: trainable, learningRate: 5e-4)
                 stepSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             }
             let stepTime = stepSeconds.sorted()[stepSeconds.count / 2]
-            let tensors = RunCheckpoints.tensors(model: clip, optimizer: engine.optimizer)
+            let tensors = RunCheckpoints.tensors(parameters: task.parameters, optimizer: engine.optimizer)
             var results = try CheckpointBenchmark.run(tensors: tensors)
             let rawMB = Double(tensors.reduce(0) { $0 + $1.values.count * 4 }) / 1e6  // MB as CheckpointBenchmark counts them
             // What a step waits for with background saving: the snapshot copy handed to the writer thread.
             let start = DispatchTime.now().uptimeNanoseconds
-            let snapshot = RunCheckpoints.tensors(model: clip, optimizer: engine.optimizer)
+            let snapshot = RunCheckpoints.tensors(parameters: task.parameters, optimizer: engine.optimizer)
             let pause = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             precondition(snapshot.count == tensors.count)
             results["step_seconds"] = stepTime

@@ -1,8 +1,10 @@
 import ArgumentParser
 import CLIP
+import Distributed
 import Foundation
 import TensorCore
 import Training
+import TrainingKit
 
 /// `swiftclip bench-step`: times training steps on random data, alone or under mpirun.
 struct BenchStepCommand: ParsableCommand {
@@ -24,23 +26,27 @@ struct BenchStepCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors("bench-step") {
+            AllocatorPolicy.keepFreedMemory()
             let config = try ModelCatalog.config(model)
-            let collectives = try MPIEnvironment.collectives()
-            var timer = StepTimer(config: config, batchPerRank: batchSize)
+            let communicator = try MPILaunch.communicator()
+            let settings = try Families.settings(arguments: ["--model", model, "--batch-size", "\(batchSize)", "--dataset-type", "random"])
+            let task = try CLIPFamily.makeTask(settings: settings)
+            task.setRecomputation(blocks: gradCheckpointingBlocks ?? (gradCheckpointing ? Int.max : 0), mlpBlocks: recomputeMLPBlocks)
+            let context = RunContext(settings: settings, rank: communicator.rank, worldSize: communicator.size, runDirectory: NSTemporaryDirectory())
+            var timer = StepTimer(task: task, data: try task.trainingData(context), batchPerRank: batchSize,
+                                  forwardMACsPerSample: config.forwardMACsPerSample)
             timer.accumulation = accumFreq
-            timer.checkpointedBlocksPerTower = gradCheckpointingBlocks ?? (gradCheckpointing ? Int.max : 0)
-            timer.mlpRecomputedBlocksPerTower = recomputeMLPBlocks
             guard bucketMb > 0 else { throw ValidationError("--bucket-mb must be positive, got \(bucketMb)") }
             timer.bucketBytes = Int(bucketMb * 1_048_576)
-            let m = try timer.run(steps: steps, warmup: warmup, collectives: collectives)
-            try MPIEnvironment.finish(collectives)
-            guard collectives.rank == 0 else { return }
+            let m = try timer.run(steps: steps, warmup: warmup, communicator: communicator)
+            try MPILaunch.finish(communicator)
+            guard communicator.rank == 0 else { return }
             let global = batchSize * m.worldSize
             let samplesPerSecond = Double(global) / m.secondsPerStep
-            let gflopsPerRank = 6 * timer.forwardMACsPerSample * Double(batchSize) / m.secondsPerStep / 1e9
+            let gflopsPerRank = 6 * config.forwardMACsPerSample * Double(batchSize) / m.secondsPerStep / 1e9
             let sgemm = m.sgemmGFLOPS
             // The same rate counting the architecture's full FLOPs (every block on every token), as OpenCLIP computes.
-            let architectureRatio = m.gflopsVsSgemm * timer.architectureMACsPerSample / timer.forwardMACsPerSample
+            let architectureRatio = m.gflopsVsSgemm * config.architectureMACsPerSample / config.forwardMACsPerSample
             let peakMB = Double(m.peakResidentBytes.max() ?? 0) / 1_048_576
             print(String(format: "%@: %d rank(s) x batch %d, BLAS threads %d: %.3f s/step, %.1f samples/s, %.1f GFLOP/s per rank (sgemm %.1f; ratio %.2f, %.2f counting the full architecture's FLOPs), exposed comm %.1f%%, peak RSS %.0f MB per rank, loss %.4f",
                          model, m.worldSize, batchSize, BLAS.threads, m.secondsPerStep, samplesPerSecond, gflopsPerRank, sgemm,

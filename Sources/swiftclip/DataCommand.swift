@@ -3,6 +3,7 @@ import CLIP
 import DataPipeline
 import Foundation
 import Training
+import TrainingKit
 
 /// `swiftclip data`: look at training data the way `train` will read it.
 struct DataCommand: ParsableCommand {
@@ -32,13 +33,15 @@ struct DataCommand: ParsableCommand {
                                                 csvSeparator: csvSeparator == "\\t" ? "\t" : csvSeparator)
                 let inspection = try DataInspector.inspect(options, captionCount: captions)
                 print(inspection)
-                var configuration = TrainingConfiguration()
-                configuration.datasetType = datasetType
-                configuration.trainData = trainData
-                configuration.merges = merges
-                configuration.csvImgKey = csvImgKey; configuration.csvCaptionKey = csvCaptionKey; configuration.csvSeparator = options.csvSeparator
+                var arguments = ["--dataset-type", datasetType, "--csv-img-key", csvImgKey, "--csv-caption-key", csvCaptionKey,
+                                 "--csv-separator", options.csvSeparator, "--model", model]
+                if let trainData { arguments += ["--train-data", trainData] }
+                if let merges { arguments += ["--merges", merges] }
+                let settings = try Families.settings(arguments: arguments)
                 let modelConfig = try ModelCatalog.config(model)
-                let tokenizer = try DataSetup(configuration: configuration, model: modelConfig, runDirectory: NSTemporaryDirectory() + "/swiftclip-inspect-\(getpid())").tokenizer()
+                let tokenizer = try DataSetup(settings: settings, imageSize: modelConfig.vision.imageSize, contextLength: modelConfig.text.contextLength,
+                                              vocabularySize: modelConfig.text.vocabSize,
+                                              runDirectory: NSTemporaryDirectory() + "/swiftclip-inspect-\(getpid())").tokenizer()
                 print("tokens (\(model), context \(modelConfig.text.contextLength)):")
                 for caption in inspection.captions {
                     let ids = tokenizer.encode(caption, contextLength: modelConfig.text.contextLength)

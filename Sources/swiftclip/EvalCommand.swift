@@ -1,5 +1,4 @@
 import ArgumentParser
-import CLIP
 import Foundation
 import Training
 
@@ -7,7 +6,7 @@ import Training
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluate a checkpoint: zero-shot top-1/top-5 and retrieval (R@1/5/10, mean/median rank, clip_val_loss).",
+        abstract: "Evaluate a checkpoint of any family with its evaluation (CLIP: zero-shot top-1/top-5 and retrieval R@1/5/10, mean/median rank, clip_val_loss).",
         discussion: "Data flags default to the ones the checkpoint's run was trained with (synthetic runs evaluate on the synthetic validation split).")
 
     @Option(name: .long, help: "Checkpoint file, or a run's checkpoints/ folder (its newest checkpoint that verifies).") var checkpoint: String
@@ -21,9 +20,9 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors("eval") {
-            let metrics = try CheckpointEvaluation(checkpoint: checkpoint, zeroshotData: zeroshotData, valData: valData,
-                                                   datasetType: datasetType, valNumSamples: valNumSamples, merges: merges,
-                                                   tokenizerFile: tokenizerFile).run()
+            let overrides = [("zeroshot-data", zeroshotData), ("val-data", valData), ("dataset-type", datasetType),
+                             ("val-num-samples", valNumSamples.map(String.init)), ("merges", merges)].compactMap { name, value in value.map { (name, $0) } }
+            let metrics = try CheckpointEvaluation(checkpoint: checkpoint, overrides: overrides, tokenizerFile: tokenizerFile).run()
             for key in metrics.keys.sorted() { print(String(format: "%-28@ %.4f", key as NSString, metrics[key]!)) }
             if metrics.isEmpty { print("no evaluation data: pass --zeroshot-data or --val-data") }
             if json {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CLIP
 import Foundation
 import Training
 
@@ -15,6 +14,8 @@ struct ExportCommand: ParsableCommand {
     var weights: String?
     @Option(name: .long, help: "Model name or config JSON (with --weights).")
     var model: String?
+    @Option(name: .long, help: "Model family of --model (with --weights).")
+    var task = "clip"
     @Option(name: .long, help: "Output format: safetensors.")
     var format = "safetensors"
     @Option(name: .long, help: "Output file.")
@@ -31,7 +32,8 @@ struct ExportCommand: ParsableCommand {
             if let checkpoint {
                 try WeightsExport.safetensors(checkpoint: checkpoint, output: output) { print("swiftclip: \($0)") }
             } else if let weights, let model {
-                try WeightsExport.safetensors(weights: weights, config: try ModelCatalog.config(model), output: output)
+                let settings = try Families.settings(arguments: ["--task", task, "--model", model])
+                try WeightsExport.safetensors(weights: weights, settings: settings, output: output)
                 print("swiftclip: wrote \(output)")
             }
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Distributed
 import Foundation
 import Training
 
@@ -16,19 +17,19 @@ struct ParityCommand: ParsableCommand {
     var quiet = false
 
     func run() throws {
-        let collectives = try MPIEnvironment.collectives()
+        let communicator = try MPILaunch.communicator()
         let parity = try Parity(fixture: fixture)
-        var results = collectives.rank == 0 ? try parity.run() : []
-        results += try parity.runDistributed(collectives: collectives)
-        try MPIEnvironment.finish(collectives)
-        if collectives.rank != 0 { return }
+        var results = communicator.rank == 0 ? try parity.run() : []
+        results += try parity.runDistributed(communicator: communicator)
+        try MPILaunch.finish(communicator)
+        if communicator.rank != 0 { return }
         let failures = results.filter { !$0.passed }
         for r in results where !quiet || !r.passed {
             let line = String(format: "%@  %-72@ max abs %.3e  rel %.3e  tol %.1e",
                               r.passed ? "PASS" : "FAIL", r.quantity as NSString, r.maxAbsoluteError, r.maxRelativeError, r.tolerance)
             print(line)
         }
-        print("parity: \(results.count - failures.count) passed, \(failures.count) failed (\(fixture), \(collectives.size) rank(s))")
+        print("parity: \(results.count - failures.count) passed, \(failures.count) failed (\(fixture), \(communicator.size) rank(s))")
         if !failures.isEmpty { throw ExitCode(1) }
     }
 }

@@ -1,23 +1,26 @@
 import CLIP
+import Distributed
 import Foundation
 import Training
+import TrainingKit
 import XCTest
 
 /// Stages switch at the decided step, frozen parameters stay put (and keep their optimizer state), and recipes parse.
 final class StagedTrainingTests: XCTestCase {
     func makeTrainer(_ stages: [Stage], steps: Int) throws -> Trainer {
-        var configuration = TrainingConfiguration()
-        configuration.model = "clip-tiny"
-        configuration.datasetType = "random"
-        configuration.batchSize = 8
-        configuration.maxSteps = steps
-        configuration.trainNumSamples = 8 * 100
-        configuration.warmup = 1
-        configuration.stages = stages
-        configuration.replicaCheckEvery = 1
-        let model = CLIPModel(config: try CLIPConfig.load(FixturePaths.clipTiny + "/config.json"), seed: 1)
-        let data = RandomDataSource(config: model.config, batchPerRank: 8, rank: 0, worldSize: 1, samplesPerEpoch: 800, seed: 0)
-        return try Trainer(configuration: configuration, model: model, collectives: SingleProcessCollectives(), data: data)
+        var settings = Settings()
+        settings.model = FixturePaths.clipTiny + "/config.json"
+        settings.datasetType = .random
+        settings.batchSize = 8
+        settings.maxSteps = steps
+        settings.trainNumSamples = 8 * 100
+        settings.warmup = 1
+        settings.stages = StageList(stages)
+        settings.replicaCheckEvery = 1
+        settings.seed = 1
+        let task = try CLIPFamily.makeTask(settings: settings)
+        let data = try task.trainingData(RunContext(settings: settings, runDirectory: NSTemporaryDirectory()))
+        return try Trainer(settings: settings, task: task, communicator: LocalCommunicator(), data: data)
     }
 
     func testThreeStagesSwitchAtTheirStepsAndFreezeWhatTheySay() throws {
@@ -27,7 +30,7 @@ final class StagedTrainingTests: XCTestCase {
             Stage(name: "full", lr: 1e-4),
         ]
         let trainer = try makeTrainer(stages, steps: 6)
-        let store = trainer.model.parameters
+        let store = trainer.task.parameters
         var snapshots: [[Float]] = [Array(store.flatValues)]
         var stageAtStep: [Int: String] = [:]
         trainer.onStep = { record in
@@ -76,30 +79,21 @@ final class StagedTrainingTests: XCTestCase {
         XCTAssertFalse(controller.shouldAdvance(step: 1000, samples: 10_000))  // the last stage runs to the end
     }
 
-    func testRecipesParseAndUnknownKeysAreNamed() throws {
-        var configuration = TrainingConfiguration()
-        try Recipe.apply(file: FixturePaths.repository + "/cluster-configs/staged-example.yaml", to: &configuration)
-        XCTAssertEqual(configuration.stages.map(\.name), ["lit", "heads", "full"])
-        XCTAssertEqual(configuration.stages[1].train, ["visual.proj", "text_projection", "logit_scale"])
-        XCTAssertEqual(configuration.stages[2].lr, 1e-4)
+    func testShippedRecipesParse() throws {
+        var settings = Settings()
+        try Families.registry.apply(recipe: FixturePaths.repository + "/cluster-configs/staged-example.yaml", to: &settings)
+        XCTAssertEqual(settings.stages.stages.map(\.name), ["lit", "heads", "full"])
+        XCTAssertEqual(settings.stages.stages[1].train, ["visual.proj", "text_projection", "logit_scale"])
+        XCTAssertEqual(settings.stages.stages[2].lr, 1e-4)
         for recipe in ["quickstart", "clip-tiny", "clip-bench", "vit-b-32-laion"] {
-            var c = TrainingConfiguration()
-            XCTAssertNoThrow(try Recipe.apply(file: FixturePaths.repository + "/cluster-configs/\(recipe).yaml", to: &c), recipe)
+            var s = Settings()
+            XCTAssertNoThrow(try Families.registry.apply(recipe: FixturePaths.repository + "/cluster-configs/\(recipe).yaml", to: &s), recipe)
         }
         let path = NSTemporaryDirectory() + "/bad-recipe-\(getpid()).yaml"
         try "batch-size: 8\nbogus-flag: 1\n".write(toFile: path, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try Recipe.apply(file: path, to: &configuration)) {
-            XCTAssertEqual("\($0)", "\(path): unknown key 'bogus-flag' (keys are the long flag names of `swiftclip train`)")
+        XCTAssertThrowsError(try Families.registry.apply(recipe: path, to: &settings)) {
+            XCTAssertEqual("\($0)", "\(path): unknown setting --bogus-flag")
         }
-        try "batch-size: many\n".write(toFile: path, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try Recipe.apply(file: path, to: &configuration)) {
-            XCTAssertEqual("\($0)", "\(path): --batch-size: 'many' is not an integer")
-        }
-        // The resolved recipe a run writes reads back to the same configuration.
-        try Recipe.yaml(of: configuration).write(toFile: path, atomically: true, encoding: .utf8)
-        var reread = TrainingConfiguration()
-        try Recipe.apply(file: path, to: &reread)
-        XCTAssertEqual(reread, configuration)
     }
 }
 
@@ -110,11 +104,12 @@ final class LockedTowerResumeTests: XCTestCase {
     func testCheckpointFromALockedRunResumesUnlocked() throws {
         let config = try CLIPConfig.load(FixturePaths.clipTiny + "/config.json")
         func trainer(lockImage: Bool, model: CLIPModel) throws -> Trainer {
-            var c = TrainingConfiguration()
-            c.model = "clip-tiny"; c.datasetType = "random"; c.batchSize = 8; c.maxSteps = 4; c.warmup = 1
-            c.trainNumSamples = 800; c.lockImage = lockImage; c.saveEverySteps = 2
-            let data = RandomDataSource(config: config, batchPerRank: 8, rank: 0, worldSize: 1, samplesPerEpoch: 800, seed: 0)
-            return try Trainer(configuration: c, model: model, collectives: SingleProcessCollectives(), data: data)
+            var s = Settings()
+            s.model = "clip-tiny"; s.datasetType = .random; s.batchSize = 8; s.maxSteps = 4; s.warmup = 1
+            s.trainNumSamples = 800; s.lockImage = lockImage; s.saveEverySteps = 2
+            let task = CLIPTask(model: model, settings: s)
+            let data = try task.trainingData(RunContext(settings: s, runDirectory: NSTemporaryDirectory()))
+            return try Trainer(settings: s, task: task, communicator: LocalCommunicator(), data: data)
         }
         // Two locked steps, then a checkpoint.
         let lockedModel = CLIPModel(config: config, seed: 3)
@@ -130,7 +125,7 @@ final class LockedTowerResumeTests: XCTestCase {
         locked.saveCheckpoint = { state, _ in
             if state.step == 2 {
                 saved = state
-                try checkpoints.save(model: lockedModel, optimizer: locked.engine.optimizer, state: state)
+                try checkpoints.save(task: locked.task, family: "clip", optimizer: locked.engine.optimizer, state: state)
                 try checkpoints.finish()
                 throw Stop()
             }
@@ -142,7 +137,7 @@ final class LockedTowerResumeTests: XCTestCase {
         // Resume into an unlocked run from the checkpoint.
         let resumedModel = CLIPModel(config: config, seed: 99)
         guard let loaded = try RunCheckpoints.load(dir, runCheckpoints: dir, messages: { _ in }) else { return XCTFail("no checkpoint") }
-        let restored = try RunCheckpoints.restore(loaded, into: resumedModel)
+        let restored = try RunCheckpoints.restore(loaded, into: CLIPTask(model: resumedModel, settings: Settings()), family: "clip")
         XCTAssertEqual(resumedModel.parameters["visual.conv1.weight"]!.value.values, convBefore)
         let unlocked = try trainer(lockImage: false, model: resumedModel)
         try unlocked.engine.optimizer.withMoments { m, v in

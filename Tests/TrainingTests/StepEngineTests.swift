@@ -1,8 +1,10 @@
 import CLIP
+import Distributed
 import NN
 import Optim
 import TensorCore
 import Training
+import TrainingKit
 import XCTest
 
 /// The whole training step against OpenCLIP: one AdamW step from the fixture weights and batch must land on
@@ -10,21 +12,26 @@ import XCTest
 final class StepEngineTests: XCTestCase {
     func makeEngine(accumulation: Int = 1) throws -> (StepEngine, Parity) {
         let parity = try Parity(fixture: FixturePaths.clipTiny)
-        let engine = StepEngine(model: try parity.makeModel(), collectives: SingleProcessCollectives(),
-                                hyperparameters: AdamW.Hyperparameters(beta1: 0.9, beta2: 0.98, epsilon: 1e-6, weightDecay: 0.2))
+        let engine = try StepEngine(task: CLIPTask(model: try parity.makeModel(), settings: Settings()), communicator: LocalCommunicator(),
+                                    hyperparameters: AdamW.Hyperparameters(beta1: 0.9, beta2: 0.98, epsilon: 1e-6, weightDecay: 0.2))
         engine.accumulation = accumulation
         return (engine, parity)
     }
 
+    func batch(_ parity: Parity) throws -> TaskBatch {
+        let (images, tokens) = try parity.batch()
+        return TaskBatch(count: images.shape[0], tensors: ["image": images], integers: ["text": tokens])
+    }
+
     func testOneStepMatchesOpenCLIPAdamWStep() throws {
         let (engine, parity) = try makeEngine()
-        let (images, tokens) = try parity.batch()
-        let trainable = [Bool](repeating: true, count: engine.model.parameters.parameters.count)
-        let outcome = try engine.step(images: images, tokens: tokens, trainable: trainable, learningRate: 1e-3)
+        let batch = try batch(parity)
+        let trainable = [Bool](repeating: true, count: engine.task.parameters.parameters.count)
+        let outcome = try engine.step(batch, trainable: trainable, learningRate: 1e-3)
         XCTAssertTrue(outcome.applied)
         XCTAssertEqual(outcome.loss, 2.5809989, accuracy: 1e-4)  // fixture clip_loss
         let after = try Safetensors.read(FixturePaths.clipTiny + "/adamw_step.safetensors").tensors
-        for p in engine.model.parameters.parameters {
+        for p in engine.task.parameters.parameters {
             let ours = p.value.values, reference = after[p.name]!.floats
             for (j, (a, b)) in zip(ours, reference).enumerated() {
                 let keyBias = p.name.hasSuffix("in_proj_bias") && j >= p.count / 3 && j < 2 * p.count / 3
@@ -36,13 +43,13 @@ final class StepEngineTests: XCTestCase {
 
     func testGradCacheAccumulationEqualsOneShotGradients() throws {
         let (oneShot, parity) = try makeEngine()
-        let (images, tokens) = try parity.batch()
-        let trainable = [Bool](repeating: true, count: oneShot.model.parameters.parameters.count)
-        _ = try oneShot.step(images: images, tokens: tokens, trainable: trainable, learningRate: 0)
+        let batch = try batch(parity)
+        let trainable = [Bool](repeating: true, count: oneShot.task.parameters.parameters.count)
+        _ = try oneShot.step(batch, trainable: trainable, learningRate: 0)
         for k in [2, 4] {
             let (accumulated, _) = try makeEngine(accumulation: k)
-            _ = try accumulated.step(images: images, tokens: tokens, trainable: trainable, learningRate: 0)
-            for p in oneShot.model.parameters.parameters {
+            _ = try accumulated.step(batch, trainable: trainable, learningRate: 0)
+            for p in oneShot.task.parameters.parameters {
                 let a = Array(oneShot.gradients[p.offset..<(p.offset + p.count)])
                 let b = Array(accumulated.gradients[p.offset..<(p.offset + p.count)])
                 let scale = max(a.map { abs($0) }.max()!, 1e-12)
@@ -50,7 +57,7 @@ final class StepEngineTests: XCTestCase {
                 XCTAssertLessThan(worst, 1e-5 * scale + 1e-9, "k=\(k) \(p.name): max diff \(worst) vs max |g| \(scale)")
             }
             // logit_scale gets its gradient once, not k times (OpenCLIP issues 761/957).
-            let ls = oneShot.model.logitScale.offset
+            let ls = (oneShot.task as! CLIPTask).model.logitScale.offset
             // Relative, like the parameters above: the micro-batch products round differently (1 BLAS thread: 1.1e-6
             // relative), while the bug this guards against would be off by a factor of k.
             XCTAssertEqual(oneShot.gradients[ls], accumulated.gradients[ls], accuracy: 1e-5 * max(abs(oneShot.gradients[ls]), 1e-6))
@@ -59,11 +66,11 @@ final class StepEngineTests: XCTestCase {
 
     func testLockedImageTowerKeepsItsWeightsAndGetsNoGradient() throws {
         let (engine, parity) = try makeEngine()
-        let (images, tokens) = try parity.batch()
-        let store = engine.model.parameters
+        let batch = try batch(parity)
+        let store = engine.task.parameters
         let before = Array(store.flatValues)
         let trainable = store.parameters.map { !$0.name.hasPrefix("visual.") }
-        _ = try engine.step(images: images, tokens: tokens, trainable: trainable, learningRate: 1e-3)
+        _ = try engine.step(batch, trainable: trainable, learningRate: 1e-3)
         for (p, trains) in zip(store.parameters, trainable) {
             let changed = p.value.values != Array(before[p.offset..<(p.offset + p.count)])
             XCTAssertEqual(changed, trains || false, p.name)
@@ -72,39 +79,38 @@ final class StepEngineTests: XCTestCase {
 
     func testNonFiniteLossSkipsTheUpdate() throws {
         let (engine, parity) = try makeEngine()
-        var (images, tokens) = try parity.batch()
-        images.withUnsafeMutableBufferPointer { $0[0] = .nan }
-        let before = Array(engine.model.parameters.flatValues)
-        let trainable = [Bool](repeating: true, count: engine.model.parameters.parameters.count)
-        let outcome = try engine.step(images: images, tokens: tokens, trainable: trainable, learningRate: 1e-3)
+        var batch = try batch(parity)
+        batch.tensors["image"]!.withUnsafeMutableBufferPointer { $0[0] = .nan }
+        let before = Array(engine.task.parameters.flatValues)
+        let trainable = [Bool](repeating: true, count: engine.task.parameters.parameters.count)
+        let outcome = try engine.step(batch, trainable: trainable, learningRate: 1e-3)
         XCTAssertFalse(outcome.applied)
-        XCTAssertEqual(Array(engine.model.parameters.flatValues), before)
+        XCTAssertEqual(Array(engine.task.parameters.flatValues), before)
     }
 
     func testGradientCheckpointingGivesTheSameGradients() throws {
         let (plain, parity) = try makeEngine()
-        let (images, tokens) = try parity.batch()
-        let trainable = [Bool](repeating: true, count: plain.model.parameters.parameters.count)
-        _ = try plain.step(images: images, tokens: tokens, trainable: trainable, learningRate: 0)
+        let batch = try batch(parity)
+        let trainable = [Bool](repeating: true, count: plain.task.parameters.parameters.count)
+        _ = try plain.step(batch, trainable: trainable, learningRate: 0)
         // All blocks, and only the first block of each tower (--grad-checkpointing-blocks 1); MLP recomputation in all
         // blocks and in the first (--recompute-mlp-blocks), also together with checkpointing.
         for (blocks, mlpBlocks) in [(Int.max, 0), (1, 0), (0, Int.max), (0, 1), (1, Int.max)] {
             let (checkpointed, _) = try makeEngine()
-            checkpointed.model.checkpointedBlocksPerTower = blocks
-            checkpointed.model.mlpRecomputedBlocksPerTower = mlpBlocks
-            _ = try checkpointed.step(images: images, tokens: tokens, trainable: trainable, learningRate: 0)
-            for p in plain.model.parameters.parameters {
+            checkpointed.task.setRecomputation(blocks: blocks, mlpBlocks: mlpBlocks)
+            _ = try checkpointed.step(batch, trainable: trainable, learningRate: 0)
+            for p in plain.task.parameters.parameters {
                 let a = Array(plain.gradients[p.offset..<(p.offset + p.count)]), b = Array(checkpointed.gradients[p.offset..<(p.offset + p.count)])
                 let scale = max(a.map { abs($0) }.max()!, 1e-12)
                 XCTAssertLessThanOrEqual(zip(a, b).map { abs($0 - $1) }.max()!, 1e-6 * scale, "\(p.name), \(blocks) blocks, \(mlpBlocks) MLP blocks")
             }
         }
         // Also with a locked image tower (blocks whose parameters are untracked) and GradCache.
-        let trainText = plain.model.parameters.parameters.map { !$0.name.hasPrefix("visual.") }
+        let trainText = plain.task.parameters.parameters.map { !$0.name.hasPrefix("visual.") }
         let (a2, _) = try makeEngine(accumulation: 2), (b2, _) = try makeEngine(accumulation: 2)
-        b2.model.gradientCheckpointing = true
-        _ = try a2.step(images: images, tokens: tokens, trainable: trainText, learningRate: 0)
-        _ = try b2.step(images: images, tokens: tokens, trainable: trainText, learningRate: 0)
-        for i in 0..<a2.model.parameters.count { XCTAssertEqual(a2.gradients[i], b2.gradients[i], accuracy: 1e-6) }
+        b2.task.setRecomputation(blocks: Int.max, mlpBlocks: 0)
+        _ = try a2.step(batch, trainable: trainText, learningRate: 0)
+        _ = try b2.step(batch, trainable: trainText, learningRate: 0)
+        for i in 0..<a2.task.parameters.count { XCTAssertEqual(a2.gradients[i], b2.gradients[i], accuracy: 1e-6) }
     }
 }

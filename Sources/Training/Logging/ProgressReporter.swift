@@ -11,8 +11,8 @@ public struct ProgressSnapshot: Sendable, Equatable {
     public var epoch: Int
     public var loss: Double
     public var learningRate: Double
-    /// The logit scale multiplier exp(logit_scale), as OpenCLIP logs it.
-    public var logitScale: Double
+    /// The logit scale multiplier exp(logit_scale), as OpenCLIP logs it, for families that have one.
+    public var logitScale: Double?
     /// Global samples per second over recent steps.
     public var samplesPerSecond: Double
     /// Fraction of step time spent waiting for data, 0...1.
@@ -20,7 +20,7 @@ public struct ProgressSnapshot: Sendable, Equatable {
     /// Recent (smoothed) seconds per step, the basis of the ETA.
     public var secondsPerStep: Double
 
-    public init(step: Int, totalSteps: Int, epoch: Int, loss: Double, learningRate: Double, logitScale: Double,
+    public init(step: Int, totalSteps: Int, epoch: Int, loss: Double, learningRate: Double, logitScale: Double?,
                 samplesPerSecond: Double, dataWaitFraction: Double, secondsPerStep: Double) {
         self.step = step
         self.totalSteps = totalSteps
@@ -63,11 +63,11 @@ public enum ProgressFormat {
             "epoch \(s.epoch)",
             "loss \(fixed(s.loss, 4))",
             "lr \(scientific(s.learningRate))",
-            "scale \(fixed(s.logitScale, 2))",
+            s.logitScale.map { "scale \(fixed($0, 2))" },
             "\(fixed(s.samplesPerSecond, 1)) samples/s",
             "data \(fixed(100 * s.dataWaitFraction, 1))%",
             "ETA \(duration(s.etaSeconds))",
-        ].joined(separator: " | ")
+        ].compactMap { $0 }.joined(separator: " | ")
     }
 
     /// Fixed-point text that keeps "nan"/"inf" readable instead of crashing a format.

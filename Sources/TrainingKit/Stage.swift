@@ -1,4 +1,5 @@
 import Foundation
+import Optim
 
 /// One stage of a staged training schedule: which parameter groups train, at what learning rate, until when.
 public struct Stage: Codable, Equatable, Sendable {
@@ -12,8 +13,8 @@ public struct Stage: Codable, Equatable, Sendable {
     public var lr: Double?
     /// Warmup steps at the start of the stage; nil keeps the run's `--warmup` for the first stage and 0 after.
     public var warmup: Int?
-    /// `cosine`, `const` or `const-cooldown`; nil keeps the run's `--lr-scheduler`.
-    public var schedule: String?
+    /// nil keeps the run's `--lr-scheduler`.
+    public var schedule: LearningRateSchedule.Kind?
     /// End condition: a number of optimizer steps in this stage ...
     public var steps: Int?
     /// ... or of samples ...
@@ -51,7 +52,7 @@ public struct Stage: Codable, Equatable, Sendable {
         freeze = try Self.prefixes(c, .freeze)
         lr = try c.decodeIfPresent(Double.self, forKey: .lr)
         warmup = try c.decodeIfPresent(Int.self, forKey: .warmup)
-        schedule = try c.decodeIfPresent(String.self, forKey: .schedule)
+        schedule = try c.decodeIfPresent(LearningRateSchedule.Kind.self, forKey: .schedule)
         steps = try c.decodeIfPresent(Int.self, forKey: .steps)
         samples = try c.decodeIfPresent(Int.self, forKey: .samples)
         plateau = try c.decodeIfPresent(Plateau.self, forKey: .plateau)

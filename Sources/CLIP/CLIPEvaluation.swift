@@ -1,28 +1,42 @@
-import CLIP
 import DataPipeline
 import Foundation
 import TensorCore
+import TrainingKit
 
-/// Zero-shot classification and retrieval of a model, with OpenCLIP's metric names.
-public final class Evaluator {
+/// Zero-shot classification and retrieval of a CLIP model, with OpenCLIP's metric names.
+public final class CLIPEvaluation: TaskEvaluation {
+    public let model: CLIPModel
     public let tokenizer: TextTokenizer
     public let zeroShot: ZeroShotTask?
     public let validation: SampleSource?
     public var batchSize = 256
     public var workers = 1
+    /// Epoch frequencies of the two parts (--zeroshot-frequency, --val-frequency).
+    public let frequencies: [String: Int]
 
-    public init(tokenizer: TextTokenizer, zeroShot: ZeroShotTask?, validation: SampleSource?) {
+    public init(model: CLIPModel, tokenizer: TextTokenizer, zeroShot: ZeroShotTask?, validation: SampleSource?, settings: Settings) {
+        self.model = model
         self.tokenizer = tokenizer
         self.zeroShot = zeroShot
         self.validation = validation
+        workers = settings.workers
+        frequencies = ["zeroshot": settings.zeroshotFrequency, "retrieval": settings.valFrequency]
     }
 
-    /// Every available metric: `zeroshot-val-top1/top5`, `image_to_text_R@1` ... `text_to_image_median_rank`, `clip_val_loss`.
-    public func evaluate(_ model: CLIPModel, zeroShot runZeroShot: Bool = true, retrieval runRetrieval: Bool = true) throws -> [String: Double] {
+    public var metricNames: [String] {
+        let retrieval = ["image_to_text", "text_to_image"].flatMap { direction in
+            (RetrievalMetrics.recallCutoffs.map { "R@\($0)" } + ["mean_rank", "median_rank"]).map { "\(direction)_\($0)" }
+        }
+        return (zeroShot == nil ? [] : ["zeroshot-val-top1", "zeroshot-val-top5"]) + (validation == nil ? [] : retrieval + ["clip_val_loss"])
+    }
+
+    /// Every available metric (or the parts in `due`): `zeroshot-val-top1/top5`, `image_to_text_R@1` ...
+    /// `text_to_image_median_rank`, `clip_val_loss`.
+    public func evaluate(due: Set<String>? = nil) throws -> [String: Double] {
         try withoutGradients {
             var metrics: [String: Double] = [:]
-            if runZeroShot, let zeroShot { metrics.merge(try zeroShotAccuracy(model, zeroShot)) { $1 } }
-            if runRetrieval, let validation { metrics.merge(try retrieval(model, validation)) { $1 } }
+            if due?.contains("zeroshot") ?? true, let zeroShot { metrics.merge(try zeroShotAccuracy(model, zeroShot)) { $1 } }
+            if due?.contains("retrieval") ?? true, let validation { metrics.merge(try retrieval(model, validation)) { $1 } }
             return metrics
         }
     }

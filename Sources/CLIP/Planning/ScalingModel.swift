@@ -1,4 +1,3 @@
-import CLIP
 
 /// Hardware and algorithm assumptions of the scaling model (see docs/scaling-model.md).
 public struct ClusterAssumptions: Sendable, Equatable {
@@ -69,7 +68,7 @@ public struct ScalingModel: Sendable {
     /// Training FLOPs per sample in the towers: forward MACs × 2 FLOPs × 3 (forward + backward ≈ 2 × forward),
     /// plus one more forward (× 2) when gradient caching recomputes the features.
     public var towerFLOPsPerSample: Double {
-        Double(accumulationSteps > 1 ? 8 : 6) * StepTimer(config: config, batchPerRank: 1).forwardMACsPerSample
+        Double(accumulationSteps > 1 ? 8 : 6) * config.forwardMACsPerSample
     }
 
     public var parameterCount: Int { ModelSize(config: config).parameterCount }
@@ -77,7 +76,7 @@ public struct ScalingModel: Sendable {
     /// The FLOP/s rate implied by a measured single-rank throughput (samples/s) of this model, measured without
     /// gradient caching (as `swiftclip bench-step` measures it).
     public func flopsPerRank(measuredSamplesPerSecond: Double) -> Double {
-        measuredSamplesPerSecond * 6 * StepTimer(config: config, batchPerRank: 1).forwardMACsPerSample
+        measuredSamplesPerSecond * 6 * config.forwardMACsPerSample
     }
 
     /// Ring bandwidth and latency: a node-contiguous ring crosses the network once per node, so with several

@@ -1,59 +1,64 @@
-import CLIP
 import DataPipeline
 import Foundation
 import TensorCore
 
-/// Turns the data flags into a tokenizer, training batches and evaluation sets.
+/// Turns the data settings into a tokenizer, training batches and evaluation sets for a model that reads images of
+/// `imageSize` and token rows of `contextLength` ids below `vocabularySize`.
 public struct DataSetup {
-    public let configuration: TrainingConfiguration
-    public let model: CLIPConfig
+    public let settings: Settings
+    public let imageSize: Int
+    public let contextLength: Int
+    public let vocabularySize: Int
     public let runDirectory: String
 
-    public init(configuration: TrainingConfiguration, model: CLIPConfig, runDirectory: String) {
-        self.configuration = configuration
-        self.model = model
+    public init(settings: Settings, imageSize: Int, contextLength: Int, vocabularySize: Int, runDirectory: String) {
+        self.settings = settings
+        self.imageSize = imageSize
+        self.contextLength = contextLength
+        self.vocabularySize = vocabularySize
         self.runDirectory = runDirectory
     }
 
     /// The built-in synthetic dataset at the model's image size (its content does not depend on `--seed`).
     public var synthetic: SyntheticShapes {
-        SyntheticShapes(seed: 0, imageSize: model.vision.imageSize, trainCount: configuration.trainNumSamples ?? 10_000,
-                        valCount: configuration.valNumSamples ?? 1_000)
+        SyntheticShapes(seed: 0, imageSize: imageSize, trainCount: settings.trainNumSamples ?? 10_000,
+                        valCount: settings.valNumSamples ?? 1_000)
     }
 
-    func sourceOptions(data: String?, split: SyntheticShapes.Split) -> DataSourceOptions {
-        let type = DataSourceOptions.DatasetType(rawValue: configuration.datasetType) ?? .auto
-        return DataSourceOptions(datasetType: type, data: data, csvImageKey: configuration.csvImgKey, csvCaptionKey: configuration.csvCaptionKey,
-                                 csvSeparator: configuration.csvSeparator, synthetic: synthetic, syntheticSplit: split)
+    public func sourceOptions(data: String?, split: SyntheticShapes.Split) throws -> DataSourceOptions {
+        guard let type = DataSourceOptions.DatasetType(rawValue: settings.datasetType.rawValue) else {
+            throw TrainingError("--dataset-type \(settings.datasetType.rawValue) reads no data files")
+        }
+        let separator = settings.csvSeparator == "\\t" ? "\t" : settings.csvSeparator
+        return DataSourceOptions(datasetType: type, data: data, csvImageKey: settings.csvImgKey, csvCaptionKey: settings.csvCaptionKey,
+                                 csvSeparator: separator, synthetic: synthetic, syntheticSplit: split)
     }
 
     /// The tokenizer: OpenCLIP's CLIP BPE for 49,408-id models, otherwise a BPE vocabulary trained on the
     /// captions (saved as `tokenizer.json` in the run folder and reused on resume).
     public func tokenizer() throws -> TextTokenizer {
-        let kind = configuration.tokenizer == "auto" ? (model.text.vocabSize == 49_408 ? "clip-bpe" : "builtin") : configuration.tokenizer
+        let kind = settings.tokenizer == .auto ? (vocabularySize == 49_408 ? .clipBPE : .builtin) : settings.tokenizer
         switch kind {
-        case "clip-bpe":
-            let merges = configuration.merges ?? Self.defaultMergesFile
+        case .clipBPE:
+            let merges = settings.merges ?? Self.defaultMergesFile
             guard FileManager.default.fileExists(atPath: merges) else {
                 throw TrainingError("\(merges): CLIP BPE merges file not found (pass --merges bpe_simple_vocab_16e6.txt.gz)")
             }
             let tokenizer = try CLIPBPETokenizer(mergesFile: merges)
-            guard tokenizer.vocabularySize <= model.text.vocabSize else {
-                throw TrainingError("tokenizer has \(tokenizer.vocabularySize) ids but the model's vocab_size is \(model.text.vocabSize)")
+            guard tokenizer.vocabularySize <= vocabularySize else {
+                throw TrainingError("tokenizer has \(tokenizer.vocabularySize) ids but the model's vocab_size is \(vocabularySize)")
             }
             return tokenizer
-        case "builtin":
+        case .builtin, .auto:
             let path = runDirectory + "/tokenizer.json"
             let tokenizer: TrainedBPETokenizer
             if FileManager.default.fileExists(atPath: path) {
                 tokenizer = try TrainedBPETokenizer(contentsOf: path)
             } else {
-                tokenizer = try BPETrainer.train(corpus: try captionCorpus(limit: 20_000), vocabularySize: model.text.vocabSize)
+                tokenizer = try BPETrainer.train(corpus: try captionCorpus(limit: 20_000), vocabularySize: vocabularySize)
             }
-            try tokenizer.check(fitsModelVocabulary: model.text.vocabSize)
+            try tokenizer.check(fitsModelVocabulary: vocabularySize)
             return tokenizer
-        default:
-            throw TrainingError("--tokenizer must be auto, clip-bpe or builtin, got \(configuration.tokenizer)")
         }
     }
 
@@ -66,7 +71,7 @@ public struct DataSetup {
 
     /// Captions to train the built-in tokenizer on: the first `limit` training captions plus the zero-shot prompts.
     func captionCorpus(limit: Int) throws -> [String] {
-        let source = try sourceOptions(data: configuration.trainData, split: .train).makeSource()
+        let source = try sourceOptions(data: settings.trainData, split: .train).makeSource()
         let count = min(try source.sampleCount(), limit)
         var corpus: [String] = []
         for id in 0..<count { if let sample = try? source.load(id: id) { corpus.append(sample.caption) } }
@@ -78,27 +83,28 @@ public struct DataSetup {
 
     /// The zero-shot task: `--zeroshot-data` (image folder), or the synthetic validation split for synthetic data.
     public func zeroShotTask() throws -> ZeroShotTask? {
-        if let folder = configuration.zeroshotData { return ZeroShotTask(folder: try ZeroShotFolder(root: folder)) }
-        if sourceOptions(data: configuration.trainData, split: .train).resolvedType == .synthetic { return synthetic.zeroShotTask() }
+        if let folder = settings.zeroshotData { return ZeroShotTask(folder: try ZeroShotFolder(root: folder)) }
+        if try sourceOptions(data: settings.trainData, split: .train).resolvedType == .synthetic { return synthetic.zeroShotTask() }
         return nil
     }
 
     /// The retrieval/validation-loss set: `--val-data`, or the synthetic validation split for synthetic data.
     public func validationSource() throws -> SampleSource? {
-        if let val = configuration.valData { return try sourceOptions(data: val, split: .val).makeSource() }
-        if sourceOptions(data: configuration.trainData, split: .train).resolvedType == .synthetic { return synthetic.source(.val) }
+        if let val = settings.valData { return try sourceOptions(data: val, split: .val).makeSource() }
+        if try sourceOptions(data: settings.trainData, split: .train).resolvedType == .synthetic { return synthetic.source(.val) }
         return nil
     }
 
     /// The repository's copy of OpenCLIP's merges file.
     static var defaultMergesFile: String {
         let candidates = [FileManager.default.currentDirectoryPath + "/vocab/bpe_simple_vocab_16e6.txt.gz"]
-            + ModelCatalog.searchPaths.map { $0 + "/../../vocab/bpe_simple_vocab_16e6.txt.gz" }
+            + ModelConfigFiles.searchPaths.map { $0 + "/../../vocab/bpe_simple_vocab_16e6.txt.gz" }
         return candidates.first { FileManager.default.fileExists(atPath: $0) } ?? candidates[0]
     }
 }
 
-/// Training batches from the data pipeline's loader, epoch after epoch, starting anywhere (resume).
+/// Training batches from the data pipeline's loader, epoch after epoch, starting anywhere (resume): the `image`
+/// field as `[B, 3, size, size]` and the `text` field as token rows.
 public final class LoaderDataSource: TrainingDataSource {
     let source: SampleSource
     let tokenizer: TextTokenizer
@@ -136,7 +142,7 @@ public final class LoaderDataSource: TrainingDataSource {
         loader = try DataLoader(source: source, tokenizer: tokenizer, options: options)
     }
 
-    public func next() throws -> LocalBatch {
+    public func next() throws -> TaskBatch {
         if loader == nil { try open(epoch: 0, start: 0) }
         var result = try loader!.next()
         if result == nil {
@@ -145,6 +151,7 @@ public final class LoaderDataSource: TrainingDataSource {
         }
         guard let (batch, wait) = result else { throw TrainingError("the data source yields no full global batch (too few samples for --batch-size × ranks)") }
         skipped += batch.skipped
-        return LocalBatch(images: Tensor(shape: [batch.count, 3, imageSize, imageSize], values: batch.images), tokens: batch.tokens, waitSeconds: wait)
+        return TaskBatch(count: batch.count, tensors: ["image": Tensor(shape: [batch.count, 3, imageSize, imageSize], values: batch.images)],
+                         integers: ["text": batch.tokens], waitSeconds: wait)
     }
 }

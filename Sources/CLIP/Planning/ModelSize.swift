@@ -1,4 +1,3 @@
-import CLIP
 
 /// Sizes of a CLIP architecture that planning needs, derived from its config without building the model.
 public struct ModelSize: Sendable {

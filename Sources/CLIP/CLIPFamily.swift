@@ -1,0 +1,27 @@
+import Checkpoint
+import Foundation
+import TrainingKit
+
+/// CLIP as a model family: OpenCLIP's dual encoder trained with the contrastive (or SigLIP) loss over the global batch.
+public enum CLIPFamily: ModelFamily {
+    public static let name = "clip"
+    public static var settings: any SettingCatalog { CLIPSettings.declared }
+
+    public static func makeTask(settings: Settings) throws -> TrainingTask {
+        var config = try ModelCatalog.config(settings.model)
+        if settings.siglip && config.initLogitBias == nil {
+            // OpenCLIP's --siglip initialisation: a learnable bias of -10 and a temperature of 10.
+            config.initLogitBias = -10
+            config.initLogitScale = Foundation.log(10)
+        }
+        return CLIPTask(model: CLIPModel(config: config, seed: settings.seed), settings: settings)
+    }
+
+    public static func makeTask(modelConfig: JSONValue, settings: Settings) throws -> TrainingTask {
+        let config: CLIPConfig
+        do { config = try modelConfig.decode(as: CLIPConfig.self) } catch {
+            throw TrainingError("the recorded CLIP model config does not decode (\(error))")
+        }
+        return CLIPTask(model: CLIPModel(config: config), settings: settings)
+    }
+}

@@ -1,0 +1,30 @@
+/// Multiply-adds of CLIP's forward pass, the basis of the GFLOP/s figures of benchmarks.
+extension CLIPConfig {
+    /// Forward multiply-adds per sample the model computes, the basis of GFLOP/s figures (a training step is 3 × 2 × this).
+    ///
+    /// Each tower's last block computes queries, attention, its output projection and MLP for the pooled row only
+    /// (`keepingRows`), so those products count once per sample, not once per token. `architectureMACsPerSample`
+    /// counts them for every token.
+    public var forwardMACsPerSample: Double { forwardMACs(lastBlockRowsPerSample: 1) }
+
+    /// Forward multiply-adds per sample of the architecture computed in full, every block on every token: what
+    /// OpenCLIP computes, and the count its GFLOP/s figures use (`shared/peer`: 2.863 GFLOP per clip-bench sample).
+    public var architectureMACsPerSample: Double { forwardMACs(lastBlockRowsPerSample: nil) }
+
+    private func forwardMACs(lastBlockRowsPerSample: Double?) -> Double {
+        let v = vision, t = text, e = Double(embedDim)
+        func tower(tokens: Double, layers: Int, width: Double, mlp: Double) -> Double {
+            func block(rows: Double) -> Double {
+                tokens * 2 * width * width                                        // k, v projections
+                    + rows * (width * width + 2 * tokens * width)                   // q projection; q·k and p·v
+                    + rows * (width * width + 2 * width * mlp)                      // out projection, MLP
+            }
+            guard layers > 0 else { return 0 }
+            return Double(layers - 1) * block(rows: tokens) + block(rows: lastBlockRowsPerSample ?? tokens)
+        }
+        let (vt, tt) = (Double(v.tokens), Double(t.contextLength))
+        return tower(tokens: vt, layers: v.layers, width: Double(v.width), mlp: Double(v.mlpWidth))
+            + (vt - 1) * Double(3 * v.patchSize * v.patchSize * v.width) + Double(v.width) * e
+            + tower(tokens: tt, layers: t.layers, width: Double(t.width), mlp: Double(t.mlpWidth)) + Double(t.width) * e
+    }
+}

@@ -1,0 +1,126 @@
+import Checkpoint
+import DataPipeline
+import Distributed
+import Foundation
+import NN
+import TensorCore
+import TrainingKit
+
+/// How the engine trains a `CLIPModel`: image and text embeddings are the global outputs; the loss is OpenCLIP's
+/// `ClipLoss(local_loss=True, gather_with_grad=True)` (or `SigLipLoss`) over every rank's gathered embeddings.
+public final class CLIPTask: TrainingTask {
+    public let model: CLIPModel
+    let settings: Settings
+    /// Logits are computed in tiles of at most this many entries (memory O(local batch × tile)).
+    public var tileElements = ContrastiveLoss.defaultTileElements
+    /// The built-in tokenizer's JSON when the run trained one: recorded in checkpoints, and used by evaluation.
+    public var checkpointAttachment: String?
+
+    public init(model: CLIPModel, settings: Settings) {
+        self.model = model
+        self.settings = settings
+    }
+
+    public var parameters: ParameterStore { model.parameters }
+
+    public var modelConfig: JSONValue {
+        // Encoding a decoded config cannot fail; a failure here is a programming error.
+        try! JSONValue(encoding: model.config)
+    }
+
+    public func forward(_ batch: TaskBatch) -> TaskOutputs {
+        TaskOutputs(global: [model.encodeImage(batch.tensor("image")), model.encodeText(batch.rows("text"))])
+    }
+
+    /// This rank's loss over the global batch and the gradients of its own embeddings (every rank's contribution
+    /// summed back to the owner), plus the temperature's (and SigLIP's bias's) gradient.
+    public func globalLoss(_ outputs: [Tensor], communicator: Communicator) throws -> GlobalLoss {
+        let image = outputs[0], text = outputs[1]
+        let rank = communicator.rank, world = communicator.size
+        let b = image.shape[0], d = image.shape[1]
+        let rows = [Int](repeating: b, count: world)
+        func gathered(_ local: Tensor) throws -> Tensor {
+            world == 1 ? local : Tensor(shape: [world * b, d], values: try allGatherFeatures(local.values, featureDimension: d,
+                                                                                              rowsPerRank: rows, communicator: communicator).values)
+        }
+        func ownRows(_ g: Tensor) throws -> Tensor {
+            world == 1 ? g : Tensor(shape: [b, d], values: try allGatherFeaturesBackward(g.values, rowsPerRank: rows, featureDimension: d,
+                                                                                          communicator: communicator))
+        }
+        let gatheredText = try gathered(text)
+        if settings.siglip {
+            let evaluation = SigLIPLossEvaluation(localImage: image, gatheredText: gatheredText, logitScale: model.logitScale.value.scalar,
+                                                  logitBias: model.logitBias?.value.scalar ?? -10, rank: rank, tileElements: tileElements)
+            let g = evaluation.gradients()
+            var scalars = [(model.logitScale, [g.logitScale])]
+            if let bias = model.logitBias { scalars.append((bias, [g.logitBias])) }
+            return GlobalLoss(loss: evaluation.loss, outputGradients: [g.localImage, try ownRows(g.gatheredText)], parameterGradients: scalars)
+        }
+        let gatheredImage = try gathered(image)
+        let evaluation = ClipLossEvaluation(localImage: image, localText: text, gatheredImage: gatheredImage, gatheredText: gatheredText,
+                                            logitScale: model.logitScale.value.scalar, rank: rank, tileElements: tileElements)
+        let g = evaluation.gradients()
+        return GlobalLoss(loss: evaluation.loss,
+                          outputGradients: [g.localImage + (try ownRows(g.gatheredImage)), g.localText + (try ownRows(g.gatheredText))],
+                          parameterGradients: [(model.logitScale, [g.logitScale])])
+    }
+
+    /// `--lock-image` freezes the image tower (`visual.`), `--lock-text` the text tower.
+    public var frozenPrefixes: [String] {
+        (settings.lockImage ? ["visual."] : []) + (settings.lockText ? CLIPModel.textTowerPrefixes : [])
+    }
+
+    public func didStep() { model.clampLogitScale() }
+
+    public var stepMetrics: [String: Double] { ["logit_scale": Double(Foundation.exp(model.logitScale.value.scalar))] }
+
+    public func setRecomputation(blocks: Int, mlpBlocks: Int) {
+        model.checkpointedBlocksPerTower = blocks
+        model.mlpRecomputedBlocksPerTower = mlpBlocks
+    }
+
+    func dataSetup(_ context: RunContext) -> DataSetup {
+        DataSetup(settings: context.settings, imageSize: model.config.vision.imageSize, contextLength: model.config.text.contextLength,
+                  vocabularySize: model.config.text.vocabSize, runDirectory: context.runDirectory)
+    }
+
+    public func trainingData(_ context: RunContext) throws -> TrainingDataSource {
+        let s = context.settings, v = model.config.vision, t = model.config.text
+        if s.datasetType == .random {
+            return RandomDataSource(imageSize: v.imageSize, contextLength: t.contextLength, vocabularySize: t.vocabSize,
+                                    batchPerRank: s.batchSize, rank: context.rank, worldSize: context.worldSize,
+                                    samplesPerEpoch: s.trainNumSamples ?? s.batchSize * context.worldSize * 100, seed: s.seed)
+        }
+        let setup = dataSetup(context)
+        let tokenizer = try setup.tokenizer()
+        if context.rank == 0 {
+            try FileManager.default.createDirectory(atPath: setup.runDirectory, withIntermediateDirectories: true)
+            try setup.saveTokenizer(tokenizer)
+        }
+        if let trained = tokenizer as? TrainedBPETokenizer { checkpointAttachment = String(decoding: try trained.jsonData(), as: UTF8.self) }
+        let source = try setup.sourceOptions(data: s.trainData, split: .train).makeSource()
+        let options = LoaderOptions(mode: .training, batchSize: s.batchSize, worldSize: context.worldSize, rank: context.rank, seed: s.seed,
+                                    epochLength: s.trainNumSamples, transform: ImageTransform(mode: .train, size: v.imageSize),
+                                    contextLength: t.contextLength, workers: s.workers)
+        return try LoaderDataSource(source: source, tokenizer: tokenizer, options: options, imageSize: v.imageSize)
+    }
+
+    public func evaluation(_ context: RunContext) throws -> TaskEvaluation? {
+        guard context.settings.datasetType != .random else { return nil }
+        let setup = dataSetup(context)
+        let tokenizer: TextTokenizer
+        if let recorded = checkpointAttachment {
+            tokenizer = try TrainedBPETokenizer(jsonData: Data(recorded.utf8), source: "the checkpoint's tokenizer")
+        } else {
+            tokenizer = try setup.tokenizer()
+        }
+        let evaluator = CLIPEvaluation(model: model, tokenizer: tokenizer, zeroShot: try setup.zeroShotTask(),
+                                       validation: try setup.validationSource(), settings: context.settings)
+        return evaluator.metricNames.isEmpty ? nil : evaluator
+    }
+}
+
+extension CLIPModel {
+    /// Key prefixes of the text tower's parameters (OpenCLIP keeps them at the top level).
+    static let textTowerPrefixes = ["token_embedding", "positional_embedding", "transformer.", "ln_final", "text_projection"]
+}

@@ -1,0 +1,72 @@
+import Foundation
+import TrainingKit
+
+/// What rank 0 writes while training: `results.jsonl`, TensorBoard events, the progress line and messages, and the
+/// resolved recipe. A failed write is an error that stops the run (metrics are results; losing them silently is not
+/// acceptable), naming the file.
+final class RunOutputs {
+    let directory: String
+    let results: ResultsLog
+    let tensorboard: TensorBoardWriter?
+    let progress: ProgressReporter
+    /// Under mpirun output is forwarded line by line, so the live line needs a terminal of the process's own.
+    static var interactive: Bool {
+        ProgressReporter.standardOutputIsTerminal && ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] == nil
+    }
+
+    init(directory: String, settings: Settings) throws {
+        self.directory = directory
+        do {
+            try FileManager.default.createDirectory(atPath: directory + "/checkpoints", withIntermediateDirectories: true)
+        } catch {
+            throw TrainingError("\(directory): cannot create the run folder (\(error.localizedDescription))")
+        }
+        do {
+            try Families.registry.recipe(of: settings).write(toFile: directory + "/recipe.yaml", atomically: true, encoding: .utf8)
+        } catch {
+            throw TrainingError("\(directory)/recipe.yaml: cannot write the resolved settings (\(error.localizedDescription))")
+        }
+        results = try ResultsLog(directory: directory)
+        tensorboard = settings.reportTo.contains(.tensorboard) ? try TensorBoardWriter(directory: directory + "/tensorboard") : nil
+        progress = ProgressReporter(interactive: Self.interactive, logEvery: settings.logEveryNSteps)
+    }
+
+    func log(_ r: StepRecord, every: Int) throws {
+        progress.update(ProgressSnapshot(step: r.step, totalSteps: r.totalSteps, epoch: r.epoch, loss: r.loss,
+                                         learningRate: Double(r.learningRate), logitScale: r.taskMetrics["logit_scale"],
+                                         samplesPerSecond: r.samplesPerSecond, dataWaitFraction: r.dataWaitSeconds / max(r.stepSeconds, 1e-9),
+                                         secondsPerStep: r.stepSeconds))
+        guard r.step % max(every, 1) == 0 || r.step == r.totalSteps || r.step == 1 else { return }
+        var values: [String: Double] = [
+            "loss": r.loss, "lr": Double(r.learningRate), "grad_norm": r.gradientNorm,
+            "samples_per_second": r.samplesPerSecond, "step_time": r.stepSeconds, "data_time": r.dataWaitSeconds,
+            "comm_wait": r.communicationWaitSeconds]
+        values.merge(r.taskMetrics) { $1 }
+        try results.append(metrics: values, extra: ["step": .int(r.step), "epoch": .int(r.epoch), "samples_seen": .int(r.samplesSeen),
+                                                     "stage": .int(r.stage), "update_applied": .bool(r.applied)])
+        try tensorboard?.scalars(values.mapKeys { "train/" + $0 }, step: r.step)
+    }
+
+    func message(_ text: String) throws {
+        progress.message("swiftclip: \(text)")
+        try results.append(["message": .string(text)])
+    }
+
+    func evaluation(_ metrics: [String: Double], state: TrainingState) throws {
+        let shown = metrics.keys.sorted().map { String(format: "%@ %.4f", $0, metrics[$0]!) }.joined(separator: "  ")
+        progress.message("eval step \(state.step): \(shown)")
+        try results.append(metrics: metrics, extra: ["step": .int(state.step), "epoch": .int(state.epoch)])
+        try tensorboard?.scalars(metrics.mapKeys { "val/" + $0 }, step: state.step)
+    }
+
+    func finish(_ state: TrainingState) throws {
+        progress.finish()
+        try tensorboard?.close()
+    }
+}
+
+extension Dictionary {
+    func mapKeys<K: Hashable>(_ transform: (Key) -> K) -> [K: Value] {
+        Dictionary<K, Value>(uniqueKeysWithValues: map { (transform($0.key), $0.value) })
+    }
+}
