@@ -85,3 +85,27 @@ final class SettingParsingTests: XCTestCase {
         XCTAssertEqual(error(["--config", path]), "\(path): --batch-size: 'many' is not an integer")
     }
 }
+
+/// A family's settings are refused for runs of another family, and unknown families are named.
+final class FamilySettingTests: XCTestCase {
+    struct CaptionSettings: SettingCatalog {
+        var families: [String]? { ["captioner"] }
+        let beamWidth = Setting("beam-width", 1, help: "Beams.", check: SettingCheck.positive)
+    }
+
+    func testSettingsOfAnotherFamilyAreRefused() throws {
+        let registry = SettingRegistry(catalogs: [EngineSettings.declared, CaptionSettings()], families: ["clip", "captioner"])
+        var settings = Settings()
+        try registry.apply(arguments: ["--beam-width", "4"], to: &settings)
+        XCTAssertThrowsError(try registry.checkFamily(of: settings)) {
+            XCTAssertEqual("\($0)", "--beam-width is a setting of captioner, not of --task clip")
+        }
+        try registry.apply(arguments: ["--task", "captioner"], to: &settings)
+        XCTAssertNoThrow(try registry.checkFamily(of: settings))
+        XCTAssertTrue(registry.recipe(of: settings).contains("beam-width: 4"))
+        try registry.apply(arguments: ["--task", "vqa"], to: &settings)
+        XCTAssertThrowsError(try registry.checkFamily(of: settings)) {
+            XCTAssertEqual("\($0)", "--task: 'vqa' is not a registered model family (known: clip, captioner)")
+        }
+    }
+}

@@ -1,7 +1,6 @@
-import CLIP
 import Foundation
 import TensorCore
-@testable import Training
+@testable import CLIP
 import XCTest
 
 /// Retrieval metrics, zero-shot accuracy and the collapse detector on cases small enough to work out by hand.
