@@ -33,7 +33,7 @@ public struct EngineSettings: SettingCatalog {
     public static let declared = EngineSettings()
 
     // Model and data.
-    public let task = Setting("task", "clip", help: "Model family to train (see `swiftclip train --help` for the registered ones).")
+    public let task = Setting("task", "clip", help: "Model family to train: one of the registered families (Training/Families.swift).")
     public let model = Setting("model", "clip-tiny", help: "Model name (cluster-configs/models/NAME.json) or config JSON path.")
     public let datasetType = Setting("dataset-type", DatasetType.synthetic,
                                      help: "synthetic (built-in, no files), webdataset, csv, auto or random (throughput only).")
