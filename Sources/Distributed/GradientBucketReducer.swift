@@ -61,11 +61,6 @@ public final class GradientBucketReducer {
         configureActiveParameters()
     }
 
-    /// Makes every parameter active again.
-    public func setAllActive() throws {
-        try setActive(parameters: layout.indices)
-    }
-
     /// The parameters reduced in the coming steps.
     public var activeParameters: [Int] { layout.indices.filter { isActive[$0] } }
 

@@ -46,7 +46,6 @@ public struct StepEstimate: Sendable, Equatable {
     public var stepTime: Double { compute + exposedCommunication }
     public var samplesPerSecond: Double { Double(ranks * localBatch) / stepTime }
     public var communicationDominates: Bool { exposedCommunication > compute }
-    public var memoryBytes: Double { stateBytes + activationBytes + lossBytes }
 }
 
 /// The scaling model: per-step compute, communication and memory of data-parallel CLIP training as the world grows.

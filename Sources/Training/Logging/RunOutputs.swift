@@ -9,6 +9,8 @@ final class RunOutputs {
     let results: ResultsLog
     let tensorboard: TensorBoardWriter?
     let progress: ProgressReporter
+    /// Smoothed pace for the progress line, so one slow step (an evaluation, a save) barely moves the ETA.
+    var pace = ThroughputMeter()
     /// Under mpirun output is forwarded line by line, so the live line needs a terminal of the process's own.
     static var interactive: Bool {
         ProgressReporter.standardOutputIsTerminal && ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] == nil
@@ -32,10 +34,11 @@ final class RunOutputs {
     }
 
     func log(_ r: StepRecord, every: Int) throws {
+        pace.record(stepSeconds: r.stepSeconds, dataWaitSeconds: r.dataWaitSeconds, samples: r.samplesPerSecond.isFinite ? Int((r.samplesPerSecond * r.stepSeconds).rounded()) : 0)
         progress.update(ProgressSnapshot(step: r.step, totalSteps: r.totalSteps, epoch: r.epoch, loss: r.loss,
                                          learningRate: Double(r.learningRate), logitScale: r.taskMetrics["logit_scale"],
-                                         samplesPerSecond: r.samplesPerSecond, dataWaitFraction: r.dataWaitSeconds / max(r.stepSeconds, 1e-9),
-                                         secondsPerStep: r.stepSeconds))
+                                         samplesPerSecond: pace.samplesPerSecond, dataWaitFraction: pace.dataWaitFraction,
+                                         secondsPerStep: pace.secondsPerStep))
         guard r.step % max(every, 1) == 0 || r.step == r.totalSteps || r.step == 1 else { return }
         var values: [String: Double] = [
             "loss": r.loss, "lr": Double(r.learningRate), "grad_norm": r.gradientNorm,
