@@ -1,4 +1,5 @@
 import Foundation
+import NN
 
 /// A CLIP architecture as OpenCLIP's model-config JSON describes it (`embed_dim`, `vision_cfg`, `text_cfg`),
 /// with OpenCLIP's defaults for the fields left out.
@@ -14,28 +15,10 @@ public struct CLIPConfig: Codable, Equatable, Sendable {
     public var vision: VisionConfig
     public var text: TextConfig
 
-    public struct VisionConfig: Codable, Equatable, Sendable {
-        public var imageSize: Int = 224
-        public var patchSize: Int = 16
-        public var width: Int = 768
-        public var layers: Int = 12
-        public var headWidth: Int = 64
-        public var mlpRatio: Double = 4.0
-        public var heads: Int { width / headWidth }
-        public var mlpWidth: Int { Int(Double(width) * mlpRatio) }
-        public var gridSize: Int { imageSize / patchSize }
-        public var tokens: Int { gridSize * gridSize + 1 }
-    }
-
-    public struct TextConfig: Codable, Equatable, Sendable {
-        public var contextLength: Int = 77
-        public var vocabSize: Int = 49408
-        public var width: Int = 512
-        public var heads: Int = 8
-        public var layers: Int = 12
-        public var mlpRatio: Double = 4.0
-        public var mlpWidth: Int { Int(Double(width) * mlpRatio) }
-    }
+    /// `vision_cfg`: the image tower's architecture, as NN's encoder takes it.
+    public typealias VisionConfig = VisionTransformerConfig
+    /// `text_cfg`: the text tower's architecture, as NN's encoder takes it.
+    public typealias TextConfig = TextTransformerConfig
 
     public init(embedDim: Int, vision: VisionConfig, text: TextConfig) {
         self.embedDim = embedDim

@@ -13,6 +13,9 @@ public struct Linear {
         bias = hasBias ? builder.parameter("bias", [outFeatures], biasInit ?? .pytorchDefault(fanIn: inFeatures)) : nil
     }
 
+    /// The weight, then the bias if any.
+    public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
+
     /// `x Wᵀ + b`, plus `residual` added in the same pass when given.
     public func callAsFunction(_ x: Tensor, adding residual: Tensor? = nil) -> Tensor {
         Tensor.linear(x, weight: weight.tensor, bias: bias?.tensor, adding: residual)
@@ -35,6 +38,9 @@ public struct LayerNorm {
         bias = builder.parameter("bias", [width], .zeros)
         self.epsilon = epsilon
     }
+
+    /// The weight, then the bias.
+    public var parameters: [Parameter] { [weight, bias] }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         x.layerNorm(weight: weight.tensor, bias: bias.tensor, epsilon: epsilon)

@@ -1,78 +1,22 @@
 import TensorCore
 
-/// Multi-head self-attention as `torch.nn.MultiheadAttention`: packed `in_proj_weight` [3W, W]
-/// (rows q | k | v), `in_proj_bias` [3W], and `out_proj` (a Linear W -> W).
-public struct MultiheadSelfAttention {
-    public let inProjWeight: Parameter
-    public let inProjBias: Parameter
-    public let outProj: Linear
-    public let heads: Int
-
-    public init(_ builder: ParameterBuilder, width: Int, heads: Int, inProjInit: Initializer? = nil, outProjInit: Initializer? = nil) {
-        precondition(heads > 0 && width % heads == 0, "attention: width \(width) is not divisible by \(heads) heads")
-        inProjWeight = builder.parameter("in_proj_weight", [3 * width, width], inProjInit ?? .xavierUniform(fanIn: width, fanOut: 3 * width))
-        inProjBias = builder.parameter("in_proj_bias", [3 * width], .zeros)
-        outProj = Linear(builder.scope("out_proj"), inFeatures: width, outFeatures: width, weightInit: outProjInit, biasInit: .zeros)
-        self.heads = heads
-    }
-
-    /// Attention over `prologue(x)` (e.g. a layer norm, recomputed in backward instead of kept), or over x;
-    /// `residual` is added by the output projection in the same pass. The attention output and probabilities are
-    /// recomputed in backward, not kept.
-    public func callAsFunction(_ x: Tensor, causal: Bool, prologue: LinearPrologue? = nil, adding residual: Tensor? = nil) -> Tensor {
-        let qkv = packedQKV(x, prologue: prologue)
-        return Tensor.attentionProjection(packedQKV: qkv, heads: heads, causal: causal, weight: outProj.weight.tensor,
-                                          bias: outProj.bias?.tensor, adding: residual)
-    }
-
-    /// The packed q|k|v projection of `prologue(x)`, or of x.
-    private func packedQKV(_ x: Tensor, prologue: LinearPrologue?) -> Tensor {
-        project(x, prologue: prologue, weight: inProjWeight.tensor, bias: inProjBias.tensor)
-    }
-
-    /// `prologue(x) Wᵀ + b`, or `x Wᵀ + b`, for the in-projection or a band of its rows.
-    private func project(_ x: Tensor, prologue: LinearPrologue?, weight: Tensor, bias: Tensor) -> Tensor {
-        prologue.map { Tensor.linear(x, prologue: $0, weight: weight, bias: bias) } ?? Tensor.linear(x, weight: weight, bias: bias)
-    }
-
-    /// Attention over `prologue(x)` [B, T, W] projected and added to `residual` only at the rows `rows` of the
-    /// flattened [B·T, W] positions: -> [rows.count, W].
-    ///
-    /// Keys and values still come from every position, but queries, attention and the output projection, which work
-    /// row by row, run on the rows asked for only.
-    public func callAsFunction(_ x: Tensor, causal: Bool, prologue: LinearPrologue? = nil, adding residual: Tensor,
-                               keepingRows rows: [Int32]) -> Tensor {
-        let width = x.shape[2], positions = x.shape[0] * x.shape[1]
-        let weight = inProjWeight.tensor, bias = inProjBias.tensor
-        let queries = project(x.reshaped([positions, width]).gatherRows(rows), prologue: prologue,
-                              weight: weight.slice(axis: 0, 0..<width), bias: bias.slice(axis: 0, 0..<width))
-        let keysValues = project(x, prologue: prologue, weight: weight.slice(axis: 0, width..<3 * width),
-                                 bias: bias.slice(axis: 0, width..<3 * width))
-        let attended = Tensor.attention(queries: queries, atRows: rows, keysValues: keysValues, heads: heads, causal: causal)
-        return Tensor.linear(attended, weight: outProj.weight.tensor, bias: outProj.bias?.tensor,
-                             adding: residual.reshaped([positions, width]).gatherRows(rows))
-    }
-}
-
 /// OpenCLIP's `ResidualAttentionBlock`: pre-norm attention and GELU MLP, each added to the residual stream.
+///
+/// With `isCrossAttention` it also has `ln_1_kv` (registered after `attn`, as OpenCLIP does) and attends to another
+/// sequence (`callAsFunction(_:attendingTo:validKeyCounts:recomputingMLP:)`).
 public struct ResidualAttentionBlock {
     public let ln1: LayerNorm
-    public let attention: MultiheadSelfAttention
-    public let ln2: LayerNorm
-    public let fc: Linear
-    public let proj: Linear
-    public let activation: Activation
+    public let attention: MultiheadAttention
+    /// The layer norm of the attended sequence; cross-attention blocks only.
+    public let ln1KeysValues: LayerNorm?
+    public let mlp: ResidualMLP
 
     public init(_ builder: ParameterBuilder, width: Int, heads: Int, mlpWidth: Int, activation: Activation = .gelu,
-                initStds: TransformerInitStds? = nil) {
-        self.activation = activation
+                initStds: TransformerInitStds? = nil, isCrossAttention: Bool = false) {
         ln1 = LayerNorm(builder.scope("ln_1"), width: width)
-        attention = MultiheadSelfAttention(builder.scope("attn"), width: width, heads: heads,
-                                           inProjInit: initStds.map { .normal(std: $0.attention) },
-                                           outProjInit: initStds.map { .normal(std: $0.projection) })
-        ln2 = LayerNorm(builder.scope("ln_2"), width: width)
-        fc = Linear(builder.scope("mlp.c_fc"), inFeatures: width, outFeatures: mlpWidth, weightInit: initStds.map { .normal(std: $0.fc) })
-        proj = Linear(builder.scope("mlp.c_proj"), inFeatures: mlpWidth, outFeatures: width, weightInit: initStds.map { .normal(std: $0.projection) })
+        attention = MultiheadAttention(builder.scope("attn"), width: width, heads: heads, initStds: initStds)
+        ln1KeysValues = isCrossAttention ? LayerNorm(builder.scope("ln_1_kv"), width: width) : nil
+        mlp = ResidualMLP(builder, width: width, mlpWidth: mlpWidth, activation: activation, initStds: initStds)
     }
 
     /// The first layer norm is fused into the q|k|v projection, the attention into its output projection, and the MLP
@@ -89,31 +33,16 @@ public struct ResidualAttentionBlock {
     public func callAsFunction(_ x: Tensor, causal: Bool, recomputingMLP: Bool = false, keepingRows rows: [Int32]? = nil) -> Tensor {
         let h = rows.map { attention(x, causal: causal, prologue: ln1.prologue, adding: x, keepingRows: $0) }
             ?? attention(x, causal: causal, prologue: ln1.prologue, adding: x)
-        return Tensor.mlp(h, layerNorm: ln2.prologue, fcWeight: fc.weight.tensor, fcBias: fc.bias?.tensor, activation: activation.prologue,
-                          projectionWeight: proj.weight.tensor, projectionBias: proj.bias?.tensor, adding: h, recomputingHidden: recomputingMLP)
+        return mlp(h, recomputingHidden: recomputingMLP)
     }
 
-    /// Every parameter of the block.
-    public var parameters: [Parameter] {
-        [ln1.weight, ln1.bias, attention.inProjWeight, attention.inProjBias, attention.outProj.weight]
-            + [attention.outProj.bias, ln2.weight, ln2.bias, fc.weight, fc.bias, proj.weight, proj.bias].compactMap { $0 }
-    }
+    /// Every parameter of the block, in registration order.
+    public var parameters: [Parameter] { ln1.parameters + attention.parameters + (ln1KeysValues?.parameters ?? []) + mlp.parameters }
 
     /// The block without keeping its activations: the forward pass runs without recording, and backward
     /// recomputes the block (with the tape on) to differentiate it. Same gradients, memory of one block.
     public func checkpointed(_ x: Tensor, causal: Bool, keepingRows rows: [Int32]? = nil) -> Tensor {
-        let leaves = parameters.compactMap(\.leaf)
-        guard Tape.shared.isRecording, x.isTracked || !leaves.isEmpty else { return self(x, causal: causal, keepingRows: rows) }
-        let output = withoutGradients { self(x, causal: causal, keepingRows: rows) }
-        let inputTracked = x.isTracked
-        return Tensor.customOperation(name: "checkpointedBlock", inputs: [x] + leaves, output: output) { g in
-            let tape = Tape.shared
-            let mark = tape.mark()
-            let input = tape.watch(x)
-            let y = tape.recording { self(input, causal: causal, keepingRows: rows) }
-            let grads = tape.backwardSegment(since: mark, seeds: [(y.variable, g)], wanted: [input.variable] + leaves.map(\.variable))
-            return [inputTracked ? grads[0] : nil] + grads.dropFirst()
-        }
+        recomputedInBackward([x], parameters: parameters, name: "checkpointedBlock") { self($0[0], causal: causal, keepingRows: rows) }
     }
 }
 

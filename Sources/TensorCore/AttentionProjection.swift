@@ -28,7 +28,11 @@ extension Tensor {
     /// qkv, the weight, the bias and the residual.
     public static func attentionProjection(packedQKV qkv: Tensor, heads: Int, causal: Bool, weight: Tensor, bias: Tensor?,
                                            adding residual: Tensor? = nil) -> Tensor {
-        let attention = AttentionContext(packedQKV: qkv, heads: heads, causal: causal)
+        attentionProjection(AttentionContext(packedQKV: qkv, heads: heads, causal: causal), weight: weight, bias: bias, adding: residual)
+    }
+
+    /// The attention `attention` describes, projected (+ residual), one chunk of batches at a time.
+    static func attentionProjection(_ attention: AttentionContext, weight: Tensor, bias: Tensor?, adding residual: Tensor?) -> Tensor {
         let (tq, width) = (attention.queryLength, attention.width)
         precondition(weight.rank == 2 && weight.shape[1] == width, "attention projection: weight \(weight.shape) does not take width \(width)")
         if let bias { precondition(bias.shape == [weight.shape[0]], "attention projection: bias shape \(bias.shape) vs weight \(weight.shape)") }
@@ -40,24 +44,27 @@ extension Tensor {
             attention.output(batches: batches, into: scratch.pointer, storingStatistics: true)
             linearAccumulate(scratch.pointer, rows: (batches.lowerBound * tq)..<(batches.upperBound * tq), weight: weight, beta: beta, into: out)
         }
-        let inputs = [qkv, weight] + (bias.map { [$0] } ?? []) + (residual.map { [$0] } ?? [])
+        let inputs = attention.inputs + [weight] + (bias.map { [$0] } ?? []) + (residual.map { [$0] } ?? [])
         return Tape.shared.record(.attentionProjection(context), inputs: inputs, output: out)
     }
 }
 
 enum AttentionProjectionGradient {
-    /// Gradients of qkv, the weight, the bias and the residual. Per chunk of batches, the attention backward recomputes
-    /// each head's probabilities once and, from them, the chunk's attention output for the weight gradient.
+    /// Gradients of the attention's inputs, the weight, the bias and the residual. Per chunk of batches, the attention
+    /// backward recomputes each head's probabilities once and, from them, the chunk's attention output for the weight
+    /// gradient.
     static func backward(_ c: AttentionProjectionContext, outputGradient g: Tensor, needs: [Bool]) -> [Tensor?] {
         let a = c.attention, tq = a.queryLength, width = a.width, outFeatures = c.weight.shape[0]
-        let dAttention = needs[0] ? MatmulGradient.linearInputGradient(g, weight: c.weight, inputShape: [a.batch, tq, width]) : nil
-        let dqkv = needs[0] ? AttentionGradient.gradientTensors(a) : nil
-        let dw = needs[1] ? Tensor(uninitializedShape: c.weight.shape) : nil
-        if dqkv != nil || dw != nil {
+        let inputCount = a.inputs.count, weightIndex = inputCount
+        let wantsInputs = needs.prefix(inputCount).contains(true)
+        let dAttention = wantsInputs ? MatmulGradient.linearInputGradient(g, weight: c.weight, inputShape: [a.batch, tq, width]) : nil
+        let dInputs = wantsInputs ? AttentionGradient.gradientTensors(a) : nil
+        let dw = needs[weightIndex] ? Tensor(uninitializedShape: c.weight.shape) : nil
+        if dInputs != nil || dw != nil {
             let scratch = TensorStorage(capacity: c.batchesPerChunk * tq * width)
             for batches in c.chunks {
-                if let dqkv, let dAttention {
-                    AttentionGradient.backward(a, batches: batches, outputGradient: dAttention.pointer, into: dqkv,
+                if let dInputs, let dAttention {
+                    AttentionGradient.backward(a, batches: batches, outputGradient: dAttention.pointer, into: dInputs,
                                                recomputingOutputInto: dw == nil ? nil : scratch.pointer)
                 } else {
                     a.output(batches: batches, into: scratch.pointer, storingStatistics: false)
@@ -70,8 +77,8 @@ enum AttentionProjectionGradient {
                 }
             }
         }
-        var grads: [Tensor?] = [dqkv?[0], dw]
-        if c.hasBias { grads.append(needs[2] ? g.reduced(toShape: [outFeatures]) : nil) }
+        var grads: [Tensor?] = (0..<inputCount).map { needs[$0] ? dInputs?[$0] : nil } + [dw]
+        if c.hasBias { grads.append(needs[weightIndex + 1] ? g.reduced(toShape: [outFeatures]) : nil) }
         if c.hasResidual { grads.append(needs.last! ? g : nil) }
         return grads
     }

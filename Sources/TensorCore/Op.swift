@@ -33,6 +33,7 @@ public enum Op {
     /// x Wᵀ + b (+ a residual added in the same pass; its gradient is the output gradient).
     case linear(input: Tensor, weight: Tensor, hasBias: Bool, hasResidual: Bool)
     case fusedLinear(FusedLinearContext)
+    /// Self- or cross-attention (see `AttentionContext.Layout`), optionally over padded keys.
     case attention(AttentionContext)
     /// Attention for some query positions only, keeping their probabilities.
     case rowAttention(RowAttentionContext)

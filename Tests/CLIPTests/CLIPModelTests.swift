@@ -14,6 +14,22 @@ final class CLIPModelTests: XCTestCase {
         XCTAssertEqual(model.logitScale.value.scalar, Float(log(1 / 0.07)), accuracy: 1e-6)
     }
 
+    /// The encoders register in OpenCLIP's forward order, the image tower under `visual.` and the text tower at the root:
+    /// the flat parameter layout (checkpoints, optimizer state, gradient buckets) depends on it.
+    func testParametersAreRegisteredInForwardOrder() throws {
+        let config = try CLIPConfig.load(FixturePaths.clipTiny + "/config.json")
+        let block = ["ln_1.weight", "ln_1.bias", "attn.in_proj_weight", "attn.in_proj_bias", "attn.out_proj.weight", "attn.out_proj.bias",
+                     "ln_2.weight", "ln_2.bias", "mlp.c_fc.weight", "mlp.c_fc.bias", "mlp.c_proj.weight", "mlp.c_proj.bias"]
+        func blocks(_ prefix: String) -> [String] {
+            (0..<2).flatMap { layer in block.map { "\(prefix)transformer.resblocks.\(layer).\($0)" } }
+        }
+        let expected = ["visual.conv1.weight", "visual.class_embedding", "visual.positional_embedding", "visual.ln_pre.weight",
+                        "visual.ln_pre.bias"] + blocks("visual.") + ["visual.ln_post.weight", "visual.ln_post.bias", "visual.proj",
+                        "token_embedding.weight", "positional_embedding"] + blocks("") + ["ln_final.weight", "ln_final.bias",
+                        "text_projection", "logit_scale"]
+        XCTAssertEqual(CLIPModel(config: config).parameters.parameters.map(\.name), expected)
+    }
+
     func testStrictLoadingNamesTheKey() throws {
         let config = try CLIPConfig.load(FixturePaths.clipTiny + "/config.json")
         let model = CLIPModel(config: config)

@@ -73,17 +73,12 @@ final class DoubleReferenceGradientTests: XCTestCase {
         (0..<(v.count / width)).flatMap { f(Array(v[($0 * width)..<(($0 + 1) * width)])) }
     }
 
-    func softmaxDouble(_ row: [Double]) -> [Double] {
-        let m = row.max()!, e = row.map { Foundation.exp($0 - m) }, s = e.reduce(0, +)
-        return e.map { $0 / s }
-    }
-
     func testRowOperationsAgainstDoubleDifferences() {
         let width = 13
         let x = G.uniform([3, width], -3, 3, seed: 97), r = G.uniform([3, width], seed: 98)
         let cases: [(String, (Tensor) -> Tensor, ([Double]) -> [Double])] = [
-            ("softmax", { $0.softmax() }, softmaxDouble),
-            ("logSoftmax", { $0.logSoftmax() }, { self.softmaxDouble($0).map { Foundation.log($0) } }),
+            ("softmax", { $0.softmax() }, DoubleReference.softmax),
+            ("logSoftmax", { $0.logSoftmax() }, { DoubleReference.softmax($0).map { Foundation.log($0) } }),
             ("l2Normalized", { $0.l2Normalized() }, { row in let n = row.map { $0 * $0 }.reduce(0, +).squareRoot(); return row.map { $0 / n } }),
         ]
         for (name, op, reference) in cases {
@@ -95,9 +90,29 @@ final class DoubleReferenceGradientTests: XCTestCase {
         let labels: [Int32] = [12, 0, 5]
         let analytic = G.analytic([x], differentiate: [0], r: Tensor(scalar: 1)) { $0[0].crossEntropy(labels: labels) }[0]!.values
         let expected = doubleDifferences([double(x)], index: 0, r: [1]) { v in
-            let logProbabilities = rows(v[0], width) { self.softmaxDouble($0).map { Foundation.log($0) } }
+            let logProbabilities = rows(v[0], width) { DoubleReference.softmax($0).map { Foundation.log($0) } }
             return [labels.enumerated().map { -logProbabilities[$0 * width + Int($1)] }.reduce(0, +) / 3]
         }
         XCTAssertLessThan(relativeError(analytic, expected), 1e-5, "crossEntropy")
+    }
+
+    /// Cross-attention with padded keys (one batch row with none valid) and Tq ≠ Tk, against Double differences of the
+    /// Double reference: the gradients of the queries, the keys and the values.
+    func testMaskedCrossAttentionAgainstDoubleDifferences() {
+        let (batch, tq, tk, width, heads) = (3, 3, 5, 8, 2), counts = [5, 2, 0]
+        let q = G.uniform([batch, tq, width], seed: 99), k = G.uniform([batch, tk, width], seed: 100)
+        let v = G.uniform([batch, tk, width], seed: 101), r = G.uniform([batch, tq, width], seed: 102)
+        let analytic = G.analytic([q, k, v], differentiate: [0, 1, 2], r: r) {
+            Tensor.crossAttention(queries: $0[0], keysValues: Tensor.concatenate([$0[1], $0[2]], axis: 2), heads: heads,
+                                  validKeyCounts: counts)
+        }
+        let inputs = [double(q), double(k), double(v)]
+        for index in 0..<3 {
+            let reference = doubleDifferences(inputs, index: index, r: double(r)) {
+                DoubleReference.attention(q: $0[0], k: $0[1], v: $0[2], batch: batch, queryLength: tq, keyLength: tk, width: width,
+                                          heads: heads, causal: false, validKeyCounts: counts)
+            }
+            XCTAssertLessThan(relativeError(analytic[index]!.values, reference), 1e-5, "cross-attention input \(index)")
+        }
     }
 }

@@ -40,19 +40,12 @@ final class ForwardValueTests: XCTestCase {
         assertClose(x.gelu(), expected, absolute: 1e-6, relative: 1e-6, "gelu")
     }
 
-    func softmaxReference(_ row: [Double]) -> [Double] {
-        let m = row.max()!
-        let e = row.map { Foundation.exp($0 - m) }
-        let s = e.reduce(0, +)
-        return e.map { $0 / s }
-    }
-
     func testSoftmaxAndLogSoftmax() {
         // Odd widths exercise the vector tails; a large offset checks the max shift.
         let x = G.uniform([5, 37], -8, 8, seed: 64) + 1000
         let rows = (0..<5).map { r in (0..<37).map { Double(x[r, $0]) } }
-        assertClose(x.softmax(), rows.flatMap(softmaxReference), absolute: 1e-7, relative: 1e-5, "softmax")
-        assertClose(x.logSoftmax(), rows.flatMap { softmaxReference($0).map { Foundation.log($0) } },
+        assertClose(x.softmax(), rows.flatMap(DoubleReference.softmax), absolute: 1e-7, relative: 1e-5, "softmax")
+        assertClose(x.logSoftmax(), rows.flatMap { DoubleReference.softmax($0).map { Foundation.log($0) } },
                     absolute: 1e-4, relative: 1e-6, "logSoftmax")
         let sums = x.softmax().sum(axis: -1).values
         for s in sums { XCTAssertEqual(s, 1, accuracy: 1e-6) }
@@ -73,33 +66,12 @@ final class ForwardValueTests: XCTestCase {
         assertClose(x.layerNorm(weight: w, bias: b), expected, absolute: 2e-5, "layerNorm")
     }
 
-    /// Multi-head attention over q [B,Tq,W], k and v [B,Tk,W] in Double.
-    func attentionReference(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool) -> [Double] {
-        let (batch, tq, width) = (q.shape[0], q.shape[1], q.shape[2]), tk = k.shape[1], d = width / heads
-        var out = [Double](repeating: 0, count: batch * tq * width)
-        for b in 0..<batch {
-            for h in 0..<heads {
-                for i in 0..<tq {
-                    var scores = (0..<tk).map { j -> Double in
-                        (0..<d).reduce(0.0) { $0 + Double(q[b, i, h * d + $1]) * Double(k[b, j, h * d + $1]) } / Double(d).squareRoot()
-                    }
-                    if causal { for j in 0..<tk where j > i { scores[j] = -.infinity } }
-                    let p = softmaxReference(scores)
-                    for c in 0..<d {
-                        out[(b * tq + i) * width + h * d + c] = (0..<tk).reduce(0.0) { $0 + p[$1] * Double(v[b, $1, h * d + c]) }
-                    }
-                }
-            }
-        }
-        return out
-    }
-
     func testAttentionWithAndWithoutCausalMask() {
         let (batch, t, width, heads) = (2, 6, 8, 2)
         let qkv = G.uniform([batch, t, 3 * width], -2, 2, seed: 68)
         let q = qkv.slice(axis: 2, 0..<width), k = qkv.slice(axis: 2, width..<(2 * width)), v = qkv.slice(axis: 2, (2 * width)..<(3 * width))
         for causal in [false, true] {
-            let expected = attentionReference(q: q, k: k, v: v, heads: heads, causal: causal)
+            let expected = DoubleReference.attention(q: q, k: k, v: v, heads: heads, causal: causal)
             assertClose(Tensor.attention(packedQKV: qkv, heads: heads, causal: causal), expected, absolute: 1e-5, "packed causal=\(causal)")
             assertClose(Tensor.attention(query: q, key: k, value: v, heads: heads, causal: causal), expected, absolute: 1e-5, "separate causal=\(causal)")
         }
@@ -109,7 +81,7 @@ final class ForwardValueTests: XCTestCase {
         let longKeys = G.uniform([1, 5, width], seed: 69), longValues = G.uniform([1, 5, width], seed: 70)
         let shortQueries = G.uniform([1, 3, width], seed: 71)
         assertClose(Tensor.attention(query: shortQueries, key: longKeys, value: longValues, heads: 4, causal: false),
-                    attentionReference(q: shortQueries, k: longKeys, v: longValues, heads: 4, causal: false),
+                    DoubleReference.attention(q: shortQueries, k: longKeys, v: longValues, heads: 4, causal: false),
                     absolute: 1e-5, "Tq≠Tk")
     }
 
@@ -148,7 +120,7 @@ final class ForwardValueTests: XCTestCase {
         let logits = G.uniform([3, 4], -3, 3, seed: 77)
         let labels: [Int32] = [3, 0, 3]
         let rows = (0..<3).map { r in (0..<4).map { Double(logits[r, $0]) } }
-        let loss = zip(rows, labels).map { -Foundation.log(softmaxReference($0)[Int($1)]) }.reduce(0, +) / 3
+        let loss = zip(rows, labels).map { -Foundation.log(DoubleReference.softmax($0)[Int($1)]) }.reduce(0, +) / 3
         XCTAssertEqual(Double(logits.crossEntropy(labels: labels).scalar), loss, accuracy: 1e-6)
     }
 

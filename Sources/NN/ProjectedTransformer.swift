@@ -1,0 +1,31 @@
+import TensorCore
+
+/// What OpenCLIP's towers share after their embeddings: the transformer, a final layer norm (`ln_post`, `ln_final`)
+/// and the projection of the pooled token (`proj`, `text_projection`), registered in that order.
+struct ProjectedTransformer {
+    /// The blocks; its `checkpointedBlocks` and `mlpRecomputedBlocks` are the tower's recomputation settings.
+    var transformer: Transformer
+    let finalNorm: LayerNorm
+    let projection: Parameter
+
+    /// Registers `transformer`, then the layer norm `normName` and the projection `projectionName` [W, outputDim].
+    init(_ builder: ParameterBuilder, width: Int, layers: Int, heads: Int, mlpWidth: Int, activation: Activation,
+         initStds: TransformerInitStds?, normName: String, projectionName: String, outputDim: Int) {
+        transformer = Transformer(builder.scope("transformer"), width: width, layers: layers, heads: heads, mlpWidth: mlpWidth,
+                                  activation: activation, initStds: initStds)
+        finalNorm = LayerNorm(builder.scope(normName), width: width)
+        projection = builder.parameter(projectionName, [width, outputDim], .normal(std: 1 / Float(width).squareRoot()))
+    }
+
+    /// The rows `rows` of the flattened [B·T] positions of x after the transformer and the final layer norm, projected:
+    /// [rows.count, outputDim]. Only those rows are read after the transformer (the layer norm is per token), so its last
+    /// block computes only their queries, attention and MLP.
+    func pooled(_ x: Tensor, causal: Bool, rows: [Int32]) -> Tensor {
+        Tensor.matmul(finalNorm(transformer(x, causal: causal, keepingRows: rows)), projection.tensor)
+    }
+
+    /// Every position of x [B, T, W] after the transformer and the final layer norm, unprojected.
+    func tokens(_ x: Tensor, causal: Bool) -> Tensor {
+        finalNorm(transformer(x, causal: causal))
+    }
+}

@@ -1,0 +1,57 @@
+import TensorCore
+
+/// OpenCLIP's `VisionTransformer` with class-token pooling, for any model family to compose: patch embedding `conv1`,
+/// `class_embedding`, `positional_embedding`, `ln_pre`, the transformer, `ln_post` and the projection `proj`,
+/// registered in that order under the builder's scope (CLIP: `visual`).
+public struct VisionTransformerEncoder {
+    public let config: VisionTransformerConfig
+    let conv1: Parameter
+    let classEmbedding: Parameter
+    let positionalEmbedding: Parameter
+    let lnPre: LayerNorm
+    /// The transformer, `ln_post` and `proj`.
+    var head: ProjectedTransformer
+
+    /// Registers the tower's parameters with OpenCLIP's initialisation; `outputDim` is the projection's (`embed_dim`).
+    public init(_ builder: ParameterBuilder, config: VisionTransformerConfig, outputDim: Int, activation: Activation = .gelu) {
+        self.config = config
+        let width = config.width, scale = 1 / Float(width).squareRoot()
+        conv1 = builder.parameter("conv1.weight", [width, 3, config.patchSize, config.patchSize],
+                                  .pytorchDefault(fanIn: 3 * config.patchSize * config.patchSize))
+        classEmbedding = builder.parameter("class_embedding", [width], .normal(std: scale))
+        positionalEmbedding = builder.parameter("positional_embedding", [config.tokens, width], .normal(std: scale))
+        lnPre = LayerNorm(builder.scope("ln_pre"), width: width)
+        head = ProjectedTransformer(builder, width: width, layers: config.layers, heads: config.heads, mlpWidth: config.mlpWidth,
+                                    activation: activation, initStds: nil, normName: "ln_post", projectionName: "proj", outputDim: outputDim)
+    }
+
+    /// The blocks; its `checkpointedBlocks` and `mlpRecomputedBlocks` are this tower's recomputation settings.
+    public var transformer: Transformer {
+        get { head.transformer }
+        set { head.transformer = newValue }
+    }
+
+    /// Features [B, outputDim] of normalised images [B, 3, H, W]: the class token after `ln_post`, projected (the last
+    /// block computes the class token's row only).
+    public func pooledFeatures(_ images: Tensor) -> Tensor {
+        head.pooled(embed(images), causal: false, rows: (0..<images.shape[0]).map { Int32($0 * config.tokens) })
+    }
+
+    /// Every token [B, T, W] after `ln_post`, unprojected: the class token at row 0, then the patches row by row (what a
+    /// captioner's cross-attention reads).
+    public func tokenFeatures(_ images: Tensor) -> Tensor {
+        head.tokens(embed(images), causal: false)
+    }
+
+    /// `ln_pre` of the class token and the patch embeddings plus the positional embedding, [B, T, W].
+    private func embed(_ images: Tensor) -> Tensor {
+        let (size, width) = (config.imageSize, config.width)
+        precondition(images.rank == 4 && images.shape[1] == 3 && images.shape[2] == size && images.shape[3] == size,
+                     "vision encoder: images of shape \(images.shape), the model expects [B, 3, \(size), \(size)]")
+        let batch = images.shape[0]
+        let patches = Tensor.conv2d(images, weight: conv1.tensor, stride: config.patchSize)      // [B, W, g, g]
+            .reshaped([batch, width, config.tokens - 1]).permuted([0, 2, 1])                    // [B, g², W]
+        let classToken = classEmbedding.tensor.reshaped([1, 1, width]).expanded(to: [batch, 1, width])
+        return lnPre(Tensor.concatenate([classToken, patches], axis: 1) + positionalEmbedding.tensor)
+    }
+}
