@@ -27,7 +27,7 @@ let package = Package(
     products: [
         .executable(name: "swiftclip", targets: ["swiftclip"]),
         .executable(name: "swiftclip-bench", targets: ["swiftclip-bench"]),
-        .library(name: "SwiftCLIP", targets: ["TensorCore", "NN", "CLIP", "Optim", "Distributed", "DataPipeline", "Checkpoint", "Training"]),
+        .library(name: "SwiftCLIP", targets: ["TensorCore", "NN", "CLIP", "Optim", "Distributed", "Text", "DataPipeline", "Checkpoint", "Training"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -49,10 +49,12 @@ let package = Package(
         .target(name: "CLIP", dependencies: ["NN", "TensorCore"], swiftSettings: targetCPU),
         .target(name: "Optim", dependencies: ["TensorCore"], swiftSettings: targetCPU),
         .target(name: "Distributed", dependencies: ["TensorCore", "CMPI"]),
-        .target(name: "DataPipeline", dependencies: ["TensorCore", "CSpng", "CTurboJPEG"], swiftSettings: targetCPU),
+        // Tokenizers and caption cleaning; no dependency, so text-only tools and other modalities can use them alone.
+        .target(name: "Text", swiftSettings: targetCPU),
+        .target(name: "DataPipeline", dependencies: ["TensorCore", "Text", "CSpng", "CTurboJPEG"], swiftSettings: targetCPU),
         .target(name: "Checkpoint", dependencies: ["TensorCore", "CZstd", "CXXHash"]),
         .target(name: "Training", dependencies: [
-            "TensorCore", "NN", "CLIP", "Optim", "Distributed", "DataPipeline", "Checkpoint", "CMPI",
+            "TensorCore", "NN", "CLIP", "Optim", "Distributed", "Text", "DataPipeline", "Checkpoint", "CMPI",
             .product(name: "Yams", package: "Yams"),
         ]),
         // Multi-rank self-test and all-reduce benchmark of Distributed, run under mpirun by launch/tests and Benchmarks.
@@ -68,7 +70,8 @@ let package = Package(
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Optim"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
-        .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline"], exclude: ["Fixtures"]),
+        .testTarget(name: "TextTests", dependencies: ["Text"], exclude: ["Fixtures"]),
+        .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "Text"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
     ],

@@ -1,4 +1,5 @@
 import Foundation
+import Text
 
 /// Settings of one loader run (one epoch, or the remainder of one when resuming).
 public struct LoaderOptions: Sendable {

@@ -1,6 +1,7 @@
 import CLIP
 import DataPipeline
 import Foundation
+import Text
 
 /// Evaluates a checkpoint with the data its run used unless told otherwise (`swiftclip eval`).
 public struct CheckpointEvaluation {

@@ -2,6 +2,7 @@ import CLIP
 import DataPipeline
 import Foundation
 import TensorCore
+import Text
 
 /// Turns the data flags into a tokenizer, training batches and evaluation sets.
 public struct DataSetup {

@@ -2,6 +2,7 @@ import CLIP
 import DataPipeline
 import Foundation
 import TensorCore
+import Text
 
 /// Zero-shot classification and retrieval of a model, with OpenCLIP's metric names.
 public final class Evaluator {

@@ -5,6 +5,7 @@ import Distributed
 import Foundation
 import NN
 import TensorCore
+import Text
 
 /// A whole `swiftclip train` run: assembles the model, collectives, data, outputs, checkpoints and
 /// evaluation around a `Trainer`, and reports on rank 0.
