@@ -27,7 +27,8 @@ public struct ColorJitter: Sendable, Equatable {
 
     /// True when no adjustment is configured (torchvision's identity ranges count as none).
     public var isIdentity: Bool {
-        [brightness, contrast, saturation].allSatisfy { $0 == nil || $0 == 1...1 } && (hue == nil || hue == 0...0)
+        func neutral(_ range: ClosedRange<Double>?, _ value: Double) -> Bool { range == nil || range == value...value }
+        return neutral(brightness, 1) && neutral(contrast, 1) && neutral(saturation, 1) && neutral(hue, 0)
     }
 
     public enum Adjustment: Int, Sendable, CaseIterable { case brightness, contrast, saturation, hue }

@@ -177,11 +177,13 @@ final class FieldSourceTests: XCTestCase {
         let source = try WebDatasetSource(shardSpec: dir + "/p-0.tar", fields: [.image, mask, .text])
         let loader = try DataLoader(source: source, tokenizer: WordHashTokenizer(),
                                     options: LoaderOptions(batchSize: 3, seed: 7, transform: ImageTransform(mode: .train, size: 12), workers: 0))
-        let batch = try loader.buildBatch(0)
+        var batch = try loader.buildBatch(0)
         XCTAssertEqual(batch.fields.images[mask], batch.images)
         XCTAssertEqual(batch.images.count, 3 * 3 * 12 * 12)
-        // `images` is the field's buffer itself, not a copy.
-        let viewAddress = batch.images.withUnsafeBufferPointer { $0.baseAddress }
-        XCTAssertEqual(batch.fields.images[.image]!.withUnsafeBufferPointer { $0.baseAddress }, viewAddress)
+        // `images` is the field's buffer itself, not a copy, and the batch holds its only reference: writing to it in
+        // place does not copy the pixels either.
+        let address = batch.fields.images[.image]!.withUnsafeBufferPointer { $0.baseAddress }
+        XCTAssertEqual(batch.images.withUnsafeBufferPointer { $0.baseAddress }, address)
+        XCTAssertEqual(batch.fields.images[.image]!.withUnsafeMutableBufferPointer { $0.baseAddress }, address)
     }
 }
