@@ -1,8 +1,8 @@
 /// A named part of a sample (its image, its caption, its class, ...) and how the loader decodes it.
 ///
-/// The well-known names carry their own kind (`image`, `text`, `audio`, `label`, `labels`, `json`); any other name is an
-/// extra field whose bytes pass through undecoded, unless a consumer declares another kind for it (for instance
-/// `SampleField("depth.png", kind: .image)` to get a second image tensor).
+/// The well-known names carry their kind (`image`, `text`, `label`, `labels`; `audio` and `json` are bytes); any other
+/// name is an extra field whose bytes pass through undecoded, unless a consumer declares another kind for it (for
+/// instance `SampleField("depth.png", kind: .image)` to get a second image tensor). Sources match fields by name.
 public struct SampleField: Hashable, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable, CaseIterable {
         /// Decoded and transformed into a planar float tensor (`Batch.fields.images`).
