@@ -27,7 +27,7 @@ let package = Package(
     products: [
         .executable(name: "swiftclip", targets: ["swiftclip"]),
         .executable(name: "swiftclip-bench", targets: ["swiftclip-bench"]),
-        .library(name: "SwiftCLIP", targets: ["TensorCore", "NN", "CLIP", "Optim", "Distributed", "DataPipeline", "Checkpoint",
+        .library(name: "SwiftCLIP", targets: ["TensorCore", "NN", "CLIP", "Optim", "Distributed", "Text", "DataPipeline", "Checkpoint",
                                               "TrainingKit", "Training"]),
     ],
     dependencies: [
@@ -49,18 +49,20 @@ let package = Package(
         .target(name: "NN", dependencies: ["TensorCore"]),
         .target(name: "Optim", dependencies: ["TensorCore"], swiftSettings: targetCPU),
         .target(name: "Distributed", dependencies: ["TensorCore", "CMPI"]),
-        .target(name: "DataPipeline", dependencies: ["TensorCore", "CSpng", "CTurboJPEG"], swiftSettings: targetCPU),
+        // Tokenizers and caption cleaning; no dependency, so text-only tools and other modalities can use them alone.
+        .target(name: "Text", swiftSettings: targetCPU),
+        .target(name: "DataPipeline", dependencies: ["TensorCore", "Text", "CSpng", "CTurboJPEG"], swiftSettings: targetCPU),
         .target(name: "Checkpoint", dependencies: ["TensorCore", "CZstd", "CXXHash"]),
         // What model families and the engine share: the TrainingTask protocol, settings, batches, data setup.
         .target(name: "TrainingKit", dependencies: [
-            "TensorCore", "NN", "Optim", "Distributed", "DataPipeline", "Checkpoint", .product(name: "Yams", package: "Yams"),
+            "TensorCore", "NN", "Optim", "Distributed", "Text", "DataPipeline", "Checkpoint", .product(name: "Yams", package: "Yams"),
         ]),
         // Model families: each a module on TrainingKit, registered in Training/Families.swift.
-        .target(name: "CLIP", dependencies: ["NN", "TensorCore", "TrainingKit", "DataPipeline", "Distributed", "Checkpoint", "Optim"],
+        .target(name: "CLIP", dependencies: ["NN", "TensorCore", "TrainingKit", "Text", "DataPipeline", "Distributed", "Checkpoint", "Optim"],
                 swiftSettings: targetCPU),
         // The engine: trainer, step engine, stage controller, checkpoints, logging; generic over families.
         .target(name: "Training", dependencies: [
-            "TensorCore", "NN", "Optim", "Distributed", "DataPipeline", "Checkpoint", "TrainingKit", "CLIP",
+            "TensorCore", "NN", "Optim", "Distributed", "Text", "DataPipeline", "Checkpoint", "TrainingKit", "CLIP",
         ]),
         // Multi-rank self-test and all-reduce benchmark of Distributed, run under mpirun by launch/tests and Benchmarks.
         .executableTarget(name: "distributed-selftest", dependencies: ["Distributed", "CMPI"]),
@@ -76,7 +78,8 @@ let package = Package(
         .testTarget(name: "TrainingKitTests", dependencies: ["TrainingKit"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
-        .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline"], exclude: ["Fixtures"]),
+        .testTarget(name: "TextTests", dependencies: ["Text"], exclude: ["Fixtures"]),
+        .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "Text"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
     ],

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Writes Tests/DataPipelineTests/Fixtures/python-text-semantics.jsonl: random strings and what Python does to them.
+"""Writes Tests/TextTests/Fixtures/python-text-semantics.jsonl: random strings and what Python does to them.
 
 The CLIP cleaning re-implements Python's html.unescape, str.split()/strip() and str.lower() in Swift. ftfy is not
 needed for these, so this fixture checks them on many more inputs than the OpenCLIP fixture has. Deterministic
-(seeded); run: python3 Tools/generate_python_semantics_fixture.py > Tests/DataPipelineTests/Fixtures/python-text-semantics.jsonl
+(seeded); run: python3 Tools/generate_python_semantics_fixture.py > Tests/TextTests/Fixtures/python-text-semantics.jsonl
 """
 import html
 import json

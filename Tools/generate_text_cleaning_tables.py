@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Generates Sources/DataPipeline/TextCleaningTables.swift from Python's own tables.
+"""Generates Sources/Text/TextCleaningTables.swift from Python's own tables.
 
 The CLIP text cleaning (ftfy + html.unescape, as run by OpenCLIP) depends on data that Swift does not ship:
 the HTML5 named character references, ftfy's upper-case entity variants, the Windows-1252 code page and the
 full-width forms. Generating them from the Python that produced the reference fixture keeps the two in step.
-Run: python3 Tools/generate_text_cleaning_tables.py > Sources/DataPipeline/TextCleaningTables.swift
+Run: python3 Tools/generate_text_cleaning_tables.py > Sources/Text/TextCleaningTables.swift
 """
 import html
 import html.entities

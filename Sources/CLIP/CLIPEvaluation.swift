@@ -1,6 +1,7 @@
 import DataPipeline
 import Foundation
 import TensorCore
+import Text
 import TrainingKit
 
 /// Zero-shot classification and retrieval of a CLIP model, with OpenCLIP's metric names.

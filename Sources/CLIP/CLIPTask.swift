@@ -4,6 +4,7 @@ import Distributed
 import Foundation
 import NN
 import TensorCore
+import Text
 import TrainingKit
 
 /// How the engine trains a `CLIPModel`: image and text embeddings are the global outputs; the loss is OpenCLIP's

@@ -1,37 +1,93 @@
 import Foundation
 
-/// CSV/TSV datasets in OpenCLIP's layout: a header row naming an image-path column (default `filepath`) and a
-/// caption column (default `title`); fields may be quoted (RFC 4180, `""` escapes, embedded separators/newlines);
-/// relative paths are resolved against the CSV file's folder. Several files may be joined with `::`.
+/// CSV/TSV datasets in OpenCLIP's layout: a header row naming a column per field (by default `filepath` for the image
+/// path and `title` for the caption; other fields default to their own name, e.g. `label`, `labels`, `audio`); fields may
+/// be quoted (RFC 4180, `""` escapes, embedded separators/newlines); image and audio cells are paths, resolved against
+/// the CSV file's folder when relative. Several files may be joined with `::`.
+///
+/// A row whose cell of a wanted field is empty (an empty caption is a caption) is skipped and counted, with a warning
+/// naming the file, line, sample and field; a field whose column is empty in every row of a file is an error.
 public final class CSVSource: SampleSource, @unchecked Sendable {
+    /// One row's cells, one per field of `fields`, in that order.
     public struct Row: Sendable, Equatable {
-        public var imagePath: String
-        public var caption: String
+        public let fields: [SampleField]
+        public var cells: [String]
+
+        public init(fields: [SampleField], cells: [String]) {
+            precondition(fields.count == cells.count, "CSVSource.Row: one cell per field")
+            self.fields = fields
+            self.cells = cells
+        }
+
+        /// An image-text row.
+        public init(imagePath: String, caption: String) {
+            self.init(fields: SampleField.imageText, cells: [imagePath, caption])
+        }
+
+        public subscript(field: SampleField) -> String? { fields.firstIndex(of: field).map { cells[$0] } }
+        public var imagePath: String { self[.image] ?? "" }
+        public var caption: String { self[.text] ?? "" }
     }
+
+    struct Origin: Sendable { var file: Int; var line: Int }
 
     public let rows: [Row]
     public let files: [String]
+    public let fields: [SampleField]
+    let origins: [Origin]
+    public let indexingSkipped: Int
 
+    /// An image-text CSV with OpenCLIP's `--csv-img-key` / `--csv-caption-key` columns.
     /// - Parameter separator: one ASCII character; the two-character spelling `\t` is accepted for tab.
-    public init(csvSpec: String, imageKey: String = "filepath", captionKey: String = "title", separator: String = "\t") throws {
-        let sep: UInt8
+    public convenience init(csvSpec: String, imageKey: String = "filepath", captionKey: String = "title", separator: String = "\t") throws {
+        try self.init(csvSpec: csvSpec, fields: SampleField.imageText, columns: [.image: imageKey, .text: captionKey], separator: separator)
+    }
+
+    /// - Parameter columns: the column of each field; fields not listed use `defaultColumn(for:)`.
+    public init(csvSpec: String, fields: [SampleField], columns: [SampleField: String] = [:], separator: String = "\t",
+                warnings: WarningLog = WarningLog()) throws {
+        let sep = try Self.separatorByte(separator)
+        try SampleField.validate(fields)
+        files = try BraceExpansion.expandSources(csvSpec)
+        let reader = CSVFieldReader(fields: fields, columns: fields.map { columns[$0] ?? Self.defaultColumn(for: $0) }, warnings: warnings)
+        var rows: [Row] = [], origins: [Origin] = [], skipped = 0
+        for (f, file) in files.enumerated() {
+            let read = try reader.read(path: file, separator: sep)
+            rows += read.rows
+            origins += read.lines.map { Origin(file: f, line: $0) }
+            skipped += read.skipped
+        }
+        guard !rows.isEmpty else { throw DataPipelineError.invalidOption("\(csvSpec): no rows") }
+        self.fields = fields
+        self.rows = rows
+        self.origins = origins
+        indexingSkipped = skipped
+    }
+
+    /// OpenCLIP's column names for image and caption; any other field's column is named like the field.
+    public static func defaultColumn(for field: SampleField) -> String {
+        switch field {
+        case .image: return "filepath"
+        case .text: return "title"
+        default: return field.name
+        }
+    }
+
+    /// Image fields and audio hold paths to files; the other cells are the values themselves.
+    static func holdsPath(_ field: SampleField) -> Bool { field.kind == .image || field == .audio }
+
+    static func separatorByte(_ separator: String) throws -> UInt8 {
         switch separator {
-        case "\\t", "\t": sep = UInt8(ascii: "\t")
+        case "\\t", "\t": return UInt8(ascii: "\t")
         default:
             guard separator.utf8.count == 1, let c = separator.utf8.first, c != UInt8(ascii: "\""), c != 10, c != 13 else {
                 throw DataPipelineError.invalidOption("CSV separator must be one ASCII character other than a quote or newline, got '\(separator)'")
             }
-            sep = c
+            return c
         }
-        files = try BraceExpansion.expandSources(csvSpec)
-        var rows: [Row] = []
-        for file in files { rows += try Self.readRows(path: file, imageKey: imageKey, captionKey: captionKey, separator: sep) }
-        guard !rows.isEmpty else { throw DataPipelineError.invalidOption("\(csvSpec): no rows") }
-        self.rows = rows
     }
 
     public var summary: String { "csv: \(rows.count) rows from \(files.count) file(s)" }
-    public var indexingSkipped: Int { 0 }
     public func sampleCount() throws -> Int { rows.count }
 
     public func makeOrder(seed: UInt64, epoch: Int, shuffle: Bool) throws -> SampleOrder {
@@ -40,87 +96,14 @@ public final class CSVSource: SampleSource, @unchecked Sendable {
 
     public func load(id: Int) throws -> RawSample {
         let row = rows[id]
-        return RawSample(image: .encoded(try readWholeFile(row.imagePath)), caption: row.caption, key: row.imagePath)
-    }
-
-    static func readRows(path: String, imageKey: String, captionKey: String, separator: UInt8) throws -> [Row] {
-        var bytes = try readWholeFile(path)
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }  // UTF-8 byte-order mark
-        let records = try parse(bytes, separator: separator, path: path)
-        guard let header = records.first else { throw DataPipelineError.malformedCSV(path: path, line: 1, reason: "empty file") }
-        guard let imageColumn = header.fields.firstIndex(of: imageKey) else {
-            throw DataPipelineError.malformedCSV(path: path, line: 1, reason: "no column '\(imageKey)' (columns: \(header.fields.joined(separator: ", ")))")
+        let origin = origins[id]
+        let key = row[.image] ?? "\(files[origin.file]):\(origin.line)"
+        var values: [String: RawSample.Value] = [:]
+        for (field, cell) in zip(fields, row.cells) {
+            values[field.name] = Self.holdsPath(field)
+                ? try FieldValueParser.value(of: field, bytes: try readWholeFile(cell), sample: key)
+                : try FieldValueParser.value(of: field, text: cell, sample: key)
         }
-        guard let captionColumn = header.fields.firstIndex(of: captionKey) else {
-            throw DataPipelineError.malformedCSV(path: path, line: 1, reason: "no column '\(captionKey)' (columns: \(header.fields.joined(separator: ", ")))")
-        }
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-        var rows: [Row] = []
-        rows.reserveCapacity(records.count)
-        for record in records.dropFirst() {
-            if record.fields.count == 1 && record.fields[0].isEmpty { continue }  // blank line
-            guard record.fields.count > max(imageColumn, captionColumn) else {
-                throw DataPipelineError.malformedCSV(path: path, line: record.line,
-                                                     reason: "\(record.fields.count) field(s), expected \(header.fields.count)")
-            }
-            let file = record.fields[imageColumn]
-            let resolved = file.hasPrefix("/") ? file : folder.appendingPathComponent(file).path
-            rows.append(Row(imagePath: resolved, caption: record.fields[captionColumn]))
-        }
-        return rows
-    }
-
-    struct Record { var fields: [String]; var line: Int }
-
-    /// RFC 4180 parsing over UTF-8 bytes (fast on multi-gigabyte files) with a one-byte separator; reports the line
-    /// where an unterminated quote began. Lines end with LF, CRLF or CR.
-    static func parse(_ bytes: [UInt8], separator: UInt8, path: String) throws -> [Record] {
-        let quote = UInt8(ascii: "\""), lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
-        var records: [Record] = []
-        var fields: [String] = []
-        var field: [UInt8] = []
-        var inQuotes = false, atFieldStart = true
-        var line = 1, recordLine = 1, quoteLine = 1
-        var i = 0
-        let n = bytes.count
-        func endField() {
-            fields.append(String(decoding: field, as: UTF8.self))
-            field.removeAll(keepingCapacity: true)
-            atFieldStart = true
-        }
-        while i < n {
-            let c = bytes[i]
-            if inQuotes {
-                if c == quote {
-                    if i + 1 < n && bytes[i + 1] == quote { field.append(quote); i += 1 } else { inQuotes = false }
-                } else {
-                    if c == lf || (c == cr && !(i + 1 < n && bytes[i + 1] == lf)) { line += 1 }
-                    field.append(c)
-                }
-            } else if c == quote && atFieldStart {
-                inQuotes = true
-                quoteLine = line
-                atFieldStart = false
-            } else if c == separator {
-                endField()
-            } else if c == lf || c == cr {
-                if c == cr && i + 1 < n && bytes[i + 1] == lf { i += 1 }
-                endField()
-                records.append(Record(fields: fields, line: recordLine))
-                fields.removeAll()
-                line += 1
-                recordLine = line
-            } else {
-                field.append(c)
-                atFieldStart = false
-            }
-            i += 1
-        }
-        if inQuotes { throw DataPipelineError.malformedCSV(path: path, line: quoteLine, reason: "unterminated quoted field") }
-        if !field.isEmpty || !fields.isEmpty {
-            endField()
-            records.append(Record(fields: fields, line: recordLine))
-        }
-        return records
+        return RawSample(key: key, values: values)
     }
 }

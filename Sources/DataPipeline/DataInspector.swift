@@ -5,6 +5,8 @@ public struct DataInspection: Sendable, CustomStringConvertible {
     public struct Range: Sendable { public var min: Int; public var mean: Double; public var max: Int }
 
     public var summary: String
+    /// The fields every sample has.
+    public var fields: [SampleField]
     public var sampleCount: Int
     /// The first few captions in dataset order (the caller may add their tokens).
     public var captions: [String]
@@ -18,7 +20,7 @@ public struct DataInspection: Sendable, CustomStringConvertible {
     public var problems: [String]
 
     public var description: String {
-        var lines = [summary, "samples: \(sampleCount)"]
+        var lines = [summary, "fields: \(fields.names)", "samples: \(sampleCount)"]
         if let width, let height {
             lines.append(String(format: "image width  min %d mean %.1f max %d (over %d decoded)", width.min, width.mean, width.max, inspected))
             lines.append(String(format: "image height min %d mean %.1f max %d", height.min, height.mean, height.max))
@@ -48,7 +50,7 @@ public enum DataInspector {
             do {
                 let sample = try source.load(id: try order.sampleID(at: position))
                 if captions.count < captionCount { captions.append(sample.caption) }
-                if position < imageLimit {
+                if position < imageLimit && source.fields.contains(.image) {
                     let image = try sample.decodedImage()
                     widths.append(image.width)
                     heights.append(image.height)
@@ -62,7 +64,7 @@ public enum DataInspector {
             guard let lo = v.min(), let hi = v.max() else { return nil }
             return .init(min: lo, mean: Double(v.reduce(0, +)) / Double(v.count), max: hi)
         }
-        return DataInspection(summary: source.summary, sampleCount: count, captions: captions, inspected: widths.count,
+        return DataInspection(summary: source.summary, fields: source.fields, sampleCount: count, captions: captions, inspected: widths.count,
                               width: range(widths), height: range(heights), skipped: failed + source.indexingSkipped, problems: problems)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Text
 
 /// Settings of one loader run (one epoch, or the remainder of one when resuming).
 public struct LoaderOptions: Sendable {
@@ -31,10 +32,14 @@ public struct LoaderOptions: Sendable {
     public var maxSubstituteAttempts: Int
     /// Where per-sample warnings go (rate-limited).
     public var warnings: WarningLog
+    /// The fields each batch carries, a subset of the source's `fields`; nil = all of the source's fields. Image fields
+    /// go through `transform`, text fields through the tokenizer.
+    public var fields: [SampleField]?
 
     public init(mode: Mode = .training, batchSize: Int, worldSize: Int = 1, rank: Int = 0, seed: UInt64 = 0, epoch: Int = 0,
                 epochLength: Int? = nil, startPosition: Int = 0, transform: ImageTransform, contextLength: Int = 77,
-                workers: Int = 2, prefetchDepth: Int = 4, maxSubstituteAttempts: Int = 64, warnings: WarningLog = WarningLog()) {
+                workers: Int = 2, prefetchDepth: Int = 4, maxSubstituteAttempts: Int = 64, warnings: WarningLog = WarningLog(),
+                fields: [SampleField]? = nil) {
         self.mode = mode
         self.batchSize = batchSize
         self.worldSize = worldSize
@@ -49,6 +54,7 @@ public struct LoaderOptions: Sendable {
         self.prefetchDepth = prefetchDepth
         self.maxSubstituteAttempts = maxSubstituteAttempts
         self.warnings = warnings
+        self.fields = fields
     }
 }
 
@@ -62,6 +68,11 @@ public struct LoaderOptions: Sendable {
 /// Substitution rule (training): if the sample at position p fails to load or decode, attempt a = 1, 2, ... takes the
 /// sample at position q drawn uniformly from [0, L) (L = epoch length) by SplitMix64(seed, epoch, p, a), augmented with
 /// the stream (seed, epoch, p, a). This depends only on p, so all ranks and world sizes agree and batches stay full.
+///
+/// Fields: a sample lacking a field the loader needs never reaches it from the built-in sources (they skip such
+/// samples while indexing, counted in `skippedSamples`, so the order and the rules above are untouched); one that
+/// does anyway is a bad sample like an undecodable image. A field absent from a whole shard, CSV file or source stops
+/// the run with a one-line error (`DataPipelineError.fieldNotInDataset`) instead of being substituted sample by sample.
 public final class DataLoader: @unchecked Sendable {
     public let options: LoaderOptions
     /// Number of batches `next()` yields in this run.
@@ -80,6 +91,7 @@ public final class DataLoader: @unchecked Sendable {
         guard options.startPosition >= 0, options.contextLength > 0, options.maxSubstituteAttempts > 0 else {
             throw DataPipelineError.invalidOption("negative start position, context length or substitute attempts")
         }
+        let fields = try Self.resolveFields(options.fields, of: source)
         self.source = source
         self.options = options
         let global = options.batchSize * options.worldSize
@@ -96,8 +108,20 @@ public final class DataLoader: @unchecked Sendable {
             batchCount = max(0, (available - options.startPosition + global - 1) / global)
         }
         let order = try source.makeOrder(seed: options.seed, epoch: options.epoch, shuffle: options.mode == .training)
-        builder = BatchBuilder(source: source, order: order, tokenizer: tokenizer, options: options, epochLength: epochLength)
+        builder = BatchBuilder(source: source, order: order, tokenizer: tokenizer, options: options, fields: fields, epochLength: epochLength)
         queue = PrefetchQueue(builder: builder, batchCount: batchCount, depth: max(1, options.prefetchDepth), workers: options.workers)
+    }
+
+    /// The wanted fields, each of which the source must provide (matched by name: a consumer may read an extra field
+    /// as another kind, e.g. a second image).
+    static func resolveFields(_ wanted: [SampleField]?, of source: SampleSource) throws -> [SampleField] {
+        let fields = wanted ?? source.fields
+        try SampleField.validate(fields)
+        let provided = Set(source.fields.map(\.name))
+        if let absent = fields.first(where: { !provided.contains($0.name) }) {
+            throw DataPipelineError.fieldNotInDataset(source: source.summary, field: absent.name, detail: "its samples have \(source.fields.names)")
+        }
+        return fields
     }
 
     /// Stops the background threads; batches already being built are finished and discarded.
@@ -211,6 +235,7 @@ struct BatchBuilder: @unchecked Sendable {
     let order: SampleOrder
     let tokenizer: TextTokenizer
     let options: LoaderOptions
+    let fields: [SampleField]
     let epochLength: Int
 
     func build(batch index: Int) throws -> Batch {
@@ -223,12 +248,10 @@ struct BatchBuilder: @unchecked Sendable {
             end = first + b
         }
         let slots = max(0, end - first)
-        let size = options.transform.size, perImage = options.transform.outputCount, context = options.contextLength
-        var images = [Float](repeating: 0, count: slots * perImage)
-        var tokens = [Int32](repeating: 0, count: slots * context)
-        var captions: [String] = [], sampleIndices: [Int] = [], labels: [Int] = [], keys: [String] = []
+        var assembler = BatchAssembler(fields: fields, slots: slots, transform: options.transform, tokenizer: tokenizer,
+                                       contextLength: options.contextLength)
+        var sampleIndices: [Int] = [], keys: [String] = []
         var skipped = 0
-        var filled = 0
         for position in first..<(first + slots) {
             var attempt = 0
             var lastError: Error? = nil
@@ -241,26 +264,13 @@ struct BatchBuilder: @unchecked Sendable {
                 do {
                     let id = try order.sampleID(at: samplePosition)
                     let raw = try source.load(id: id)
-                    let image = try raw.decodedImage()
-                    guard image.width > 0, image.height > 0 else {
-                        throw DataPipelineError.corruptImage(name: raw.key, reason: "empty image")
-                    }
-                    var rng = ImageTransform.augmentationRandom(seed: options.seed, epoch: options.epoch, position: position, attempt: attempt)
-                    images.withUnsafeMutableBufferPointer { out in
-                        options.transform.apply(image, rng: &rng, into: out.baseAddress! + filled * perImage)
-                    }
-                    let ids = tokenizer.encode(raw.caption, contextLength: context)
-                    tokens.withUnsafeMutableBufferPointer { out in
-                        for (k, t) in ids.prefix(context).enumerated() { out[filled * context + k] = t }
-                    }
-                    captions.append(raw.caption)
+                    let rng = ImageTransform.augmentationRandom(seed: options.seed, epoch: options.epoch, position: position, attempt: attempt)
+                    try assembler.append(raw, rng: rng)
                     sampleIndices.append(position)
-                    labels.append(raw.label)
                     keys.append(raw.key)
-                    filled += 1
                     break
                 } catch let error as DataPipelineError {
-                    if case .invalidOption = error { throw error }  // a broken order/source, not a bad sample
+                    if error.stopsTheRun { throw error }  // a broken order/source or a field the data lacks, not a bad sample
                     options.warnings.warn("\(error); sample skipped")
                     skipped += 1
                     lastError = error
@@ -268,12 +278,8 @@ struct BatchBuilder: @unchecked Sendable {
                 }
             }
         }
-        if filled < slots {
-            images.removeLast((slots - filled) * perImage)
-            tokens.removeLast((slots - filled) * context)
-        }
-        return Batch(index: index, count: filled, images: images, tokens: tokens, captions: captions, sampleIndices: sampleIndices,
-                     labels: labels, keys: keys, skipped: skipped, imageSize: size, contextLength: context)
+        return Batch(index: index, count: assembler.filled, fields: assembler.finish(), sampleIndices: sampleIndices, keys: keys,
+                     skipped: skipped, imageSize: options.transform.size, contextLength: options.contextLength)
     }
 
     func substitutePosition(for position: Int, attempt: Int) -> Int {

@@ -8,6 +8,10 @@ public enum DataPipelineError: Error, CustomStringConvertible, Equatable {
     case malformedTar(path: String, reason: String)
     case malformedCSV(path: String, line: Int, reason: String)
     case malformedSample(name: String, reason: String)
+    /// One sample lacks a field the consumer needs; `sample` names the shard and key (or CSV file and line).
+    case missingField(sample: String, field: String, detail: String)
+    /// A field the consumer needs is absent from a whole shard, CSV file or source: a wrong key or the wrong data.
+    case fieldNotInDataset(source: String, field: String, detail: String)
     case invalidOption(String)
     case tooManyFailures(position: Int, attempts: Int, lastError: String)
 
@@ -21,9 +25,19 @@ public enum DataPipelineError: Error, CustomStringConvertible, Equatable {
         case .malformedTar(let path, let reason): return "\(path): malformed tar archive: \(reason)"
         case .malformedCSV(let path, let line, let reason): return "\(path):\(line): malformed CSV: \(reason)"
         case .malformedSample(let name, let reason): return "\(name): malformed sample: \(reason)"
+        case .missingField(let sample, let field, let detail): return "\(sample): no field '\(field)' (\(detail))"
+        case .fieldNotInDataset(let source, let field, let detail): return "\(source): no sample has field '\(field)' (\(detail))"
         case .invalidOption(let message): return "invalid data option: \(message)"
         case .tooManyFailures(let position, let attempts, let lastError):
             return "sample position \(position): \(attempts) consecutive undecodable substitutes, last: \(lastError)"
+        }
+    }
+
+    /// Errors that no substitute sample can cure: the loader stops with them instead of replacing the sample.
+    public var stopsTheRun: Bool {
+        switch self {
+        case .invalidOption, .fieldNotInDataset: return true
+        default: return false
         }
     }
 }

@@ -9,8 +9,12 @@ public struct DataSourceOptions: Sendable {
     public var datasetType: DatasetType
     /// Shard pattern(s) or CSV path(s), `::`-joined; nil for synthetic.
     public var data: String?
-    public var csvImageKey: String
-    public var csvCaptionKey: String
+    /// What every sample must have (WebDataset members by extension, CSV columns by `csvKeys`); samples lacking one are
+    /// skipped and counted, a field no sample of a shard or CSV file has is an error. Synthetic data has image, text, label.
+    public var fields: [SampleField]
+    /// The CSV column of each field (OpenCLIP's `--csv-img-key`, `--csv-caption-key`, and `--csv-label-key`,
+    /// `--csv-labels-key`, `--csv-audio-key`); a field not listed reads `CSVSource.defaultColumn(for:)`.
+    public var csvKeys: [SampleField: String]
     public var csvSeparator: String
     public var shuffleBufferSize: Int
     /// Synthetic dataset parameters (used when the type resolves to synthetic).
@@ -19,15 +23,28 @@ public struct DataSourceOptions: Sendable {
 
     public init(datasetType: DatasetType = .auto, data: String? = nil, csvImageKey: String = "filepath", csvCaptionKey: String = "title",
                 csvSeparator: String = "\t", shuffleBufferSize: Int = 5000, synthetic: SyntheticShapes = SyntheticShapes(),
-                syntheticSplit: SyntheticShapes.Split = .train) {
+                syntheticSplit: SyntheticShapes.Split = .train, fields: [SampleField] = SampleField.imageText,
+                csvKeys: [SampleField: String] = [:]) {
         self.datasetType = datasetType
         self.data = data
-        self.csvImageKey = csvImageKey
-        self.csvCaptionKey = csvCaptionKey
+        self.fields = fields
+        self.csvKeys = csvKeys.merging([.image: csvImageKey, .text: csvCaptionKey]) { explicit, _ in explicit }
         self.csvSeparator = csvSeparator
         self.shuffleBufferSize = shuffleBufferSize
         self.synthetic = synthetic
         self.syntheticSplit = syntheticSplit
+    }
+
+    /// The CSV column of the image field.
+    public var csvImageKey: String {
+        get { csvKeys[.image] ?? CSVSource.defaultColumn(for: .image) }
+        set { csvKeys[.image] = newValue }
+    }
+
+    /// The CSV column of the text field.
+    public var csvCaptionKey: String {
+        get { csvKeys[.text] ?? CSVSource.defaultColumn(for: .text) }
+        set { csvKeys[.text] = newValue }
     }
 
     /// The concrete type `auto` resolves to.
@@ -42,13 +59,15 @@ public struct DataSourceOptions: Sendable {
     public func makeSource(warnings: WarningLog = WarningLog()) throws -> SampleSource {
         switch resolvedType {
         case .synthetic, .auto:
-            return synthetic.source(syntheticSplit)
+            let source = synthetic.source(syntheticSplit)
+            _ = try DataLoader.resolveFields(fields, of: source)
+            return source
         case .webdataset:
             guard let data else { throw DataPipelineError.invalidOption("webdataset needs a shard pattern") }
-            return try WebDatasetSource(shardSpec: data, shuffleBufferSize: shuffleBufferSize, warnings: warnings)
+            return try WebDatasetSource(shardSpec: data, fields: fields, shuffleBufferSize: shuffleBufferSize, warnings: warnings)
         case .csv:
             guard let data else { throw DataPipelineError.invalidOption("csv dataset needs a file path") }
-            return try CSVSource(csvSpec: data, imageKey: csvImageKey, captionKey: csvCaptionKey, separator: csvSeparator)
+            return try CSVSource(csvSpec: data, fields: fields, columns: csvKeys, separator: csvSeparator, warnings: warnings)
         }
     }
 }

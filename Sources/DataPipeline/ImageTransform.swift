@@ -1,7 +1,8 @@
 import Foundation
 
-/// OpenCLIP's image preprocessing: training = RandomResizedCrop + normalise, evaluation = resize shorter side +
-/// centre crop + normalise; the output is planar float RGB (3×size×size).
+/// OpenCLIP's image preprocessing: training = RandomResizedCrop (+ optional colour jitter and grey scale) + normalise,
+/// evaluation = resize shorter side + centre crop + normalise; the output is planar float RGB (3×size×size).
+/// `AugmentationConfig` builds the training transform from OpenCLIP's `--aug-cfg`.
 public struct ImageTransform: Sendable, Equatable {
     public enum Mode: String, Sendable { case train, eval }
 
@@ -14,13 +15,16 @@ public struct ImageTransform: Sendable, Equatable {
     public var filter: ResampleFilter
     public var mean: [Float]
     public var std: [Float]
+    /// Colour jitter and grey scale after the crop; training mode only.
+    public var photometric: PhotometricAugmentation
 
     /// CLIP's normalisation constants (OpenCLIP `OPENAI_DATASET_MEAN` / `OPENAI_DATASET_STD`).
     public static let clipMean: [Float] = [0.48145466, 0.4578275, 0.40821073]
     public static let clipStd: [Float] = [0.26862954, 0.26130258, 0.27577711]
 
     public init(mode: Mode, size: Int, scale: ClosedRange<Double> = 0.9...1.0, ratio: ClosedRange<Double> = (3.0 / 4.0)...(4.0 / 3.0),
-                filter: ResampleFilter = .bicubic, mean: [Float] = ImageTransform.clipMean, std: [Float] = ImageTransform.clipStd) {
+                filter: ResampleFilter = .bicubic, mean: [Float] = ImageTransform.clipMean, std: [Float] = ImageTransform.clipStd,
+                photometric: PhotometricAugmentation = .none) {
         precondition(size > 0 && mean.count == 3 && std.count == 3, "ImageTransform: bad size or normalisation")
         self.mode = mode
         self.size = size
@@ -29,6 +33,7 @@ public struct ImageTransform: Sendable, Equatable {
         self.filter = filter
         self.mean = mean
         self.std = std
+        self.photometric = photometric
     }
 
     /// Floats written per image.
@@ -71,9 +76,17 @@ public struct ImageTransform: Sendable, Equatable {
         switch mode {
         case .train:
             let box = randomCrop(width: image.width, height: image.height, rng: &rng)
-            Resampler.resampleNormalised(image, region: (box.x, box.y, box.width, box.height),
-                                         scaledWidth: size, scaledHeight: size, cropX: 0, cropY: 0, outputSize: size,
-                                         filter: filter, mean: m, std: s, into: output)
+            let region = (box.x, box.y, box.width, box.height)
+            guard !photometric.isIdentity else {
+                Resampler.resampleNormalised(image, region: region, scaledWidth: size, scaledHeight: size, cropX: 0, cropY: 0,
+                                             outputSize: size, filter: filter, mean: m, std: s, into: output)
+                return
+            }
+            // Colours are adjusted in [0, 1] in the output buffer itself, then normalised there: no extra image buffer.
+            Resampler.resampleNormalised(image, region: region, scaledWidth: size, scaledHeight: size, cropX: 0, cropY: 0,
+                                         outputSize: size, filter: filter, mean: (0, 0, 0), std: (1, 1, 1), into: output)
+            photometric.apply(to: PlanarRGB(output, pixelCount: size * size), rng: &rng)
+            normalise(output)
         case .eval:
             // torchvision Resize(int): shorter side -> size, longer side truncated; then CenterCrop with round-half-even.
             let w = image.width, h = image.height
@@ -83,6 +96,15 @@ public struct ImageTransform: Sendable, Equatable {
             let cropY = Int((Double(scaledH - size) / 2).rounded(.toNearestOrEven))
             Resampler.resampleNormalised(image, region: (0, 0, w, h), scaledWidth: scaledW, scaledHeight: scaledH,
                                          cropX: cropX, cropY: cropY, outputSize: size, filter: filter, mean: m, std: s, into: output)
+        }
+    }
+
+    /// Maps planar values in [0, 1] to (value − mean) / std per channel, in place.
+    func normalise(_ planes: UnsafeMutablePointer<Float>) {
+        let plane = size * size
+        for c in 0..<3 {
+            let channel = planes + c * plane, shift = mean[c], scale = 1 / std[c]
+            for i in 0..<plane { channel[i] = (channel[i] - shift) * scale }
         }
     }
 

@@ -1,37 +1,5 @@
 import Foundation
 
-/// One undecoded training example as a source provides it.
-public struct RawSample: Sendable {
-    public enum Image: Sendable {
-        /// File bytes (PNG/JPEG/...) still to decode.
-        case encoded([UInt8])
-        /// Pixels rendered directly (synthetic data).
-        case decoded(RGBImage)
-    }
-
-    public var image: Image
-    public var caption: String
-    /// Class index for labelled (zero-shot) data, -1 otherwise.
-    public var label: Int
-    /// Human-readable identity, e.g. "shard-000003.tar:sample0042" or a file path; used in warnings.
-    public var key: String
-
-    public init(image: Image, caption: String, label: Int = -1, key: String) {
-        self.image = image
-        self.caption = caption
-        self.label = label
-        self.key = key
-    }
-
-    /// Decoded pixels; decoding errors name the sample.
-    public func decodedImage() throws -> RGBImage {
-        switch image {
-        case .decoded(let image): return image
-        case .encoded(let bytes): return try ImageDecoder.decode(bytes, name: key)
-        }
-    }
-}
-
 /// A dataset: samples addressed by an opaque integer id, and an epoch order mapping global positions to ids.
 public protocol SampleSource: AnyObject, Sendable {
     /// Short description for logs ("webdataset: 12 shards", ...).
@@ -40,9 +8,13 @@ public protocol SampleSource: AnyObject, Sendable {
     func sampleCount() throws -> Int
     /// The order of epoch `epoch`; positions may run past `sampleCount()` (further passes, reshuffled).
     func makeOrder(seed: UInt64, epoch: Int, shuffle: Bool) throws -> SampleOrder
-    /// Loads one sample by id; a missing or unreadable file throws (the loader counts and replaces it).
+    /// The fields every sample of this source has (WebDataset and CSV sources: the ones they were asked for; samples
+    /// lacking one are skipped while indexing). A loader may ask for any subset.
+    var fields: [SampleField] { get }
+    /// Loads one sample by id with (at least) `fields`; a missing or unreadable file throws (the loader counts and
+    /// replaces it).
     func load(id: Int) throws -> RawSample
-    /// Samples found unusable while indexing (incomplete tar members, samples without image or caption).
+    /// Samples found unusable while indexing (incomplete tar members, samples lacking a field).
     var indexingSkipped: Int { get }
 }
 

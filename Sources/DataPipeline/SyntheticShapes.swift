@@ -148,6 +148,7 @@ public final class SyntheticShapesSource: SampleSource, @unchecked Sendable {
 
     public var summary: String { "synthetic shapes (\(split.rawValue)): \(dataset.count(split)) samples, \(dataset.imageSize) px" }
     public var indexingSkipped: Int { 0 }
+    public var fields: [SampleField] { [.image, .text, .label] }
 
     public func sampleCount() throws -> Int {
         let n = dataset.count(split)

@@ -1,34 +1,26 @@
 import Foundation
 
 /// WebDataset tar shards: samples are consecutive members sharing a key (path up to the first dot of the basename),
-/// with an image (`jpg|jpeg|png|webp`) and a caption (`txt`, or `json` with a "caption" string).
+/// each member a field named by its extension (see `ShardIndex`). Samples lacking one of the source's `fields` are
+/// skipped while indexing (counted, with a warning naming the shard, key and field); a field that no sample of a shard
+/// has stops the run with an error instead.
 public final class WebDatasetSource: SampleSource, @unchecked Sendable {
-    /// One sample's members inside a shard.
-    struct Member: Sendable {
-        var key: String
-        var imageOffset: Int, imageSize: Int
-        var captionOffset: Int, captionSize: Int
-        var captionIsJSON: Bool
-    }
-
-    struct ShardIndex: Sendable {
-        var members: [Member]
-        var skipped: Int
-    }
-
     public let shards: [String]
+    public let fields: [SampleField]
     /// Shuffle-buffer capacity used by shuffled epoch orders (OpenCLIP uses 5000 for samples).
     public let shuffleBufferSize: Int
     let warnings: WarningLog
     private let lock = NSLock()
     private var indexes: [Int: ShardIndex] = [:]
 
-    static let imageExtensions = ["jpg", "jpeg", "png", "webp"]
-
     /// - Parameter shardSpec: brace pattern(s) joined by `::`, e.g. `/data/train-{000000..000123}.tar`.
-    public init(shardSpec: String, shuffleBufferSize: Int = 5000, warnings: WarningLog = WarningLog()) throws {
+    /// - Parameter fields: what every sample must have; image and caption, as OpenCLIP reads, by default.
+    public init(shardSpec: String, fields: [SampleField] = SampleField.imageText, shuffleBufferSize: Int = 5000,
+                warnings: WarningLog = WarningLog()) throws {
         shards = try BraceExpansion.expandSources(shardSpec)
         guard !shards.isEmpty else { throw DataPipelineError.invalidOption("no shards in '\(shardSpec)'") }
+        try SampleField.validate(fields)
+        self.fields = fields
         self.shuffleBufferSize = max(1, shuffleBufferSize)
         self.warnings = warnings
     }
@@ -47,7 +39,7 @@ public final class WebDatasetSource: SampleSource, @unchecked Sendable {
     }
 
     public func sampleCount() throws -> Int {
-        (0..<shards.count).reduce(0) { $0 + index(shard: $1).members.count }
+        try (0..<shards.count).reduce(0) { $0 + (try usableIndex(shard: $1)).members.count }
     }
 
     /// Members of shard `i`, scanned on first use. An unreadable shard warns once and counts as empty; a damaged one
@@ -64,58 +56,22 @@ public final class WebDatasetSource: SampleSource, @unchecked Sendable {
         return built
     }
 
-    private func buildIndex(shard i: Int) -> ShardIndex {
-        let path = shards[i]
-        let scan: TarScan
-        do { scan = try TarReader.scan(path: path) } catch {
-            warnings.warn("\(error); shard ignored")
-            return ShardIndex(members: [], skipped: 0)
-        }
-        var members: [Member] = []
-        var skipped = 0
-        var currentKey: String? = nil
-        var image: TarEntry? = nil, caption: TarEntry? = nil, captionIsJSON = false
-        func flush() {
-            guard let key = currentKey else { return }
-            if let image, let caption {
-                members.append(Member(key: key, imageOffset: image.dataOffset, imageSize: image.size,
-                                      captionOffset: caption.dataOffset, captionSize: caption.size, captionIsJSON: captionIsJSON))
-            } else {
-                skipped += 1
-            }
-        }
-        for entry in scan.entries {
-            let (key, ext) = Self.splitKey(entry.name)
-            if key != currentKey {
-                flush()
-                currentKey = key
-                image = nil; caption = nil; captionIsJSON = false
-            }
-            if Self.imageExtensions.contains(ext) {
-                if image == nil { image = entry }
-            } else if ext == "txt" {
-                caption = entry; captionIsJSON = false
-            } else if ext == "json", caption == nil || captionIsJSON {
-                caption = entry; captionIsJSON = true
-            }
-        }
-        if let damage = scan.damage {
-            // A complete sample just before the damage is kept; the damaged (incomplete) sample counts as one skip.
-            if image != nil && caption != nil { flush() }
-            skipped += 1
-            warnings.warn("\(path): \(damage); using \(members.count) sample(s) before the damage")
-        } else {
-            flush()
-        }
-        return ShardIndex(members: members, skipped: skipped)
+    /// `index(shard:)`, throwing when a wanted field is absent from the whole shard.
+    func usableIndex(shard i: Int) throws -> ShardIndex {
+        let index = index(shard: i)
+        if let absent = index.absentField { throw absent }
+        return index
     }
 
-    /// WebDataset's key rule: directory + basename up to its first dot; the extension is the rest, lower-cased.
-    static func splitKey(_ name: String) -> (key: String, ext: String) {
-        let slash = name.lastIndex(of: "/")
-        let baseStart = slash.map { name.index(after: $0) } ?? name.startIndex
-        guard let dot = name[baseStart...].firstIndex(of: ".") else { return (name, "") }
-        return (String(name[..<dot]), name[name.index(after: dot)...].lowercased())
+    private func buildIndex(shard i: Int) -> ShardIndex {
+        let path = shards[i]
+        do {
+            let scan = try TarReader.scan(path: path)
+            return ShardIndex(scan: scan, shardName: URL(fileURLWithPath: path).lastPathComponent, fields: fields, warnings: warnings)
+        } catch {
+            warnings.warn("\(error); shard ignored")
+            return .empty
+        }
     }
 
     static func makeID(shard: Int, member: Int) -> Int { shard << 32 | member }
@@ -123,20 +79,23 @@ public final class WebDatasetSource: SampleSource, @unchecked Sendable {
     public func load(id: Int) throws -> RawSample {
         let shard = id >> 32, memberIndex = id & 0xFFFF_FFFF
         guard shard < shards.count else { throw DataPipelineError.invalidOption("sample id \(id) out of range") }
-        let members = index(shard: shard).members
-        guard memberIndex < members.count else { throw DataPipelineError.invalidOption("sample id \(id) out of range") }
-        let member = members[memberIndex]
+        let index = try usableIndex(shard: shard)
+        guard memberIndex < index.members.count else { throw DataPipelineError.invalidOption("sample id \(id) out of range") }
         let path = shards[shard]
         let file = try RandomAccessFile(path: path)
-        let imageBytes = try file.readBytes(count: member.imageSize, at: member.imageOffset)
-        let captionBytes = try file.readBytes(count: member.captionSize, at: member.captionOffset)
-        let name = URL(fileURLWithPath: path).lastPathComponent + ":" + member.key
-        let caption = try Self.caption(from: captionBytes, isJSON: member.captionIsJSON, name: name)
-        return RawSample(image: .encoded(imageBytes), caption: caption, key: name)
+        let name = URL(fileURLWithPath: path).lastPathComponent + ":" + index.members[memberIndex].key
+        var values: [String: RawSample.Value] = [:]
+        for (f, field) in fields.enumerated() {
+            let span = index.spans[memberIndex * fields.count + f]
+            let bytes = try file.readBytes(count: span.size, at: span.offset)
+            values[field.name] = span.isJSONCaption
+                ? .text(try Self.caption(fromJSON: bytes, name: name))
+                : try FieldValueParser.value(of: field, bytes: bytes, sample: name)
+        }
+        return RawSample(key: name, values: values)
     }
 
-    static func caption(from bytes: [UInt8], isJSON: Bool, name: String) throws -> String {
-        if !isJSON { return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+    static func caption(fromJSON bytes: [UInt8], name: String) throws -> String {
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
               let caption = object["caption"] as? String else {
             throw DataPipelineError.malformedSample(name: name, reason: "json without a string \"caption\" field")
@@ -199,12 +158,12 @@ final class ShardStreamOrder: SampleOrder, @unchecked Sendable {
     }
 
     /// Next sample id from the current shard stream, or nil at the end of the pass.
-    private func nextIncoming() -> Int? {
+    private func nextIncoming() throws -> Int? {
         while pendingMembers.isEmpty {
             guard shardCursor < shardOrder.count else { return nil }
             let shard = shardOrder[shardCursor]
             shardCursor += 1
-            let count = source.index(shard: shard).members.count
+            let count = try source.usableIndex(shard: shard).members.count
             pendingMembers = ArraySlice((0..<count).map { WebDatasetSource.makeID(shard: shard, member: $0) })
         }
         return pendingMembers.popFirst()
@@ -214,15 +173,15 @@ final class ShardStreamOrder: SampleOrder, @unchecked Sendable {
         if pass < 0 { try startPass() }
         while true {
             if !shuffle {
-                if let id = nextIncoming() { emit(id); return }
+                if let id = try nextIncoming() { emit(id); return }
                 try startPass()
                 continue
             }
-            while buffer.count < source.shuffleBufferSize, let id = nextIncoming() { buffer.append(id) }
+            while buffer.count < source.shuffleBufferSize, let id = try nextIncoming() { buffer.append(id) }
             if buffer.isEmpty { try startPass(); continue }
             let j = rng.below(buffer.count)
             let chosen = buffer[j]
-            if let incoming = nextIncoming() { buffer[j] = incoming } else { buffer.swapAt(j, buffer.count - 1); buffer.removeLast() }
+            if let incoming = try nextIncoming() { buffer[j] = incoming } else { buffer.swapAt(j, buffer.count - 1); buffer.removeLast() }
             emit(chosen)
             return
         }

@@ -67,6 +67,8 @@ public final class ZeroShotFolder: SampleSource, @unchecked Sendable {
 
     public var summary: String { "zero-shot folder \(root): \(classNames.count) classes, \(items.count) images" }
     public var indexingSkipped: Int { 0 }
+    /// The class name stands in as each image's caption.
+    public var fields: [SampleField] { [.image, .text, .label] }
     public func sampleCount() throws -> Int { items.count }
 
     public func makeOrder(seed: UInt64, epoch: Int, shuffle: Bool) throws -> SampleOrder {

@@ -1,6 +1,7 @@
 import DataPipeline
 import Foundation
 import TensorCore
+import Text
 
 /// Turns the data settings into a tokenizer, training batches and evaluation sets for a model that reads images of
 /// `imageSize` and token rows of `contextLength` ids below `vocabularySize`.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DataPipeline
 import Foundation
+import Text
 
 /// `swiftclip tokenize`: prints the token ids of captions, one line per caption.
 struct TokenizeCommand: ParsableCommand {

@@ -1,5 +1,5 @@
 import Foundation
-@testable import DataPipeline
+@testable import Text
 
 /// Paths and shared objects for the tokenizer tests; everything lives inside the repository.
 enum TokenizerTestSupport {
@@ -7,7 +7,7 @@ enum TokenizerTestSupport {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let mergesPath = repositoryRoot.appendingPathComponent("vocab/bpe_simple_vocab_16e6.txt.gz").path
     static let captionsPath = repositoryRoot
-        .appendingPathComponent("Tests/DataPipelineTests/Fixtures/clip-bpe-captions.jsonl").path
+        .appendingPathComponent("Tests/TextTests/Fixtures/clip-bpe-captions.jsonl").path
 
     /// Loading the 1.3 MB merges file takes a moment; the tests share one tokenizer.
     static let clipTokenizer: CLIPBPETokenizer = try! CLIPBPETokenizer(mergesFile: mergesPath)

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import DataPipeline
+@testable import Text
 
 /// Behaviour of the CLIP tokenizer beyond the fixture: merge-loop equivalence, framing, errors, speed.
 final class TokenizerCLIPBPETests: XCTestCase {

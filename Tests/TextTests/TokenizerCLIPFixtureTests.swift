@@ -1,5 +1,5 @@
 import XCTest
-@testable import DataPipeline
+@testable import Text
 
 /// Parity with OpenCLIP's tokenizer on every caption of the reference fixture.
 final class TokenizerCLIPFixtureTests: XCTestCase {

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import DataPipeline
+@testable import Text
 
 /// The project's own BPE tokenizer: training, framing, save/load and the vocabulary check.
 final class TokenizerBPETrainerTests: XCTestCase {

@@ -1,5 +1,5 @@
 import XCTest
-@testable import DataPipeline
+@testable import Text
 
 /// Cleaning steps checked against Python's behaviour on cases the fixture does not cover.
 final class TokenizerTextCleaningTests: XCTestCase {

@@ -1,13 +1,13 @@
 import Foundation
 import XCTest
-@testable import DataPipeline
+@testable import Text
 
 /// Swift re-implementations of Python string functions against Python's own results on 600 random strings
 /// (Fixtures/python-text-semantics.jsonl, written by Tools/generate_python_semantics_fixture.py).
 final class TokenizerPythonSemanticsTests: XCTestCase {
     func testMatchesPythonOnRandomStrings() throws {
         let path = TokenizerTestSupport.repositoryRoot
-            .appendingPathComponent("Tests/DataPipelineTests/Fixtures/python-text-semantics.jsonl").path
+            .appendingPathComponent("Tests/TextTests/Fixtures/python-text-semantics.jsonl").path
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         let records = try data.split(separator: UInt8(ascii: "\n")).map {
             try JSONSerialization.jsonObject(with: Data($0)) as! [String: String]

@@ -1,0 +1,114 @@
+import Foundation
+
+/// The samples of one WebDataset shard that have every wanted field, and where each field's member lies.
+///
+/// Members map to fields by extension: `jpg|jpeg|png|webp` → `image`, `txt` → `text` (a `json` member's "caption"
+/// string stands in when there is no `txt`), `wav|flac` → `audio`, `cls` → `label`, `json` → `json`; any other
+/// extension is an extra field named by it (`seg.png`, `labels`, ...). The first member of a field wins.
+struct ShardIndex: Sendable {
+    struct Member: Sendable { var key: String }
+
+    /// Where one field's bytes are in the shard; a caption taken from a JSON member is parsed on load.
+    struct Span: Sendable {
+        var offset: Int, size: Int
+        var isJSONCaption: Bool
+    }
+
+    var members: [Member]
+    /// `fieldCount` spans per member, in the order of the fields the index was built for.
+    var spans: [Span]
+    /// Samples dropped: lacking a wanted field, or incomplete at a damaged end.
+    var skipped: Int
+    /// Set when a wanted field is in no sample of a shard that has samples: a wrong field or the wrong data, which
+    /// skipping every sample would only hide.
+    var absentField: DataPipelineError?
+
+    static let empty = ShardIndex(members: [], spans: [], skipped: 0, absentField: nil)
+
+    static func fieldName(forExtension ext: String) -> String {
+        switch ext {
+        case "jpg", "jpeg", "png", "webp": return SampleField.image.name
+        case "txt": return SampleField.text.name
+        case "wav", "flac": return SampleField.audio.name
+        case "cls": return SampleField.label.name
+        default: return ext  // "json" and every extra field
+        }
+    }
+
+    /// WebDataset's key rule: directory + basename up to its first dot; the extension is the rest, lower-cased.
+    static func splitKey(_ name: String) -> (key: String, ext: String) {
+        let slash = name.lastIndex(of: "/")
+        let baseStart = slash.map { name.index(after: $0) } ?? name.startIndex
+        guard let dot = name[baseStart...].firstIndex(of: ".") else { return (name, "") }
+        return (String(name[..<dot]), name[name.index(after: dot)...].lowercased())
+    }
+}
+
+extension ShardIndex {
+    /// Groups consecutive members by key and keeps the samples that have all `fields`. Samples lacking one are counted
+    /// and reported through `warnings`, unless no sample of the shard has that field (then `absentField` is set).
+    init(scan: TarScan, shardName: String, fields: [SampleField], warnings: WarningLog) {
+        self = .empty
+        var lacking: [(key: String, field: SampleField, extensions: [String])] = []
+        var presence = [Int](repeating: 0, count: fields.count)
+        var extensionsSeen = Set<String>()
+        var samplesSeen = 0
+        var currentKey: String? = nil
+        var pending: [(ext: String, entry: TarEntry)] = []
+
+        func flush() {
+            guard let key = currentKey else { return }
+            samplesSeen += 1
+            let found = fields.map { Self.span(for: $0, in: pending) }
+            for (i, span) in found.enumerated() where span != nil { presence[i] += 1 }
+            if let missing = found.firstIndex(where: { $0 == nil }) {
+                skipped += 1
+                lacking.append((key, fields[missing], pending.map(\.ext)))
+            } else {
+                members.append(Member(key: key))
+                spans += found.map { $0! }
+            }
+        }
+
+        for entry in scan.entries {
+            let (key, ext) = Self.splitKey(entry.name)
+            guard !ext.isEmpty else { continue }
+            if key != currentKey {
+                flush()
+                currentKey = key
+                pending.removeAll(keepingCapacity: true)
+            }
+            pending.append((ext, entry))
+            extensionsSeen.insert(ext)
+        }
+        if let damage = scan.damage {
+            // A complete sample just before the damage is kept; the damaged (incomplete) sample counts as one skip.
+            if fields.allSatisfy({ Self.span(for: $0, in: pending) != nil }) { flush() }
+            skipped += 1
+            warnings.warn("\(shardName): \(damage); using \(members.count) sample(s) before the damage")
+        } else {
+            flush()
+        }
+        if samplesSeen > 0, let absent = presence.firstIndex(of: 0) {
+            let detail = "\(samplesSeen) sample(s) with members " + extensionsSeen.sorted().joined(separator: ", ")
+            absentField = .fieldNotInDataset(source: shardName, field: fields[absent].name, detail: detail)
+            return
+        }
+        for sample in lacking {
+            let error = DataPipelineError.missingField(sample: shardName + ":" + sample.key, field: sample.field.name,
+                                                       detail: "members " + sample.extensions.joined(separator: ", "))
+            warnings.warn("\(error); sample skipped")
+        }
+    }
+
+    /// The first member holding `field`; for `text`, a JSON member when there is no caption file.
+    static func span(for field: SampleField, in members: [(ext: String, entry: TarEntry)]) -> Span? {
+        if let member = members.first(where: { fieldName(forExtension: $0.ext) == field.name }) {
+            return Span(offset: member.entry.dataOffset, size: member.entry.size, isJSONCaption: false)
+        }
+        if field == .text, let json = members.first(where: { $0.ext == "json" }) {
+            return Span(offset: json.entry.dataOffset, size: json.entry.size, isJSONCaption: true)
+        }
+        return nil
+    }
+}
