@@ -101,8 +101,8 @@ public final class CLIPTask: TrainingTask {
         if let trained = tokenizer as? TrainedBPETokenizer { checkpointAttachment = String(decoding: try trained.jsonData(), as: UTF8.self) }
         let source = try setup.sourceOptions(data: s.trainData, split: .train).makeSource()
         let options = LoaderOptions(mode: .training, batchSize: s.batchSize, worldSize: context.worldSize, rank: context.rank, seed: s.seed,
-                                    epochLength: s.trainNumSamples, transform: ImageTransform(mode: .train, size: v.imageSize),
-                                    contextLength: t.contextLength, workers: s.workers)
+                                    epochLength: s.trainNumSamples, transform: s.augCfg.config.trainingTransform(size: v.imageSize),
+                                    contextLength: t.contextLength, workers: s.workers, fields: SampleField.imageText)
         return try LoaderDataSource(source: source, tokenizer: tokenizer, options: options, imageSize: v.imageSize)
     }
 

@@ -11,9 +11,13 @@ public struct DataSetup {
     public let contextLength: Int
     public let vocabularySize: Int
     public let runDirectory: String
+    /// The fields the family reads from every sample (a sample without one is skipped; a dataset without one is an error).
+    public let fields: [SampleField]
 
-    public init(settings: Settings, imageSize: Int, contextLength: Int, vocabularySize: Int, runDirectory: String) {
+    public init(settings: Settings, imageSize: Int, contextLength: Int, vocabularySize: Int, runDirectory: String,
+                fields: [SampleField] = SampleField.imageText) {
         self.settings = settings
+        self.fields = fields
         self.imageSize = imageSize
         self.contextLength = contextLength
         self.vocabularySize = vocabularySize
@@ -32,7 +36,8 @@ public struct DataSetup {
         }
         let separator = settings.csvSeparator == "\\t" ? "\t" : settings.csvSeparator
         return DataSourceOptions(datasetType: type, data: data, csvImageKey: settings.csvImgKey, csvCaptionKey: settings.csvCaptionKey,
-                                 csvSeparator: separator, synthetic: synthetic, syntheticSplit: split)
+                                 csvSeparator: separator, synthetic: synthetic, syntheticSplit: split, fields: fields,
+                                 csvKeys: [.label: settings.csvLabelKey, .labels: settings.csvLabelsKey, .audio: settings.csvAudioKey])
     }
 
     /// The tokenizer: OpenCLIP's CLIP BPE for 49,408-id models, otherwise a BPE vocabulary trained on the
@@ -152,7 +157,18 @@ public final class LoaderDataSource: TrainingDataSource {
         }
         guard let (batch, wait) = result else { throw TrainingError("the data source yields no full global batch (too few samples for --batch-size × ranks)") }
         skipped += batch.skipped
-        return TaskBatch(count: batch.count, tensors: ["image": Tensor(shape: [batch.count, 3, imageSize, imageSize], values: batch.images)],
-                         integers: ["text": batch.tokens], waitSeconds: wait)
+        return Self.taskBatch(batch, imageSize: imageSize, waitSeconds: wait)
+    }
+
+    /// Every image field as `[B, 3, size, size]`, every text field as token rows and every class-index field as one id per
+    /// sample, each under its field's name. Multi-label sets and raw bytes stay with the family's own conversion.
+    public static func taskBatch(_ batch: Batch, imageSize: Int, waitSeconds: Double) -> TaskBatch {
+        var task = TaskBatch(count: batch.count, waitSeconds: waitSeconds)
+        for (field, pixels) in batch.fields.images {
+            task.tensors[field.name] = Tensor(shape: [batch.count, 3, imageSize, imageSize], values: pixels)
+        }
+        for (field, tokens) in batch.fields.tokens { task.integers[field.name] = tokens }
+        for (field, labels) in batch.fields.labels { task.integers[field.name] = labels.map { Int32($0) } }
+        return task
     }
 }

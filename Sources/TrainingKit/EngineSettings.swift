@@ -1,3 +1,4 @@
+import DataPipeline
 import Foundation
 import Optim
 
@@ -49,6 +50,11 @@ public struct EngineSettings: SettingCatalog {
     public let tokenizer = Setting("tokenizer", TokenizerChoice.auto, help: "auto, clip-bpe (needs --merges) or builtin (trained on the captions).")
     public let merges = Setting("merges", String?.none, help: "CLIP BPE merges file (bpe_simple_vocab_16e6.txt.gz).")
     public let workers = Setting("workers", 1, help: "Background decoding threads per rank.", check: SettingCheck.nonNegative)
+    public let csvLabelKey = Setting("csv-label-key", "label", help: "CSV column of class indices (families that read a label).")
+    public let csvLabelsKey = Setting("csv-labels-key", "labels", help: "CSV column of multi-label class lists (\"3,17\").")
+    public let csvAudioKey = Setting("csv-audio-key", "audio", help: "CSV column of audio file paths.")
+    public let augCfg = Setting("aug-cfg", AugmentationSetting(),
+                                help: "Image augmentation, OpenCLIP's keys: scale=(0.9,1.0) ratio=(0.75,1.333) color_jitter=(b,c,s,h) color_jitter_prob=p gray_scale_prob=p, or none (evaluation preprocessing).")
     public let zeroshotData = Setting("zeroshot-data", String?.none,
                                       help: "Zero-shot image folder: one subfolder per class, optional classnames.txt and templates.txt.")
 

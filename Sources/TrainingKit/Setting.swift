@@ -39,6 +39,7 @@ public struct AnySetting: Sendable {
     /// Families that read it; nil: every family (the engine's settings).
     public let families: [String]?
     public let isSwitch: Bool
+    public let takesSeveralArguments: Bool
     public let expectation: String
     public let defaultText: String?
     let parse: @Sendable (String) throws -> any SettingValue
@@ -48,6 +49,7 @@ public struct AnySetting: Sendable {
         help = setting.help
         self.families = families
         isSwitch = V.isSwitch
+        takesSeveralArguments = V.takesSeveralArguments
         expectation = V.expectation
         defaultText = setting.defaultValue.settingText
         parse = { try setting.value(parsing: $0) }

@@ -54,8 +54,12 @@ public struct SettingRegistry: Sendable {
                         let expected = byName[name]?.expectation ?? "a recipe file"
                         throw TrainingError("--\(name) needs a value (\(expected))")
                     }
-                    value = next
+                    var parts = [next]
                     i += 1
+                    if byName[name]?.takesSeveralArguments == true {
+                        while i < arguments.count, !arguments[i].hasPrefix("--") { parts.append(arguments[i]); i += 1 }
+                    }
+                    value = parts.joined(separator: " ")
                 }
             }
             if name == "config" { recipes.append(value!) } else { pairs.append((name, value!)) }

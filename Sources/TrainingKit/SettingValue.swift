@@ -10,10 +10,13 @@ public protocol SettingValue: Sendable, Equatable {
     static var expectation: String { get }
     /// Whether a bare `--flag` (no value) means "on", as OpenCLIP's switches do.
     static var isSwitch: Bool { get }
+    /// Whether every argument up to the next `--flag` belongs to the value (OpenCLIP's `nargs='*'` options).
+    static var takesSeveralArguments: Bool { get }
 }
 
 extension SettingValue {
     public static var isSwitch: Bool { false }
+    public static var takesSeveralArguments: Bool { false }
 }
 
 extension Int: SettingValue {

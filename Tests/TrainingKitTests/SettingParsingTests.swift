@@ -109,3 +109,40 @@ final class FamilySettingTests: XCTestCase {
         }
     }
 }
+
+/// `--aug-cfg` in OpenCLIP's forms: several arguments after the flag, one string, or a recipe mapping.
+final class AugmentationSettingTests: XCTestCase {
+    let registry = SettingRegistry(catalogs: [EngineSettings.declared], families: ["clip"])
+
+    func testOpenCLIPArgumentsUpToTheNextFlag() throws {
+        var settings = Settings()
+        try registry.apply(arguments: ["--aug-cfg", "scale=(0.5, 1.0)", "color_jitter=(0.4,0.4,0.4,0.1)", "color_jitter_prob=0.8",
+                                       "gray_scale_prob=0.2", "--batch-size", "8"], to: &settings)
+        let config = settings.augCfg.config
+        XCTAssertEqual(config.scale, 0.5...1.0)
+        XCTAssertEqual(config.grayscaleProbability, 0.2)
+        XCTAssertEqual(config.colorJitterProbability, 0.8)
+        XCTAssertNotNil(config.colorJitter)
+        XCTAssertEqual(settings.batchSize, 8)
+        XCTAssertTrue(registry.recipe(of: settings).contains("aug-cfg: "))
+    }
+
+    func testRecipeMappingAndNone() throws {
+        let path = NSTemporaryDirectory() + "aug-\(UUID().uuidString).yaml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try "aug-cfg: {scale: [0.6, 1.0], gray_scale_prob: 0.5}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        var settings = Settings()
+        try registry.apply(recipe: path, to: &settings)
+        XCTAssertEqual(settings.augCfg.config.scale, 0.6...1.0)
+        XCTAssertEqual(settings.augCfg.config.grayscaleProbability, 0.5)
+        try registry.apply(arguments: ["--aug-cfg", "none"], to: &settings)
+        XCTAssertTrue(settings.augCfg.config.evaluationPreprocessing)
+    }
+
+    func testUnknownKeyListsTheAcceptedOnes() {
+        var settings = Settings()
+        XCTAssertThrowsError(try registry.apply(arguments: ["--aug-cfg", "scal=0.5,1"], to: &settings)) {
+            XCTAssertTrue("\($0)".contains("unknown key 'scal' (accepted keys: scale, ratio, color_jitter, color_jitter_prob, gray_scale_prob"), "\($0)")
+        }
+    }
+}
