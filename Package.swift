@@ -65,7 +65,7 @@ let package = Package(
             "TensorCore", "NN", "Optim", "Distributed", "Text", "DataPipeline", "Checkpoint", "TrainingKit", "CLIP",
         ]),
         // Multi-rank self-test and all-reduce benchmark of Distributed, run under mpirun by launch/tests and Benchmarks.
-        .executableTarget(name: "distributed-selftest", dependencies: ["Distributed", "CMPI"]),
+        .executableTarget(name: "distributed-selftest", dependencies: ["Distributed", "CMPI", "TensorCore"]),
         .executableTarget(name: "swiftclip", dependencies: [
             "Training", "TrainingKit", "CLIP", "DataPipeline", "Checkpoint", "Distributed", "TensorCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -78,9 +78,9 @@ let package = Package(
         .testTarget(name: "TrainingKitTests", dependencies: ["TrainingKit"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
-        .testTarget(name: "TextTests", dependencies: ["Text"], exclude: ["Fixtures"]),
-        .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "Text"]),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
+        .testTarget(name: "TextTests", dependencies: ["Text", "TensorCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "Text", "TensorCore"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TensorCore"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,3 +1,4 @@
+import TensorCore
 import Text
 
 /// The buffers of one batch under construction: each field's array is allocated once for every slot and filled in

@@ -1,3 +1,5 @@
+import TensorCore
+
 /// torchvision's `ColorJitter`: per image, a factor is drawn uniformly from each configured range and the four
 /// adjustments run in a random order. Here the order and factors come from the sample's own random stream, so the
 /// jitter is reproducible and the same whatever the world size.

@@ -1,3 +1,4 @@
+import TensorCore
 import Foundation
 
 /// OpenCLIP's image preprocessing: training = RandomResizedCrop (+ optional colour jitter and grey scale) + normalise,

@@ -1,3 +1,5 @@
+import TensorCore
+
 /// OpenCLIP's colour augmentations after the random crop (`color_jitter` applied with `color_jitter_prob`, then
 /// `gray_scale` with `gray_scale_prob`), on the cropped image in [0, 1] before normalisation.
 public struct PhotometricAugmentation: Sendable, Equatable {

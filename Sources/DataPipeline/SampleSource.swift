@@ -1,3 +1,4 @@
+import TensorCore
 import Foundation
 
 /// A dataset: samples addressed by an opaque integer id, and an epoch order mapping global positions to ids.

@@ -1,3 +1,5 @@
+import TensorCore
+
 /// A built-in procedural image–caption dataset needing no files: one coloured shape (circle, square, triangle, cross)
 /// of three sizes at nine positions on a noisy, low-saturation gradient background, captioned with its attributes
 /// ("a large red circle in the top left"). Every sample is a pure function of (seed, split, index).

@@ -1,3 +1,4 @@
+import TensorCore
 import Foundation
 
 /// WebDataset tar shards: samples are consecutive members sharing a key (path up to the first dot of the basename),

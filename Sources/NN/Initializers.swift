@@ -16,7 +16,7 @@ public enum Initializer {
         .uniform(bound: (6 / Float(fanIn + fanOut)).squareRoot())
     }
 
-    public func make(_ shape: [Int], _ generator: inout SeededGenerator) -> Tensor {
+    public func make(_ shape: [Int], _ generator: inout SplitMix64) -> Tensor {
         switch self {
         case .zeros: return .zeros(shape)
         case .ones: return .ones(shape)
@@ -32,12 +32,12 @@ public struct ParameterBuilder {
     public let prefix: String
     let generator: Box
 
-    final class Box { var generator: SeededGenerator; init(_ g: SeededGenerator) { generator = g } }
+    final class Box { var generator: SplitMix64; init(_ g: SplitMix64) { generator = g } }
 
     public init(store: ParameterStore, seed: UInt64) {
         self.store = store
         prefix = ""
-        generator = Box(SeededGenerator(seed: seed))
+        generator = Box(SplitMix64(seed: seed))
     }
 
     private init(store: ParameterStore, prefix: String, generator: Box) {

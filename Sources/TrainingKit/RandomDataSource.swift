@@ -24,7 +24,7 @@ public final class RandomDataSource: TrainingDataSource {
 
     public func next() -> TaskBatch {
         // Seeded by the global index of the rank's first sample, so the global batch does not depend on the world size.
-        var generator = SeededGenerator(seed: seed, stream: UInt64(samplesSeen + rank * batch))
+        var generator = SplitMix64(seed: seed, stream: UInt64(samplesSeen + rank * batch))
         samplesSeen += batch * worldSize
         let images = Tensor.randomNormal([batch, 3, imageSize, imageSize], using: &generator)
         var tokens = [Int32](repeating: 0, count: batch * contextLength)

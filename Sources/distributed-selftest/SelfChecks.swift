@@ -1,6 +1,7 @@
 import CMPI
 import Distributed
 import Foundation
+import TensorCore
 
 /// Exact-value checks of every collective and of the helpers built on them, on any number of ranks.
 ///
@@ -237,7 +238,7 @@ final class SelfChecks {
 
     /// The bucket reducer must leave exactly what one plain average all-reduce of the whole buffer gives.
     func checkBucketReducer() throws {
-        var generator = SplitMix(seed: 7)
+        var generator = SplitMix64(seed: 7)
         let parameterCount = 37
         let sizes = (0..<parameterCount).map { _ in Int(generator.next() % 3000) + 1 }
         let contiguous = packedLayout(sizes, order: Array(0..<parameterCount))
@@ -247,7 +248,7 @@ final class SelfChecks {
             for deterministic in [true, false] {
                 for useFrozen in [false, true] {
                     let total = layout.map { $0.offset + $0.count }.max()!
-                    var rankGenerator = SplitMix(seed: UInt64(100 + rank))
+                    var rankGenerator = SplitMix64(seed: UInt64(100 + rank))
                     let gradients = (0..<total).map { _ in Float(Int(rankGenerator.next() % 2001) - 1000) * 0.5 }
                     var expected = gradients
                     try communicator.allReduce(&expected, .average)
@@ -317,18 +318,5 @@ final class SelfChecks {
         let myOffset = gathered.rowsPerRank[..<rank].reduce(0, +) * dimension
         let rankSum = Float(10_000 * size * (size - 1) / 2)
         expectEqual(localGradient, (0..<(rows * dimension)).map { Float(size) * Float(myOffset + $0) + rankSum }, "backward sums")
-    }
-}
-
-/// A small deterministic generator so every rank can build the same layouts.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -14,7 +14,7 @@ enum ElementwisePasses {
     static let count = Int(ProcessInfo.processInfo.environment["SWIFTCLIP_BENCH_ELEMENTS"] ?? "") ?? 1 << 23
 
     static func all() -> [Pass] {
-        var g = SeededGenerator(seed: 2)
+        var g = SplitMix64(seed: 2)
         let n = count, f = 4
         let a = Tensor.randomNormal([n / 1024, 1024], using: &g), b = Tensor.randomNormal([n / 1024, 1024], using: &g)
         let bias = Tensor.randomNormal([1024], using: &g)

@@ -4,7 +4,7 @@ import TensorCore
 /// `kernels`: nanoseconds per element of the element-wise kernels on in-cache data (compute cost, not bandwidth).
 enum KernelProbe {
     static func run(json: Bool) {
-        var g = SeededGenerator(seed: 3)
+        var g = SplitMix64(seed: 3)
         let n = Int(ProcessInfo.processInfo.environment["SWIFTCLIP_BENCH_ELEMENTS"] ?? "") ?? 1 << 14
         let a = Tensor.randomNormal([n / 256, 256], using: &g), b = Tensor.randomNormal([n / 256, 256], using: &g)
         let w = Tensor.ones([256]), bias = Tensor.zeros([256])

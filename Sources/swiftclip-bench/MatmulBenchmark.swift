@@ -55,7 +55,7 @@ enum MatmulBenchmark {
 
     /// Median seconds of (raw sgemm, our Linear) for one forward+backward.
     static func linearVersusSgemm(batch: Int, inFeatures: Int, outFeatures: Int, repetitions: Int) -> (Double, Double) {
-        var generator = SeededGenerator(seed: 1)
+        var generator = SplitMix64(seed: 1)
         let x = Tensor.randomNormal([batch, inFeatures], using: &generator)
         let w = Tensor.randomNormal([outFeatures, inFeatures], std: 0.05, using: &generator)
         let b = Tensor.randomNormal([outFeatures], using: &generator)
@@ -87,7 +87,7 @@ extension MatmulBenchmark {
     /// (q·kᵀ and p·v forward, four products of the same sizes backward; the causal mask is not discounted, and the
     /// q·kᵀ backward recomputes instead of keeping the probabilities is not counted).
     static func attentionVersusSgemm(batch: Int, tokens: Int, width: Int, heads: Int, causal: Bool) -> (Double, Double, Double) {
-        var generator = SeededGenerator(seed: 4)
+        var generator = SplitMix64(seed: 4)
         let qkv = Tensor.randomNormal([batch, tokens, 3 * width], using: &generator)
         let dy = Tensor.randomNormal([batch, tokens, width], using: &generator)
         let a = Tensor.randomNormal([4096, 256], using: &generator), b = Tensor.randomNormal([1024, 256], using: &generator)

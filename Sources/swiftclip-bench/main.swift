@@ -1,5 +1,9 @@
 // swiftclip-bench NAME [--json]: runs one benchmark; with --json the last line is one JSON object.
 import Foundation
+import TensorCore
+
+// The same OpenBLAS kernels as swiftclip itself runs.
+BLASKernelChoice.restartWithBetterKernelsIfNeeded()
 
 let benchmarks: [String: (Bool) -> Void] = [
     "matmul": MatmulBenchmark.run,

@@ -19,6 +19,8 @@ struct CheckpointCommand: ParsableCommand {
                 let header = try CheckpointFile.readHeader(at: URL(fileURLWithPath: path))
                 print("file: \(path)")
                 print("format: \(header.format) v\(header.formatVersion)  step: \(header.step)  created: \(header.createdAt)  size: \(header.fileSize) bytes")
+                // Checkpoints written before families existed record none and are CLIP's.
+                if case .string(let family)? = header.metadata["family"] { print("family: \(family)") } else { print("family: clip") }
                 if let data = try? JSONEncoder().encode(header.metadata), let text = String(data: data, encoding: .utf8) {
                     print("metadata: \(text.prefix(2000))")
                 }

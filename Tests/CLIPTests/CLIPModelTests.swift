@@ -110,7 +110,7 @@ final class CLIPModelTests: XCTestCase {
     }
 
     func testTiledLossEqualsUntiledAndFloat64() throws {
-        var g = SeededGenerator(seed: 3)
+        var g = SplitMix64(seed: 3)
         let n = 96, d = 16
         let image = Tensor.randomNormal([n, d], using: &g).l2Normalized(), text = Tensor.randomNormal([n, d], using: &g).l2Normalized()
         let scale = Tensor(scalar: 2.0)
@@ -139,7 +139,7 @@ final class CLIPModelTests: XCTestCase {
 /// The distributed loss against an independent float64 computation of the full global batch (4,096 rows).
 final class GlobalBatchLossTests: XCTestCase {
     func testLocalLossesAverageToTheFloat64FullBatchLoss() {
-        var g = SeededGenerator(seed: 11)
+        var g = SplitMix64(seed: 11)
         let n = 4096, d = 64, world = 2, b = n / world
         let image = Tensor.randomNormal([n, d], using: &g).l2Normalized(), text = Tensor.randomNormal([n, d], using: &g).l2Normalized()
         let logScale: Float = 2.659_26

@@ -143,7 +143,7 @@ final class MetricsTests: XCTestCase {
 
     func testRetrievalOverTenThousandPairsIsFast() {
         let n = 10_000, d = 512
-        var generator = SeededGenerator(seed: 3)
+        var generator = SplitMix64(seed: 3)
         let image = Tensor.randomNormal([n, d], using: &generator).values.map { $0 / Float(d).squareRoot() }
         let text = Tensor.randomNormal([n, d], using: &generator).values.map { $0 / Float(d).squareRoot() }
         let start = Date()

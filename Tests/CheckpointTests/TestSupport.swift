@@ -1,21 +1,10 @@
 import Foundation
+import TensorCore
 import XCTest
 @testable import Checkpoint
 
-/// Deterministic 64-bit generator (SplitMix64) so every test sees the same data on every machine.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Standard normal sample (Box–Muller).
+extension SplitMix64 {
+    /// Standard normal sample (Box–Muller) in Double, as the tests' data has always been drawn.
     mutating func gaussian() -> Double {
         let u1 = Double.random(in: Double.ulpOfOne..<1, using: &self)
         let u2 = Double.random(in: 0..<1, using: &self)
@@ -26,7 +15,7 @@ struct SeededGenerator: RandomNumberGenerator {
 enum TestData {
     /// Values from N(0, 0.02), the usual transformer initialisation.
     static func normal(_ count: Int, std: Double = 0.02, seed: UInt64) -> [Float] {
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         return (0..<count).map { _ in Float(generator.gaussian() * std) }
     }
 
@@ -50,7 +39,7 @@ enum TestData {
 
     /// Arbitrary bit patterns, including NaNs with payloads, infinities, subnormals and -0.
     static func arbitraryBits(_ count: Int, seed: UInt64) -> [Float] {
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         var values = (0..<count).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: generator.next())) }
         let specials: [Float] = [.nan, -.nan, Float(bitPattern: 0x7FC0_1234), .infinity, -.infinity,
                                  -0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude]

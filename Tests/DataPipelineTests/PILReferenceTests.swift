@@ -1,3 +1,4 @@
+import TensorCore
 import XCTest
 @testable import DataPipeline
 

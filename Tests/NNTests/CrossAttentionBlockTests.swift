@@ -47,7 +47,7 @@ final class CrossAttentionBlockTests: XCTestCase {
     }
 
     func testValuesAndGradientsMatchThePrimitiveComposition() {
-        var generator = SeededGenerator(seed: 8)
+        var generator = SplitMix64(seed: 8)
         let x = Tensor.randomNormal([batch, queryLength, width], using: &generator)
         let other = Tensor.randomNormal([batch, keyLength, width], using: &generator)
         let r = Tensor.randomNormal([batch, queryLength, width], using: &generator)

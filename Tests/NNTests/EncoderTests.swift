@@ -22,7 +22,7 @@ final class EncoderTests: XCTestCase {
     let tokens: [Int32] = [3, 7, 19, 0, 0, 0, 4, 5, 6, 8, 19, 0]
 
     func images(_ count: Int) -> Tensor {
-        var generator = SeededGenerator(seed: 4)
+        var generator = SplitMix64(seed: 4)
         return Tensor.randomNormal([count, 3, 16, 16], using: &generator)
     }
 
@@ -59,7 +59,7 @@ final class EncoderTests: XCTestCase {
     func testPooledFeaturesAreTheProjectedPooledTokens() {
         let (visionStore, vision) = makeVision()
         let input = images(2)
-        var generator = SeededGenerator(seed: 5)
+        var generator = SplitMix64(seed: 5)
         let r = Tensor.randomNormal([2, outputDim], using: &generator)
         let projection = visionStore["visual.proj"]!
         let (pooled, pooledGradients) = outputAndGradients(store: visionStore, inputs: [input], r: r) { vision.pooledFeatures($0[0]) }
@@ -86,7 +86,7 @@ final class EncoderTests: XCTestCase {
 
     /// Each encoder carries its own recomputation settings; they change memory, not values or gradients.
     func testRecomputationSettingsAreTheEncodersOwn() {
-        var generator = SeededGenerator(seed: 6)
+        var generator = SplitMix64(seed: 6)
         let r = Tensor.randomNormal([2, 6, 16], using: &generator)
         let (store, plain) = makeText()
         var recomputing = plain

@@ -5,7 +5,7 @@ import XCTest
 /// Adds small varied offsets to every parameter, so that biases and layer-norm affines are not at their
 /// initial zeros and ones and every parameter's gradient is exercised.
 func perturb(_ store: ParameterStore, seed: UInt64) {
-    var generator = SeededGenerator(seed: seed)
+    var generator = SplitMix64(seed: seed)
     for i in 0..<store.count { store.values.pointer[i] += 0.05 * Float(Int(generator.next() % 21) - 10) / 10 }
 }
 

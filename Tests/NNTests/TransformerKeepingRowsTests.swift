@@ -32,7 +32,7 @@ final class TransformerKeepingRowsTests: XCTestCase {
     }
 
     func testKeepingRowsMatchesGatheringTheFullOutput() {
-        var generator = SeededGenerator(seed: 3)
+        var generator = SplitMix64(seed: 3)
         let x = Tensor.randomNormal([batch, tokens, width], using: &generator)
         let r = Tensor.randomNormal([rows.count, width], using: &generator)
         for causal in [true, false] {

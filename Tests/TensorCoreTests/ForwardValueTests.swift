@@ -146,3 +146,21 @@ final class ForwardValueTests: XCTestCase {
         XCTAssertEqual(Tensor(shape: [10_000_001], repeating: 1).sum().scalar, 10_000_001, accuracy: 1)
     }
 }
+
+/// Which OpenBLAS kernel family the executables ask for.
+final class BLASKernelChoiceTests: XCTestCase {
+    let avx512: Set<String> = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"]
+
+    func testAGenericFallbackOnAWideCPUGetsTheWidestFamily() {
+        XCTAssertEqual(BLASKernelChoice.better(than: "Prescott", flags: avx512, userChoice: nil), "SkylakeX")
+        XCTAssertEqual(BLASKernelChoice.better(than: "Haswell", flags: avx512, userChoice: nil), "SkylakeX")
+        XCTAssertEqual(BLASKernelChoice.better(than: "Prescott", flags: ["avx2", "fma"], userChoice: nil), "Haswell")
+    }
+
+    func testGoodChoicesAndTheUsersChoiceStand() {
+        XCTAssertNil(BLASKernelChoice.better(than: "SkylakeX", flags: avx512, userChoice: nil))
+        XCTAssertNil(BLASKernelChoice.better(than: "Zen", flags: ["avx2", "fma"], userChoice: nil))
+        XCTAssertNil(BLASKernelChoice.better(than: "Prescott", flags: avx512, userChoice: "Nehalem"))
+        XCTAssertNil(BLASKernelChoice.better(than: "Prescott", flags: ["sse2", "sse4_2"], userChoice: nil))
+    }
+}

@@ -38,13 +38,13 @@ struct GradientComparison {
 enum GradientCheck {
     /// Uniform random values in [low, high) from a seeded generator.
     static func uniform(_ shape: [Int], _ low: Float = -1, _ high: Float = 1, seed: UInt64) -> Tensor {
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         return Tensor.randomUniform(shape, low: low, high: high, using: &generator)
     }
 
     /// Uniform values whose magnitude is at least `gap` (random sign), for ops with a kink at 0.
     static func awayFromZero(_ shape: [Int], gap: Float, seed: UInt64) -> Tensor {
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         let values = (0..<shape.reduce(1, *)).map { _ -> Float in
             let magnitude = gap + (1 - gap) * generator.nextUniform()
             return generator.nextUniform() < 0.5 ? -magnitude : magnitude

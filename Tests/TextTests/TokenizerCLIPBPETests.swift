@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 import XCTest
 @testable import Text
 
@@ -33,20 +34,9 @@ final class TokenizerCLIPBPETests: XCTestCase {
         return word
     }
 
-    /// SplitMix64, so that the random pieces are the same on every run.
-    private struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var value = state
-            value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-            return value ^ (value >> 31)
-        }
-    }
-
+    /// Seeded, so that the random pieces are the same on every run.
     func testHeapMergeLoopMatchesNaiveLoopOnRandomPieces() {
-        var generator = SeededGenerator(state: 2024)
+        var generator = SplitMix64(seed: 2024)
         let alphabets: [[UInt8]] = [Array("abcdefghijklmnopqrstuvwxyz".utf8), Array("aeiounrst".utf8), Array("!?.<>-_".utf8),
                                     Array("ab".utf8), Array(0...255)]
         for trial in 0..<3000 {

@@ -40,10 +40,10 @@ final class PluggedFamilyTests: XCTestCase {
         init(batch: Int) { self.batch = batch }
         func seek(samplesSeen: Int) { index = samplesSeen / batch }
         func next() -> TaskBatch {
-            var generator = SeededGenerator(seed: 7, stream: UInt64(index))
+            var generator = SplitMix64(seed: 7, stream: UInt64(index))
             index += 1
             let x = Tensor.randomNormal([batch, 8], using: &generator)
-            var teacherGenerator = SeededGenerator(seed: 99)
+            var teacherGenerator = SplitMix64(seed: 99)
             let teacher = Tensor.randomNormal([8, 4], using: &teacherGenerator)
             let scores = Tensor.matmul(x, teacher).values
             var labels = [Int32](repeating: 0, count: batch)
