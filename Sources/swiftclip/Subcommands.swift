@@ -1,4 +1,5 @@
 import ArgumentParser
+import TensorCore
 
 /// Every subcommand of `swiftclip`, one per line so that adding one is a one-line change.
 enum Subcommands {
@@ -19,8 +20,9 @@ enum Subcommands {
     ]
 }
 
-/// Prints the version.
+/// Prints the version, or the OpenBLAS kernel family this process runs.
 struct VersionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the SwiftCLIP version.")
-    func run() { print("swiftclip 0.1.0") }
+    @Flag(name: .long, help: "Print only the OpenBLAS kernel family in use (e.g. SkylakeX).") var blasKernels = false
+    func run() { print(blasKernels ? BLASKernelChoice.current : "swiftclip 0.1.0 (OpenBLAS kernels: \(BLASKernelChoice.current))") }
 }
