@@ -19,7 +19,7 @@ step() { # step BINARY RANKS
   if [ "$2" -eq 1 ]; then "$1" "${ARGS[@]}" | grep '^{'
   else mpirun --oversubscribe --bind-to "$binding" -np "$2" -x OPENBLAS_NUM_THREADS -x OPENBLAS_CORETYPE "$1" "${ARGS[@]}" | grep '^{'; fi
 }
-field() { grep -o "\"$2\": *[0-9.eE+-]*" <<<"$1" | head -1 | sed 's/.*: *//'; }
+field() { { grep -o "\"$2\": *[0-9.eE+-]*" <<<"$1" || true; } | head -1 | sed 's/.*: *//'; }
 OPENCLIP_PY=${OPENCLIP_VENV:-/opt/openclip-venv}/bin/python
 openclip() { [ "${OPENCLIP:-1}" != 0 ] && Benchmarks/openclip/setup.sh >&2 && \
   "$OPENCLIP_PY" Benchmarks/openclip/step.py --threads 1 --world-size "$1" --steps 3 --warmup 1 2>/dev/null | grep '^{' || echo '{}'; }
