@@ -1,4 +1,3 @@
-import CLIP
 import Checkpoint
 import Foundation
 import TrainingKit

@@ -1,3 +1,4 @@
+import Distributed
 import Foundation
 import TrainingKit
 
@@ -13,7 +14,7 @@ final class RunOutputs {
     var pace = ThroughputMeter()
     /// Under mpirun output is forwarded line by line, so the live line needs a terminal of the process's own.
     static var interactive: Bool {
-        ProgressReporter.standardOutputIsTerminal && ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] == nil
+        ProgressReporter.standardOutputIsTerminal && !MPILaunch.isMPIJob
     }
 
     init(directory: String, settings: Settings) throws {
