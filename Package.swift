@@ -28,7 +28,7 @@ let package = Package(
         .executable(name: "swiftclip", targets: ["swiftclip"]),
         .executable(name: "swiftclip-bench", targets: ["swiftclip-bench"]),
         .library(name: "SwiftCLIP", targets: ["TensorCore", "NN", "CLIP", "Optim", "Distributed", "Text", "DataPipeline", "Checkpoint",
-                                              "TrainingKit", "Training"]),
+                                              "TrainingKit", "Training", "CaptionMetrics"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -53,6 +53,8 @@ let package = Package(
         .target(name: "Text", swiftSettings: targetCPU),
         .target(name: "DataPipeline", dependencies: ["TensorCore", "Text", "CSpng", "CTurboJPEG"], swiftSettings: targetCPU),
         .target(name: "Checkpoint", dependencies: ["TensorCore", "CZstd", "CXXHash"]),
+        // BLEU and CIDEr-D as the COCO caption evaluation computes them; Foundation only, so any tool can score captions.
+        .target(name: "CaptionMetrics"),
         // What model families and the engine share: the TrainingTask protocol, settings, batches, data setup.
         .target(name: "TrainingKit", dependencies: [
             "TensorCore", "NN", "Optim", "Distributed", "Text", "DataPipeline", "Checkpoint", .product(name: "Yams", package: "Yams"),
@@ -67,7 +69,7 @@ let package = Package(
         // Multi-rank self-test and all-reduce benchmark of Distributed, run under mpirun by launch/tests and Benchmarks.
         .executableTarget(name: "distributed-selftest", dependencies: ["Distributed", "CMPI", "TensorCore"]),
         .executableTarget(name: "swiftclip", dependencies: [
-            "Training", "TrainingKit", "CLIP", "DataPipeline", "Checkpoint", "Distributed", "TensorCore",
+            "Training", "TrainingKit", "CLIP", "DataPipeline", "Checkpoint", "Distributed", "TensorCore", "CaptionMetrics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "swiftclip-bench", dependencies: ["TensorCore"]),
@@ -81,6 +83,7 @@ let package = Package(
         .testTarget(name: "TextTests", dependencies: ["Text", "TensorCore"], exclude: ["Fixtures"]),
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "Text", "TensorCore"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TensorCore"]),
+        .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
     ],
     swiftLanguageModes: [.v5]

@@ -17,6 +17,7 @@ enum Subcommands {
         BenchStepCommand.self,
         BenchCheckpointCommand.self,
         PlanCommand.self,
+        CaptionMetricsCommand.self,
     ]
 }
 
