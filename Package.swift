@@ -64,6 +64,10 @@ let package = Package(
         .target(name: "Training", dependencies: [
             "TensorCore", "NN", "Optim", "Distributed", "Text", "DataPipeline", "Checkpoint", "TrainingKit", "CLIP",
         ]),
+        // Offline embedding of collections and their search indexes; never the trainer (models come in through TrainingKit).
+        .target(name: "Retrieval", dependencies: [
+            "TensorCore", "NN", "Text", "DataPipeline", "Checkpoint", "Distributed", "TrainingKit", "CLIP",
+        ], swiftSettings: targetCPU),
         // Multi-rank self-test and all-reduce benchmark of Distributed, run under mpirun by launch/tests and Benchmarks.
         .executableTarget(name: "distributed-selftest", dependencies: ["Distributed", "CMPI"]),
         .executableTarget(name: "swiftclip", dependencies: [
@@ -82,6 +86,7 @@ let package = Package(
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "Text"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "CLIP", "TrainingKit", "DataPipeline", "Distributed"]),
     ],
     swiftLanguageModes: [.v5]
 )
