@@ -16,6 +16,7 @@ enum Subcommands {
         BenchStepCommand.self,
         BenchCheckpointCommand.self,
         PlanCommand.self,
+        EmbedCommand.self,
     ]
 }
 
