@@ -17,6 +17,7 @@ enum Subcommands {
         BenchCheckpointCommand.self,
         PlanCommand.self,
         EmbedCommand.self,
+        IndexCommand.self,
     ]
 }
 

@@ -129,4 +129,24 @@ final class EmbedJobTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("none.tar"), "\(error)")
         }
     }
+
+    func testIndexOfAnEmbeddingsFolderFindsItsOwnRows() throws {
+        let model = try tinyModel()
+        let output = scratch + "/out"
+        _ = try EmbedJob(input: EmbedInput(data: try writeShards()), output: output, batchSize: 64, workers: 0)
+            .run(model: model, communicator: LocalCommunicator()) { _ in }
+        let collection = try EmbeddingCollection(directory: output, includeTexts: true)
+        XCTAssertEqual(collection.images.count, 250 * 64)
+        XCTAssertEqual(collection.texts?.count, 250 * 64)
+        let flat = try IndexBuilder(kind: .auto).build(embeddings: output)
+        XCTAssertEqual(flat.header.kind, "flat")
+        let row = Array(collection.images[(17 * 64)..<(18 * 64)])
+        XCTAssertEqual(flat.search(query: row, k: 1).first?.id, 17)
+        let approximate = try IndexBuilder(kind: .auto, flatThreshold: 100, lists: 8).build(embeddings: output)
+        XCTAssertEqual(approximate.header.kind, "ivf")
+        XCTAssertEqual(approximate.header.lists, 8)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(approximate.header.recallAt10), 0.95)
+        try approximate.write(to: scratch + "/x.index")
+        XCTAssertEqual(try SearchIndex.load(scratch + "/x.index", model: model.identity).search(query: row, k: 5), approximate.search(query: row, k: 5))
+    }
 }
