@@ -28,7 +28,7 @@ let package = Package(
         .executable(name: "swiftclip", targets: ["swiftclip"]),
         .executable(name: "swiftclip-bench", targets: ["swiftclip-bench"]),
         .library(name: "SwiftCLIP", targets: ["TensorCore", "NN", "CLIP", "Optim", "Distributed", "Text", "DataPipeline", "Checkpoint",
-                                              "TrainingKit", "Training", "CaptionMetrics"]),
+                                              "TrainingKit", "Training", "CaptionMetrics", "Retrieval"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -66,10 +66,14 @@ let package = Package(
         .target(name: "Training", dependencies: [
             "TensorCore", "NN", "Optim", "Distributed", "Text", "DataPipeline", "Checkpoint", "TrainingKit", "CLIP",
         ]),
+        // Offline embedding of collections and their search indexes; never the trainer (models come in through TrainingKit).
+        .target(name: "Retrieval", dependencies: [
+            "TensorCore", "NN", "Text", "DataPipeline", "Checkpoint", "Distributed", "TrainingKit", "CLIP",
+        ], swiftSettings: targetCPU),
         // Multi-rank self-test and all-reduce benchmark of Distributed, run under mpirun by launch/tests and Benchmarks.
         .executableTarget(name: "distributed-selftest", dependencies: ["Distributed", "CMPI", "TensorCore"]),
         .executableTarget(name: "swiftclip", dependencies: [
-            "Training", "TrainingKit", "CLIP", "DataPipeline", "Checkpoint", "Distributed", "TensorCore", "CaptionMetrics",
+            "Training", "TrainingKit", "CLIP", "DataPipeline", "Checkpoint", "Distributed", "TensorCore", "CaptionMetrics", "Retrieval",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "swiftclip-bench", dependencies: ["TensorCore"]),
@@ -85,6 +89,7 @@ let package = Package(
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TensorCore"]),
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "CLIP", "TrainingKit", "DataPipeline", "Distributed", "TensorCore"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -18,6 +18,8 @@ enum Subcommands {
         BenchCheckpointCommand.self,
         PlanCommand.self,
         CaptionMetricsCommand.self,
+        EmbedCommand.self,
+        IndexCommand.self,
     ]
 }
 

@@ -1,0 +1,19 @@
+import DataPipeline
+import TensorCore
+import Text
+
+/// What the retrieval tools need of a trained model: images (and texts, when it has a tokenizer) into one
+/// L2-normalised embedding space. `EmbeddingModels.model(for:)` wraps a loaded model of any family that has one.
+public protocol EmbeddingModel: AnyObject {
+    var identity: ModelIdentity { get }
+    /// Width of an embedding.
+    var dimension: Int { get }
+    /// Side of the square images the image tower reads.
+    var imageSize: Int { get }
+    /// How captions become token rows; nil when the model has no text tower or no tokenizer is known (images only).
+    var textInput: (tokenizer: TextTokenizer, contextLength: Int)? { get }
+    /// L2-normalised embeddings [B, dimension] of images [B, 3, imageSize, imageSize] (the evaluation transform's pixels).
+    func embedImages(_ images: Tensor) -> Tensor
+    /// L2-normalised embeddings [B, dimension] of B token rows.
+    func embedTexts(_ tokens: [Int32]) -> Tensor
+}
