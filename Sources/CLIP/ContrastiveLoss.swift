@@ -148,6 +148,17 @@ struct TiledLogits {
         }
     }
 
+    /// Given the [B, width] gradient of the loss with respect to one tile's logits, adds
+    /// d rows += scale · dlogits · columns_tile and d columns_tile += scale · dlogitsᵀ · rows.
+    func addTileGradients(start: Int, width: Int, dLogits: UnsafeMutablePointer<Float>, dRows: Tensor, dColumns: Tensor) {
+        BLAS.gemm(transposeA: false, transposeB: false, m: b, n: d, k: width, alpha: scale,
+                  a: dLogits, lda: width, b: columns.pointer + start * d, ldb: d,
+                  beta: 1, c: dRows.storage.pointer, ldc: d)
+        BLAS.gemm(transposeA: true, transposeB: false, m: width, n: d, k: b, alpha: scale,
+                  a: dLogits, lda: width, b: rows.pointer, ldb: d,
+                  beta: 1, c: dColumns.storage.pointer + start * d, ldc: d)
+    }
+
     /// scale · rows_i · columns_label(i).
     func labelLogit(_ i: Int) -> Float {
         var s: Float = 0
@@ -200,13 +211,7 @@ struct TiledLogits {
                 }
                 dLogScale += acc
             }
-            // d rows += scale · dlogits · columns_tile;  d columns_tile += scale · dlogitsᵀ · rows
-            BLAS.gemm(transposeA: false, transposeB: false, m: b, n: d, k: width, alpha: scale,
-                      a: logits, lda: width, b: columns.pointer + start * d, ldb: d,
-                      beta: 1, c: dRows.storage.pointer, ldc: d)
-            BLAS.gemm(transposeA: true, transposeB: false, m: width, n: d, k: b, alpha: scale,
-                      a: logits, lda: width, b: rows.pointer, ldb: d,
-                      beta: 1, c: dColumns.storage.pointer + start * d, ldc: d)
+            addTileGradients(start: start, width: width, dLogits: logits, dRows: dRows, dColumns: dColumns)
         }
         let r = rows.pointer, c = columns.pointer
         let dr = dRows.storage.pointer, dc = dColumns.storage.pointer
@@ -253,12 +258,7 @@ struct TiledLogits {
                     row[j] = g
                 }
             }
-            BLAS.gemm(transposeA: false, transposeB: false, m: b, n: d, k: width, alpha: scale,
-                      a: logits, lda: width, b: columns.pointer + start * d, ldb: d,
-                      beta: 1, c: dRows.storage.pointer, ldc: d)
-            BLAS.gemm(transposeA: true, transposeB: false, m: width, n: d, k: b, alpha: scale,
-                      a: logits, lda: width, b: rows.pointer, ldb: d,
-                      beta: 1, c: dColumns.storage.pointer + start * d, ldc: d)
+            addTileGradients(start: start, width: width, dLogits: logits, dRows: dRows, dColumns: dColumns)
         }
         return (dLogScale, dBias)
     }
