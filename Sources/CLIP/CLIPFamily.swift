@@ -8,6 +8,9 @@ public enum CLIPFamily: ModelFamily {
     public static var settings: any SettingCatalog { CLIPSettings.declared }
 
     public static func makeTask(settings: Settings) throws -> TrainingTask {
+        if settings.siglip && !settings.hardNegativeWeighting.isPlainInfoNCE {
+            throw TrainingError("--hn-alpha, --hn-beta and --hn-debiased-tau-plus weigh a softmax's denominator, which --siglip does not have")
+        }
         var config = try ModelCatalog.config(settings.model)
         if settings.siglip && config.initLogitBias == nil {
             // OpenCLIP's --siglip initialisation: a learnable bias of -10 and a temperature of 10.

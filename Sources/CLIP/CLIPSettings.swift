@@ -8,6 +8,13 @@ public struct CLIPSettings: SettingCatalog {
     public let lockImage = Setting("lock-image", false, help: "Freeze the image tower.")
     public let lockText = Setting("lock-text", false, help: "Freeze the text tower.")
     public let siglip = Setting("siglip", false, help: "Use the SigLIP sigmoid loss (a learnable bias initialised to -10, temperature 10).")
+    public let hnBeta = Setting("hn-beta", 0.0,
+                                help: "HN-NCE (Radenovic et al. 2023): each negative in a row's softmax denominator weighted by exp(beta · logit), normalised to mean 1 over the row's negatives; 0 (with --hn-alpha 1) is CLIP's loss exactly.")
+    public let hnAlpha = Setting("hn-alpha", 1.0, help: "HN-NCE: weight of the positive pair in its own softmax denominator.",
+                                 check: SettingCheck.nonNegative)
+    public let hnDebiasedTauPlus = Setting("hn-debiased-tau-plus", 0.0,
+                                           help: "Debiased negatives (Robinson et al. 2021): the prior probability tau+ that a negative is a true positive, removed from the weighted negatives; 0: off.",
+                                           check: { @Sendable value in value >= 0 && value < 1 ? nil : "must be at least 0 and below 1" })
     public let localLoss = Setting("local-loss", true,
                                    help: "Accepted for OpenCLIP compatibility; the loss is always this rank's rows against every rank's columns.")
     public let gatherWithGrad = Setting("gather-with-grad", true,
@@ -15,6 +22,11 @@ public struct CLIPSettings: SettingCatalog {
 }
 
 extension Settings {
+    /// The contrastive loss's weighting of its denominators (`--hn-alpha`, `--hn-beta`, `--hn-debiased-tau-plus`).
+    public var hardNegativeWeighting: HardNegativeWeighting {
+        HardNegativeWeighting(alpha: self.hnAlpha, beta: self.hnBeta, debiasedTauPlus: self.hnDebiasedTauPlus)
+    }
+
     public subscript<V>(dynamicMember path: KeyPath<CLIPSettings, Setting<V>>) -> V {
         get { self[CLIPSettings.declared[keyPath: path]] }
         set { self[CLIPSettings.declared[keyPath: path]] = newValue }

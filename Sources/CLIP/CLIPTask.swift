@@ -8,7 +8,8 @@ import Text
 import TrainingKit
 
 /// How the engine trains a `CLIPModel`: image and text embeddings are the global outputs; the loss is OpenCLIP's
-/// `ClipLoss(local_loss=True, gather_with_grad=True)` (or `SigLipLoss`) over every rank's gathered embeddings.
+/// `ClipLoss(local_loss=True, gather_with_grad=True)` (or `SigLipLoss`, or HN-NCE with `--hn-beta`/`--hn-alpha`)
+/// over every rank's gathered embeddings.
 public final class CLIPTask: TrainingTask {
     public let model: CLIPModel
     let settings: Settings
@@ -59,7 +60,8 @@ public final class CLIPTask: TrainingTask {
         }
         let gatheredImage = try gathered(image)
         let evaluation = ClipLossEvaluation(localImage: image, localText: text, gatheredImage: gatheredImage, gatheredText: gatheredText,
-                                            logitScale: model.logitScale.value.scalar, rank: rank, tileElements: tileElements)
+                                            logitScale: model.logitScale.value.scalar, rank: rank, tileElements: tileElements,
+                                            hardNegatives: settings.hardNegativeWeighting)
         let g = evaluation.gradients()
         return GlobalLoss(loss: evaluation.loss,
                           outputGradients: [g.localImage + (try ownRows(g.gatheredImage)), g.localText + (try ownRows(g.gatheredText))],

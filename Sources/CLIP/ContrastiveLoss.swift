@@ -76,8 +76,12 @@ public struct SigLIPLossEvaluation {
 
 /// The CLIP loss of one rank and, on request, its gradients, outside the tape: the trainer sends the
 /// gathered-feature gradients back to their owners before back-propagating through the towers.
+/// With a `HardNegativeWeighting` other than plain InfoNCE, both directions are HN-NCE's instead; without one, or
+/// with α = 1, β = 0 and no debiasing, the cross-entropy code runs untouched.
 public struct ClipLossEvaluation {
     let imageRows: TiledLogits, textRows: TiledLogits
+    /// Both directions' HN-NCE rows; nil for CLIP's own cross-entropy.
+    let hardNegatives: (image: HardNegativeRows, text: HardNegativeRows)?
     /// The loss value of this rank's rows.
     public let loss: Float
 
@@ -88,9 +92,11 @@ public struct ClipLossEvaluation {
         public let logitScale: Float
     }
 
-    /// Evaluates the loss (see `ContrastiveLoss.clip`); `logitScale` is the log-space value.
+    /// Evaluates the loss (see `ContrastiveLoss.clip`); `logitScale` is the log-space value. Every rank has every
+    /// column, so each row's hard-negative weights are normalised over the whole global batch.
     public init(localImage: Tensor, localText: Tensor, gatheredImage: Tensor, gatheredText: Tensor,
-                logitScale: Float, rank: Int, tileElements: Int = ContrastiveLoss.defaultTileElements) {
+                logitScale: Float, rank: Int, tileElements: Int = ContrastiveLoss.defaultTileElements,
+                hardNegatives weighting: HardNegativeWeighting? = nil) {
         let b = localImage.shape[0], d = localImage.shape[1], n = gatheredImage.shape[0]
         precondition(localImage.shape == localText.shape && gatheredImage.shape == gatheredText.shape && gatheredImage.shape[1] == d,
                      "clip loss: local features \(localImage.shape)/\(localText.shape) and gathered \(gatheredImage.shape)/\(gatheredText.shape) do not fit")
@@ -99,7 +105,14 @@ public struct ClipLossEvaluation {
         let tile = max(1, min(n, tileElements / max(b, 1)))
         imageRows = TiledLogits(rows: localImage, columns: gatheredText, scale: scale, labelOffset: rank * b, tile: tile)
         textRows = TiledLogits(rows: localText, columns: gatheredImage, scale: scale, labelOffset: rank * b, tile: tile)
-        loss = Float((imageRows.crossEntropy() + textRows.crossEntropy()) / 2)
+        if let weighting, !weighting.isPlainInfoNCE {
+            let hard = (image: HardNegativeRows(logits: imageRows, weighting: weighting), text: HardNegativeRows(logits: textRows, weighting: weighting))
+            hardNegatives = hard
+            loss = Float((hard.image.meanLoss + hard.text.meanLoss) / 2)
+        } else {
+            hardNegatives = nil
+            loss = Float((imageRows.crossEntropy() + textRows.crossEntropy()) / 2)
+        }
     }
 
     /// The gradients of `scale` × loss (tiles recomputed; memory O(local batch × tile)).
@@ -108,8 +121,13 @@ public struct ClipLossEvaluation {
         let dLocalImage = Tensor.zeros(imageRows.rows.shape), dLocalText = Tensor.zeros(textRows.rows.shape)
         let dGatheredImage = Tensor.zeros(textRows.columns.shape), dGatheredText = Tensor.zeros(imageRows.columns.shape)
         var dLogScale: Double = 0
-        dLogScale += imageRows.crossEntropyBackward(weight: weight, dRows: dLocalImage, dColumns: dGatheredText)
-        dLogScale += textRows.crossEntropyBackward(weight: weight, dRows: dLocalText, dColumns: dGatheredImage)
+        if let hard = hardNegatives {
+            dLogScale += hard.image.backward(weight: weight, dRows: dLocalImage, dColumns: dGatheredText)
+            dLogScale += hard.text.backward(weight: weight, dRows: dLocalText, dColumns: dGatheredImage)
+        } else {
+            dLogScale += imageRows.crossEntropyBackward(weight: weight, dRows: dLocalImage, dColumns: dGatheredText)
+            dLogScale += textRows.crossEntropyBackward(weight: weight, dRows: dLocalText, dColumns: dGatheredImage)
+        }
         return Gradients(localImage: dLocalImage, localText: dLocalText, gatheredImage: dGatheredImage,
                          gatheredText: dGatheredText, logitScale: Float(dLogScale))
     }
@@ -146,6 +164,17 @@ struct TiledLogits {
             body(start, width, buffer)
             start += width
         }
+    }
+
+    /// Given the [B, width] gradient of the loss with respect to one tile's logits, adds
+    /// d rows += scale · dlogits · columns_tile and d columns_tile += scale · dlogitsᵀ · rows.
+    func addTileGradients(start: Int, width: Int, dLogits: UnsafeMutablePointer<Float>, dRows: Tensor, dColumns: Tensor) {
+        BLAS.gemm(transposeA: false, transposeB: false, m: b, n: d, k: width, alpha: scale,
+                  a: dLogits, lda: width, b: columns.pointer + start * d, ldb: d,
+                  beta: 1, c: dRows.storage.pointer, ldc: d)
+        BLAS.gemm(transposeA: true, transposeB: false, m: width, n: d, k: b, alpha: scale,
+                  a: dLogits, lda: width, b: rows.pointer, ldb: d,
+                  beta: 1, c: dColumns.storage.pointer + start * d, ldc: d)
     }
 
     /// scale · rows_i · columns_label(i).
@@ -200,13 +229,7 @@ struct TiledLogits {
                 }
                 dLogScale += acc
             }
-            // d rows += scale · dlogits · columns_tile;  d columns_tile += scale · dlogitsᵀ · rows
-            BLAS.gemm(transposeA: false, transposeB: false, m: b, n: d, k: width, alpha: scale,
-                      a: logits, lda: width, b: columns.pointer + start * d, ldb: d,
-                      beta: 1, c: dRows.storage.pointer, ldc: d)
-            BLAS.gemm(transposeA: true, transposeB: false, m: width, n: d, k: b, alpha: scale,
-                      a: logits, lda: width, b: rows.pointer, ldb: d,
-                      beta: 1, c: dColumns.storage.pointer + start * d, ldc: d)
+            addTileGradients(start: start, width: width, dLogits: logits, dRows: dRows, dColumns: dColumns)
         }
         let r = rows.pointer, c = columns.pointer
         let dr = dRows.storage.pointer, dc = dColumns.storage.pointer
@@ -253,12 +276,7 @@ struct TiledLogits {
                     row[j] = g
                 }
             }
-            BLAS.gemm(transposeA: false, transposeB: false, m: b, n: d, k: width, alpha: scale,
-                      a: logits, lda: width, b: columns.pointer + start * d, ldb: d,
-                      beta: 1, c: dRows.storage.pointer, ldc: d)
-            BLAS.gemm(transposeA: true, transposeB: false, m: width, n: d, k: b, alpha: scale,
-                      a: logits, lda: width, b: rows.pointer, ldb: d,
-                      beta: 1, c: dColumns.storage.pointer + start * d, ldc: d)
+            addTileGradients(start: start, width: width, dLogits: logits, dRows: dRows, dColumns: dColumns)
         }
         return (dLogScale, dBias)
     }

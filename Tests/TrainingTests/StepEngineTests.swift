@@ -10,9 +10,9 @@ import XCTest
 /// The whole training step against OpenCLIP: one AdamW step from the fixture weights and batch must land on
 /// `adamw_step.safetensors`, and GradCache accumulation must give the one-shot gradients.
 final class StepEngineTests: XCTestCase {
-    func makeEngine(accumulation: Int = 1) throws -> (StepEngine, Parity) {
+    func makeEngine(accumulation: Int = 1, settings: Settings = Settings()) throws -> (StepEngine, Parity) {
         let parity = try Parity(fixture: FixturePaths.clipTiny)
-        let engine = try StepEngine(task: CLIPTask(model: try parity.makeModel(), settings: Settings()), communicator: LocalCommunicator(),
+        let engine = try StepEngine(task: CLIPTask(model: try parity.makeModel(), settings: settings), communicator: LocalCommunicator(),
                                     hyperparameters: AdamW.Hyperparameters(beta1: 0.9, beta2: 0.98, epsilon: 1e-6, weightDecay: 0.2))
         engine.accumulation = accumulation
         return (engine, parity)
@@ -21,6 +21,16 @@ final class StepEngineTests: XCTestCase {
     func batch(_ parity: Parity) throws -> TaskBatch {
         let (images, tokens) = try parity.batch()
         return TaskBatch(count: images.shape[0], tensors: ["image": images], integers: ["text": tokens])
+    }
+
+    /// Every parameter's gradient agrees to 1e-5 of its largest entry.
+    func assertSameGradients(_ a: StepEngine, _ b: StepEngine, _ label: String, file: StaticString = #filePath, line: UInt = #line) {
+        for p in a.task.parameters.parameters {
+            let x = Array(a.gradients[p.offset..<(p.offset + p.count)]), y = Array(b.gradients[p.offset..<(p.offset + p.count)])
+            let scale = max(x.map { abs($0) }.max()!, 1e-12)
+            let worst = zip(x, y).map { abs($0 - $1) }.max()!
+            XCTAssertLessThan(worst, 1e-5 * scale + 1e-9, "\(label) \(p.name): max diff \(worst) vs max |g| \(scale)", file: file, line: line)
+        }
     }
 
     func testOneStepMatchesOpenCLIPAdamWStep() throws {
@@ -49,13 +59,7 @@ final class StepEngineTests: XCTestCase {
         for k in [2, 4] {
             let (accumulated, _) = try makeEngine(accumulation: k)
             _ = try accumulated.step(batch, trainable: trainable, learningRate: 0)
-            for p in oneShot.task.parameters.parameters {
-                let a = Array(oneShot.gradients[p.offset..<(p.offset + p.count)])
-                let b = Array(accumulated.gradients[p.offset..<(p.offset + p.count)])
-                let scale = max(a.map { abs($0) }.max()!, 1e-12)
-                let worst = zip(a, b).map { abs($0 - $1) }.max()!
-                XCTAssertLessThan(worst, 1e-5 * scale + 1e-9, "k=\(k) \(p.name): max diff \(worst) vs max |g| \(scale)")
-            }
+            assertSameGradients(oneShot, accumulated, "k=\(k)")
             // logit_scale gets its gradient once, not k times (OpenCLIP issues 761/957).
             let ls = (oneShot.task as! CLIPTask).model.logitScale.offset
             // Relative, like the parameters above: the micro-batch products round differently (1 BLAS thread: 1.1e-6
