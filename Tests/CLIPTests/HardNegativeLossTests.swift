@@ -17,7 +17,7 @@ struct ContrastiveProblem {
     /// Unit features; with `pairedEvery` k, every k-th text is its image plus a little noise, so that its positive
     /// logit stands out (which is where the debiased estimate meets its floor).
     init(n: Int, d: Int, world: Int, rank: Int, logScale: Float, seed: UInt64, pairedEvery: Int = 0) {
-        var g = SeededGenerator(seed: seed)
+        var g = SplitMix64(seed: seed)
         let image = Tensor.randomNormal([n, d], using: &g)
         var text = Tensor.randomNormal([n, d], using: &g).values
         if pairedEvery > 0 {

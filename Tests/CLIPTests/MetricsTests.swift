@@ -141,17 +141,15 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(few.top5, 1)
     }
 
-    func testRetrievalOverTenThousandPairsIsFast() {
-        let n = 10_000, d = 512
+    /// Unrelated features over several similarity tiles: the true pair sits mid-list on average. (Speed is the
+    /// benchmarks' business, not a test's.)
+    func testUnrelatedFeaturesRankMidList() {
+        let n = 2_000, d = 64
         var generator = SplitMix64(seed: 3)
         let image = Tensor.randomNormal([n, d], using: &generator).values.map { $0 / Float(d).squareRoot() }
         let text = Tensor.randomNormal([n, d], using: &generator).values.map { $0 / Float(d).squareRoot() }
-        let start = Date()
         let m = RetrievalMetrics.compute(imageFeatures: image, textFeatures: text, count: n, dim: d, logitScale: 100, lossBatchSize: 256)
-        let seconds = Date().timeIntervalSince(start)
-        print(String(format: "retrieval metrics for %d pairs × %d dims: %.2f s", n, d, seconds))
-        // Unrelated features: the true pair sits mid-list on average.
         XCTAssertEqual(m["image_to_text_mean_rank"]!, Double(n) / 2, accuracy: Double(n) * 0.05)
-        XCTAssertLessThan(seconds, 20)
+        XCTAssertEqual(m["text_to_image_mean_rank"]!, Double(n) / 2, accuracy: Double(n) * 0.05)
     }
 }
