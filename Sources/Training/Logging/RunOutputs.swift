@@ -12,6 +12,8 @@ final class RunOutputs {
     let progress: ProgressReporter
     /// Smoothed pace for the progress line, so one slow step (an evaluation, a save) barely moves the ETA.
     var pace = ThroughputMeter()
+    /// The last evaluation's metrics, repeated when the run finishes so that its output ends with them.
+    var lastEvaluation: [String: Double] = [:]
     /// Under mpirun output is forwarded line by line, so the live line needs a terminal of the process's own.
     static var interactive: Bool {
         ProgressReporter.standardOutputIsTerminal && !MPILaunch.isMPIJob
@@ -57,13 +59,18 @@ final class RunOutputs {
     }
 
     func evaluation(_ metrics: [String: Double], state: TrainingState) throws {
-        let shown = metrics.keys.sorted().map { String(format: "%@ %.4f", $0, metrics[$0]!) }.joined(separator: "  ")
-        progress.message("eval step \(state.step): \(shown)")
+        lastEvaluation = metrics
+        progress.message("eval step \(state.step): \(Self.shown(metrics))")
         try results.append(metrics: metrics, extra: ["step": .int(state.step), "epoch": .int(state.epoch)])
         try tensorboard?.scalars(metrics.mapKeys { "val/" + $0 }, step: state.step)
     }
 
+    static func shown(_ metrics: [String: Double]) -> String {
+        metrics.keys.sorted().map { String(format: "%@ %.4f", $0, metrics[$0]!) }.joined(separator: "  ")
+    }
+
     func finish(_ state: TrainingState) throws {
+        if !lastEvaluation.isEmpty { progress.message("finished at step \(state.step): \(Self.shown(lastEvaluation))") }
         progress.finish()
         try tensorboard?.close()
     }
