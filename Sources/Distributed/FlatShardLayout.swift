@@ -12,7 +12,12 @@ public struct FlatShardLayout: Equatable, Sendable {
         guard ranks > 0, totalCount >= 0 else {
             throw DistributedError.invalidArgument("cannot shard \(totalCount) elements over \(ranks) ranks")
         }
-        ranges = (0..<ranks).map { r in (totalCount * r / ranks)..<(totalCount * (r + 1) / ranks) }
+        ranges = (0..<ranks).map { Self.range(of: $0, totalCount: totalCount, ranks: ranks) }
+    }
+
+    /// The range rank `rank` owns of `totalCount` elements over `ranks` ranks, without building the whole layout.
+    public static func range(of rank: Int, totalCount: Int, ranks: Int) -> Range<Int> {
+        (totalCount * rank / ranks)..<(totalCount * (rank + 1) / ranks)
     }
 
     /// Elements each rank owns, in rank order.

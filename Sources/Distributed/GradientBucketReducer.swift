@@ -180,7 +180,7 @@ public final class GradientBucketReducer {
             let output = shardGradients.baseAddress! + (piece.lowerBound - shards.ranges[communicator.rank].lowerBound)
             buckets[bucket].request = try communicator.startAverageScatter(
                 UnsafeBufferPointer(start: gradients + range.lowerBound, count: range.count),
-                into: UnsafeMutableBufferPointer(start: output, count: piece.count), counts: shards.counts(within: range), wire: wire)
+                into: UnsafeMutableBufferPointer(start: output, count: piece.count), counts: state.scatterCounts, wire: wire)
             inFlight.append(bucket)
             return
         } else if let range = state.inPlaceRange {
@@ -228,6 +228,7 @@ public final class GradientBucketReducer {
             buckets[b].activeParameters = active
             buckets[b].activeElementCount = active.reduce(0) { $0 + layout[$1].count }
             buckets[b].inPlaceRange = active.isEmpty ? nil : GradientBucketPlan.contiguousRange(of: active, in: layout)
+            buckets[b].scatterCounts = buckets[b].inPlaceRange.flatMap { shards?.counts(within: $0) } ?? []
             if buckets[b].inPlaceRange == nil && !active.isEmpty && buckets[b].staging == nil {
                 buckets[b].staging = .allocate(capacity: plan.buckets[b].elementCount)
             }
@@ -258,6 +259,8 @@ private struct BucketState {
     var activeElementCount = 0
     /// Set when the active parameters tile one range: reduced in place.
     var inPlaceRange: Range<Int>?
+    /// Sharded: how many elements of `inPlaceRange` each rank owns (computed once, not at every launch).
+    var scatterCounts: [Int] = []
     /// Packing space for buckets whose active parameters are scattered in the flat buffer.
     var staging: UnsafeMutableBufferPointer<Float>?
     /// Active parameters not yet reported this step.
