@@ -8,6 +8,7 @@ MPI_Datatype CMPI_double(void) { return MPI_DOUBLE; }
 MPI_Datatype CMPI_int(void) { return MPI_INT; }
 MPI_Datatype CMPI_int64(void) { return MPI_INT64_T; }
 MPI_Datatype CMPI_uint64(void) { return MPI_UINT64_T; }
+MPI_Datatype CMPI_uint16(void) { return MPI_UINT16_T; }
 MPI_Datatype CMPI_byte(void) { return MPI_BYTE; }
 
 MPI_Op CMPI_sum(void) { return MPI_SUM; }

@@ -1,6 +1,6 @@
 /// The element types the collectives move; each maps onto one MPI datatype.
 public enum ScalarKind: Sendable {
-    case float32, float64, int32, int64, uint64, byte
+    case float32, float64, int32, int64, uint64, uint16, byte
 
     /// Whether `ReduceOperation.average` is meaningful for this element type.
     var isFloatingPoint: Bool { self == .float32 || self == .float64 }
@@ -17,6 +17,7 @@ extension Double: CollectiveScalar { public static var scalarKind: ScalarKind { 
 extension Int32: CollectiveScalar { public static var scalarKind: ScalarKind { .int32 } }
 extension Int64: CollectiveScalar { public static var scalarKind: ScalarKind { .int64 } }
 extension UInt64: CollectiveScalar { public static var scalarKind: ScalarKind { .uint64 } }
+extension UInt16: CollectiveScalar { public static var scalarKind: ScalarKind { .uint16 } }
 extension UInt8: CollectiveScalar { public static var scalarKind: ScalarKind { .byte } }
 
 /// Divides `count` elements of `kind` at `base` by `divisor`; turns a sum into an average.

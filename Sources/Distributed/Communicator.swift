@@ -56,4 +56,15 @@ public protocol Communicator: AnyObject {
         _ input: UnsafeBufferPointer<T>, into output: UnsafeMutableBufferPointer<T>, counts: [Int],
         _ operation: ReduceOperation
     ) throws
+
+    /// Starts averaging Float gradients over ranks in place, carried on the wire as `wire`; `buffer` must stay valid
+    /// and untouched until the request completes. With `.bf16` every rank ends with the same bits:
+    /// bf16(Σ_r bf16(x_r / size)), the sum taken in Float32 in rank order.
+    func startAverage(_ buffer: UnsafeMutableBufferPointer<Float>, wire: WirePrecision) throws -> CollectiveRequest
+
+    /// Starts averaging `input` over ranks and hands rank r the r-th segment of the result (`counts[r]` elements,
+    /// segments consecutive) in `output`; both buffers must stay valid until the request completes. With `.bf16` the
+    /// segment is Σ_r bf16(x_r / size) summed in Float32 in rank order (not rounded again: it never travels).
+    func startAverageScatter(_ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>,
+                             counts: [Int], wire: WirePrecision) throws -> CollectiveRequest
 }

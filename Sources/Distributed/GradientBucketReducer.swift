@@ -9,12 +9,21 @@ import Foundation
 /// moment it is complete, so all ranks must also report parameters in the same order; in
 /// deterministic mode buckets are launched and completed strictly in bucket order, so the sequence
 /// of collectives never depends on call order or timing.
+///
+/// Given a `FlatShardLayout` (ZeRO-1), each bucket is reduce-scattered instead: every rank receives only the average
+/// of the part of the bucket that its shard covers, in `shardGradients`, and the flat buffer keeps this rank's own
+/// gradients. `wire` chooses the element type on the wire (Float32 or bfloat16) for both kinds of bucket.
 public final class GradientBucketReducer {
     /// Bucket sizes as in PyTorch DDP's default `bucket_cap_mb=25`.
     public static let defaultBucketBytes = 25 * 1024 * 1024
 
     public let plan: GradientBucketPlan
     public let deterministic: Bool
+    public let wire: WirePrecision
+    /// ZeRO-1: the ranks' shards of the flat buffer; nil when every rank receives every average.
+    public let shards: FlatShardLayout?
+    /// ZeRO-1: after `finish`, the averaged gradients of this rank's shard (`shards.ranges[rank]`), indexed from its start.
+    public let shardGradients: UnsafeMutableBufferPointer<Float>
     private let communicator: Communicator
     private let layout: [(offset: Int, count: Int)]
 
@@ -30,10 +39,20 @@ public final class GradientBucketReducer {
 
     /// Builds the bucket plan; all parameters start active.
     public init(communicator: Communicator, layout: [(offset: Int, count: Int)],
-                bucketBytes: Int = GradientBucketReducer.defaultBucketBytes, deterministic: Bool = true) throws {
+                bucketBytes: Int = GradientBucketReducer.defaultBucketBytes, deterministic: Bool = true,
+                shards: FlatShardLayout? = nil, wire: WirePrecision = .fp32) throws {
+        if let shards, shards.ranges.count != communicator.size {
+            throw DistributedError.invalidArgument("a shard layout for \(shards.ranges.count) ranks on \(communicator.size)")
+        }
         self.communicator = communicator
         self.layout = layout
         self.deterministic = deterministic
+        self.shards = shards
+        self.wire = wire
+        let shardCount = shards?.ranges[communicator.rank].count ?? 0
+        let shardStorage = UnsafeMutablePointer<Float>.allocate(capacity: max(shardCount, 1))
+        shardStorage.initialize(repeating: 0, count: max(shardCount, 1))
+        shardGradients = UnsafeMutableBufferPointer(start: shardStorage, count: shardCount)
         plan = try GradientBucketPlan(layout: layout, bucketBytes: bucketBytes)
         isActive = [Bool](repeating: true, count: layout.count)
         isReady = [Bool](repeating: false, count: layout.count)
@@ -46,6 +65,7 @@ public final class GradientBucketReducer {
         // A bucket still being reduced may point into a staging buffer; let it finish first.
         for bucket in inFlight { try? buckets[bucket].request?.wait() }
         for state in buckets { state.staging?.deallocate() }
+        shardGradients.baseAddress!.deallocate()
     }
 
     /// Restricts reduction to `parameters` (others are frozen: neither awaited nor reduced) from the
@@ -112,7 +132,8 @@ public final class GradientBucketReducer {
         }
     }
 
-    /// Waits for every bucket of the step, leaves the averaged gradients in the flat buffer, resets
+    /// Waits for every bucket of the step, leaves the averaged gradients in the flat buffer (sharded: this rank's
+    /// part of them in `shardGradients`), resets
     /// for the next step and returns the seconds spent waiting (the exposed communication time).
     @discardableResult
     public func finish() throws -> Double {
@@ -151,10 +172,18 @@ public final class GradientBucketReducer {
         let state = buckets[bucket]
         guard state.activeElementCount > 0 || !state.activeParameters.isEmpty else { return }
         launchOrder.append(bucket)
-        // One rank has nothing to average with.
-        guard communicator.size > 1, state.activeElementCount > 0 else { return }
+        // One rank has nothing to average with (a sharded one still moves its gradients to the shard).
+        guard communicator.size > 1 || shards != nil, state.activeElementCount > 0 else { return }
         let buffer: UnsafeMutableBufferPointer<Float>
-        if let range = state.inPlaceRange {
+        if let range = state.inPlaceRange, let shards {
+            let piece = shards.piece(of: range, ownedBy: communicator.rank)
+            let output = shardGradients.baseAddress! + (piece.lowerBound - shards.ranges[communicator.rank].lowerBound)
+            buckets[bucket].request = try communicator.startAverageScatter(
+                UnsafeBufferPointer(start: gradients + range.lowerBound, count: range.count),
+                into: UnsafeMutableBufferPointer(start: output, count: piece.count), counts: state.scatterCounts, wire: wire)
+            inFlight.append(bucket)
+            return
+        } else if let range = state.inPlaceRange {
             buffer = UnsafeMutableBufferPointer(start: gradients + range.lowerBound, count: range.count)
         } else {
             let staging = buckets[bucket].staging!
@@ -165,11 +194,12 @@ public final class GradientBucketReducer {
             }
             buffer = UnsafeMutableBufferPointer(rebasing: staging[0..<offset])
         }
-        buckets[bucket].request = try communicator.startAllReduce(buffer, .average)
+        buckets[bucket].request = try communicator.startAverage(buffer, wire: wire)
         inFlight.append(bucket)
     }
 
-    /// Copies a staged bucket's averaged values back to the flat buffer.
+    /// Copies a staged bucket's averaged values back to the flat buffer and, when sharded, this rank's part of them
+    /// to `shardGradients` (scattered parameters are all-reduced whole: only frozen stages scatter them).
     private func complete(_ bucket: Int) {
         let state = buckets[bucket]
         buckets[bucket].request = nil
@@ -178,6 +208,11 @@ public final class GradientBucketReducer {
         for p in state.activeParameters {
             (gradients + layout[p].offset).update(from: staging.baseAddress! + offset, count: layout[p].count)
             offset += layout[p].count
+            if let shards {
+                let owned = shards.ranges[communicator.rank]
+                let piece = shards.piece(of: layout[p].offset..<(layout[p].offset + layout[p].count), ownedBy: communicator.rank)
+                (shardGradients.baseAddress! + (piece.lowerBound - owned.lowerBound)).update(from: gradients + piece.lowerBound, count: piece.count)
+            }
         }
     }
 
@@ -193,6 +228,7 @@ public final class GradientBucketReducer {
             buckets[b].activeParameters = active
             buckets[b].activeElementCount = active.reduce(0) { $0 + layout[$1].count }
             buckets[b].inPlaceRange = active.isEmpty ? nil : GradientBucketPlan.contiguousRange(of: active, in: layout)
+            buckets[b].scatterCounts = buckets[b].inPlaceRange.flatMap { shards?.counts(within: $0) } ?? []
             if buckets[b].inPlaceRange == nil && !active.isEmpty && buckets[b].staging == nil {
                 buckets[b].staging = .allocate(capacity: plan.buckets[b].elementCount)
             }
@@ -223,6 +259,8 @@ private struct BucketState {
     var activeElementCount = 0
     /// Set when the active parameters tile one range: reduced in place.
     var inPlaceRange: Range<Int>?
+    /// Sharded: how many elements of `inPlaceRange` each rank owns (computed once, not at every launch).
+    var scatterCounts: [Int] = []
     /// Packing space for buckets whose active parameters are scattered in the flat buffer.
     var staging: UnsafeMutableBufferPointer<Float>?
     /// Active parameters not yet reported this step.

@@ -89,9 +89,13 @@ public final class MPICommunicator: Communicator {
         _ buffer: UnsafeMutableBufferPointer<T>, _ operation: ReduceOperation
     ) throws -> CollectiveRequest {
         try CollectiveValidation.operation(operation, kind: T.scalarKind)
-        let ticket = try worker.enqueue(.allReduce(buffer: UnsafeMutableRawPointer(buffer.baseAddress),
-                                                   count: buffer.count, kind: T.scalarKind, operation: operation))
-        return MPIRequest(worker: worker, ticket: ticket)
+        return try start(.allReduce(buffer: UnsafeMutableRawPointer(buffer.baseAddress), count: buffer.count,
+                                    kind: T.scalarKind, operation: operation))
+    }
+
+    /// Queues `job` on the MPI thread and returns its request.
+    func start(_ job: MPIJob) throws -> CollectiveRequest {
+        MPIRequest(worker: worker, ticket: try worker.enqueue(job))
     }
 
     public func allGatherV<T: CollectiveScalar>(
@@ -114,6 +118,29 @@ public final class MPICommunicator: Communicator {
         try worker.perform(.reduceScatter(input: UnsafeRawPointer(input.baseAddress),
                                           output: UnsafeMutableRawPointer(output.baseAddress),
                                           counts: counts, kind: T.scalarKind, operation: operation))
+    }
+}
+
+/// Gradient collectives run on the MPI thread, overlapping backward like `startAllReduce`.
+extension MPICommunicator {
+    public func startAverage(_ buffer: UnsafeMutableBufferPointer<Float>, wire: WirePrecision) throws -> CollectiveRequest {
+        switch wire {
+        case .fp32: return try startAllReduce(buffer, .average)
+        case .bf16: return try start(.averageBFloat16(buffer: buffer.baseAddress, count: buffer.count))
+        }
+    }
+
+    public func startAverageScatter(_ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>,
+                                    counts: [Int], wire: WirePrecision) throws -> CollectiveRequest {
+        try CollectiveValidation.counts(counts, size: size, rank: rank, localCount: output.count,
+                                        totalCount: input.count, what: "averageScatter")
+        switch wire {
+        case .fp32:
+            return try start(.reduceScatter(input: UnsafeRawPointer(input.baseAddress), output: UnsafeMutableRawPointer(output.baseAddress),
+                                            counts: counts, kind: .float32, operation: .average))
+        case .bf16:
+            return try start(.averageScatterBFloat16(input: input.baseAddress, output: output.baseAddress, counts: counts))
+        }
     }
 }
 

@@ -8,6 +8,10 @@ enum MPIJob {
     case allGatherV(local: UnsafeRawPointer?, gathered: UnsafeMutableRawPointer?, counts: [Int], kind: ScalarKind)
     case reduceScatter(input: UnsafeRawPointer?, output: UnsafeMutableRawPointer?, counts: [Int], kind: ScalarKind,
                        operation: ReduceOperation)
+    /// Averages Float32 values in place, carried as bfloat16 (see `Communicator.startAverage`).
+    case averageBFloat16(buffer: UnsafeMutablePointer<Float>?, count: Int)
+    /// Averages `input` and keeps this rank's segment, carried as bfloat16 (see `Communicator.startAverageScatter`).
+    case averageScatterBFloat16(input: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>?, counts: [Int])
     /// Arbitrary work that must be serialised with the other MPI calls (raw MPI calls, settings).
     case run((MPIJobExecutor) throws -> Void)
     case finalize
@@ -20,6 +24,8 @@ enum MPIJob {
         case .allReduce: return "allReduce"
         case .allGatherV: return "allGatherV"
         case .reduceScatter: return "reduceScatter"
+        case .averageBFloat16: return "bf16 allReduce"
+        case .averageScatterBFloat16: return "bf16 reduceScatter"
         case .run: return "custom MPI work"
         case .finalize: return "finalize"
         }
@@ -50,6 +56,8 @@ final class MPIJobExecutor {
     // Reused for every variable-count collective so those calls do not allocate.
     private var counts32: [Int32] = []
     private var displacements32: [Int32] = []
+    /// Reused bfloat16 buffers of the `--grad-comm-dtype bf16` collectives.
+    let wire = BFloat16WireBuffers()
 
     init(communicator: MPI_Comm, rank: Int, size: Int) {
         self.communicator = communicator
@@ -69,6 +77,10 @@ final class MPIJobExecutor {
             try allGatherV(local, gathered, counts: counts, kind: kind)
         case let .reduceScatter(input, output, counts, kind, operation):
             try reduceScatter(input, output, counts: counts, kind: kind, operation: operation)
+        case let .averageBFloat16(buffer, count):
+            try averageBFloat16(buffer, count: count)
+        case let .averageScatterBFloat16(input, output, counts):
+            try averageScatterBFloat16(input, output, counts: counts)
         case let .run(body):
             try body(self)
         case .finalize:
@@ -170,6 +182,7 @@ extension ScalarKind {
         case .int32: return CMPI_int()
         case .int64: return CMPI_int64()
         case .uint64: return CMPI_uint64()
+        case .uint16: return CMPI_uint16()
         case .byte: return CMPI_byte()
         }
     }
@@ -178,6 +191,7 @@ extension ScalarKind {
         switch self {
         case .float32, .int32: return 4
         case .float64, .int64, .uint64: return 8
+        case .uint16: return 2
         case .byte: return 1
         }
     }

@@ -7,6 +7,11 @@ import TensorCore
 /// p ← p − (lr / (1−β₁ᵗ)) · m / (√v / √(1−β₂ᵗ) + ε).
 /// Each parameter group has its own step count, so a parameter frozen for a stage keeps its moments
 /// and bias correction untouched until it trains again (as PyTorch does for parameters without grads).
+///
+/// With ZeRO-1 an instance updates only `shard`, a range of the flat buffer that may cut through segments: it holds
+/// moments for that range alone, and each segment's piece inside it is updated with the segment's own decay and step
+/// count. The rule is element-wise, so a piece gets exactly the values the whole segment would. Step counts are kept
+/// for every segment on every rank, so they stay the same everywhere and in checkpoints.
 public final class AdamW {
     public struct Hyperparameters: Codable, Equatable, Sendable {
         public var beta1: Float = 0.9
@@ -31,18 +36,21 @@ public final class AdamW {
 
     public var hyperparameters: Hyperparameters
     public let segments: [Segment]
-    /// First and second moments, one flat buffer each, laid out like the parameters.
+    /// The part of the flat buffer this instance updates (all of it unless sharded).
+    public let shard: Range<Int>
+    /// First and second moments of `shard`, one buffer each, laid out like the parameters from `shard.lowerBound` on.
     public private(set) var firstMoment: [Float]
     public private(set) var secondMoment: [Float]
     /// Number of updates each segment has received (its bias-correction step).
     public private(set) var steps: [Int]
 
-    public init(segments: [Segment], hyperparameters: Hyperparameters = Hyperparameters()) {
+    /// - Parameter shard: the range to update and keep moments for; nil: the whole buffer.
+    public init(segments: [Segment], hyperparameters: Hyperparameters = Hyperparameters(), shard: Range<Int>? = nil) {
         self.segments = segments
         self.hyperparameters = hyperparameters
-        let total = segments.map { $0.offset + $0.count }.max() ?? 0
-        firstMoment = [Float](repeating: 0, count: total)
-        secondMoment = [Float](repeating: 0, count: total)
+        self.shard = shard ?? 0..<(segments.map { $0.offset + $0.count }.max() ?? 0)
+        firstMoment = [Float](repeating: 0, count: self.shard.count)
+        secondMoment = [Float](repeating: 0, count: self.shard.count)
         steps = [Int](repeating: 0, count: segments.count)
     }
 
@@ -52,15 +60,18 @@ public final class AdamW {
         !(shape.count < 2 || name.contains("bn") || name.contains("ln") || name.contains("bias") || name.contains("logit_scale"))
     }
 
-    /// One update of the segments for which `active` holds, with learning rate `lr`.
+    /// One update of the segments for which `active` holds, with learning rate `lr`: `parameters` is the whole flat
+    /// buffer, `gradients` covers `shard` (index 0 is `shard.lowerBound`).
     public func step(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, lr: Float,
                      active: (Int) -> Bool = { _ in true }) {
-        let h = hyperparameters
+        let h = hyperparameters, base = shard.lowerBound
         firstMoment.withUnsafeMutableBufferPointer { mBuffer in
             secondMoment.withUnsafeMutableBufferPointer { vBuffer in
                 let m = mBuffer.baseAddress!, v = vBuffer.baseAddress!
                 for (index, s) in segments.enumerated() where active(index) {
                     steps[index] += 1
+                    let lower = max(s.offset, shard.lowerBound), upper = min(s.offset + s.count, shard.upperBound)
+                    guard lower < upper else { continue }
                     let t = Double(steps[index])
                     let bc1 = 1 - Foundation.pow(Double(h.beta1), t), bc2 = 1 - Foundation.pow(Double(h.beta2), t)
                     let stepSize = Float(Double(lr) / bc1)
@@ -68,13 +79,13 @@ public final class AdamW {
                     let decay: Float = s.decay ? 1 - lr * h.weightDecay : 1
                     let rule = AdamWRule(beta1: h.beta1, beta2: h.beta2, epsilon: h.epsilon, decay: decay,
                                          stepSize: stepSize, inverseSqrtBC2: inverseSqrtBC2)
-                    rule.apply(parameters + s.offset, gradients + s.offset, m + s.offset, v + s.offset, s.count)
+                    rule.apply(parameters + lower, gradients + (lower - base), m + (lower - base), v + (lower - base), upper - lower)
                 }
             }
         }
     }
 
-    /// Calls `body` with the writable first and second moments (e.g. to broadcast them from rank 0).
+    /// Calls `body` with the writable first and second moments of `shard` (e.g. to broadcast them from rank 0).
     public func withMoments<R>(_ body: (UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
         try firstMoment.withUnsafeMutableBufferPointer { m in try secondMoment.withUnsafeMutableBufferPointer { v in try body(m, v) } }
     }

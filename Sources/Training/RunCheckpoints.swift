@@ -36,11 +36,11 @@ public final class RunCheckpoints {
         writer = AsyncCheckpointWriter(directory: directory, options: CheckpointWriteOptions(compressionLevel: Int32(compressionLevel)))
     }
 
-    /// The tensors of a checkpoint: parameters, then first and second moments.
-    public static func tensors(parameters store: ParameterStore, optimizer: AdamW) -> [CheckpointTensor] {
+    /// The tensors of a checkpoint: parameters, then first and second moments (full, laid out like the parameters).
+    public static func tensors(parameters store: ParameterStore, firstMoment: [Float], secondMoment: [Float]) -> [CheckpointTensor] {
         var tensors = store.parameters.map { CheckpointTensor(name: $0.name, shape: $0.shape, values: $0.value.values) }
-        optimizer.firstMoment.withUnsafeBufferPointer { m in
-            optimizer.secondMoment.withUnsafeBufferPointer { v in
+        firstMoment.withUnsafeBufferPointer { m in
+            secondMoment.withUnsafeBufferPointer { v in
                 for p in store.parameters {
                     tensors.append(CheckpointTensor(name: firstMomentPrefix + p.name, shape: p.shape,
                                                     values: Array(m[p.offset..<(p.offset + p.count)])))
@@ -52,10 +52,11 @@ public final class RunCheckpoints {
         return tensors
     }
 
-    /// Snapshots the run and writes it in the background (waiting for the previous save first).
-    public func save(task: TrainingTask, family: String, optimizer: AdamW, state: TrainingState) throws {
+    /// Snapshots the run and writes it in the background (waiting for the previous save first); `moments` are the
+    /// full AdamW moments (`StepEngine.gatherOptimizerMoments`).
+    public func save(task: TrainingTask, family: String, moments: (first: [Float], second: [Float]), state: TrainingState) throws {
         let start = DispatchTime.now().uptimeNanoseconds
-        let tensors = Self.tensors(parameters: task.parameters, optimizer: optimizer)
+        let tensors = Self.tensors(parameters: task.parameters, firstMoment: moments.first, secondMoment: moments.second)
         let metadata = CheckpointMetadata(state: state, family: family, model: task.modelConfig, tokenizer: task.checkpointAttachment)
         try writer.submit(step: state.step, tensors: tensors, metadata: metadata)
         lastPause = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

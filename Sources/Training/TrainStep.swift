@@ -24,6 +24,11 @@ public struct StepOutcome: Sendable {
 /// the global loss and the gradient of every output are computed once over the whole batch, then each micro-batch is
 /// re-run with the tape and back-propagates its slice of the cached gradients (and 1/k of its local loss). Parameter
 /// gradients equal the one-shot computation, and parameters outside the tape get their gradient once.
+///
+/// With `shardOptimizer` (ZeRO-1, `--zero 1`) on several ranks, each rank keeps AdamW moments for its own range of the
+/// flat buffer only (`FlatShardLayout`): buckets are reduce-scattered into that range during backward, the global
+/// gradient norm is the square root of an all-reduced sum of the ranks' squares, each rank updates its range, and the
+/// updated parameters are all-gathered.
 public final class StepEngine {
     public let task: TrainingTask
     let communicator: Communicator
@@ -38,16 +43,23 @@ public final class StepEngine {
     public var gradientClipNorm: Double?
     public var accumulation = 1
 
+    /// - Parameters:
+    ///   - shardOptimizer: ZeRO-1 (ignored on one rank, whose shard would be everything).
+    ///   - gradientWire: the element type gradients travel in.
     public init(task: TrainingTask, communicator: Communicator, hyperparameters: AdamW.Hyperparameters,
-                bucketBytes: Int = 8 << 20, deterministic: Bool = false) throws {
+                bucketBytes: Int = 8 << 20, deterministic: Bool = false, shardOptimizer: Bool = false,
+                gradientWire: WirePrecision = .fp32) throws {
         self.task = task
         self.communicator = communicator
         let store = task.parameters
+        let shards = shardOptimizer && communicator.size > 1
+            ? try FlatShardLayout(totalCount: store.count, ranks: communicator.size) : nil
         optimizer = AdamW(segments: store.parameters.map {
             AdamW.Segment(name: $0.name, offset: $0.offset, count: $0.count, decay: task.decays(name: $0.name, shape: $0.shape))
-        }, hyperparameters: hyperparameters)
+        }, hyperparameters: hyperparameters, shard: shards?.ranges[communicator.rank])
         reducer = try GradientBucketReducer(communicator: communicator, layout: store.parameters.map { ($0.offset, $0.count) },
-                                            bucketBytes: bucketBytes, deterministic: deterministic)
+                                            bucketBytes: bucketBytes, deterministic: deterministic, shards: shards,
+                                            wire: gradientWire)
         gradients = .allocate(capacity: max(store.count, 1))
         gradients.initialize(repeating: 0)
         parameterIndex = Dictionary(uniqueKeysWithValues: store.parameters.enumerated().map { (ObjectIdentifier($0.element), $0.offset) })
@@ -156,26 +168,82 @@ public final class StepEngine {
         let loss = lossSum[0] / Double(communicator.size)
 
         var squares: Double = 0
-        for i in active {
-            let p = store.parameters[i]
-            squares += Double(Kernels.sumOfSquares(gradients.baseAddress! + p.offset, p.count))
-        }
+        forEachReducedGradient(of: active) { g, count in squares += Double(Kernels.sumOfSquares(g, count)) }
+        // A shard holds part of the gradient; every rank needs the norm of all of it, and so the same clip and skip.
+        if reducer.shards != nil { squares = try communicator.allReduce(squares, .sum) }
         let norm = squares.squareRoot()
         let finite = loss.isFinite && norm.isFinite
         if finite, let maxNorm = gradientClipNorm, norm > maxNorm {
             let factor = Float(maxNorm / (norm + 1e-6))
-            for i in active {
-                let p = store.parameters[i]
-                let g = gradients.baseAddress! + p.offset
-                for j in 0..<p.count { g[j] *= factor }
-            }
+            forEachReducedGradient(of: active) { g, count in for j in 0..<count { g[j] *= factor } }
         }
         if finite {
-            optimizer.step(parameters: store.values.pointer, gradients: gradients.baseAddress!, lr: learningRate) { trainable[$0] }
+            let reduced = reducer.shards == nil ? gradients.baseAddress! : reducer.shardGradients.baseAddress!
+            optimizer.step(parameters: store.values.pointer, gradients: reduced, lr: learningRate) { trainable[$0] }
+            if let shards = reducer.shards {
+                let own = shards.ranges[communicator.rank]
+                try communicator.allGatherV(UnsafeBufferPointer(rebasing: store.flatValues[own]), into: store.flatValues,
+                                            counts: shards.counts)
+            }
             task.didStep()
         }
         return StepOutcome(loss: loss, gradientNorm: norm, applied: finite, communicationWait: wait, learningRate: learningRate)
     }
 
     private func index(of parameter: Parameter) -> Int { parameterIndex[ObjectIdentifier(parameter)]! }
+
+    /// Calls `body` with each of `parameters`' averaged gradients that this rank holds after the reduction: the whole
+    /// parameter in the flat buffer, or its piece inside this rank's shard.
+    private func forEachReducedGradient(of parameters: [Int], _ body: (UnsafeMutablePointer<Float>, Int) -> Void) {
+        let store = task.parameters
+        guard let shards = reducer.shards else {
+            for i in parameters { body(gradients.baseAddress! + store.parameters[i].offset, store.parameters[i].count) }
+            return
+        }
+        let own = shards.ranges[communicator.rank]
+        for i in parameters {
+            let p = store.parameters[i]
+            let piece = shards.piece(of: p.offset..<(p.offset + p.count), ownedBy: communicator.rank)
+            if !piece.isEmpty { body(reducer.shardGradients.baseAddress! + (piece.lowerBound - own.lowerBound), piece.count) }
+        }
+    }
+
+    /// Bytes of AdamW moments this rank holds: the whole model's, or its shard's under ZeRO-1.
+    public var optimizerStateBytes: Int { 2 * optimizer.shard.count * MemoryLayout<Float>.stride }
+
+    /// Whether AdamW's state is sharded over the ranks (ZeRO-1 on more than one rank).
+    public var isOptimizerSharded: Bool { reducer.shards != nil }
+
+    /// The full AdamW moments, laid out like the parameters, on rank 0 (nil on the others, which must call this too):
+    /// for checkpoints, which always hold the full state.
+    public func gatherOptimizerMoments() throws -> (first: [Float], second: [Float])? {
+        let isRoot = communicator.rank == 0
+        guard let shards = reducer.shards else { return isRoot ? (optimizer.firstMoment, optimizer.secondMoment) : nil }
+        var first = [Float](repeating: 0, count: isRoot ? task.parameters.count : 0), second = first
+        try optimizer.withMoments { m, v in
+            try first.withUnsafeMutableBufferPointer { try shards.gatherToRoot(m, into: isRoot ? $0 : nil, communicator: communicator) }
+            try second.withUnsafeMutableBufferPointer { try shards.gatherToRoot(v, into: isRoot ? $0 : nil, communicator: communicator) }
+        }
+        return isRoot ? (first, second) : nil
+    }
+
+    /// Installs rank 0's full AdamW moments (`moments` is read on rank 0 only) on every rank: all of them, or each
+    /// rank's shard; so any checkpoint resumes with or without ZeRO-1 and on any world size.
+    public func restoreOptimizerMoments(_ moments: (first: [Float], second: [Float])?) throws {
+        let isRoot = communicator.rank == 0
+        var first = isRoot ? moments?.first ?? [] : [], second = isRoot ? moments?.second ?? [] : []
+        if isRoot && (first.count != task.parameters.count || second.count != task.parameters.count) {
+            throw TrainingError("optimizer moments of \(first.count)/\(second.count) values for \(task.parameters.count) parameters")
+        }
+        try optimizer.withMoments { m, v in
+            if let shards = reducer.shards {
+                try first.withUnsafeMutableBufferPointer { try shards.scatterFromRoot(isRoot ? $0 : nil, into: m, communicator: communicator) }
+                try second.withUnsafeMutableBufferPointer { try shards.scatterFromRoot(isRoot ? $0 : nil, into: v, communicator: communicator) }
+            } else {
+                if isRoot { _ = m.update(from: first); _ = v.update(from: second) }
+                try communicator.broadcast(m, root: 0)
+                try communicator.broadcast(v, root: 0)
+            }
+        }
+    }
 }

@@ -59,7 +59,8 @@ public final class Trainer {
         let hyper = AdamW.Hyperparameters(beta1: Float(settings.beta1), beta2: Float(settings.beta2),
                                           epsilon: Float(settings.eps), weightDecay: Float(settings.wd))
         engine = try StepEngine(task: task, communicator: communicator, hyperparameters: hyper,
-                                bucketBytes: Int(settings.bucketMb * 1_048_576), deterministic: settings.deterministic)
+                                bucketBytes: Int(settings.bucketMb * 1_048_576), deterministic: settings.deterministic,
+                                shardOptimizer: settings.zero == 1, gradientWire: settings.gradCommDtype)
         engine.gradientClipNorm = settings.gradClipNorm
         engine.accumulation = settings.accumFreq
         task.setRecomputation(blocks: settings.checkpointedBlocksPerTower, mlpBlocks: settings.recomputeMlpBlocks ?? 0)

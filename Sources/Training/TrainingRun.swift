@@ -51,14 +51,8 @@ public final class TrainingRun {
         let data = try task.trainingData(context)
         let trainer = try Trainer(settings: settings, task: task, communicator: communicator, data: data)
         if let saved = savedState {
-            try trainer.engine.optimizer.withMoments { m, v in
-                if let restored {
-                    _ = m.update(from: restored.firstMoment)
-                    _ = v.update(from: restored.secondMoment)
-                }
-                try communicator.broadcast(m, root: 0)
-                try communicator.broadcast(v, root: 0)
-            }
+            // Rank 0's full moments go to every rank, whole or as each rank's shard, whatever the run that saved them.
+            try trainer.engine.restoreOptimizerMoments(restored.map { (first: $0.firstMoment, second: $0.secondMoment) })
             try trainer.engine.optimizer.restore(steps: saved.optimizerSteps)
             try trainer.restore(saved)
         }
@@ -77,6 +71,7 @@ public final class TrainingRun {
             checkpoints = try RunCheckpoints(directory: checkpointFolder, keep: settings.keep,
                                              compressionLevel: settings.checkpointCompressionLevel)
             print("swiftclip: training \(family.name) \(settings.model) (\(task.parameters.count) parameters) on \(communicator.size) rank(s), global batch \(trainer.globalBatch), \(trainer.totalSteps) steps -> \(directory)")
+            print(OptimizerMemory(engine: trainer.engine, parameterCount: task.parameters.count, ranks: communicator.size).line)
             fflush(stdout)
             for note in notes { try outputs?.message(note) }
             if let evaluation {
@@ -90,8 +85,10 @@ public final class TrainingRun {
         trainer.saveCheckpoint = { state, _ in
             // Replicas must agree before rank 0 writes for all of them.
             try trainer.verifyReplicas()
-            guard let checkpoints else { return }
-            try checkpoints.save(task: task, family: family.name, optimizer: trainer.engine.optimizer, state: state)
+            // Every rank takes part in gathering the full optimizer state to rank 0.
+            let moments = try trainer.engine.gatherOptimizerMoments()
+            guard let checkpoints, let moments else { return }
+            try checkpoints.save(task: task, family: family.name, moments: moments, state: state)
             try outputs?.message(String(format: "checkpoint of step %d handed to the background writer (training paused %.0f ms)", state.step, checkpoints.lastPause * 1000))
         }
         do {

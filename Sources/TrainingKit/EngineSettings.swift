@@ -1,4 +1,5 @@
 import DataPipeline
+import Distributed
 import Foundation
 import Optim
 
@@ -28,6 +29,7 @@ public enum ReportTarget: String, SettingEnumeration {
 }
 
 extension LearningRateSchedule.Kind: SettingEnumeration {}
+extension WirePrecision: SettingEnumeration {}
 
 /// The engine's settings, read by every family. Long names follow OpenCLIP's flags (`--batch-size` is per rank).
 public struct EngineSettings: SettingCatalog {
@@ -88,6 +90,10 @@ public struct EngineSettings: SettingCatalog {
 
     // Distribution.
     public let bucketMb = Setting("bucket-mb", 8.0, help: "Gradient all-reduce bucket size in MB.", check: SettingCheck.positive)
+    public let zero = Setting("zero", 0, help: "ZeRO stage: 1 shards AdamW's moments over the ranks (gradients reduce-scattered, parameters all-gathered); 0: every rank holds them all.",
+                              check: SettingCheck.within(0...1))
+    public let gradCommDtype = Setting("grad-comm-dtype", WirePrecision.fp32,
+                                       help: "Element type of gradient communication: fp32, or bf16 (each rank's share rounded to bfloat16, summed in float32: half the bytes).")
     public let replicaCheckEvery = Setting("replica-check-every", 100, help: "Verify replicas agree every N steps (0: only at start and at saves).",
                                            check: SettingCheck.nonNegative)
 

@@ -30,6 +30,9 @@ final class SelfChecks {
             ("bucket reducer vs allReduce", checkBucketReducer),
             ("replica check", checkReplicaCheck),
             ("feature gather forward/backward", checkFeatureGather),
+            ("bf16 average and average-scatter", checkBFloat16Average),
+            ("ZeRO-1 sharded bucket reducer", checkShardedBucketReducer),
+            ("shard gather to rank 0 and scatter back", checkShardTransfer),
         ]
         for (name, check) in checks {
             currentCheck = name
@@ -238,11 +241,8 @@ final class SelfChecks {
 
     /// The bucket reducer must leave exactly what one plain average all-reduce of the whole buffer gives.
     func checkBucketReducer() throws {
-        var generator = SplitMix64(seed: 7)
         let parameterCount = 37
-        let sizes = (0..<parameterCount).map { _ in Int(generator.next() % 3000) + 1 }
-        let contiguous = packedLayout(sizes, order: Array(0..<parameterCount))
-        let scattered = packedLayout(sizes, order: (0..<parameterCount).shuffled(using: &generator), gap: 5)
+        let (contiguous, scattered) = randomLayouts(seed: 7, parameterCount: parameterCount, largest: 3000, gap: 5)
         let frozen: Set<Int> = [3, 4, 17, 30]
         for (layoutName, layout) in [("contiguous", contiguous), ("scattered", scattered)] {
             for deterministic in [true, false] {
@@ -279,6 +279,15 @@ final class SelfChecks {
                 }
             }
         }
+    }
+
+    /// Parameters of random sizes (the same on every rank) laid out back to back in order, and shuffled with gaps.
+    func randomLayouts(seed: UInt64, parameterCount: Int, largest: Int, gap: Int)
+        -> (contiguous: [(offset: Int, count: Int)], scattered: [(offset: Int, count: Int)]) {
+        var generator = SplitMix64(seed: seed)
+        let sizes = (0..<parameterCount).map { _ in Int(generator.next() % UInt64(largest)) + 1 }
+        return (packedLayout(sizes, order: Array(0..<parameterCount)),
+                packedLayout(sizes, order: (0..<parameterCount).shuffled(using: &generator), gap: gap))
     }
 
     /// Lays parameters out in `order` with `gap` unused floats between them.

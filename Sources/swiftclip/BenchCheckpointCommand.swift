@@ -32,12 +32,14 @@ struct BenchCheckpointCommand: ParsableCommand {
                 stepSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             }
             let stepTime = stepSeconds.sorted()[stepSeconds.count / 2]
-            let tensors = RunCheckpoints.tensors(parameters: task.parameters, optimizer: engine.optimizer)
+            let tensors = RunCheckpoints.tensors(parameters: task.parameters, firstMoment: engine.optimizer.firstMoment,
+                                                  secondMoment: engine.optimizer.secondMoment)
             var results = try CheckpointBenchmark.run(tensors: tensors)
             let rawMB = Double(tensors.reduce(0) { $0 + $1.values.count * 4 }) / 1e6  // MB as CheckpointBenchmark counts them
             // What a step waits for with background saving: the snapshot copy handed to the writer thread.
             let start = DispatchTime.now().uptimeNanoseconds
-            let snapshot = RunCheckpoints.tensors(parameters: task.parameters, optimizer: engine.optimizer)
+            let snapshot = RunCheckpoints.tensors(parameters: task.parameters, firstMoment: engine.optimizer.firstMoment,
+                                                  secondMoment: engine.optimizer.secondMoment)
             let pause = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             precondition(snapshot.count == tensors.count)
             results["step_seconds"] = stepTime

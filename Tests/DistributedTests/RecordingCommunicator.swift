@@ -81,4 +81,47 @@ final class RecordingCommunicator: Communicator {
         _ input: UnsafeBufferPointer<T>, into output: UnsafeMutableBufferPointer<T>, counts: [Int],
         _ operation: ReduceOperation
     ) throws {}
+
+    /// A recorded reduce-scatter: completing it writes this rank's segment of the input, times `completionFactor`,
+    /// to the output.
+    struct ScatterLaunch {
+        let input: UnsafeBufferPointer<Float>
+        let output: UnsafeMutableBufferPointer<Float>
+        let counts: [Int]
+        let wire: WirePrecision
+        let request: ManualScatterRequest
+    }
+
+    final class ManualScatterRequest: CollectiveRequest {
+        let segment: UnsafeBufferPointer<Float>
+        let output: UnsafeMutableBufferPointer<Float>
+        let factor: Float
+        private(set) var isComplete = false
+
+        init(segment: UnsafeBufferPointer<Float>, output: UnsafeMutableBufferPointer<Float>, factor: Float) {
+            self.segment = segment
+            self.output = output
+            self.factor = factor
+        }
+
+        func complete() {
+            guard !isComplete else { return }
+            isComplete = true
+            for i in output.indices { output[i] = segment[i] * factor }
+        }
+
+        func wait() throws { complete() }
+        func test() throws -> Bool { isComplete }
+    }
+
+    private(set) var scatterLaunches: [ScatterLaunch] = []
+
+    func startAverageScatter(_ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>,
+                             counts: [Int], wire: WirePrecision) throws -> CollectiveRequest {
+        let offset = counts[..<rank].reduce(0, +)
+        let request = ManualScatterRequest(segment: UnsafeBufferPointer(rebasing: input[offset..<(offset + counts[rank])]),
+                                           output: output, factor: completionFactor)
+        scatterLaunches.append(ScatterLaunch(input: input, output: output, counts: counts, wire: wire, request: request))
+        return request
+    }
 }

@@ -102,7 +102,7 @@ final class PluggedFamilyTests: XCTestCase {
         let dir = NSTemporaryDirectory() + "plugged-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let checkpoints = try RunCheckpoints(directory: dir, keep: nil)
-        try checkpoints.save(task: task, family: "softmax-regression", optimizer: trainer.engine.optimizer, state: trainer.state)
+        try checkpoints.save(task: task, family: "softmax-regression", moments: try trainer.engine.gatherOptimizerMoments()!, state: trainer.state)
         try checkpoints.finish()
         guard let loaded = try RunCheckpoints.load(dir + "/latest", runCheckpoints: dir, messages: { _ in }) else { return XCTFail("no checkpoint") }
         XCTAssertEqual(try RunCheckpoints.metadata(of: loaded).familyName, "softmax-regression")

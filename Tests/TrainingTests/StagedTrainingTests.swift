@@ -125,7 +125,7 @@ final class LockedTowerResumeTests: XCTestCase {
         locked.saveCheckpoint = { state, _ in
             if state.step == 2 {
                 saved = state
-                try checkpoints.save(task: locked.task, family: "clip", optimizer: locked.engine.optimizer, state: state)
+                try checkpoints.save(task: locked.task, family: "clip", moments: try locked.engine.gatherOptimizerMoments()!, state: state)
                 try checkpoints.finish()
                 throw Stop()
             }

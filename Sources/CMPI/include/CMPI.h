@@ -15,6 +15,7 @@ MPI_Datatype CMPI_double(void);
 MPI_Datatype CMPI_int(void);
 MPI_Datatype CMPI_int64(void);
 MPI_Datatype CMPI_uint64(void);
+MPI_Datatype CMPI_uint16(void);
 MPI_Datatype CMPI_byte(void);
 
 // Reduction operations.
