@@ -113,7 +113,9 @@ final class MatmulGradientTests: XCTestCase {
                 Tensor.linear(Tensor.attention(packedQKV: $0[0], heads: heads, causal: causal), weight: $0[1], bias: $0[2], adding: $0[3])
             }
             let inputs = [qkv, w, b, r]
-            XCTAssertEqual(withoutGradients { fused(inputs) }.values, withoutGradients { plain(inputs) }.values, "values causal=\(causal)")
+            // Equal up to rounding: BLAS kernels may sum a product differently for a different number of rows.
+            let fusedValues = withoutGradients { fused(inputs) }.values, plainValues = withoutGradients { plain(inputs) }.values
+            for (u, v) in zip(fusedValues, plainValues) { XCTAssertEqual(u, v, accuracy: 1e-5 * max(1, abs(v)), "values causal=\(causal)") }
             let a = G.analytic(inputs, differentiate: [0, 1, 2, 3], r: seed, fused)
             let p = G.analytic(inputs, differentiate: [0, 1, 2, 3], r: seed, plain)
             for i in 0..<4 {
