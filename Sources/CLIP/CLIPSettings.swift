@@ -5,7 +5,6 @@ public struct CLIPSettings: SettingCatalog {
     public static let declared = CLIPSettings()
     public var families: [String]? { ["clip"] }
 
-    public let lockImage = Setting("lock-image", false, help: "Freeze the image tower.")
     public let lockText = Setting("lock-text", false, help: "Freeze the text tower.")
     public let siglip = Setting("siglip", false, help: "Use the SigLIP sigmoid loss (a learnable bias initialised to -10, temperature 10).")
     public let localLoss = Setting("local-loss", true,

@@ -7,8 +7,8 @@ public enum Families {
         CLIPFamily.self,
     ]
 
-    /// Every setting: the engine's, then each family's.
-    public static let registry = SettingRegistry(catalogs: [EngineSettings.declared] + all.map { $0.settings },
+    /// Every setting: the engine's, those several families share, then each family's.
+    public static let registry = SettingRegistry(catalogs: [EngineSettings.declared, ImageTowerSettings.declared] + all.map { $0.settings },
                                                  families: all.map { $0.name })
 
     /// The family called `name` (`--task`, or a checkpoint's record).
