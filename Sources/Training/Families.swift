@@ -1,10 +1,12 @@
 import CLIP
+import CoCa
 import TrainingKit
 
 /// The model families `swiftclip` knows: adding a family is one module and one line here.
 public enum Families {
     public static let all: [any ModelFamily.Type] = [
         CLIPFamily.self,
+        CoCaFamily.self,
     ]
 
     /// Every setting: the engine's, those several families share, then each family's.
