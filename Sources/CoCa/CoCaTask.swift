@@ -30,7 +30,11 @@ public final class CoCaTask: TrainingTask {
 
     public var parameters: ParameterStore { model.parameters }
 
-    public var modelConfig: JSONValue { model.config.json }
+    public var modelConfig: JSONValue {
+        // As a checkpoint header stores and reads it back (an integral 4.0 comes back as 4), so a resumed or exported
+        // checkpoint's recorded config compares equal. Encoding a JSON value cannot fail.
+        try! JSONValue(encoding: model.config.json)
+    }
 
     public func forward(_ batch: TaskBatch) -> TaskOutputs {
         let tokens = batch.rows("text")

@@ -1,3 +1,4 @@
+import Checkpoint
 import CoCa
 import Distributed
 import Foundation
@@ -66,6 +67,17 @@ final class CoCaTrainingTests: XCTestCase {
         XCTAssertTrue(outputs.global.isEmpty)
         XCTAssertEqual(outputs.local!.scalar, 7.6055322, accuracy: 1e-4)  // fixture caption_loss
         XCTAssertEqual(withoutGradients { try! makeEngine().0.task.forward(batch) }.global.count, 2)
+    }
+
+    /// The recorded model config reads back equal from JSON (a checkpoint header) and rebuilds the same model.
+    func testModelConfigSurvivesACheckpointHeader() throws {
+        let settings = try Families.settings(arguments: ["--task", "coca", "--model", "coca-small"])
+        let task = try CoCaFamily.makeTask(settings: settings)
+        let reread = try JSONDecoder().decode(JSONValue.self, from: try JSONEncoder().encode(task.modelConfig))
+        XCTAssertEqual(reread, task.modelConfig)
+        let rebuilt = try CoCaFamily.makeTask(modelConfig: reread, settings: settings)
+        XCTAssertEqual(rebuilt.parameters.parameters.map(\.name), task.parameters.parameters.map(\.name))
+        XCTAssertEqual(rebuilt.parameters.parameters.map(\.shape), task.parameters.parameters.map(\.shape))
     }
 
     /// `swiftclip train --task coca --lock-image` on random data: the image tower stays, the decoder moves.
