@@ -57,6 +57,20 @@ final class CoCaTrainingTests: XCTestCase {
         }
     }
 
+    /// GradCache with two micro-batches of four on one rank weighs the caption loss exactly as two ranks of four do
+    /// (each part's token mean, averaged), with the contrastive loss over the whole batch: OpenCLIP's dist2 gradients.
+    func testTwoMicroBatchesGiveTheTwoRankGradients() throws {
+        let (engine, batch) = try makeEngine()
+        engine.accumulation = 2
+        _ = try engine.step(batch, trainable: [Bool](repeating: true, count: engine.task.parameters.parameters.count), learningRate: 0)
+        let reference = try Safetensors.read(FixturePaths.cocaTiny + "/dist2.safetensors").tensors
+        for p in engine.task.parameters.parameters {
+            let ours = Array(engine.gradients[p.offset..<(p.offset + p.count)]), expected = reference["grad." + p.name]!.floats
+            let scale = expected.map { abs($0) }.max()!
+            XCTAssertLessThanOrEqual(zip(ours, expected).map { abs($0 - $1) }.max()!, 1e-3 * scale + 1e-6, p.name)
+        }
+    }
+
     /// Contrastive weight 0 is a pure captioner: no global outputs (so no gather), only the weighted caption loss.
     func testZeroContrastiveWeightReturnsNoGlobalOutputs() throws {
         var settings = Settings()
