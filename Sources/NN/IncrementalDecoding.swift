@@ -10,6 +10,16 @@ public struct KeyValueCache {
 
     /// How many positions are cached.
     public var count: Int { keys?.shape[1] ?? 0 }
+
+    /// Keeps the cached sequences `rows` of the batch, in that order (a beam search's surviving beams).
+    public mutating func selectRows(_ rows: [Int32]) {
+        func select(_ t: Tensor) -> Tensor {
+            let (length, width) = (t.shape[1], t.shape[2])
+            return t.reshaped([t.shape[0], length * width]).gatherRows(rows).reshaped([rows.count, length, width])
+        }
+        keys = keys.map(select)
+        values = values.map(select)
+    }
 }
 
 /// Decoding one position at a time (inference only, no tape).
