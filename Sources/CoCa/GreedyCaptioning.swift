@@ -6,7 +6,8 @@ public struct CaptionLimits: Sendable {
     public var startTokenId: Int32
     public var endTokenId: Int32
     public var padTokenId: Int32 = 0
-    /// `seq_len`: the length of a caption, start token included, at which generation stops.
+    /// `seq_len`: the length of a caption, start token included, at which generation stops (at most the text context
+    /// length + 1: every token but the last is fed back through the text tower).
     public var maxLength = 30
     /// `min_seq_len`: the end token is banned while a caption, start token included, is shorter than this.
     public var minLength = 5

@@ -11,6 +11,7 @@ enum Subcommands {
         EvalCommand.self,
         DataCommand.self,
         ParityCommand.self,
+        CaptionCommand.self,
         TokenizeCommand.self,
         TokenizerCommand.self,
         BenchStepCommand.self,
