@@ -62,9 +62,11 @@ let package = Package(
         // Model families: each a module on TrainingKit, registered in Training/Families.swift.
         .target(name: "CLIP", dependencies: ["NN", "TensorCore", "TrainingKit", "Text", "DataPipeline", "Distributed", "Checkpoint", "Optim"],
                 swiftSettings: targetCPU),
+        .target(name: "CoCa", dependencies: ["NN", "TensorCore", "TrainingKit", "Text", "DataPipeline", "Distributed", "Checkpoint"],
+                swiftSettings: targetCPU),
         // The engine: trainer, step engine, stage controller, checkpoints, logging; generic over families.
         .target(name: "Training", dependencies: [
-            "TensorCore", "NN", "Optim", "Distributed", "Text", "DataPipeline", "Checkpoint", "TrainingKit", "CLIP",
+            "TensorCore", "NN", "Optim", "Distributed", "Text", "DataPipeline", "Checkpoint", "TrainingKit", "CLIP", "CoCa",
         ]),
         // Offline embedding of collections and their search indexes; never the trainer (models come in through TrainingKit).
         .target(name: "Retrieval", dependencies: [
@@ -80,7 +82,7 @@ let package = Package(
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),
-        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Optim", "TrainingKit"]),
+        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "NN", "Optim", "TrainingKit"]),
         .testTarget(name: "TrainingKitTests", dependencies: ["TrainingKit"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),

@@ -1,5 +1,6 @@
 import Checkpoint
 import Foundation
+import NN
 import TrainingKit
 
 /// CLIP as a model family: OpenCLIP's dual encoder trained with the contrastive (or SigLIP) loss over the global batch.

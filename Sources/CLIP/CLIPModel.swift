@@ -68,6 +68,6 @@ public final class CLIPModel {
 
     /// Clamps `logit_scale` to [0, ln 100] as OpenCLIP's trainer does after every optimizer step.
     public func clampLogitScale() {
-        logitScale.pointer.pointee = min(max(logitScale.pointer.pointee, 0), Float(4.605_170_185_988_092))
+        logitScale.clampAsLogitScale()
     }
 }

@@ -1,3 +1,4 @@
+import NN
 import TrainingKit
 
 /// Settings only CLIP training reads (OpenCLIP's flag names).
@@ -5,7 +6,6 @@ public struct CLIPSettings: SettingCatalog {
     public static let declared = CLIPSettings()
     public var families: [String]? { ["clip"] }
 
-    public let lockImage = Setting("lock-image", false, help: "Freeze the image tower.")
     public let lockText = Setting("lock-text", false, help: "Freeze the text tower.")
     public let siglip = Setting("siglip", false, help: "Use the SigLIP sigmoid loss (a learnable bias initialised to -10, temperature 10).")
     public let hnBeta = Setting("hn-beta", 0.0,

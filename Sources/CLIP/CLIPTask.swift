@@ -38,34 +38,17 @@ public final class CLIPTask: TrainingTask {
     /// summed back to the owner), plus the temperature's (and SigLIP's bias's) gradient.
     public func globalLoss(_ outputs: [Tensor], communicator: Communicator) throws -> GlobalLoss {
         let image = outputs[0], text = outputs[1]
-        let rank = communicator.rank, world = communicator.size
-        let b = image.shape[0], d = image.shape[1]
-        let rows = [Int](repeating: b, count: world)
-        func gathered(_ local: Tensor) throws -> Tensor {
-            world == 1 ? local : Tensor(shape: [world * b, d], values: try allGatherFeatures(local.values, featureDimension: d,
-                                                                                              rowsPerRank: rows, communicator: communicator).values)
+        guard settings.siglip else {
+            return try .clip(image: image, text: text, logitScale: model.logitScale, communicator: communicator, tileElements: tileElements,
+                             hardNegatives: settings.hardNegativeWeighting)
         }
-        func ownRows(_ g: Tensor) throws -> Tensor {
-            world == 1 ? g : Tensor(shape: [b, d], values: try allGatherFeaturesBackward(g.values, rowsPerRank: rows, featureDimension: d,
-                                                                                          communicator: communicator))
-        }
-        let gatheredText = try gathered(text)
-        if settings.siglip {
-            let evaluation = SigLIPLossEvaluation(localImage: image, gatheredText: gatheredText, logitScale: model.logitScale.value.scalar,
-                                                  logitBias: model.logitBias?.value.scalar ?? -10, rank: rank, tileElements: tileElements)
-            let g = evaluation.gradients()
-            var scalars = [(model.logitScale, [g.logitScale])]
-            if let bias = model.logitBias { scalars.append((bias, [g.logitBias])) }
-            return GlobalLoss(loss: evaluation.loss, outputGradients: [g.localImage, try ownRows(g.gatheredText)], parameterGradients: scalars)
-        }
-        let gatheredImage = try gathered(image)
-        let evaluation = ClipLossEvaluation(localImage: image, localText: text, gatheredImage: gatheredImage, gatheredText: gatheredText,
-                                            logitScale: model.logitScale.value.scalar, rank: rank, tileElements: tileElements,
-                                            hardNegatives: settings.hardNegativeWeighting)
+        let exchange = FeatureExchange(localRows: image.shape[0], featureDimension: image.shape[1], communicator: communicator)
+        let evaluation = SigLIPLossEvaluation(localImage: image, gatheredText: try exchange.gathered(text), logitScale: model.logitScale.value.scalar,
+                                              logitBias: model.logitBias?.value.scalar ?? -10, rank: communicator.rank, tileElements: tileElements)
         let g = evaluation.gradients()
-        return GlobalLoss(loss: evaluation.loss,
-                          outputGradients: [g.localImage + (try ownRows(g.gatheredImage)), g.localText + (try ownRows(g.gatheredText))],
-                          parameterGradients: [(model.logitScale, [g.logitScale])])
+        var scalars = [(model.logitScale, [g.logitScale])]
+        if let bias = model.logitBias { scalars.append((bias, [g.logitBias])) }
+        return GlobalLoss(loss: evaluation.loss, outputGradients: [g.localImage, try exchange.ownRows(g.gatheredText)], parameterGradients: scalars)
     }
 
     /// `--lock-image` freezes the image tower (`visual.`), `--lock-text` the text tower.
@@ -88,24 +71,9 @@ public final class CLIPTask: TrainingTask {
     }
 
     public func trainingData(_ context: RunContext) throws -> TrainingDataSource {
-        let s = context.settings, v = model.config.vision, t = model.config.text
-        if s.datasetType == .random {
-            return RandomDataSource(imageSize: v.imageSize, contextLength: t.contextLength, vocabularySize: t.vocabSize,
-                                    batchPerRank: s.batchSize, rank: context.rank, worldSize: context.worldSize,
-                                    samplesPerEpoch: s.trainNumSamples ?? s.batchSize * context.worldSize * 100, seed: s.seed)
-        }
-        let setup = dataSetup(context)
-        let tokenizer = try setup.tokenizer()
-        if context.rank == 0 {
-            try FileManager.default.createDirectory(atPath: setup.runDirectory, withIntermediateDirectories: true)
-            try setup.saveTokenizer(tokenizer)
-        }
-        if let trained = tokenizer as? TrainedBPETokenizer { checkpointAttachment = String(decoding: try trained.jsonData(), as: UTF8.self) }
-        let source = try setup.sourceOptions(data: s.trainData, split: .train).makeSource()
-        let options = LoaderOptions(mode: .training, batchSize: s.batchSize, worldSize: context.worldSize, rank: context.rank, seed: s.seed,
-                                    epochLength: s.trainNumSamples, transform: s.augCfg.config.trainingTransform(size: v.imageSize),
-                                    contextLength: t.contextLength, workers: s.workers, fields: SampleField.imageText)
-        return try LoaderDataSource(source: source, tokenizer: tokenizer, options: options, imageSize: v.imageSize)
+        let data = try dataSetup(context).imageTextTrainingData(context)
+        if let json = data.trainedTokenizerJSON { checkpointAttachment = json }
+        return data.source
     }
 
     public func evaluation(_ context: RunContext) throws -> TaskEvaluation? {

@@ -29,11 +29,13 @@ public struct MultiheadAttention {
 
     /// Self-attention over `prologue(x)` (e.g. a layer norm, recomputed in backward instead of kept), or over x;
     /// `residual` is added by the output projection in the same pass. The attention output and probabilities are
-    /// recomputed in backward, not kept.
-    public func callAsFunction(_ x: Tensor, causal: Bool, prologue: LinearPrologue? = nil, adding residual: Tensor? = nil) -> Tensor {
+    /// recomputed in backward, not kept. With `validKeyCounts`, batch row b attends to its first `validKeyCounts[b]`
+    /// positions only (a padding mask).
+    public func callAsFunction(_ x: Tensor, causal: Bool, validKeyCounts: [Int]? = nil, prologue: LinearPrologue? = nil,
+                               adding residual: Tensor? = nil) -> Tensor {
         let qkv = project(x, prologue: prologue, weight: inProjWeight.tensor, bias: inProjBias.tensor)
-        return Tensor.attentionProjection(packedQKV: qkv, heads: heads, causal: causal, weight: outProj.weight.tensor,
-                                          bias: outProj.bias?.tensor, adding: residual)
+        return Tensor.attentionProjection(packedQKV: qkv, heads: heads, causal: causal, validKeyCounts: validKeyCounts,
+                                          weight: outProj.weight.tensor, bias: outProj.bias?.tensor, adding: residual)
     }
 
     /// Cross-attention: queries from `queryPrologue(x)` [B, Tq, W] attend to keys and values from

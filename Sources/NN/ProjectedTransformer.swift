@@ -1,20 +1,27 @@
 import TensorCore
 
-/// What OpenCLIP's towers share after their embeddings: the transformer, a final layer norm (`ln_post`, `ln_final`)
-/// and the projection of the pooled token (`proj`, `text_projection`), registered in that order.
+/// What OpenCLIP's towers share after their embeddings: the transformer, optionally an attentional pooler (`attn_pool`),
+/// a final layer norm (`ln_post`, `ln_final`) and the projection of the pooled token (`proj`, `text_projection`),
+/// registered in that order.
 struct ProjectedTransformer {
     /// The blocks; its `checkpointedBlocks` and `mlpRecomputedBlocks` are the tower's recomputation settings.
     var transformer: Transformer
+    /// CoCa's pooler: the final layer norm and the projection then have its width, `outputDim`.
+    let pooler: AttentionalPooler?
     let finalNorm: LayerNorm
     let projection: Parameter
 
-    /// Registers `transformer`, then the layer norm `normName` and the projection `projectionName` [W, outputDim].
+    /// Registers `transformer`, then `attn_pool` when `attentionalPool` is given, then the layer norm `normName` and the
+    /// projection `projectionName` [W, outputDim] (W: the pooler's width `outputDim` when there is one).
     init(_ builder: ParameterBuilder, width: Int, layers: Int, heads: Int, mlpWidth: Int, activation: Activation,
-         initStds: TransformerInitStds?, normName: String, projectionName: String, outputDim: Int) {
+         initStds: TransformerInitStds?, normName: String, projectionName: String, outputDim: Int,
+         attentionalPool: AttentionalPoolerShape? = nil) {
         transformer = Transformer(builder.scope("transformer"), width: width, layers: layers, heads: heads, mlpWidth: mlpWidth,
                                   activation: activation, initStds: initStds)
-        finalNorm = LayerNorm(builder.scope(normName), width: width)
-        projection = builder.parameter(projectionName, [width, outputDim], .normal(std: 1 / Float(width).squareRoot()))
+        pooler = attentionalPool.map { AttentionalPooler(builder.scope("attn_pool"), width: outputDim, contextWidth: width, shape: $0) }
+        let pooledWidth = pooler == nil ? width : outputDim
+        finalNorm = LayerNorm(builder.scope(normName), width: pooledWidth)
+        projection = builder.parameter(projectionName, [pooledWidth, outputDim], .normal(std: 1 / Float(pooledWidth).squareRoot()))
     }
 
     /// The rows `rows` of the flattened [B·T] positions of x after the transformer and the final layer norm, projected:

@@ -6,6 +6,8 @@ import TensorCore
 public struct TextTransformerEncoder {
     public let config: TextTransformerConfig
     let tokenEmbedding: Parameter
+    /// CoCa's `cls_emb` (`embed_cls`): appended after the tokens and pooled.
+    let clsEmbedding: Parameter?
     let positionalEmbedding: Parameter
     /// The transformer, `ln_final` and `text_projection`.
     var head: ProjectedTransformer
@@ -15,7 +17,9 @@ public struct TextTransformerEncoder {
         self.config = config
         let width = config.width
         tokenEmbedding = builder.parameter("token_embedding.weight", [config.vocabSize, width], .normal(std: 0.02))
-        positionalEmbedding = builder.parameter("positional_embedding", [config.contextLength, width], .normal(std: 0.01))
+        clsEmbedding = config.embedCls ? builder.parameter("cls_emb", [width], .normal(std: 0.01)) : nil
+        positionalEmbedding = builder.parameter("positional_embedding", [config.contextLength + (config.embedCls ? 1 : 0), width],
+                                                .normal(std: 0.01))
         head = ProjectedTransformer(builder, width: width, layers: config.layers, heads: config.heads, mlpWidth: config.mlpWidth,
                                     activation: activation, initStds: TransformerInitStds(width: width, layers: config.layers),
                                     normName: "ln_final", projectionName: "text_projection", outputDim: outputDim)
@@ -36,6 +40,38 @@ public struct TextTransformerEncoder {
     /// Every position [B, L, W] after `ln_final`, unprojected (what a text decoder builds on).
     public func tokenFeatures(_ tokens: [Int32]) -> Tensor {
         head.tokens(embed(tokens), causal: true)
+    }
+
+    /// CoCa's text tower (`embed_cls`) on token rows of `length` ≤ context_length ids: the learned cls token is appended
+    /// at position `length` of every row (padded or not), and attention is causal plus OpenCLIP's legacy CoCa padding
+    /// mask (`legacyPaddingKeyCounts`). Returns the cls position after `ln_final`, projected, [B, outputDim], and the
+    /// token positions [B, length, W] WITHOUT `ln_final` (what the decoder reads).
+    public func clsPooledAndTokenFeatures(_ tokens: [Int32], length: Int) -> (pooled: Tensor, tokens: Tensor) {
+        guard let clsEmbedding else { preconditionFailure("text encoder: built without embed_cls") }
+        precondition(length > 0 && length <= config.contextLength && tokens.count % length == 0,
+                     "text encoder: \(tokens.count) token ids are not rows of \(length) ≤ \(config.contextLength)")
+        let (batch, width) = (tokens.count / length, config.width)
+        let cls = clsEmbedding.tensor.reshaped([1, 1, width]).expanded(to: [batch, 1, width])
+        let x = Tensor.concatenate([tokenEmbedding.tensor.gatherRows(tokens).reshaped([batch, length, width]), cls], axis: 1)
+            + positionalEmbedding.tensor.slice(axis: 0, 0..<(length + 1))
+        let counts = Self.legacyPaddingKeyCounts(tokens, length: length, padId: Int32(config.padId))
+        let h = head.transformer(x, causal: true, validKeyCounts: counts)                       // [B, length + 1, W]
+        let last = h.slice(axis: 1, length..<(length + 1)).reshaped([batch, width])
+        return (Tensor.matmul(head.finalNorm(last), head.projection.tensor), h.slice(axis: 1, 0..<length))
+    }
+
+    /// How many leading positions of each row (tokens then cls) the queries may attend to under OpenCLIP's legacy CoCa
+    /// mask (`correct_cls_mask=False`): key k ≥ 1 is blocked iff token k-1 is the pad id, a mask shifted by one, so the
+    /// first pad position stays visible and the cls token sees itself only in a row without padding. Padding is
+    /// trailing (what a tokenizer writes), so the blocked keys are a suffix and a count per row says all the mask does.
+    public static func legacyPaddingKeyCounts(_ tokens: [Int32], length: Int, padId: Int32) -> [Int] {
+        stride(from: 0, to: tokens.count, by: length).map { start in
+            let row = tokens[start..<(start + length)]
+            guard let firstPad = row.firstIndex(of: padId) else { return length + 1 }
+            precondition(row[firstPad...].allSatisfy { $0 == padId },
+                         "text encoder: a token follows padding in row \(start / length) (padding must be trailing)")
+            return firstPad - start + 1
+        }
     }
 
     /// The token embeddings plus the positional embedding, [B, L, W].

@@ -30,9 +30,13 @@ public struct ResidualAttentionBlock {
     /// With `keepingRows`, the block returns only those rows of the flattened [B·T, W] output, [rows.count, W]:
     /// keys and values still come from every position, but the queries, attention, output projection and MLP run on
     /// those rows alone (a tower's last block, whose only rows read afterwards are the pooled ones).
-    public func callAsFunction(_ x: Tensor, causal: Bool, recomputingMLP: Bool = false, keepingRows rows: [Int32]? = nil) -> Tensor {
+    ///
+    /// With `validKeyCounts`, batch row b attends to its first `validKeyCounts[b]` positions only (not with `keepingRows`).
+    public func callAsFunction(_ x: Tensor, causal: Bool, validKeyCounts: [Int]? = nil, recomputingMLP: Bool = false,
+                               keepingRows rows: [Int32]? = nil) -> Tensor {
+        precondition(rows == nil || validKeyCounts == nil, "residual attention block: kept rows with a key mask are not supported")
         let h = rows.map { attention(x, causal: causal, prologue: ln1.prologue, adding: x, keepingRows: $0) }
-            ?? attention(x, causal: causal, prologue: ln1.prologue, adding: x)
+            ?? attention(x, causal: causal, validKeyCounts: validKeyCounts, prologue: ln1.prologue, adding: x)
         return mlp(h, recomputingHidden: recomputingMLP)
     }
 
@@ -41,8 +45,10 @@ public struct ResidualAttentionBlock {
 
     /// The block without keeping its activations: the forward pass runs without recording, and backward
     /// recomputes the block (with the tape on) to differentiate it. Same gradients, memory of one block.
-    public func checkpointed(_ x: Tensor, causal: Bool, keepingRows rows: [Int32]? = nil) -> Tensor {
-        recomputedInBackward([x], parameters: parameters, name: "checkpointedBlock") { self($0[0], causal: causal, keepingRows: rows) }
+    public func checkpointed(_ x: Tensor, causal: Bool, validKeyCounts: [Int]? = nil, keepingRows rows: [Int32]? = nil) -> Tensor {
+        recomputedInBackward([x], parameters: parameters, name: "checkpointedBlock") {
+            self($0[0], causal: causal, validKeyCounts: validKeyCounts, keepingRows: rows)
+        }
     }
 }
 
@@ -76,12 +82,13 @@ public struct Transformer {
 
     /// Runs the blocks on x [B, T, W]. With `keepingRows` (indices into the flattened [B·T] positions), returns only
     /// those rows of the output, [rows.count, W]: the last block computes only those rows' queries and what follows.
-    public func callAsFunction(_ x: Tensor, causal: Bool, keepingRows rows: [Int32]? = nil) -> Tensor {
+    /// With `validKeyCounts`, batch row b attends to its first `validKeyCounts[b]` positions only.
+    public func callAsFunction(_ x: Tensor, causal: Bool, validKeyCounts: [Int]? = nil, keepingRows rows: [Int32]? = nil) -> Tensor {
         var h = x
         for (index, block) in blocks.enumerated() {
             let kept = index == blocks.count - 1 ? rows : nil
-            h = index < checkpointedBlocks ? block.checkpointed(h, causal: causal, keepingRows: kept)
-                : block(h, causal: causal, recomputingMLP: index < mlpRecomputedBlocks, keepingRows: kept)
+            h = index < checkpointedBlocks ? block.checkpointed(h, causal: causal, validKeyCounts: validKeyCounts, keepingRows: kept)
+                : block(h, causal: causal, validKeyCounts: validKeyCounts, recomputingMLP: index < mlpRecomputedBlocks, keepingRows: kept)
         }
         if let rows, blocks.isEmpty { return h.reshaped([h.shape[0] * h.shape[1], h.shape[2]]).gatherRows(rows) }
         return h

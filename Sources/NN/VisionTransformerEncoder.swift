@@ -22,7 +22,8 @@ public struct VisionTransformerEncoder {
         positionalEmbedding = builder.parameter("positional_embedding", [config.tokens, width], .normal(std: scale))
         lnPre = LayerNorm(builder.scope("ln_pre"), width: width)
         head = ProjectedTransformer(builder, width: width, layers: config.layers, heads: config.heads, mlpWidth: config.mlpWidth,
-                                    activation: activation, initStds: nil, normName: "ln_post", projectionName: "proj", outputDim: outputDim)
+                                    activation: activation, initStds: nil, normName: "ln_post", projectionName: "proj", outputDim: outputDim,
+                                    attentionalPool: config.attentionalPool)
     }
 
     /// The blocks; its `checkpointedBlocks` and `mlpRecomputedBlocks` are this tower's recomputation settings.
@@ -32,9 +33,20 @@ public struct VisionTransformerEncoder {
     }
 
     /// Features [B, outputDim] of normalised images [B, 3, H, W]: the class token after `ln_post`, projected (the last
-    /// block computes the class token's row only).
+    /// block computes the class token's row only); with an attentional pooler, its first output.
     public func pooledFeatures(_ images: Tensor) -> Tensor {
-        head.pooled(embed(images), causal: false, rows: (0..<images.shape[0]).map { Int32($0 * config.tokens) })
+        if head.pooler != nil { return attentionalPooledFeatures(images).pooled }
+        return head.pooled(embed(images), causal: false, rows: (0..<images.shape[0]).map { Int32($0 * config.tokens) })
+    }
+
+    /// CoCa's image tower (`attentional_pool`): the pooler's outputs after `ln_post`; the first one projected is the
+    /// image latent [B, outputDim], the others [B, queries - 1, outputDim] are left unprojected (what the decoder reads).
+    public func attentionalPooledFeatures(_ images: Tensor) -> (pooled: Tensor, tokens: Tensor) {
+        guard let pooler = head.pooler else { preconditionFailure("vision encoder: built without an attentional pooler") }
+        let outputs = head.finalNorm(pooler(head.transformer(embed(images), causal: false)))   // [B, Q, D]
+        let (batch, count, width) = (outputs.shape[0], outputs.shape[1], outputs.shape[2])
+        let pooled = Tensor.matmul(outputs.slice(axis: 1, 0..<1).reshaped([batch, width]), head.projection.tensor)
+        return (pooled, outputs.slice(axis: 1, 1..<count))
     }
 
     /// Every token [B, T, W] after `ln_post`, unprojected: the class token at row 0, then the patches row by row (what a

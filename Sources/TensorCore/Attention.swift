@@ -143,10 +143,10 @@ extension Tensor {
 }
 
 extension AttentionContext {
-    init(packedQKV qkv: Tensor, heads: Int, causal: Bool) {
+    init(packedQKV qkv: Tensor, heads: Int, causal: Bool, validKeyCounts: [Int]? = nil) {
         precondition(qkv.rank == 3 && qkv.shape[2] % 3 == 0, "attention: packed qkv shape \(qkv.shape) is not [B, T, 3W]")
         self.init(inputs: [qkv], layout: .packed, batch: qkv.shape[0], queryLength: qkv.shape[1], keyLength: qkv.shape[1],
-                  width: qkv.shape[2] / 3, heads: heads, causal: causal)
+                  width: qkv.shape[2] / 3, heads: heads, causal: causal, validKeyCounts: validKeyCounts)
     }
 }
 

@@ -26,9 +26,13 @@ extension Tensor {
     /// recomputes them per head from q|k|v and each softmax row's statistics, one more q kᵀ and p v product per head.
     /// Same values and gradients as `linear(attention(packedQKV:heads:causal:), weight:bias:adding:)`; tape inputs are
     /// qkv, the weight, the bias and the residual.
-    public static func attentionProjection(packedQKV qkv: Tensor, heads: Int, causal: Bool, weight: Tensor, bias: Tensor?,
-                                           adding residual: Tensor? = nil) -> Tensor {
-        attentionProjection(AttentionContext(packedQKV: qkv, heads: heads, causal: causal), weight: weight, bias: bias, adding: residual)
+    ///
+    /// With `validKeyCounts`, batch row b's queries attend to its first `validKeyCounts[b]` positions only (and, when
+    /// `causal`, to none after their own): a padded text whose padding must not be attended to (CoCa's text tower).
+    public static func attentionProjection(packedQKV qkv: Tensor, heads: Int, causal: Bool, validKeyCounts: [Int]? = nil,
+                                           weight: Tensor, bias: Tensor?, adding residual: Tensor? = nil) -> Tensor {
+        attentionProjection(AttentionContext(packedQKV: qkv, heads: heads, causal: causal, validKeyCounts: validKeyCounts),
+                            weight: weight, bias: bias, adding: residual)
     }
 
     /// The attention `attention` describes, projected (+ residual), one chunk of batches at a time.

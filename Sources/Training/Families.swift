@@ -1,14 +1,16 @@
 import CLIP
+import CoCa
 import TrainingKit
 
 /// The model families `swiftclip` knows: adding a family is one module and one line here.
 public enum Families {
     public static let all: [any ModelFamily.Type] = [
         CLIPFamily.self,
+        CoCaFamily.self,
     ]
 
-    /// Every setting: the engine's, then each family's.
-    public static let registry = SettingRegistry(catalogs: [EngineSettings.declared] + all.map { $0.settings },
+    /// Every setting: the engine's, those several families share, then each family's.
+    public static let registry = SettingRegistry(catalogs: [EngineSettings.declared, ImageTowerSettings.declared] + all.map { $0.settings },
                                                  families: all.map { $0.name })
 
     /// The family called `name` (`--task`, or a checkpoint's record).

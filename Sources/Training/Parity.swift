@@ -40,16 +40,22 @@ public struct Parity {
     }
 
     /// The fixture batch: images [B, 3, H, W] and token ids (B × context).
-    public func batch() throws -> (images: Tensor, tokens: [Int32]) {
+    public func batch() throws -> (images: Tensor, tokens: [Int32]) { try Self.batch(fixture: directory) }
+
+    /// The batch of the fixture in `directory`.
+    static func batch(fixture directory: String) throws -> (images: Tensor, tokens: [Int32]) {
         let path = directory + "/batch.safetensors"
         let stored = try Safetensors.read(path).tensors
         guard let images = stored["images"], let tokens = stored["tokens"] else { throw WeightsError(path, "needs `images` and `tokens`") }
         return (images.tensor, tokens.integers.map { Int32($0) })
     }
 
-    func expectedValues(_ key: String) throws -> [Float] {
-        guard let t = expected[key] else { throw WeightsError(directory + "/expected.safetensors", "missing key \(key)") }
-        return t.floats
+    func expectedValues(_ key: String) throws -> [Float] { try Self.values(expected, key, in: directory + "/expected.safetensors") }
+
+    /// The values of `key` among `tensors` read from `file` (integer tensors, such as token counts, as floats).
+    static func values(_ tensors: [String: StoredTensor], _ key: String, in file: String) throws -> [Float] {
+        guard let t = tensors[key] else { throw WeightsError(file, "missing key \(key)") }
+        return t.floats.isEmpty ? t.integers.map { Float($0) } : t.floats
     }
 
     static func compare(_ quantity: String, _ ours: [Float], _ reference: [Float], absolute: Float, relative: Float = 0) -> ParityResult {
@@ -95,7 +101,7 @@ public struct Parity {
 
         results += try featureGradients(image: image, text: text, logScale: model.logitScale.value)
         results += try sigLIP(image: image, text: text, logScale: model.logitScale.value)
-        results += try adamW(model: model, ownGradients: parameterGradients)
+        results += try Self.adamW(fixture: directory, store: model.parameters, expected: expected, ownGradients: parameterGradients)
         return results
     }
 
@@ -134,11 +140,12 @@ public struct Parity {
 
     /// One AdamW step (lr 1e-3, betas 0.9/0.98, eps 1e-6, wd 0.2, OpenCLIP's decay groups), from the
     /// fixture's gradients (the optimizer alone) and from ours.
-    func adamW(model: CLIPModel, ownGradients: [Tensor]) throws -> [ParityResult] {
+    static func adamW(fixture directory: String, store: ParameterStore, expected: [String: StoredTensor],
+                      ownGradients: [Tensor]) throws -> [ParityResult] {
         let path = directory + "/adamw_step.safetensors"
         guard FileManager.default.fileExists(atPath: path) else { return [] }
         let after = try Safetensors.read(path).tensors
-        let store = model.parameters
+        func expectedValues(_ key: String) throws -> [Float] { try values(expected, key, in: directory + "/expected.safetensors") }
         let segments = store.parameters.map {
             AdamW.Segment(name: $0.name, offset: $0.offset, count: $0.count, decay: AdamW.decays(name: $0.name, shape: $0.shape))
         }
@@ -174,45 +181,55 @@ extension Parity {
     /// batch; per-rank losses and the all-reduced (averaged) gradients must match OpenCLIP's 2-process run.
     public func runDistributed(communicator: Communicator) throws -> [ParityResult] {
         let world = communicator.size, rank = communicator.rank
-        let path = directory + "/dist\(world).safetensors"
-        guard FileManager.default.fileExists(atPath: path) else { return [] }
-        let reference = try Safetensors.read(path).tensors
+        guard let distributed = try Self.distributedReference(fixture: directory, worldSize: world) else { return [] }
+        let (path, reference) = distributed
         let model = try makeModel()
-        let (images, tokens) = try batch()
-        let total = images.shape[0], local = total / world, context = config.text.contextLength
-        guard total % world == 0 else { throw WeightsError(path, "batch of \(total) does not split over \(world) ranks") }
-        let myImages = images.slice(axis: 0, (rank * local)..<((rank + 1) * local))
-        let myTokens = Array(tokens[(rank * local * context)..<((rank + 1) * local * context)])
+        let share = try Self.rankShare(fixture: directory, contextLength: config.text.contextLength, communicator: communicator, file: path)
 
         // Per-rank loss: local rows against the gathered columns.
         let localLoss: Float = try withoutGradients {
-            let image = model.encodeImage(myImages), text = model.encodeText(myTokens)
-            let d = image.shape[1]
-            let gatheredImage = Tensor(shape: [total, d], values: try allGatherFeatures(image.values, featureDimension: d, communicator: communicator).values)
-            let gatheredText = Tensor(shape: [total, d], values: try allGatherFeatures(text.values, featureDimension: d, communicator: communicator).values)
-            return ClipLossEvaluation(localImage: image, localText: text, gatheredImage: gatheredImage, gatheredText: gatheredText,
-                                      logitScale: model.logitScale.value.scalar, rank: rank).loss
+            try GlobalLoss.clip(image: model.encodeImage(share.tensor("image")), text: model.encodeText(share.rows("text")),
+                                logitScale: model.logitScale, communicator: communicator).loss
         }
         var losses = [Double](repeating: 0, count: world)
         losses[rank] = Double(localLoss)
         try communicator.allReduce(&losses, .sum)
         var results: [ParityResult] = []
         for r in 0..<world {
-            guard let expected = reference["loss.rank\(r)"]?.floats else { throw WeightsError(path, "missing key loss.rank\(r)") }
-            results.append(Self.compare("dist\(world) loss.rank\(r)", [Float(losses[r])], expected, absolute: 1e-4))
+            results.append(Self.compare("dist\(world) loss.rank\(r)", [Float(losses[r])], try Self.values(reference, "loss.rank\(r)", in: path),
+                                        absolute: 1e-4))
         }
+        return results + (try Self.stepGradients(task: CLIPTask(model: model, settings: Settings()), batch: share, communicator: communicator,
+                                                 reference: reference, file: path))
+    }
 
-        // Gradients through the training step's own machinery (all-gather, reduce-scatter, bucketed average).
-        let task = CLIPTask(model: model, settings: Settings())
+    /// The fixture's `distN.safetensors` for N ranks and its path, or nil when it has none.
+    static func distributedReference(fixture directory: String, worldSize: Int) throws -> (path: String, tensors: [String: StoredTensor])? {
+        let path = directory + "/dist\(worldSize).safetensors"
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return (path, try Safetensors.read(path).tensors)
+    }
+
+    /// Rank r's contiguous share of the fixture batch (token rows of `contextLength`), as a training step takes it.
+    static func rankShare(fixture directory: String, contextLength: Int, communicator: Communicator, file path: String) throws -> TaskBatch {
+        let (images, tokens) = try batch(fixture: directory)
+        let world = communicator.size, rank = communicator.rank, total = images.shape[0], local = total / world
+        guard total % world == 0 else { throw WeightsError(path, "batch of \(total) does not split over \(world) ranks") }
+        return TaskBatch(count: local, tensors: ["image": images.slice(axis: 0, (rank * local)..<((rank + 1) * local))],
+                         integers: ["text": Array(tokens[(rank * local * contextLength)..<((rank + 1) * local * contextLength)])])
+    }
+
+    /// The gradients of one training step of `task` on this rank's `batch`, through the step engine's own machinery
+    /// (all-gather, reduce-scatter, bucketed average over ranks), against the reference's `grad.<name>`.
+    static func stepGradients(task: TrainingTask, batch: TaskBatch, communicator: Communicator, reference: [String: StoredTensor],
+                              file path: String) throws -> [ParityResult] {
         let engine = try StepEngine(task: task, communicator: communicator, hyperparameters: AdamW.Hyperparameters())
-        let trainable = [Bool](repeating: true, count: model.parameters.parameters.count)
-        let batch = TaskBatch(count: local, tensors: ["image": myImages], integers: ["text": myTokens])
-        _ = try engine.step(batch, trainable: trainable, learningRate: 0)
-        for p in model.parameters.parameters {
-            guard let expected = reference["grad." + p.name]?.floats else { throw WeightsError(path, "missing key grad.\(p.name)") }
+        let store = task.parameters
+        _ = try engine.step(batch, trainable: [Bool](repeating: true, count: store.parameters.count), learningRate: 0)
+        return try store.parameters.map { p in
             let ours = Array(engine.gradients[p.offset..<(p.offset + p.count)])
-            results.append(Self.compare("dist\(world) grad.\(p.name)", ours, expected, absolute: 1e-6, relative: 1e-3))
+            return compare("dist\(communicator.size) grad.\(p.name)", ours, try values(reference, "grad." + p.name, in: path),
+                           absolute: 1e-6, relative: 1e-3)
         }
-        return results
     }
 }

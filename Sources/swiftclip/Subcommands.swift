@@ -12,6 +12,7 @@ enum Subcommands {
         EvalCommand.self,
         DataCommand.self,
         ParityCommand.self,
+        CaptionCommand.self,
         TokenizeCommand.self,
         TokenizerCommand.self,
         BenchStepCommand.self,

@@ -1,5 +1,6 @@
 @testable import CLIP
 import Foundation
+@testable import NN
 import TensorCore
 import XCTest
 

@@ -1,5 +1,6 @@
 import Foundation
 @testable import CLIP
+import NN
 import XCTest
 
 /// Formulas of the scaling model, checked against numbers worked out by hand.

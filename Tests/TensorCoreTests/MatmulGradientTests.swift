@@ -97,6 +97,28 @@ final class MatmulGradientTests: XCTestCase {
         }
     }
 
+    /// Causal self-attention that also ignores each row's trailing positions (CoCa's padded text): finite differences,
+    /// and the masked keys' values have no effect on the output.
+    func testAttentionProjectionWithValidKeyCounts() {
+        let qkv = G.uniform([2, 5, 3 * 6], seed: 67), w = G.uniform([4, 6], seed: 68), b = G.uniform([4], seed: 69)
+        let counts = [3, 5]
+        for causal in [false, true] {
+            assertGradients("attention projection with key counts causal=\(causal)", [qkv, w, b], tolerance: 1e-3) {
+                Tensor.attentionProjection(packedQKV: $0[0], heads: 2, causal: causal, validKeyCounts: counts, weight: $0[1], bias: $0[2])
+            }
+        }
+        // Changing row 0's keys at positions 3 and 4 changes nothing in row 0.
+        var changed = qkv.values
+        for t in 3..<5 { for j in 6..<18 { changed[t * 18 + j] += 1 } }
+        let before = Tensor.attentionProjection(packedQKV: qkv, heads: 2, causal: true, validKeyCounts: counts, weight: w, bias: b)
+        let after = Tensor.attentionProjection(packedQKV: Tensor(shape: qkv.shape, values: changed), heads: 2, causal: true,
+                                               validKeyCounts: counts, weight: w, bias: b)
+        XCTAssertEqual(Array(before.values[..<20]), Array(after.values[..<20]))
+        XCTAssertNotEqual(before.values, withoutGradients {
+            Tensor.attentionProjection(packedQKV: Tensor(shape: qkv.shape, values: changed), heads: 2, causal: true, weight: w, bias: b)
+        }.values)
+    }
+
     /// Over several chunks of batches (the last one partial), the fused attention and projection give the values and
     /// gradients of attention followed by a linear layer.
     func testAttentionProjectionMatchesTheCompositionOverSeveralChunks() {

@@ -1,4 +1,5 @@
 import CLIP
+import NN
 import TensorCore
 import Training
 import TrainingKit

@@ -1,3 +1,4 @@
+import NN
 
 /// Hardware and algorithm assumptions of the scaling model (see docs/scaling-model.md).
 public struct ClusterAssumptions: Sendable, Equatable {

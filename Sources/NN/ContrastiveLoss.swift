@@ -283,3 +283,10 @@ struct TiledLogits {
 
     private func logSigmoid(_ x: Float) -> Float { min(x, 0) - Foundation.log1p(Foundation.exp(-abs(x))) }
 }
+
+extension Parameter {
+    /// Clamps a log-space contrastive temperature to [0, ln 100], as OpenCLIP's trainer does after every optimizer step.
+    public func clampAsLogitScale() {
+        pointer.pointee = min(max(pointer.pointee, 0), Float(4.605_170_185_988_092))
+    }
+}

@@ -1,0 +1,29 @@
+import Checkpoint
+import Foundation
+import NN
+import TrainingKit
+
+/// CoCa as a model family: OpenCLIP's contrastive captioner, trained with the contrastive loss over the global batch
+/// and the captioning cross-entropy of each rank's samples.
+public enum CoCaFamily: ModelFamily {
+    public static let name = "coca"
+    public static var settings: any SettingCatalog { CoCaSettings.declared }
+
+    public static func makeTask(settings: Settings) throws -> TrainingTask {
+        let path = try ModelConfigFiles.path(settings.model)
+        guard CoCaConfig.isCoCa(path) else { throw TrainingError("--model \(settings.model): \(path) is not a CoCa config (it has no multimodal_cfg)") }
+        do {
+            return CoCaTask(model: CoCaModel(config: try CoCaConfig.load(path), seed: settings.seed), settings: settings)
+        } catch let error as ConfigError {
+            throw TrainingError(error.description)
+        }
+    }
+
+    public static func makeTask(modelConfig: JSONValue, settings: Settings) throws -> TrainingTask {
+        do {
+            return CoCaTask(model: CoCaModel(config: try CoCaConfig(json: modelConfig)), settings: settings)
+        } catch let error as ConfigError {
+            throw TrainingError("the recorded CoCa model config: \(error.description)")
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Checkpoint
+import Distributed
+import Foundation
+import NN
+import TensorCore
+import TrainingKit
+
+/// How the engine trains a `CoCaModel`: OpenCLIP's `CoCaLoss` = contrastive weight · ClipLoss over every rank's gathered
+/// latents (the global outputs) + caption weight · the captioning cross-entropy (the local loss).
+///
+/// Token weighting of the caption loss: each micro-batch's loss is the mean over its own non-pad targets; the engine
+/// scales a micro-batch's loss by 1/k (k micro-batches) and averages the gradients over ranks. With k = 1 that is
+/// exactly open_clip_train's: a token mean per rank, then DDP's average over ranks (so a rank's tokens weigh
+/// 1/(ranks · its tokens), not 1/all tokens; the fixture's `dist2` gradients are this). With k > 1 every micro-batch
+/// weighs 1/k whatever its token count.
+public final class CoCaTask: TrainingTask {
+    public let model: CoCaModel
+    let settings: Settings
+    /// Contrastive logits are computed in tiles of at most this many entries.
+    public var tileElements = ContrastiveLoss.defaultTileElements
+    /// Caption logits are computed in chunks of at most this many entries.
+    public var captionChunkElements = 1 << 22
+    /// The built-in tokenizer's JSON when the run trained one: recorded in checkpoints.
+    public var checkpointAttachment: String?
+
+    public init(model: CoCaModel, settings: Settings) {
+        self.model = model
+        self.settings = settings
+    }
+
+    public var parameters: ParameterStore { model.parameters }
+
+    public var modelConfig: JSONValue {
+        // As a checkpoint header stores and reads it back (an integral 4.0 comes back as 4), so a resumed or exported
+        // checkpoint's recorded config compares equal. Encoding a JSON value cannot fail.
+        try! JSONValue(encoding: model.config.json)
+    }
+
+    public func forward(_ batch: TaskBatch) -> TaskOutputs {
+        let tokens = batch.rows("text")
+        let outputs = model.forward(images: batch.tensor("image"), tokens: tokens)
+        let caption = model.captionLoss(outputs, tokens: tokens, chunkElements: captionChunkElements)
+        let local = caption.map { $0.loss.scaled(by: Float(settings.cocaCaptionLossWeight)) }
+        guard settings.cocaContrastiveLossWeight > 0 else { return TaskOutputs(local: local) }
+        return TaskOutputs(global: [outputs.imageLatent.l2Normalized(), outputs.textLatent.l2Normalized()], local: local)
+    }
+
+    /// The weighted contrastive loss of this rank's latents against every rank's, with the temperature's gradient.
+    public func globalLoss(_ outputs: [Tensor], communicator: Communicator) throws -> GlobalLoss {
+        try .clip(image: outputs[0], text: outputs[1], logitScale: model.logitScale, weight: Float(settings.cocaContrastiveLossWeight),
+                  communicator: communicator, tileElements: tileElements)
+    }
+
+    /// `--lock-image` freezes the image tower and its pooler (`visual.`).
+    public var frozenPrefixes: [String] { settings.lockImage ? ["visual."] : [] }
+
+    public func didStep() { model.clampLogitScale() }
+
+    public var stepMetrics: [String: Double] { ["logit_scale": Double(Foundation.exp(model.logitScale.value.scalar))] }
+
+    public func setRecomputation(blocks: Int, mlpBlocks: Int) { model.setCheckpointedBlocks(blocks, mlpRecomputed: mlpBlocks) }
+
+    public func trainingData(_ context: RunContext) throws -> TrainingDataSource {
+        let setup = DataSetup(settings: context.settings, imageSize: model.config.vision.imageSize, contextLength: model.config.text.contextLength,
+                              vocabularySize: model.config.text.vocabSize, runDirectory: context.runDirectory)
+        let data = try setup.imageTextTrainingData(context)
+        if let json = data.trainedTokenizerJSON { checkpointAttachment = json }
+        return data.source
+    }
+
+    /// Captioning metrics are not implemented yet: no evaluation.
+    public func evaluation(_ context: RunContext) throws -> TaskEvaluation? { nil }
+}

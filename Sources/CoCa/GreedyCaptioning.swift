@@ -1,0 +1,76 @@
+import NN
+import TensorCore
+
+/// The token ids and limits of caption generation (OpenCLIP's `generate()` arguments).
+public struct CaptionLimits: Sendable {
+    public var startTokenId: Int32
+    public var endTokenId: Int32
+    public var padTokenId: Int32 = 0
+    /// `seq_len`: the length of a caption, start token included, at which generation stops (at most the text context
+    /// length + 1: every token but the last is fed back through the text tower).
+    public var maxLength = 30
+    /// `min_seq_len`: the end token is banned while a caption, start token included, is shorter than this.
+    public var minLength = 5
+
+    public init(startTokenId: Int32, endTokenId: Int32, padTokenId: Int32 = 0, maxLength: Int = 30, minLength: Int = 5) {
+        self.startTokenId = startTokenId
+        self.endTokenId = endTokenId
+        self.padTokenId = padTokenId
+        self.maxLength = maxLength
+        self.minLength = minLength
+    }
+}
+
+extension CoCaModel {
+    /// Greedy captions of images [B, 3, H, W], as OpenCLIP's `generate(generation_type="top_k", top_k=1)`: each row
+    /// starts with the start token; a row is finished once it ends with the end or the pad token, and then gets pad
+    /// tokens; the token that reaches `maxLength` is the end token; generation stops when every row is finished or has
+    /// `maxLength` tokens.
+    ///
+    /// Unlike OpenCLIP, which re-runs the whole prefix through both text transformers for every token, each layer keeps
+    /// the keys and values of the positions decoded so far, and the decoder's cross-attention keys and values are
+    /// computed once per image: a token costs one row of work per layer.
+    public func greedyCaptions(images: Tensor, limits: CaptionLimits) -> [[Int32]] {
+        withoutGradients {
+            let batch = images.shape[0], vocabulary = config.text.vocabSize
+            let imageTokens = imageEncoder.attentionalPooledFeatures(images).tokens
+            let crossKeysValues = decoder.crossAttentionBlocks.map { $0.crossAttentionKeysValues(imageTokens) }
+            var textCaches: [KeyValueCache] = [], decoderCaches: [KeyValueCache] = []
+            var rows = [[Int32]](repeating: [limits.startTokenId], count: batch)
+            while rows[0].count < limits.maxLength {
+                let length = rows[0].count
+                let finished = rows.map { $0.last == limits.endTokenId || $0.last == limits.padTokenId }
+                if !finished.contains(false) { break }
+                let features = textEncoder.tokenFeatureStep(rows.map { $0.last! }, position: length - 1, caches: &textCaches)
+                let logits = decoder.logitsStep(features, caches: &decoderCaches, crossKeysValues: crossKeysValues).values
+                for b in 0..<batch {
+                    if finished[b] { rows[b].append(limits.padTokenId); continue }
+                    if length + 1 == limits.maxLength { rows[b].append(limits.endTokenId); continue }
+                    var best = -1, bestLogit = -Float.infinity
+                    for v in 0..<vocabulary where logits[b * vocabulary + v] > bestLogit
+                        && !(length < limits.minLength && v == Int(limits.endTokenId)) {
+                        best = v
+                        bestLogit = logits[b * vocabulary + v]
+                    }
+                    rows[b].append(Int32(best))
+                }
+            }
+            return rows
+        }
+    }
+}
+
+extension MultimodalDecoder {
+    /// Logits [B, vocabulary] of the newest position x [B, 1, W], whose earlier positions' keys and values are in `caches`
+    /// (one per layer, filled on the first call), attending to image keys | values from `crossAttentionKeysValues`.
+    public func logitsStep(_ x: Tensor, caches: inout [KeyValueCache], crossKeysValues: [Tensor]) -> Tensor {
+        if caches.isEmpty { caches = Array(repeating: KeyValueCache(), count: selfAttentionBlocks.count) }
+        var h = x
+        for layer in selfAttentionBlocks.indices {
+            h = selfAttentionBlocks[layer].step(h, cache: &caches[layer])
+            h = crossAttentionBlocks[layer](h, attendingToKeysValues: crossKeysValues[layer])
+        }
+        let batch = x.shape[0]
+        return logits(finalNorm(h)).reshaped([batch, projection.shape[1]])
+    }
+}
