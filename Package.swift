@@ -64,9 +64,11 @@ let package = Package(
                 swiftSettings: targetCPU),
         .target(name: "CoCa", dependencies: ["NN", "TensorCore", "TrainingKit", "Text", "DataPipeline", "Distributed", "Checkpoint"],
                 swiftSettings: targetCPU),
+        .target(name: "Fusion", dependencies: ["NN", "TensorCore", "TrainingKit", "Text", "DataPipeline", "Distributed", "Checkpoint"],
+                swiftSettings: targetCPU),
         // The engine: trainer, step engine, stage controller, checkpoints, logging; generic over families.
         .target(name: "Training", dependencies: [
-            "TensorCore", "NN", "Optim", "Distributed", "Text", "DataPipeline", "Checkpoint", "TrainingKit", "CLIP", "CoCa",
+            "TensorCore", "NN", "Optim", "Distributed", "Text", "DataPipeline", "Checkpoint", "TrainingKit", "CLIP", "CoCa", "Fusion",
         ]),
         // Offline embedding of collections and their search indexes; never the trainer (models come in through TrainingKit).
         .target(name: "Retrieval", dependencies: [
@@ -91,6 +93,7 @@ let package = Package(
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TensorCore"]),
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        .testTarget(name: "FusionTests", dependencies: ["Fusion", "Training", "TrainingKit", "NN", "TensorCore"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "CLIP", "TrainingKit", "DataPipeline", "Distributed", "TensorCore"]),
     ],
     swiftLanguageModes: [.v5]

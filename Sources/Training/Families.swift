@@ -1,5 +1,6 @@
 import CLIP
 import CoCa
+import Fusion
 import TrainingKit
 
 /// The model families `swiftclip` knows: adding a family is one module and one line here.
@@ -7,6 +8,7 @@ public enum Families {
     public static let all: [any ModelFamily.Type] = [
         CLIPFamily.self,
         CoCaFamily.self,
+        FusionFamily.self,
     ]
 
     /// Every setting: the engine's, those several families share, then each family's.

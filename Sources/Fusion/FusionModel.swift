@@ -1,0 +1,77 @@
+import NN
+import TensorCore
+
+/// A classifier over several modalities: an encoder per modality (`visual.*`: CLIP's ViT, `text.*`: CLIP's text
+/// transformer, each projected) and a fusion head: `late.*` or `gated.*` on their pooled features, `early.*` on their
+/// token sequences.
+public final class FusionModel {
+    public let config: FusionModelConfig
+    public let parameters = ParameterStore()
+    public var vision: VisionTransformerEncoder?
+    public var text: TextTransformerEncoder?
+    public let late: LateFusionHead?
+    public let gated: GatedFusionHead?
+    public var early: EarlyFusionHead?
+
+    public init(config: FusionModelConfig, seed: UInt64 = 0) {
+        self.config = config
+        let root = ParameterBuilder(store: parameters, seed: seed)
+        var widths: [Int] = [], tokenWidths: [Int] = []
+        for modality in config.modalityList {
+            switch modality {
+            case .image:
+                vision = VisionTransformerEncoder(root.scope("visual"), config: config.towers.vision!, outputDim: config.towers.visionOutputDim)
+                widths.append(config.towers.visionOutputDim)
+                tokenWidths.append(config.towers.vision!.width)
+            case .text:
+                text = TextTransformerEncoder(root.scope("text"), config: config.towers.text!, outputDim: config.towers.textOutputDim)
+                widths.append(config.towers.textOutputDim)
+                tokenWidths.append(config.towers.text!.width)
+            }
+        }
+        switch config.kind {
+        case .late:
+            late = LateFusionHead(root.scope("late"), inputWidths: widths, classes: config.classes, learnedWeights: config.lateLearnedWeights)
+            gated = nil
+        case .gated:
+            gated = GatedFusionHead(root.scope("gated"), inputWidths: widths, width: config.gatedWidth, classes: config.classes)
+            late = nil
+        case .early:
+            early = EarlyFusionHead(root.scope("early"), inputWidths: tokenWidths, width: config.earlyWidth, layers: config.earlyLayers,
+                                    heads: config.earlyHeads, classes: config.classes)
+            late = nil
+            gated = nil
+        }
+        parameters.seal()
+    }
+
+    /// What the head reads of each modality, in `--modalities` order: pooled features `[B, outputDim]`, or for early
+    /// fusion every token `[B, T, width]` (after the tower's final layer norm, unprojected).
+    public func features(images: Tensor?, tokens: [Int32]?) -> [Tensor] {
+        config.modalityList.map { modality in
+            switch (modality, early != nil) {
+            case (.image, false): return vision!.pooledFeatures(images!)
+            case (.image, true): return vision!.tokenFeatures(images!)
+            case (.text, false): return text!.pooledFeatures(tokens!)
+            case (.text, true): return text!.tokenFeatures(tokens!)
+            }
+        }
+    }
+
+    /// Logits `[B, classes]` of the fusion head on `features`, leaving out what `presence` marks missing.
+    public func logits(_ features: [Tensor], presence: ModalityPresence) -> Tensor {
+        if let late { return late(features, presence: presence) }
+        if let gated { return gated(features, presence: presence) }
+        return early!(features, presence: presence)
+    }
+
+    /// How many blocks of each tower recompute activations in backward.
+    public func setCheckpointedBlocks(_ blocks: Int, mlpRecomputed: Int) {
+        vision?.transformer.checkpointedBlocks = blocks
+        vision?.transformer.mlpRecomputedBlocks = mlpRecomputed
+        text?.transformer.checkpointedBlocks = blocks
+        text?.transformer.mlpRecomputedBlocks = mlpRecomputed
+        early?.transformer.checkpointedBlocks = blocks
+        early?.transformer.mlpRecomputedBlocks = mlpRecomputed
+    }
+}

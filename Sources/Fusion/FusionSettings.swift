@@ -1,0 +1,50 @@
+import TrainingKit
+
+/// How the fusion family combines its modalities (`--fusion`).
+public enum FusionKind: String, SettingEnumeration {
+    /// One classifier per modality on its pooled features; logits averaged (MMF's late fusion).
+    case late
+    /// The Gated Multimodal Unit (Arevalo et al. 2017) on the pooled features, then a classifier.
+    case gated
+    /// The modalities' token sequences, projected and tagged, through a joint transformer; its fusion token classified.
+    case early
+}
+
+/// How late fusion weighs each modality's logits (`--late-weights`).
+public enum LateFusionWeights: String, SettingEnumeration {
+    /// Every present modality counts the same.
+    case mean
+    /// A learned weight per modality (a softmax over one parameter per modality).
+    case learned
+}
+
+/// Settings only the fusion classifier reads.
+public struct FusionSettings: SettingCatalog {
+    public static let declared = FusionSettings()
+    public var families: [String]? { ["fusion"] }
+
+    public let fusion = Setting("fusion", FusionKind.late, help: "How the modalities are fused: late, gated or early.")
+    public let modalities = Setting("modalities", "image,text", help: "The modalities read, comma-separated (image, text); one alone is a unimodal baseline.",
+                                    check: { @Sendable value in (try? FusionModality.list(value)) == nil ? "must list image and/or text, each once" : nil })
+    public let numClasses = Setting("num-classes", 2, help: "Classes of the single-label classifier.", check: SettingCheck.positive)
+    public let modelImage = Setting("model-image", "clip-tiny", help: "Image encoder: a model name or JSON path (a CLIP config's vision_cfg, or a tower config itself).")
+    public let modelText = Setting("model-text", "clip-tiny", help: "Text encoder: a model name or JSON path (a CLIP config's text_cfg, or a tower config itself).")
+    public let lateWeights = Setting("late-weights", LateFusionWeights.mean, help: "Late fusion: mean of the modalities' logits, or learned weights.")
+    public let gatedWidth = Setting("gated-width", 0, help: "Gated fusion: width of each modality's hidden h_m (0: the widest encoder's output).",
+                                    check: SettingCheck.nonNegative)
+    public let earlyWidth = Setting("early-width", 0, help: "Early fusion: width of the joint transformer (0: the widest encoder's).",
+                                    check: SettingCheck.nonNegative)
+    public let earlyLayers = Setting("early-layers", 1, help: "Early fusion: blocks of the joint transformer.", check: SettingCheck.positive)
+    public let earlyHeads = Setting("early-heads", 2, help: "Early fusion: attention heads of the joint transformer (dividing its width).",
+                                    check: SettingCheck.positive)
+    public let modalityDropout = Setting("modality-dropout", 0.0,
+                                         help: "Training only: probability of dropping each modality of a sample (never all of them), drawn from --seed and the sample's index.",
+                                         check: SettingCheck.within(0.0...0.99))
+}
+
+extension Settings {
+    public subscript<V>(dynamicMember path: KeyPath<FusionSettings, Setting<V>>) -> V {
+        get { self[FusionSettings.declared[keyPath: path]] }
+        set { self[FusionSettings.declared[keyPath: path]] = newValue }
+    }
+}

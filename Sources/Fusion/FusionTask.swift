@@ -1,0 +1,75 @@
+import Checkpoint
+import DataPipeline
+import Distributed
+import Foundation
+import NN
+import TensorCore
+import TrainingKit
+
+/// How the engine trains a `FusionModel`: softmax cross-entropy of each sample's fused logits, a loss local to the
+/// sample (no global outputs, nothing gathered), with modality dropout during training.
+public final class FusionTask: TrainingTask {
+    public let model: FusionModel
+    let settings: Settings
+    public var checkpointAttachment: String?
+
+    public init(model: FusionModel, settings: Settings) {
+        self.model = model
+        self.settings = settings
+    }
+
+    public var parameters: ParameterStore { model.parameters }
+
+    public var modelConfig: JSONValue {
+        // Through the checkpoint header's own encoding, so a resumed run's recorded config compares equal.
+        try! JSONValue(encoding: model.config)
+    }
+
+    /// Which modalities each sample of a training batch keeps: all, or modality dropout's draw from the sample indices.
+    func presence(_ batch: TaskBatch) -> ModalityPresence {
+        let count = model.config.modalities.count
+        guard settings.modalityDropout > 0, count > 1, let indices = batch.integers["sample_index"] else {
+            return .all(samples: batch.count, modalities: count)
+        }
+        return .dropout(probability: settings.modalityDropout, seed: settings.seed, sampleIndices: indices, modalities: count)
+    }
+
+    public func logits(_ batch: TaskBatch, presence: ModalityPresence) -> Tensor {
+        let features = model.features(images: batch.tensors[FusionModality.image.rawValue], tokens: batch.integers[FusionModality.text.rawValue])
+        return model.logits(features, presence: presence)
+    }
+
+    public func forward(_ batch: TaskBatch) -> TaskOutputs {
+        TaskOutputs(local: logits(batch, presence: presence(batch)).crossEntropy(labels: batch.rows("label")))
+    }
+
+    public func globalLoss(_ outputs: [Tensor], communicator: Communicator) throws -> GlobalLoss {
+        preconditionFailure("the fusion classifier has no global outputs")
+    }
+
+    public func setRecomputation(blocks: Int, mlpBlocks: Int) { model.setCheckpointedBlocks(blocks, mlpRecomputed: mlpBlocks) }
+
+    /// The sample fields read: each modality's and the class label.
+    var fields: [SampleField] {
+        model.config.modalityList.map { $0 == .image ? SampleField.image : SampleField.text } + [.label]
+    }
+
+    func dataSetup(_ context: RunContext) -> DataSetup {
+        let towers = model.config.towers
+        return DataSetup(settings: context.settings, imageSize: towers.vision?.imageSize ?? 224,
+                         contextLength: towers.text?.contextLength ?? 77, vocabularySize: towers.text?.vocabSize ?? 49408,
+                         runDirectory: context.runDirectory, fields: fields)
+    }
+
+    public func trainingData(_ context: RunContext) throws -> TrainingDataSource {
+        let data = try dataSetup(context).imageTextTrainingData(context)
+        if let json = data.trainedTokenizerJSON { checkpointAttachment = json }
+        return SampleIndexedData(base: data.source, rank: context.rank, worldSize: context.worldSize, classes: model.config.classes)
+    }
+
+    public func evaluation(_ context: RunContext) throws -> TaskEvaluation? {
+        let setup = dataSetup(context)
+        guard let source = try setup.validationSource() else { return nil }
+        return FusionEvaluation(task: self, source: source, tokenizer: try setup.tokenizer(), settings: context.settings)
+    }
+}
