@@ -8,7 +8,7 @@ public enum FusionFamily: ModelFamily {
     public static var settings: any SettingCatalog { FusionSettings.declared }
 
     public static func makeTask(settings: Settings) throws -> TrainingTask {
-        FusionTask(model: FusionModel(config: try FusionModelConfig.from(settings: settings), seed: settings.seed), settings: settings)
+        try FusionTask(model: FusionModel(config: try FusionModelConfig.from(settings: settings), seed: settings.seed), settings: settings)
     }
 
     public static func makeTask(modelConfig: JSONValue, settings: Settings) throws -> TrainingTask {
@@ -16,6 +16,6 @@ public enum FusionFamily: ModelFamily {
         do { config = try modelConfig.decode(as: FusionModelConfig.self) } catch {
             throw TrainingError("the recorded fusion model config does not decode: \(error)")
         }
-        return FusionTask(model: FusionModel(config: config), settings: settings)
+        return try FusionTask(model: FusionModel(config: config), settings: settings)
     }
 }

@@ -27,6 +27,7 @@ public struct FusionSettings: SettingCatalog {
     public let modalities = Setting("modalities", "image,text", help: "The modalities read, comma-separated (image, text); one alone is a unimodal baseline.",
                                     check: { @Sendable value in (try? FusionModality.list(value)) == nil ? "must list image and/or text, each once" : nil })
     public let numClasses = Setting("num-classes", 2, help: "Classes of the single-label classifier.", check: SettingCheck.positive)
+    public let classWeights = Setting("class-weights", "", help: "Cross-entropy weight of each class, comma-separated (one per class); empty: all 1.")
     public let modelImage = Setting("model-image", "clip-tiny", help: "Image encoder: a model name or JSON path (a CLIP config's vision_cfg, or a tower config itself).")
     public let modelText = Setting("model-text", "clip-tiny", help: "Text encoder: a model name or JSON path (a CLIP config's text_cfg, or a tower config itself).")
     public let lateWeights = Setting("late-weights", LateFusionWeights.mean, help: "Late fusion: mean of the modalities' logits, or learned weights.")

@@ -11,11 +11,14 @@ import TrainingKit
 public final class FusionTask: TrainingTask {
     public let model: FusionModel
     let settings: Settings
+    /// `--class-weights`, or nil for the plain mean cross-entropy.
+    let classWeights: ClassWeights?
     public var checkpointAttachment: String?
 
-    public init(model: FusionModel, settings: Settings) {
+    public init(model: FusionModel, settings: Settings) throws {
         self.model = model
         self.settings = settings
+        classWeights = try ClassWeights.parse(settings.classWeights, classes: model.config.classes)
     }
 
     public var parameters: ParameterStore { model.parameters }
@@ -40,7 +43,8 @@ public final class FusionTask: TrainingTask {
     }
 
     public func forward(_ batch: TaskBatch) -> TaskOutputs {
-        TaskOutputs(local: logits(batch, presence: presence(batch)).crossEntropy(labels: batch.rows("label")))
+        let logits = logits(batch, presence: presence(batch)), labels = batch.rows("label")
+        return TaskOutputs(local: classWeights.map { $0.crossEntropy(logits, labels: labels) } ?? logits.crossEntropy(labels: labels))
     }
 
     public func globalLoss(_ outputs: [Tensor], communicator: Communicator) throws -> GlobalLoss {

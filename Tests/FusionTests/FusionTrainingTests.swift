@@ -61,12 +61,12 @@ final class FusionTrainingTests: XCTestCase {
             fused.append(accuracy(task))
         }
         var unimodal: [Double] = []
-        for modality in [FusionModality.image, .text] {
-            let task = TinyFusion.task(.late, modalities: [modality], classes: 2)
+        for modalities in [[FusionModality.image], [.text], [.image, .text]] {
+            let task = TinyFusion.task(.late, modalities: modalities, classes: 2)
             try train(task, settings(steps: 300))
             unimodal.append(accuracy(task))
         }
         for (kind, value) in zip(["gated", "early"], fused) { XCTAssertGreaterThan(value, 0.9, "\(kind) fusion") }
-        for (modality, value) in zip(["image", "text"], unimodal) { XCTAssertLessThan(value, 0.65, "\(modality) alone") }
+        for (model, value) in zip(["image alone", "text alone", "late fusion"], unimodal) { XCTAssertLessThan(value, 0.65, model) }
     }
 }
