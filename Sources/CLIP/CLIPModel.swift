@@ -34,9 +34,10 @@ public final class CLIPModel {
         if let bias = config.initLogitBias { logitBias!.pointer.pointee = Float(bias) }
     }
 
-    /// Image embeddings [B, embed_dim] of normalised images [B, 3, H, W] (L2-normalised when `normalize`).
-    public func encodeImage(_ images: Tensor, normalize: Bool = true) -> Tensor {
-        let features = imageEncoder.pooledFeatures(images)
+    /// Image embeddings [B, embed_dim] of normalised images [B, 3, H, W] (L2-normalised when `normalize`); a
+    /// `training` forward drops the patches `patchDropout` says.
+    public func encodeImage(_ images: Tensor, normalize: Bool = true, training: Bool = false) -> Tensor {
+        let features = imageEncoder.pooledFeatures(images, training: training)
         return normalize ? features.l2Normalized() : features
     }
 
@@ -46,6 +47,12 @@ public final class CLIPModel {
     public func encodeText(_ tokens: [Int32], normalize: Bool = true) -> Tensor {
         let features = textEncoder.pooledFeatures(tokens)
         return normalize ? features.l2Normalized() : features
+    }
+
+    /// FLIP's patch dropout of the image tower in training forwards (`--force-patch-dropout`).
+    public var patchDropout: PatchDropout {
+        get { imageEncoder.patchDropout }
+        set { imageEncoder.patchDropout = newValue }
     }
 
     /// Whether transformer blocks are recomputed in backward instead of keeping their activations (all of them).

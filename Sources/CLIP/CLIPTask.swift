@@ -21,6 +21,7 @@ public final class CLIPTask: TrainingTask {
     public init(model: CLIPModel, settings: Settings) {
         self.model = model
         self.settings = settings
+        model.patchDropout = PatchDropout(probability: settings.forcePatchDropout, seed: settings.seed)
     }
 
     public var parameters: ParameterStore { model.parameters }
@@ -31,7 +32,8 @@ public final class CLIPTask: TrainingTask {
     }
 
     public func forward(_ batch: TaskBatch) -> TaskOutputs {
-        TaskOutputs(global: [model.encodeImage(batch.tensor("image")), model.encodeText(batch.rows("text"))])
+        // Only the engine's training step calls forward; evaluation encodes through the model, with every patch.
+        TaskOutputs(global: [model.encodeImage(batch.tensor("image"), training: true), model.encodeText(batch.rows("text"))])
     }
 
     /// This rank's loss over the global batch and the gradients of its own embeddings (every rank's contribution

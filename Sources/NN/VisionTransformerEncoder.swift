@@ -11,6 +11,8 @@ public struct VisionTransformerEncoder {
     let lnPre: LayerNorm
     /// The transformer, `ln_post` and `proj`.
     var head: ProjectedTransformer
+    /// What a training forward drops of the patch tokens (nothing by default); evaluation always sees every patch.
+    public var patchDropout = PatchDropout()
 
     /// Registers the tower's parameters with OpenCLIP's initialisation; `outputDim` is the projection's (`embed_dim`).
     public init(_ builder: ParameterBuilder, config: VisionTransformerConfig, outputDim: Int, activation: Activation = .gelu) {
@@ -33,10 +35,12 @@ public struct VisionTransformerEncoder {
     }
 
     /// Features [B, outputDim] of normalised images [B, 3, H, W]: the class token after `ln_post`, projected (the last
-    /// block computes the class token's row only); with an attentional pooler, its first output.
-    public func pooledFeatures(_ images: Tensor) -> Tensor {
+    /// block computes the class token's row only); with an attentional pooler, its first output. A `training` forward
+    /// applies `patchDropout`.
+    public func pooledFeatures(_ images: Tensor, training: Bool = false) -> Tensor {
         if head.pooler != nil { return attentionalPooledFeatures(images).pooled }
-        return head.pooled(embed(images), causal: false, rows: (0..<images.shape[0]).map { Int32($0 * config.tokens) })
+        let tokens = embed(images, training: training), count = tokens.shape[1]
+        return head.pooled(tokens, causal: false, rows: (0..<images.shape[0]).map { Int32($0 * count) })
     }
 
     /// CoCa's image tower (`attentional_pool`): the pooler's outputs after `ln_post`; the first one projected is the
@@ -55,8 +59,9 @@ public struct VisionTransformerEncoder {
         head.tokens(embed(images), causal: false)
     }
 
-    /// `ln_pre` of the class token and the patch embeddings plus the positional embedding, [B, T, W].
-    private func embed(_ images: Tensor) -> Tensor {
+    /// `ln_pre` of the class token and the patch embeddings plus the positional embedding, [B, T, W]; in a `training`
+    /// forward only the tokens `patchDropout` keeps, [B, K, W] (dropped before `ln_pre`, as OpenCLIP does).
+    private func embed(_ images: Tensor, training: Bool = false) -> Tensor {
         let (size, width) = (config.imageSize, config.width)
         precondition(images.rank == 4 && images.shape[1] == 3 && images.shape[2] == size && images.shape[3] == size,
                      "vision encoder: images of shape \(images.shape), the model expects [B, 3, \(size), \(size)]")
@@ -64,6 +69,7 @@ public struct VisionTransformerEncoder {
         let patches = Tensor.conv2d(images, weight: conv1.tensor, stride: config.patchSize)      // [B, W, g, g]
             .reshaped([batch, width, config.tokens - 1]).permuted([0, 2, 1])                    // [B, g², W]
         let classToken = classEmbedding.tensor.reshaped([1, 1, width]).expanded(to: [batch, 1, width])
-        return lnPre(Tensor.concatenate([classToken, patches], axis: 1) + positionalEmbedding.tensor)
+        let positioned = Tensor.concatenate([classToken, patches], axis: 1) + positionalEmbedding.tensor
+        return lnPre(training ? patchDropout(positioned, images: images) : positioned)
     }
 }
