@@ -7,7 +7,7 @@ import Training
 struct CaptionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "caption",
-        abstract: "Caption images with a CoCa checkpoint (greedy, or beam search with --num-beams), decoding with key/value caches.")
+        abstract: "Caption images (--images) or samples (--data) with a CoCa checkpoint: greedy, beam search (--num-beams) or top-k/top-p sampling, decoding with key/value caches.")
 
     @Option(name: .long, help: "Checkpoint file, or a run's checkpoints/ folder (its newest checkpoint that verifies).") var checkpoint: String
     @Option(name: .long, help: "Folder of images (PNG, JPEG, WebP; subfolders included).") var images: String?
