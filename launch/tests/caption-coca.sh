@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# swiftclip caption: a CoCa trained for a few steps on 2 ranks (its evaluation logs BLEU and CIDEr) captions a folder of
+# swiftclip caption: a CoCa trained for a few steps on 2 ranks (its evaluation logs BLEU and CIDEr, and a stage ends on a plateau of val_cider) captions a folder of
 # images and WebDataset shards (greedy and beam search, text and JSON); swiftclip eval reports its caption metrics; a CLIP
 # checkpoint, a beam count of 0, a max length below the min length or above the text context are one-line errors.
 set -euo pipefail
@@ -11,6 +11,15 @@ timeout 300 mpirun --allow-run-as-root --oversubscribe -np 2 "$SWIFTCLIP" train 
   --batch-size 8 --max-steps 3 --warmup 1 --val-num-samples 12 --logs "$SCRATCH" --name coca > /dev/null
 grep -q '"val_bleu4"' "$SCRATCH/coca/results.jsonl" || fail "results.jsonl has no val_bleu4"
 grep -q '"val_cider"' "$SCRATCH/coca/results.jsonl" || fail "results.jsonl has no val_cider"
+cat > "$SCRATCH/plateau.yaml" <<'EOF'
+stages:
+  - name: a
+    plateau: {metric: val_cider, patience: 1}
+  - name: b
+EOF
+staged=$("$SWIFTCLIP" train --config "$SCRATCH/plateau.yaml" --task coca --model coca-tiny --dataset-type synthetic --train-num-samples 32 \
+  --val-num-samples 8 --epochs 4 --batch-size 16 --logs "$SCRATCH" --name plateau 2>&1) || fail "a stage plateau on val_cider: $staged"
+[[ "$staged" == *"stage a -> b"* ]] || fail "the val_cider plateau never ended stage a"
 evaluated=$("$SWIFTCLIP" eval --checkpoint "$SCRATCH/coca/checkpoints" --val-num-samples 12 --json)
 for metric in val_bleu4 val_cider val_generative_loss image_to_text_R@1 zeroshot-val-top1; do
   [[ "$evaluated" == *"\"$metric\""* ]] || fail "eval does not report $metric: $evaluated"
@@ -47,4 +56,4 @@ expect_error "give one of --top-k and --top-p" --checkpoint "$SCRATCH/coca/check
 expect_error "--repetition-penalty must be positive" --checkpoint "$SCRATCH/coca/checkpoints" --images "$SCRATCH/images" --repetition-penalty 0
 
 [ "$failures" = 0 ] || exit 1
-echo "caption-coca: val_bleu4/val_cider logged and evaluated; greedy and beam captions of 3 images and 3 samples; errors as expected"
+echo "caption-coca: val_bleu4/val_cider logged and evaluated, a val_cider plateau ends a stage; greedy and beam captions of 3 images and 3 samples; errors as expected"
