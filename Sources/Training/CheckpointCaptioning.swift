@@ -72,7 +72,13 @@ public struct CheckpointCaptioning {
         while let (batch, _) = try loader.next() {
             guard batch.count > 0 else { continue }
             let images = Tensor(shape: [batch.count, 3, size, size], values: batch.images)
-            captioned += zip(batch.keys, captions(ofImages: images, beams: beams, sampling: sampling)).map { (key: $0, caption: $1) }
+            // Each batch draws from its own stream of the seed, so batches do not repeat one another's draws.
+            var batchSampling = sampling
+            if let sampling {
+                var stream = SplitMix64(mixing: sampling.seed, UInt64(batch.index))
+                batchSampling?.seed = stream.next()
+            }
+            captioned += zip(batch.keys, captions(ofImages: images, beams: beams, sampling: batchSampling)).map { (key: $0, caption: $1) }
         }
         guard !captioned.isEmpty else { throw TrainingError("--data \(data): no samples with an image") }
         return captioned

@@ -25,7 +25,7 @@ for metric in val_bleu4 val_cider val_generative_loss image_to_text_R@1 zeroshot
   [[ "$evaluated" == *"\"$metric\""* ]] || fail "eval does not report $metric: $evaluated"
 done
 "$SWIFTCLIP" train --task clip --model clip-tiny --dataset-type synthetic --batch-size 8 --max-steps 1 --logs "$SCRATCH" --name clip > /dev/null
-"$SWIFTCLIP" data write-synthetic --format csv --split val --count 3 --output "$SCRATCH/images" > /dev/null
+csv=$("$SWIFTCLIP" data write-synthetic --format csv --split val --count 3 --output "$SCRATCH/images" | sed "s/.*use: //")
 shards=$("$SWIFTCLIP" data write-synthetic --format webdataset --split val --count 3 --output "$SCRATCH/shards" | sed "s/.*use: //")
 
 lines=$("$SWIFTCLIP" caption --checkpoint "$SCRATCH/coca/checkpoints" --images "$SCRATCH/images" | wc -l)
@@ -35,6 +35,8 @@ python3 -c 'import json, sys; rows = json.loads(sys.argv[1]); assert len(rows) =
   || fail "beam search JSON: $json"
 lines=$("$SWIFTCLIP" caption --checkpoint "$SCRATCH/coca/checkpoints" --data "$shards" | wc -l)
 [ "$lines" = 3 ] || fail "--data $shards: $lines lines, expected 3"
+lines=$("$SWIFTCLIP" caption --checkpoint "$SCRATCH/coca/checkpoints" --data "$csv" --top-k 5 | wc -l)
+[ "$lines" = 3 ] || fail "--data $csv: $lines lines, expected 3"
 sampled=$("$SWIFTCLIP" caption --checkpoint "$SCRATCH/coca/checkpoints" --images "$SCRATCH/images" --top-k 20 --seed 5 --repetition-penalty 1.3)
 again=$("$SWIFTCLIP" caption --checkpoint "$SCRATCH/coca/checkpoints" --images "$SCRATCH/images" --top-k 20 --seed 5 --repetition-penalty 1.3)
 [ "$sampled" = "$again" ] || fail "top-k sampling with one seed differs: '$sampled' vs '$again'"
