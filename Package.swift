@@ -62,7 +62,7 @@ let package = Package(
         // Model families: each a module on TrainingKit, registered in Training/Families.swift.
         .target(name: "CLIP", dependencies: ["NN", "TensorCore", "TrainingKit", "Text", "DataPipeline", "Distributed", "Checkpoint", "Optim"],
                 swiftSettings: targetCPU),
-        .target(name: "CoCa", dependencies: ["NN", "TensorCore", "TrainingKit", "Text", "DataPipeline", "Distributed", "Checkpoint"],
+        .target(name: "CoCa", dependencies: ["NN", "TensorCore", "TrainingKit", "Text", "DataPipeline", "Distributed", "Checkpoint", "CaptionMetrics"],
                 swiftSettings: targetCPU),
         .target(name: "Fusion", dependencies: ["NN", "TensorCore", "TrainingKit", "Text", "DataPipeline", "Distributed", "Checkpoint"],
                 swiftSettings: targetCPU),
@@ -77,7 +77,7 @@ let package = Package(
         // Multi-rank self-test and all-reduce benchmark of Distributed, run under mpirun by launch/tests and Benchmarks.
         .executableTarget(name: "distributed-selftest", dependencies: ["Distributed", "CMPI", "TensorCore"]),
         .executableTarget(name: "swiftclip", dependencies: [
-            "Training", "TrainingKit", "CLIP", "DataPipeline", "Checkpoint", "Distributed", "TensorCore", "CaptionMetrics", "Retrieval",
+            "Training", "TrainingKit", "CLIP", "CoCa", "DataPipeline", "Checkpoint", "Distributed", "TensorCore", "CaptionMetrics", "Retrieval",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "swiftclip-bench", dependencies: ["TensorCore"]),

@@ -25,10 +25,8 @@ public final class CLIPEvaluation: TaskEvaluation {
     }
 
     public var metricNames: [String] {
-        let retrieval = ["image_to_text", "text_to_image"].flatMap { direction in
-            (RetrievalMetrics.recallCutoffs.map { "R@\($0)" } + ["mean_rank", "median_rank"]).map { "\(direction)_\($0)" }
-        }
-        return (zeroShot == nil ? [] : ["zeroshot-val-top1", "zeroshot-val-top5"]) + (validation == nil ? [] : retrieval + ["clip_val_loss"])
+        (zeroShot == nil ? [] : [ZeroShotClassifier.top1MetricName, ZeroShotClassifier.top5MetricName])
+            + (validation == nil ? [] : RetrievalMetrics.metricNames)
     }
 
     /// Every available metric (or the parts in `due`): `zeroshot-val-top1/top5`, `image_to_text_R@1` ...
@@ -61,18 +59,13 @@ public final class CLIPEvaluation: TaskEvaluation {
     }
 
     func zeroShotAccuracy(_ model: CLIPModel, _ task: ZeroShotTask) throws -> [String: Double] {
-        let dim = model.config.embedDim, context = model.config.text.contextLength
-        var perClass: [[Float]] = []
-        for c in task.classNames.indices {
-            let prompts = task.prompts(forClass: c)
-            perClass.append(model.encodeText(tokenizer.encodeBatch(prompts, contextLength: context)).values)
-        }
-        let classifier = ZeroShotClassifier.classifierWeights(perTemplateEmbeddings: perClass, dim: dim)
-        let embedded = try embed(model, task.source, texts: false)
-        guard !embedded.labels.isEmpty else { return [:] }
-        let (top1, top5) = ZeroShotClassifier.accuracy(imageFeatures: embedded.images, labels: embedded.labels, classifier: classifier,
-                                                       numClasses: task.classNames.count, dim: dim)
-        return ["zeroshot-val-top1": top1, "zeroshot-val-top5": top5]
+        let context = model.config.text.contextLength
+        return try ZeroShotClassifier.evaluate(task, dim: model.config.embedDim,
+                                               encodeTexts: { model.encodeText(tokenizer.encodeBatch($0, contextLength: context)).values },
+                                               embedImages: { source in
+                                                   let embedded = try embed(model, source, texts: false)
+                                                   return (embedded.images, embedded.labels)
+                                               })
     }
 
     func retrieval(_ model: CLIPModel, _ source: SampleSource) throws -> [String: Double] {

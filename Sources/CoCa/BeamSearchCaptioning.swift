@@ -1,3 +1,4 @@
+import Foundation
 import NN
 import TensorCore
 
@@ -28,8 +29,13 @@ struct BeamHypotheses {
 
     /// Whether no live beam can beat the kept hypotheses: `bestScore` (the best candidate's summed logits) over
     /// `length` is no better than the worst kept.
-    func isDone(bestScore: Float, length: Int) -> Bool {
-        entries.count >= capacity && worstScore >= bestScore / Float(length)
+    func isDone(bestScore: Float, length: Int, lengthPenalty: Float) -> Bool {
+        entries.count >= capacity && worstScore >= bestScore / Self.normaliser(length: length, lengthPenalty: lengthPenalty)
+    }
+
+    /// What a summed score is divided by: length ** length_penalty, as transformers (the plain length for OpenCLIP's 1).
+    static func normaliser(length: Int, lengthPenalty: Float) -> Float {
+        lengthPenalty == 1 ? Float(length) : Float(Foundation.pow(Double(length), Double(lengthPenalty)))
     }
 
     /// The best hypothesis (the last of equal scores, as Python's stable sort and pop pick it).
@@ -72,6 +78,7 @@ extension CoCaModel {
         var scores = [Float](repeating: -1e9, count: beams)
         scores[0] = 0
         var hypotheses = BeamHypotheses(capacity: beams)
+        func normaliser(_ length: Int) -> Float { BeamHypotheses.normaliser(length: length, lengthPenalty: limits.lengthPenalty) }
         var done = false
         while !done && sequences[0].count < limits.maxLength {
             let length = sequences[0].count
@@ -80,23 +87,23 @@ extension CoCaModel {
             var candidates: [(score: Float, beam: Int, token: Int)] = []
             candidates.reserveCapacity(beams * vocabulary)
             for beam in 0..<beams {
-                for token in 0..<vocabulary {
-                    let logit = length < limits.minLength && token == end ? -Float.infinity : logits[beam * vocabulary + token]
-                    candidates.append((logit + scores[beam], beam, token))
-                }
+                var row = Array(logits[(beam * vocabulary)..<((beam + 1) * vocabulary)])
+                if length < limits.minLength { row[end] = -.infinity }
+                limits.penalizingRepetitions(&row, of: sequences[beam])
+                for token in 0..<vocabulary { candidates.append((row[token] + scores[beam], beam, token)) }
             }
             let top = candidates.indices.sorted { (candidates[$0].score, -$0) > (candidates[$1].score, -$1) }.prefix(2 * beams)
                 .map { candidates[$0] }
             var next: [(score: Float, beam: Int, token: Int)] = []
             for (rank, candidate) in top.enumerated() {
                 if candidate.token == end {
-                    if rank < beams { hypotheses.add(sequences[candidate.beam], score: candidate.score / Float(length + 1)) }
+                    if rank < beams { hypotheses.add(sequences[candidate.beam], score: candidate.score / normaliser(length + 1)) }
                 } else {
                     next.append(candidate)
                 }
                 if next.count == beams { break }
             }
-            done = hypotheses.isDone(bestScore: top[0].score, length: length + 1)
+            done = hypotheses.isDone(bestScore: top[0].score, length: length + 1, lengthPenalty: limits.lengthPenalty)
             sequences = next.map { sequences[$0.beam] + [Int32($0.token)] }
             scores = next.map(\.score)
             let survivors = next.map { Int32($0.beam) }
@@ -104,7 +111,7 @@ extension CoCaModel {
             for i in decoderCaches.indices { decoderCaches[i].selectRows(survivors) }
         }
         if !done {
-            for (sequence, score) in zip(sequences, scores) { hypotheses.add(sequence, score: score / Float(sequence.count)) }
+            for (sequence, score) in zip(sequences, scores) { hypotheses.add(sequence, score: score / normaliser(sequence.count)) }
         }
         return hypotheses.best
     }

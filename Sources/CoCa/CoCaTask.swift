@@ -3,6 +3,7 @@ import Distributed
 import Foundation
 import NN
 import TensorCore
+import Text
 import TrainingKit
 
 /// How the engine trains a `CoCaModel`: OpenCLIP's `CoCaLoss` = contrastive weight · ClipLoss over every rank's gathered
@@ -61,13 +62,32 @@ public final class CoCaTask: TrainingTask {
     public func setRecomputation(blocks: Int, mlpBlocks: Int) { model.setCheckpointedBlocks(blocks, mlpRecomputed: mlpBlocks) }
 
     public func trainingData(_ context: RunContext) throws -> TrainingDataSource {
-        let setup = DataSetup(settings: context.settings, imageSize: model.config.vision.imageSize, contextLength: model.config.text.contextLength,
-                              vocabularySize: model.config.text.vocabSize, runDirectory: context.runDirectory)
+        let setup = dataSetup(context)
         let data = try setup.imageTextTrainingData(context)
         if let json = data.trainedTokenizerJSON { checkpointAttachment = json }
         return data.source
     }
 
-    /// Captioning metrics are not implemented yet: no evaluation.
-    public func evaluation(_ context: RunContext) throws -> TaskEvaluation? { nil }
+    func dataSetup(_ context: RunContext) -> DataSetup {
+        DataSetup(settings: context.settings, imageSize: model.config.vision.imageSize, contextLength: model.config.text.contextLength,
+                  vocabularySize: model.config.text.vocabSize, runDirectory: context.runDirectory)
+    }
+
+    /// The tokenizer recorded in the checkpoint (a trained one), else the run's.
+    public func tokenizer(_ context: RunContext) throws -> TextTokenizer {
+        if let recorded = checkpointAttachment {
+            return try TrainedBPETokenizer(jsonData: Data(recorded.utf8), source: "\(context.runDirectory): the checkpoint's tokenizer")
+        }
+        return try dataSetup(context).tokenizer()
+    }
+
+    /// Caption metrics, the caption loss, retrieval and zero-shot accuracy (`CoCaEvaluation`), with the tokenizer recorded in
+    /// the checkpoint or the run's; none on random data.
+    public func evaluation(_ context: RunContext) throws -> TaskEvaluation? {
+        guard context.settings.datasetType != .random else { return nil }
+        let setup = dataSetup(context)
+        let evaluator = try CoCaEvaluation(model: model, tokenizer: try tokenizer(context), zeroShot: try setup.zeroShotTask(),
+                                           validation: try setup.validationSource(), settings: context.settings)
+        return evaluator.metricNames.isEmpty ? nil : evaluator
+    }
 }

@@ -11,26 +11,51 @@ public struct CaptionLimits: Sendable {
     public var maxLength = 30
     /// `min_seq_len`: the end token is banned while a caption, start token included, is shorter than this.
     public var minLength = 5
+    /// `repetition_penalty` (transformers' `RepetitionPenaltyLogitsProcessor`; 1: none).
+    public var repetitionPenalty: Float = 1
+    /// Beam search only: a hypothesis scores its summed logits over its length to this power (transformers'
+    /// `length_penalty`; OpenCLIP's 1 is the mean logit).
+    public var lengthPenalty: Float = 1
 
-    public init(startTokenId: Int32, endTokenId: Int32, padTokenId: Int32 = 0, maxLength: Int = 30, minLength: Int = 5) {
+    public init(startTokenId: Int32, endTokenId: Int32, padTokenId: Int32 = 0, maxLength: Int = 30, minLength: Int = 5,
+                repetitionPenalty: Float = 1, lengthPenalty: Float = 1) {
         self.startTokenId = startTokenId
         self.endTokenId = endTokenId
         self.padTokenId = padTokenId
         self.maxLength = maxLength
         self.minLength = minLength
+        self.repetitionPenalty = repetitionPenalty
+        self.lengthPenalty = lengthPenalty
     }
 }
 
 extension CoCaModel {
-    /// Greedy captions of images [B, 3, H, W], as OpenCLIP's `generate(generation_type="top_k", top_k=1)`: each row
-    /// starts with the start token; a row is finished once it ends with the end or the pad token, and then gets pad
-    /// tokens; the token that reaches `maxLength` is the end token; generation stops when every row is finished or has
-    /// `maxLength` tokens.
+    /// Greedy captions of images [B, 3, H, W], as OpenCLIP's `generate(generation_type="top_k", top_k=1)` (see
+    /// `generatedCaptions`): each token is the largest logit (the first of equal ones).
+    public func greedyCaptions(images: Tensor, limits: CaptionLimits) -> [[Int32]] {
+        generatedCaptions(images: images, limits: limits) { logits in
+            var best = 0
+            for v in logits.indices where logits[v] > logits[best] { best = v }
+            return best
+        }
+    }
+
+    /// Sampled captions of images [B, 3, H, W], as OpenCLIP's `generate(generation_type="top_k" | "top_p")` with
+    /// `sampling`'s filter and temperature; the same seed gives the same captions.
+    public func sampledCaptions(images: Tensor, limits: CaptionLimits, sampling: CaptionSampling) -> [[Int32]] {
+        var rng = SplitMix64(seed: sampling.seed)
+        return generatedCaptions(images: images, limits: limits) { sampling.draw($0, rng: &rng) }
+    }
+
+    /// Token-by-token captions as OpenCLIP's `generate()` without beams: each row starts with the start token; a row is
+    /// finished once it ends with the end or the pad token, and then gets pad tokens; the end token is banned while a
+    /// row is shorter than `minLength`, repeated tokens are penalised, and `choose` picks from the rest; the token that
+    /// reaches `maxLength` is the end token; generation stops when every row is finished or has `maxLength` tokens.
     ///
     /// Unlike OpenCLIP, which re-runs the whole prefix through both text transformers for every token, each layer keeps
     /// the keys and values of the positions decoded so far, and the decoder's cross-attention keys and values are
     /// computed once per image: a token costs one row of work per layer.
-    public func greedyCaptions(images: Tensor, limits: CaptionLimits) -> [[Int32]] {
+    func generatedCaptions(images: Tensor, limits: CaptionLimits, choose: ([Float]) -> Int) -> [[Int32]] {
         withoutGradients {
             let batch = images.shape[0], vocabulary = config.text.vocabSize
             let imageTokens = imageEncoder.attentionalPooledFeatures(images).tokens
@@ -46,13 +71,10 @@ extension CoCaModel {
                 for b in 0..<batch {
                     if finished[b] { rows[b].append(limits.padTokenId); continue }
                     if length + 1 == limits.maxLength { rows[b].append(limits.endTokenId); continue }
-                    var best = -1, bestLogit = -Float.infinity
-                    for v in 0..<vocabulary where logits[b * vocabulary + v] > bestLogit
-                        && !(length < limits.minLength && v == Int(limits.endTokenId)) {
-                        best = v
-                        bestLogit = logits[b * vocabulary + v]
-                    }
-                    rows[b].append(Int32(best))
+                    var row = Array(logits[(b * vocabulary)..<((b + 1) * vocabulary)])
+                    if length < limits.minLength { row[Int(limits.endTokenId)] = -.infinity }
+                    limits.penalizingRepetitions(&row, of: rows[b])
+                    rows[b].append(Int32(choose(row)))
                 }
             }
             return rows

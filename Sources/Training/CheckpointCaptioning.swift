@@ -8,30 +8,33 @@ import TrainingKit
 /// Captions of image files by a CoCa checkpoint (`swiftclip caption`), with the tokenizer its run trained with.
 public struct CheckpointCaptioning {
     public let model: CoCaModel
-    let limits: CaptionLimits
-    let decode: ([Int32]) -> String
+    var limits: CaptionLimits
+    let vocabulary: CaptionVocabulary
+    let tokenizer: TextTokenizer
+    /// The checkpoint's run settings: CSV columns and separator of `--data`.
+    let settings: Settings
 
-    /// Loads `checkpoint`; a checkpoint of another family is an error saying it has no caption decoder.
-    public init(checkpoint path: String, minLength: Int, maxLength: Int, messages: (String) -> Void) throws {
+    /// The caption length when `--max-length` is not given, at most what the model's text tower can feed back.
+    public static let defaultMaxLength = 20
+
+    /// Loads `checkpoint` (`maxLength` nil: `defaultMaxLength`, or less for a short text context); a checkpoint of another family is an error saying it has no caption decoder.
+    /// `repetitionPenalty` and `lengthPenalty` as `CaptionLimits` takes them.
+    public init(checkpoint path: String, minLength: Int, maxLength: Int?, repetitionPenalty: Float = 1, lengthPenalty: Float = 1,
+                messages: (String) -> Void) throws {
         let loaded = try CheckpointModel(path, messages: messages)
         guard let task = loaded.task as? CoCaTask else {
             throw TrainingError("\(path): a \(loaded.family.name) checkpoint has no caption decoder (captions need a coca checkpoint)")
         }
         model = task.model
-        let start: Int32, end: Int32
-        if let json = task.checkpointAttachment {
-            let tokenizer = try TrainedBPETokenizer(jsonData: Data(json.utf8), source: "\(path): the checkpoint's tokenizer")
-            (start, end, decode) = (tokenizer.startOfTextID, tokenizer.endOfTextID, tokenizer.decode)
-        } else {
-            let config = model.config
-            let setup = DataSetup(settings: loaded.settings, imageSize: config.vision.imageSize, contextLength: config.text.contextLength,
-                                  vocabularySize: config.text.vocabSize, runDirectory: loaded.runDirectory)
-            guard let tokenizer = try setup.tokenizer() as? CLIPBPETokenizer else { throw TrainingError("\(path): no tokenizer to decode captions") }
-            (start, end, decode) = (CLIPBPETokenizer.startOfTextID, CLIPBPETokenizer.endOfTextID, tokenizer.decode)
-        }
+        settings = loaded.settings
+        tokenizer = try task.tokenizer(RunContext(settings: loaded.settings, runDirectory: loaded.runDirectory))
+        vocabulary = try CaptionVocabulary(tokenizer: tokenizer, source: path)
         // The text tower has positions for context_length tokens (and the cls token): longer captions cannot be fed back.
-        limits = CaptionLimits(startTokenId: start, endTokenId: end, padTokenId: Int32(model.config.text.padId),
-                               maxLength: min(maxLength, model.config.text.contextLength + 1), minLength: minLength)
+        let context = model.config.text.contextLength
+        limits = try vocabulary.limits(padTokenId: Int32(model.config.text.padId), contextLength: context, minLength: minLength,
+                                       maxLength: maxLength ?? min(Self.defaultMaxLength, context + 1))
+        limits.repetitionPenalty = repetitionPenalty
+        limits.lengthPenalty = lengthPenalty
     }
 
     /// The image files (PNG, JPEG, WebP) in `folder` and its subfolders, sorted by path.
@@ -42,8 +45,8 @@ public struct CheckpointCaptioning {
         return files.sorted().map { folder + "/" + $0 }
     }
 
-    /// One caption per file (greedy when `beams` is 1, else beam search), the text between the start and end tokens.
-    public func captions(of files: [String], beams: Int) throws -> [String] {
+    /// One caption per file (see `captions(ofImages:)`).
+    public func captions(of files: [String], beams: Int, sampling: CaptionSampling? = nil) throws -> [String] {
         let size = model.config.vision.imageSize
         let transform = ImageTransform(mode: .eval, size: size)
         var rng = ImageTransform.augmentationRandom(seed: 0, epoch: 0, position: 0)
@@ -52,11 +55,41 @@ public struct CheckpointCaptioning {
             guard let data = FileManager.default.contents(atPath: file) else { throw TrainingError("\(file): cannot read file") }
             values += transform.apply(try ImageDecoder.decode([UInt8](data), name: file), rng: &rng)
         }
-        let images = Tensor(shape: [files.count, 3, size, size], values: values)
-        let rows = beams == 1 ? model.greedyCaptions(images: images, limits: limits)
-            : model.beamSearchCaptions(images: images, limits: limits, beams: beams).map(\.tokens)
-        return rows.map { row in
-            decode(Array(row.dropFirst().prefix { $0 != limits.endTokenId && $0 != limits.padTokenId })).trimmingCharacters(in: .whitespaces)
+        return captions(ofImages: Tensor(shape: [files.count, 3, size, size], values: values), beams: beams, sampling: sampling)
+    }
+
+    /// One caption per sample of `data` (WebDataset shards or CSV files, brace patterns and `::` joins, as `--train-data`
+    /// names them; CSV columns and separator as the checkpoint's run read them), in the data's order, with each sample's key.
+    public func captions(ofData data: String, beams: Int, sampling: CaptionSampling? = nil, batchSize: Int = 64) throws -> [(key: String, caption: String)] {
+        guard !data.isEmpty else { throw TrainingError("--data: no shards or CSV files given") }
+        let size = model.config.vision.imageSize
+        let separator = settings.csvSeparator == "\\t" ? "\t" : settings.csvSeparator
+        let source = try DataSourceOptions(data: data, csvImageKey: settings.csvImgKey, csvSeparator: separator, fields: [.image]).makeSource()
+        let options = LoaderOptions(mode: .evaluation, batchSize: batchSize, transform: ImageTransform(mode: .eval, size: size),
+                                    contextLength: model.config.text.contextLength, workers: 1)
+        let loader = try DataLoader(source: source, tokenizer: tokenizer, options: options)
+        var captioned: [(key: String, caption: String)] = []
+        while let (batch, _) = try loader.next() {
+            guard batch.count > 0 else { continue }
+            let images = Tensor(shape: [batch.count, 3, size, size], values: batch.images)
+            // Each batch draws from its own stream of the seed, so batches do not repeat one another's draws.
+            var batchSampling = sampling
+            if let sampling {
+                var stream = SplitMix64(mixing: sampling.seed, UInt64(batch.index))
+                batchSampling?.seed = stream.next()
+            }
+            captioned += zip(batch.keys, captions(ofImages: images, beams: beams, sampling: batchSampling)).map { (key: $0, caption: $1) }
         }
+        guard !captioned.isEmpty else { throw TrainingError("--data \(data): no samples with an image") }
+        return captioned
+    }
+
+    /// Captions of images [B, 3, H, W] (sampled when `sampling` is given, else greedy when `beams` is 1, else beam
+    /// search): the text between the start and end tokens of each generated row.
+    func captions(ofImages images: Tensor, beams: Int, sampling: CaptionSampling?) -> [String] {
+        let rows = if let sampling { model.sampledCaptions(images: images, limits: limits, sampling: sampling) }
+            else if beams == 1 { model.greedyCaptions(images: images, limits: limits) }
+            else { model.beamSearchCaptions(images: images, limits: limits, beams: beams).map(\.tokens) }
+        return rows.map { vocabulary.text(of: $0, padTokenId: limits.padTokenId) }
     }
 }

@@ -6,7 +6,7 @@ import Training
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluate a checkpoint of any family with its evaluation (CLIP: zero-shot top-1/top-5 and retrieval R@1/5/10, mean/median rank, clip_val_loss).",
+        abstract: "Evaluate a checkpoint of any family with its evaluation (CLIP: zero-shot top-1/top-5 and retrieval R@1/5/10, mean/median rank, clip_val_loss; CoCa: these and val_bleu1-4, val_cider, val_generative_loss).",
         discussion: "Data flags default to the ones the checkpoint's run was trained with (synthetic runs evaluate on the synthetic validation split).")
 
     @Option(name: .long, help: "Checkpoint file, or a run's checkpoints/ folder (its newest checkpoint that verifies).") var checkpoint: String

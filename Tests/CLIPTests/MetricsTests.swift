@@ -1,6 +1,7 @@
 import Foundation
 import TensorCore
 @testable import CLIP
+@testable import TrainingKit
 import XCTest
 
 /// Retrieval metrics, zero-shot accuracy and the collapse detector on cases small enough to work out by hand.

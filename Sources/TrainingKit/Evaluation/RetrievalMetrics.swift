@@ -15,6 +15,11 @@ public enum RetrievalMetrics {
     /// The retrieval cut-offs OpenCLIP reports.
     public static let recallCutoffs = [1, 5, 10]
 
+    /// The names `compute` returns: `image_to_text_R@1` ... `text_to_image_median_rank`, then `clip_val_loss`.
+    public static let metricNames = ["image_to_text", "text_to_image"].flatMap { direction in
+        (recallCutoffs.map { "R@\($0)" } + ["mean_rank", "median_rank"]).map { "\(direction)_\($0)" }
+    } + ["clip_val_loss"]
+
     /// Every metric for `count` image/text pairs whose row `i` of each feature matrix belongs together.
     ///
     /// - Parameters:

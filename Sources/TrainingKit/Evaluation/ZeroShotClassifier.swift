@@ -1,3 +1,4 @@
+import DataPipeline
 import Foundation
 import TensorCore
 
@@ -106,5 +107,17 @@ public enum ZeroShotClassifier {
                                prefix: String = "") -> [String: Double] {
         let (top1, top5) = accuracy(imageFeatures: imageFeatures, labels: labels, classifier: classifier, numClasses: numClasses, dim: dim)
         return [prefix + top1MetricName: top1, prefix + top5MetricName: top5]
+    }
+
+    /// OpenCLIP's zero-shot evaluation of `task` by any model with L2-normalised image and text embeddings of `dim` values:
+    /// `encodeTexts` embeds prompts (rows back to back), `embedImages` the task's images with their class labels.
+    /// No metrics when the task has no images.
+    public static func evaluate(_ task: ZeroShotTask, dim: Int, encodeTexts: ([String]) -> [Float],
+                                embedImages: (SampleSource) throws -> (features: [Float], labels: [Int])) throws -> [String: Double] {
+        let perClass = task.classNames.indices.map { encodeTexts(task.prompts(forClass: $0)) }
+        let classifier = classifierWeights(perTemplateEmbeddings: perClass, dim: dim)
+        let embedded = try embedImages(task.source)
+        guard !embedded.labels.isEmpty else { return [:] }
+        return metrics(imageFeatures: embedded.features, labels: embedded.labels, classifier: classifier, numClasses: task.classNames.count, dim: dim)
     }
 }
