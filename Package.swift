@@ -33,6 +33,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // C access.
@@ -72,6 +73,8 @@ let package = Package(
         .target(name: "Retrieval", dependencies: [
             "TensorCore", "NN", "Text", "DataPipeline", "Checkpoint", "Distributed", "TrainingKit", "CLIP",
         ], swiftSettings: targetCPU),
+        // The HTTP search service over an index and an embedding model; never the trainer (the CLI hands it the loaded model).
+        .target(name: "Serving", dependencies: ["Retrieval", "DataPipeline", .product(name: "Hummingbird", package: "hummingbird")]),
         // Multi-rank self-test and all-reduce benchmark of Distributed, run under mpirun by launch/tests and Benchmarks.
         .executableTarget(name: "distributed-selftest", dependencies: ["Distributed", "CMPI", "TensorCore"]),
         .executableTarget(name: "swiftclip", dependencies: [
