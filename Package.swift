@@ -95,6 +95,7 @@ let package = Package(
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "CLIP", "TrainingKit", "DataPipeline", "Distributed", "TensorCore"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "Retrieval", "CLIP", "TrainingKit", "DataPipeline", "TensorCore"]),
     ],
     swiftLanguageModes: [.v5]
 )
