@@ -33,6 +33,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // C access.
@@ -74,10 +75,13 @@ let package = Package(
         .target(name: "Retrieval", dependencies: [
             "TensorCore", "NN", "Text", "DataPipeline", "Checkpoint", "Distributed", "TrainingKit", "CLIP",
         ], swiftSettings: targetCPU),
+        // The HTTP search service over an index and an embedding model; never the trainer (the CLI hands it the loaded model).
+        .target(name: "Serving", dependencies: ["Retrieval", "DataPipeline", .product(name: "Hummingbird", package: "hummingbird")]),
         // Multi-rank self-test and all-reduce benchmark of Distributed, run under mpirun by launch/tests and Benchmarks.
         .executableTarget(name: "distributed-selftest", dependencies: ["Distributed", "CMPI", "TensorCore"]),
         .executableTarget(name: "swiftclip", dependencies: [
             "Training", "TrainingKit", "CLIP", "CoCa", "DataPipeline", "Checkpoint", "Distributed", "TensorCore", "CaptionMetrics", "Retrieval",
+            "Serving",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "swiftclip-bench", dependencies: ["TensorCore"]),
@@ -95,6 +99,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "FusionTests", dependencies: ["Fusion", "Training", "TrainingKit", "NN", "TensorCore"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "CLIP", "TrainingKit", "DataPipeline", "Distributed", "TensorCore"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "Retrieval", "CLIP", "TrainingKit", "DataPipeline", "TensorCore"]),
     ],
     swiftLanguageModes: [.v5]
 )

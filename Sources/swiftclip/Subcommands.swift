@@ -21,6 +21,7 @@ enum Subcommands {
         CaptionMetricsCommand.self,
         EmbedCommand.self,
         IndexCommand.self,
+        ServeCommand.self,
     ]
 }
 
