@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "NN", "Optim", "TrainingKit"]),
-        .testTarget(name: "TrainingKitTests", dependencies: ["TrainingKit"]),
+        .testTarget(name: "TrainingKitTests", dependencies: ["TrainingKit", "Checkpoint", "NN", "TensorCore"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "TextTests", dependencies: ["Text", "TensorCore"], exclude: ["Fixtures"]),

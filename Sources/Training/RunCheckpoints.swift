@@ -69,22 +69,18 @@ public final class RunCheckpoints {
     /// after verifying every checksum.
     /// Returns nil for `latest` when no checkpoint exists yet; `messages` receives fallback notes.
     public static func load(_ resume: String, runCheckpoints: String, messages: (String) -> Void) throws -> LoadedCheckpoint? {
-        var isDirectory: ObjCBool = false
-        var target = resume == "latest" ? runCheckpoints : resume
-        if resume != "latest", URL(fileURLWithPath: resume).lastPathComponent == CheckpointDirectory.latestPointerName {
-            target = URL(fileURLWithPath: resume).deletingLastPathComponent().path  // the pointer stands for its folder
+        if resume == "latest" {
+            guard FileManager.default.fileExists(atPath: runCheckpoints) else { return nil }
+            return try CheckpointFile.locate(runCheckpoints, messages: messages)
         }
-        guard FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory) else {
-            if resume == "latest" { return nil }
+        do {
+            guard let loaded = try CheckpointFile.locate(resume, messages: messages) else {
+                throw TrainingError("\(resume): no checkpoint in this folder")
+            }
+            return loaded
+        } catch CheckpointError.fileNotFound {
             throw TrainingError("\(resume): no such checkpoint file or folder")
         }
-        if !isDirectory.boolValue { return try CheckpointFile.read(at: URL(fileURLWithPath: target)) }
-        guard let resolved = try CheckpointDirectory(url: URL(fileURLWithPath: target), create: false).resolveLatest() else {
-            if resume == "latest" { return nil }
-            throw TrainingError("\(target): no checkpoint in this folder")
-        }
-        if let note = resolved.fallbackMessage { messages(note) }
-        return resolved.checkpoint
     }
 
     /// The header's run metadata; an error names the file.
