@@ -18,7 +18,17 @@ public enum CLIPFamily: ModelFamily {
             config.initLogitBias = -10
             config.initLogitScale = Foundation.log(10)
         }
-        return CLIPTask(model: CLIPModel(config: config, seed: settings.seed), settings: settings)
+        let model = CLIPModel(config: config, seed: settings.seed)
+        if !settings.initImage.isEmpty {
+            try PretrainedWeights(settings.initImage).load(into: model.parameters, prefix: "visual.", from: "visual.")
+        }
+        if !settings.initText.isEmpty {
+            let weights = try PretrainedWeights(settings.initText)
+            try weights.load(into: model.parameters) { name in
+                OpenCLIPTowerKeys.isCLIPText(name) ? OpenCLIPTowerKeys.textSource(name, in: weights) : nil
+            }
+        }
+        return CLIPTask(model: model, settings: settings)
     }
 
     public static func makeTask(modelConfig: JSONValue, settings: Settings) throws -> TrainingTask {
