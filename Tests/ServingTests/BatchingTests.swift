@@ -14,9 +14,9 @@ final class BatchingTests: XCTestCase {
     override func tearDown() async throws { fixture.stop() }
 
     func testConcurrentQueriesShareOneForwardPassAndGetTheUnbatchedResults() async throws {
+        let fixture = self.fixture!
         let texts = ["a red circle", "a blue square", "a green triangle", "a photo of a yellow circle", "a small red square"]
         let images = [3, 8].map { FileManager.default.contents(atPath: fixture.catalog.imageFile($0)!)! }
-        let fixture = self.fixture!
         let replies = try await withThrowingTaskGroup(of: (Int, ServingFixture.Reply).self) { group in
             for (slot, text) in texts.enumerated() { group.addTask { (slot, try await fixture.search(["text": text, "k": 6])) } }
             for (slot, bytes) in images.enumerated() {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # swiftclip serve over an index of synthetic images embedded by a 2-step checkpoint: /healthz, a text search (again
 # from the cache), an image of the collection, a multipart upload (and a non-image one: 415), a 4xx for a bad k,
-# concurrent queries encoded in shared batches, /metrics, then a clean stop on SIGTERM; a missing index fails at start
-# with one line naming it.
+# concurrent queries encoded in shared batches, /metrics, then a clean stop on SIGTERM; eval --index over the same
+# index; a missing index fails at start with one line naming it.
 set -euo pipefail
 source "$(dirname "$0")/serve-common.bash"
 # A wide batching window, so that the concurrent queries below certainly meet in it.
@@ -66,6 +66,13 @@ done
 echo "serve: 6 concurrent queries ran in $batches encoder batch(es) and found what they find one at a time"
 kill -TERM "$server"
 wait "$server" || true
+
+# Retrieval quality through the index, from the command line.
+"$SWIFTCLIP" eval --checkpoint "$CKPT" --index "$SCRATCH/items.index" --json > "$SCRATCH/eval.log" 2>&1 || { cat "$SCRATCH/eval.log"; exit 1; }
+for key in R@1 R@5 R@10 mAP@10; do
+  tail -n 1 "$SCRATCH/eval.log" | grep -q "\"text_to_image_$key\":[0-9]" || { cat "$SCRATCH/eval.log"; exit 1; }
+done
+echo "serve: eval --index: $(tail -n 1 "$SCRATCH/eval.log")"
 
 if "$SWIFTCLIP" serve --checkpoint "$CKPT" --index "$SCRATCH/absent.index" --port 0 2> "$SCRATCH/bad.err"; then
   echo "serve: a missing index did not fail" >&2; exit 1
