@@ -70,3 +70,34 @@ final class IndexEvaluationTests: XCTestCase {
 extension Array {
     func chunked(_ size: Int) -> [[Element]] { stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) } }
 }
+
+final class SyntheticCollectionTests: XCTestCase {
+    func testTheRealRowsComeFirstAndTheFolderIndexesWithItsModel() throws {
+        let scratch = NSTemporaryDirectory() + "synthetic-collection-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let model = try EmbedJobTests.tinyModel()
+        _ = try SyntheticShapes(imageSize: 32).writeSynthetic(split: .val, to: scratch + "/images", format: .imageFolder, count: 20)
+        _ = try EmbedJob(input: EmbedInput(data: scratch + "/images"), output: scratch + "/real", batchSize: 8, workers: 0)
+            .run(model: model, communicator: LocalCommunicator()) { _ in }
+        var synthetic = SyntheticCollection(rows: 1_250, clusters: 10)
+        synthetic.shardRows = 500
+        try synthetic.write(extending: scratch + "/real", to: scratch + "/big")
+
+        let real = try EmbeddingCollection(directory: scratch + "/real", includeTexts: true)
+        let big = try EmbeddingCollection(directory: scratch + "/big", includeTexts: true)
+        XCTAssertEqual(big.manifest.rows, 1_250)
+        XCTAssertEqual(big.manifest.model, model.identity)
+        XCTAssertEqual(big.manifest.shards.map(\.rows), [20, 500, 500, 230])
+        XCTAssertEqual(Array(big.images.prefix(real.images.count)), real.images)
+        let metadata = try EmbeddingMetadataRow.readAll(directory: scratch + "/big")
+        XCTAssertEqual(Array(metadata.prefix(20)), try EmbeddingMetadataRow.readAll(directory: scratch + "/real"))
+        for row in [20, 700, 1_249] {
+            let vector = big.images[(row * 64)..<((row + 1) * 64)], caption = try XCTUnwrap(big.texts)[(row * 64)..<((row + 1) * 64)]
+            XCTAssertEqual(Double(vector.reduce(0) { $0 + $1 * $1 }), 1, accuracy: 1e-4)
+            XCTAssertGreaterThan(zip(vector, caption).reduce(0) { $0 + $1.0 * $1.1 }, 0.8, "a caption is near its image")
+        }
+        try IndexBuilder(kind: .approx, lists: 20).build(embeddings: scratch + "/big").write(to: scratch + "/big.index")
+        let index = try SearchIndex.load(scratch + "/big.index", model: model.identity)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(index.header.recallAt10), 0.9)
+    }
+}
