@@ -15,13 +15,16 @@ public struct EmbedJob {
     public var batchSize: Int
     /// Background decoding threads per rank.
     public var workers: Int
+    /// Whether captions are embedded (`NAME.txt.npy`); false embeds images only and keeps the captions in the metadata.
+    public var embedTexts: Bool
 
-    public init(input: EmbedInput, output: String, dtype: EmbeddingDType = .f32, batchSize: Int = 256, workers: Int = 1) {
+    public init(input: EmbedInput, output: String, dtype: EmbeddingDType = .f32, batchSize: Int = 256, workers: Int = 1, embedTexts: Bool = true) {
         self.input = input
         self.output = output
         self.dtype = dtype
         self.batchSize = batchSize
         self.workers = workers
+        self.embedTexts = embedTexts
     }
 
     public struct Summary: Equatable {
@@ -42,7 +45,7 @@ public struct EmbedJob {
         let units = try input.units()
         let mine = units.enumerated().filter { $0.offset % communicator.size == communicator.rank }.map(\.element)
         try removeInterruptedWrites(of: mine)
-        let embedder = ShardEmbedder(model: model, batchSize: batchSize, workers: workers)
+        let embedder = ShardEmbedder(model: model, batchSize: batchSize, workers: workers, embedTexts: embedTexts)
         var summary = Summary()
         for unit in mine {
             let files = EmbeddingShardFiles(directory: output, name: unit.name)
@@ -63,7 +66,7 @@ public struct EmbedJob {
         if communicator.rank == 0 {
             let records = try units.map { try EmbeddingShardFiles(directory: output, name: $0.name).readRecord() }
             let manifest = EmbeddingManifest(model: model.identity, dtype: dtype, dimension: model.dimension, records: records)
-            try DurableFile.write(try EmbeddingShardFiles.encoder.encode(manifest) + Data("\n".utf8), to: output + "/" + EmbeddingManifest.fileName)
+            try manifest.write(directory: output)
             summary.manifest = manifest
         }
         return summary

@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 
 /// `manifest.json` of an embeddings folder: the model, the storage type, and the shards in row order (the global row
@@ -30,6 +31,11 @@ public struct EmbeddingManifest: Codable, Equatable, Sendable {
         self.dimension = dimension
         rows = records.reduce(0) { $0 + $1.rows }
         shards = records.map { Shard(name: $0.name, origin: $0.origin, rows: $0.rows, text: $0.hasText) }
+    }
+
+    /// Writes `manifest.json` into `directory` atomically.
+    func write(directory: String) throws {
+        try DurableFile.write(try EmbeddingShardFiles.encoder.encode(self) + Data("\n".utf8), to: directory + "/" + Self.fileName)
     }
 
     /// The manifest of the embeddings folder `directory`; an error names the file.

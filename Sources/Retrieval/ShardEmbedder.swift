@@ -16,6 +16,8 @@ struct ShardEmbedder {
     let model: EmbeddingModel
     let batchSize: Int
     let workers: Int
+    /// Whether captions are embedded too (they are always kept in the metadata).
+    var embedTexts = true
 
     func embed(_ unit: EmbedUnit) throws -> EmbeddedShard {
         let source = try unit.open()
@@ -26,7 +28,7 @@ struct ShardEmbedder {
                                     fields: hasCaptions ? SampleField.imageText : [.image])
         let loader = try DataLoader(source: source, tokenizer: textInput?.tokenizer ?? CaptionsOnly(), options: options)
         var shard = EmbeddedShard()
-        if hasCaptions && textInput != nil { shard.texts = [] }
+        if hasCaptions && textInput != nil && embedTexts { shard.texts = [] }
         let size = model.imageSize
         while let (batch, _) = try loader.next() {
             shard.skipped += batch.skipped

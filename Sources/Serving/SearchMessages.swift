@@ -1,15 +1,18 @@
-/// The body of `POST /search`: exactly one of `text`, `image_base64` or `embedding`, and `k`.
+/// The body of `POST /search`: exactly one of `text`, `image_base64` or `embedding`, and `k`; a multipart upload
+/// fills `imageBytes` instead of `image_base64`.
 public struct SearchRequest: Codable, Equatable, Sendable {
     public var text: String?
     public var imageBase64: String?
     public var embedding: [Float]?
     public var k: Int?
+    public var imageBytes: [UInt8]? = nil
 
-    public init(text: String? = nil, imageBase64: String? = nil, embedding: [Float]? = nil, k: Int? = nil) {
+    public init(text: String? = nil, imageBase64: String? = nil, embedding: [Float]? = nil, k: Int? = nil, imageBytes: [UInt8]? = nil) {
         self.text = text
         self.imageBase64 = imageBase64
         self.embedding = embedding
         self.k = k
+        self.imageBytes = imageBytes
     }
 
     enum CodingKeys: String, CodingKey {

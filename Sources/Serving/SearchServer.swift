@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 
-/// The HTTP front of a `SearchService` on Hummingbird: `POST /search`, `GET /items/{id}/image`, `GET /healthz`,
-/// `GET /metrics`.
+/// The HTTP front of a `SearchService` on Hummingbird: the search page at `/`, `POST /search` (JSON or a
+/// multipart upload), `GET /items/{id}/image`, `GET /healthz`, `GET /metrics`.
 public struct SearchServer {
     public let service: SearchService
 
@@ -13,6 +13,9 @@ public struct SearchServer {
         let service = self.service
         let limit = service.configuration.maxBodyBytes
         router.add(middleware: JSONErrorMiddleware(metrics: service.metrics))
+        router.get("/") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: SearchPage.html)))
+        }
         router.get("healthz") { _, _ in
             Self.json(Data("{\"status\":\"ok\",\"items\":\(service.index.header.count)}\n".utf8))
         }
@@ -26,7 +29,13 @@ public struct SearchServer {
             do { body = try await request.collectBody(upTo: limit) } catch {
                 throw ServingError(413, "request body larger than \(limit) bytes (--max-body-mb)")
             }
-            let response = try await service.search(body: Data(body.readableBytesView))
+            let bytes = Data(body.readableBytesView)
+            let response: SearchResponse
+            if let boundary = MultipartForm.boundary(contentType: request.headers[.contentType] ?? "") {
+                response = try await service.search(multipart: bytes, boundary: boundary)
+            } else {
+                response = try await service.search(body: bytes)
+            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.withoutEscapingSlashes]
             return Self.json(try encoder.encode(response))

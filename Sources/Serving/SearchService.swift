@@ -24,7 +24,7 @@ public final class SearchService: @unchecked Sendable {
         self.index = index
         self.catalog = catalog
         self.configuration = configuration
-        encoder = QueryEncoder(model: model)
+        encoder = QueryEncoder(model: model, maxBatch: configuration.maxBatch, batchWait: configuration.batchWait, metrics: metrics)
         textCache = LRUCache(capacity: configuration.cacheSize)
     }
 
@@ -37,12 +37,30 @@ public final class SearchService: @unchecked Sendable {
         return try await search(request)
     }
 
+    /// Answers a `multipart/form-data` upload: a file part (`image`, or any part with a file name), optional `k`
+    /// and `text` fields.
+    public func search(multipart body: Data, boundary: String) async throws -> SearchResponse {
+        let form = try MultipartForm(body: [UInt8](body), boundary: boundary)
+        var request = SearchRequest()
+        if let image = form.part(named: "image") ?? form.parts.first(where: { $0.filename != nil }) {
+            guard !image.body.isEmpty else { throw ServingError.badRequest("empty query: the uploaded file is empty") }
+            request.imageBytes = image.body
+        }
+        if let text = form.part(named: "text") { request.text = String(decoding: text.body, as: UTF8.self) }
+        if let k = form.part(named: "k") {
+            let value = String(decoding: k.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let number = Int(value) else { throw ServingError.badRequest("k must be an integer, got \"\(value.prefix(20))\"") }
+            request.k = number
+        }
+        return try await search(request)
+    }
+
     public func search(_ request: SearchRequest) async throws -> SearchResponse {
         let start = DispatchTime.now().uptimeNanoseconds
         let k = request.k ?? 10
         guard (1...configuration.maxK).contains(k) else { throw ServingError.badRequest("k must be between 1 and \(configuration.maxK), got \(k)") }
-        let given = [request.text != nil, request.imageBase64 != nil, request.embedding != nil].filter { $0 }.count
-        guard given == 1 else { throw ServingError.badRequest("give exactly one of text, image_base64 and embedding") }
+        let given = [request.text != nil, request.imageBase64 != nil, request.embedding != nil, request.imageBytes != nil].filter { $0 }.count
+        guard given == 1 else { throw ServingError.badRequest("give exactly one of text, image_base64 (or an uploaded image) and embedding") }
         let (query, cached) = try await queryEmbedding(request)
         let hits = index.search(query: query, k: k)
         let results = hits.map { SearchResult(id: $0.id, score: $0.score, caption: catalog.caption($0.id), imageURL: "/items/\($0.id)/image") }
@@ -71,6 +89,7 @@ public final class SearchService: @unchecked Sendable {
             }
             return (try await encoder.embed(imageBytes: [UInt8](bytes)), false)
         }
+        if let bytes = request.imageBytes { return (try await encoder.embed(imageBytes: bytes), false) }
         let vector = request.embedding ?? []
         guard vector.count == index.header.dimension else {
             throw ServingError.badRequest("embedding has \(vector.count) values; the index holds dimension \(index.header.dimension)")

@@ -10,12 +10,19 @@ public struct ServeConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// Largest `k` a search may ask for.
     public var maxK: Int
+    /// Most queries the encoder embeds in one forward pass.
+    public var maxBatch: Int
+    /// Seconds the encoder waits after a query arrives for others to join its batch.
+    public var batchWait: Double
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, cacheSize: Int = 1024, maxBodyBytes: Int = 8 << 20, maxK: Int = 100) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, cacheSize: Int = 1024, maxBodyBytes: Int = 8 << 20, maxK: Int = 100,
+                maxBatch: Int = 16, batchWait: Double = 0.002) {
         self.host = host
         self.port = port
         self.cacheSize = cacheSize
         self.maxBodyBytes = maxBodyBytes
         self.maxK = maxK
+        self.maxBatch = maxBatch
+        self.batchWait = batchWait
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Counters for `GET /metrics` in Prometheus's text format: requests by route and status, a latency histogram by
-/// route, and text-cache hits and misses.
+/// route, text-cache hits and misses, and the encoder's batches.
 public final class ServiceMetrics: @unchecked Sendable {
     /// Upper bounds (seconds) of the latency histogram's buckets: from a cached lookup to a slow image encoding.
     static let bucketBounds: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -22,6 +22,8 @@ public final class ServiceMetrics: @unchecked Sendable {
     private var latencies: [String: Histogram] = [:]
     private var cacheHits = 0
     private var cacheMisses = 0
+    private var encoderBatches = 0
+    private var encoderQueries = 0
 
     public init() {}
 
@@ -41,6 +43,16 @@ public final class ServiceMetrics: @unchecked Sendable {
     }
 
     public var cacheCounts: (hits: Int, misses: Int) { lock.withLock { (cacheHits, cacheMisses) } }
+
+    /// One forward pass of the query encoder over `queries` texts and images.
+    public func recordEncoderBatch(queries: Int) {
+        lock.withLock {
+            encoderBatches += 1
+            encoderQueries += queries
+        }
+    }
+
+    public var encoderCounts: (batches: Int, queries: Int) { lock.withLock { (encoderBatches, encoderQueries) } }
 
     /// The exposition text (version 0.0.4), series sorted so scrapes diff cleanly.
     public func prometheusText() -> String {
@@ -68,6 +80,12 @@ public final class ServiceMetrics: @unchecked Sendable {
             lines.append("# HELP swiftclip_text_cache_misses_total Text queries the model had to embed.")
             lines.append("# TYPE swiftclip_text_cache_misses_total counter")
             lines.append("swiftclip_text_cache_misses_total \(cacheMisses)")
+            lines.append("# HELP swiftclip_encoder_batches_total Batches the query encoder ran (queries arriving together share one).")
+            lines.append("# TYPE swiftclip_encoder_batches_total counter")
+            lines.append("swiftclip_encoder_batches_total \(encoderBatches)")
+            lines.append("# HELP swiftclip_encoder_queries_total Texts and images the query encoder embedded.")
+            lines.append("# TYPE swiftclip_encoder_queries_total counter")
+            lines.append("swiftclip_encoder_queries_total \(encoderQueries)")
             return lines.joined(separator: "\n") + "\n"
         }
     }

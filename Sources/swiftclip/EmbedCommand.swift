@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import Distributed
 import Foundation
 import Retrieval
@@ -29,6 +30,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(name: .long, help: "CSV column of the caption.") var csvCaptionKey = "title"
     @Option(name: .long, help: "CSV separator (\\t for tab).") var csvSeparator = "\\t"
     @Option(name: .long, help: "CLIP BPE merges file for 49,408-id models.") var merges: String?
+    @Flag(name: .long, help: "Embed images only (captions are still kept in the metadata).") var imagesOnly = false
 
     func validate() throws {
         guard (checkpoint == nil) != (weights == nil) else { throw ValidationError("give exactly one of --checkpoint and --weights") }
@@ -44,9 +46,14 @@ struct EmbedCommand: ParsableCommand {
             let embedder = try loadModel()
             let job = EmbedJob(input: EmbedInput(data: data, chunkSize: chunkSize, csvImageKey: csvImgKey, csvCaptionKey: csvCaptionKey,
                                                  csvSeparator: csvSeparator == "\\t" ? "\t" : csvSeparator),
-                               output: output, dtype: EmbeddingDType(rawValue: dtype)!, batchSize: batchSize, workers: workers)
+                               output: output, dtype: EmbeddingDType(rawValue: dtype)!, batchSize: batchSize, workers: workers,
+                               embedTexts: !imagesOnly)
+            let start = DispatchTime.now().uptimeNanoseconds
             let summary = try job.run(model: embedder, communicator: ranks) { print("swiftclip embed: rank \(ranks.rank): \($0)") }
-            print("swiftclip embed: rank \(ranks.rank): embedded \(summary.embedded) shard(s) (\(summary.rows) rows), skipped \(summary.skipped) already complete")
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            print("swiftclip embed: rank \(ranks.rank): embedded \(summary.embedded) shard(s) (\(summary.rows) rows) in "
+                  + String(format: "%.2f s (%.1f rows/s)", seconds, Double(summary.rows) / max(seconds, 1e-9))
+                  + ", skipped \(summary.skipped) already complete")
             if let manifest = summary.manifest {
                 print("swiftclip embed: \(manifest.rows) rows in \(manifest.shards.count) shard(s) of dimension \(manifest.dimension) (\(manifest.dtype.rawValue)) in \(output); model \(manifest.model)")
             }
@@ -64,13 +71,7 @@ struct EmbedCommand: ParsableCommand {
 
     /// The model from a checkpoint of any family, or from OpenCLIP weights and a model config.
     func loadModel() throws -> EmbeddingModel {
-        if let checkpoint {
-            let loaded = try CheckpointModel(checkpoint) { FileHandle.standardError.write(Data("swiftclip embed: \($0)\n".utf8)) }
-            var settings = loaded.settings
-            if let merges { try Families.registry.apply("merges", merges, to: &settings) }
-            return try EmbeddingModels.model(for: loaded.task, family: loaded.family.name, settings: settings, step: loaded.checkpoint.step,
-                                             runDirectory: loaded.runDirectory)
-        }
+        if let checkpoint { return try loadEmbeddingModel(checkpoint: checkpoint, merges: merges, command: "embed") }
         let settings = try Families.settings(arguments: ["--task", task, "--model", model!] + (merges.map { ["--merges", $0] } ?? []))
         let loaded = try Families.family(named: task).makeTask(settings: settings)
         try loaded.parameters.load(safetensors: weights!)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Retrieval
 import Training
 
 /// `swiftclip eval`: zero-shot and retrieval metrics of a checkpoint.
@@ -7,7 +8,11 @@ struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Evaluate a checkpoint of any family with its evaluation (CLIP: zero-shot top-1/top-5 and retrieval R@1/5/10, mean/median rank, clip_val_loss; CoCa: these and val_bleu1-4, val_cider, val_generative_loss).",
-        discussion: "Data flags default to the ones the checkpoint's run was trained with (synthetic runs evaluate on the synthetic validation split).")
+        discussion: """
+        Data flags default to the ones the checkpoint's run was trained with (synthetic runs evaluate on the synthetic validation split). \
+        With --index, evaluates text-to-image retrieval through a search index instead: the captions of the embeddings folder it was \
+        built from (swiftclip embed of the validation data) are embedded and searched: text_to_image_R@1/5/10 and mAP@k.
+        """)
 
     @Option(name: .long, help: "Checkpoint file, or a run's checkpoints/ folder (its newest checkpoint that verifies).") var checkpoint: String
     @Option(name: .long, help: "Zero-shot image folder (one subfolder per class, optional classnames.txt, templates.txt).") var zeroshotData: String?
@@ -16,13 +21,29 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: "Validation samples (synthetic).") var valNumSamples: Int?
     @Option(name: .long, help: "CLIP BPE merges file for 49,408-id models.") var merges: String?
     @Option(name: .long, help: "Trained tokenizer JSON (default: tokenizer.json of the checkpoint's run).") var tokenizerFile: String?
+    @Option(name: .long, help: "Search index (swiftclip index) of the validation data's embeddings: evaluate retrieval through it.") var index: String?
+    @Option(name: .long, help: "With --index: the embeddings folder (default: the one the index records).") var embeddings: String?
+    @Option(name: .long, help: "With --index: the cut-off of mAP@k.") var k = 10
     @Flag(name: .long, help: "Also print the metrics as one JSON object on the last line.") var json = false
+
+    func validate() throws {
+        guard k >= 1 else { throw ValidationError("--k must be at least 1") }
+        if index == nil && embeddings != nil { throw ValidationError("--embeddings needs --index") }
+    }
 
     func run() throws {
         try reportingErrors("eval") {
             let overrides = [("zeroshot-data", zeroshotData), ("val-data", valData), ("dataset-type", datasetType),
                              ("val-num-samples", valNumSamples.map(String.init)), ("merges", merges)].compactMap { name, value in value.map { (name, $0) } }
-            let metrics = try CheckpointEvaluation(checkpoint: checkpoint, overrides: overrides, tokenizerFile: tokenizerFile).run()
+            let metrics: [String: Double]
+            if let index {
+                let model = try loadEmbeddingModel(checkpoint: checkpoint, merges: merges, command: "eval")
+                let searchIndex = try SearchIndex.load(index, model: model.identity)
+                metrics = try IndexEvaluation(k: k).run(index: searchIndex, model: model, embeddings: embeddings)
+                print("\(searchIndex.header.kind) index of \(searchIndex.header.count) items; nDCG@\(k): not reported (relevance is binary: same caption or not)")
+            } else {
+                metrics = try CheckpointEvaluation(checkpoint: checkpoint, overrides: overrides, tokenizerFile: tokenizerFile).run()
+            }
             for key in metrics.keys.sorted() { print(String(format: "%-28@ %.4f", key as NSString, metrics[key]!)) }
             if metrics.isEmpty { print("no evaluation data: pass --zeroshot-data or --val-data") }
             if json {

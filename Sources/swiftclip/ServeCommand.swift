@@ -9,7 +9,7 @@ import Training
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve text, image and embedding search over an index (POST /search, GET /items/{id}/image, /healthz, /metrics).",
+        abstract: "Serve text, image and embedding search over an index (a search page at /, POST /search, GET /items/{id}/image, /healthz, /metrics).",
         discussion: "The index must have been built from this checkpoint's embeddings. Stops on SIGINT or SIGTERM. See docs/retrieval.md.")
 
     @Option(name: .long, help: "Checkpoint file, or a run's checkpoints/ folder (its newest checkpoint that verifies).") var checkpoint: String
@@ -20,6 +20,8 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: "Text query embeddings kept in the LRU cache (0: none).") var cacheSize = 1024
     @Option(name: .long, help: "Largest request body in MiB.") var maxBodyMb = 8.0
     @Option(name: .long, help: "Largest k a search may ask for.") var maxK = 100
+    @Option(name: .long, help: "Most queries the encoder embeds in one forward pass.") var maxBatch = 16
+    @Option(name: .long, help: "Milliseconds the encoder waits after a query for others to join its batch.") var batchWaitMs = 2.0
     @Option(name: .long, help: "CLIP BPE merges file for 49,408-id models.") var merges: String?
 
     func validate() throws {
@@ -27,14 +29,17 @@ struct ServeCommand: ParsableCommand {
         guard cacheSize >= 0 else { throw ValidationError("--cache-size must not be negative") }
         guard maxBodyMb > 0 else { throw ValidationError("--max-body-mb must be positive") }
         guard maxK >= 1 else { throw ValidationError("--max-k must be at least 1") }
+        guard maxBatch >= 1 else { throw ValidationError("--max-batch must be at least 1") }
+        guard (0...1_000).contains(batchWaitMs) else { throw ValidationError("--batch-wait-ms must be between 0 and 1000") }
     }
 
     func run() throws {
         try reportingErrors("serve") {
-            let model = try loadModel()
+            let model = try loadEmbeddingModel(checkpoint: checkpoint, merges: merges, command: "serve")
             let searchIndex = try SearchIndex.load(index, model: model.identity)
             let catalog = try ItemCatalog(embeddings: embeddings ?? searchIndex.header.embeddings)
-            let configuration = ServeConfiguration(host: host, port: port, cacheSize: cacheSize, maxBodyBytes: Int(maxBodyMb * 1_048_576), maxK: maxK)
+            let configuration = ServeConfiguration(host: host, port: port, cacheSize: cacheSize, maxBodyBytes: Int(maxBodyMb * 1_048_576), maxK: maxK,
+                                                   maxBatch: maxBatch, batchWait: batchWaitMs / 1_000)
             let server = SearchServer(service: try SearchService(model: model, index: searchIndex, catalog: catalog, configuration: configuration))
             let header = searchIndex.header
             try Self.runToCompletion {
@@ -44,14 +49,6 @@ struct ServeCommand: ParsableCommand {
                 }
             }
         }
-    }
-
-    func loadModel() throws -> EmbeddingModel {
-        let loaded = try CheckpointModel(checkpoint) { FileHandle.standardError.write(Data("swiftclip serve: \($0)\n".utf8)) }
-        var settings = loaded.settings
-        if let merges { try Families.registry.apply("merges", merges, to: &settings) }
-        return try EmbeddingModels.model(for: loaded.task, family: loaded.family.name, settings: settings, step: loaded.checkpoint.step,
-                                         runDirectory: loaded.runDirectory)
     }
 
     /// Runs the server's async loop from this synchronous command and hands back how it ended.

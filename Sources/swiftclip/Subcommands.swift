@@ -17,6 +17,7 @@ enum Subcommands {
         TokenizerCommand.self,
         BenchStepCommand.self,
         BenchCheckpointCommand.self,
+        BenchCollectionCommand.self,
         PlanCommand.self,
         CaptionMetricsCommand.self,
         EmbedCommand.self,

@@ -19,7 +19,7 @@ final class EmbedJobTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: scratch) }
 
     /// clip-tiny with seeded weights and a tokenizer trained on the synthetic captions.
-    func tinyModel() throws -> CLIPEmbeddingModel {
+    static func tinyModel() throws -> CLIPEmbeddingModel {
         let config = try CLIPConfig.load(Self.repository + "/cluster-configs/models/clip-tiny.json")
         let model = CLIPModel(config: config, seed: 3)
         let captions = (0..<200).map { (try? SyntheticShapes().source(.train).load(id: $0).caption) ?? "" }
@@ -44,7 +44,7 @@ final class EmbedJobTests: XCTestCase {
     }
 
     func testEmbeddingsEqualTheModelsOwnEncodingAndARerunSkipsCompleteShards() throws {
-        let model = try tinyModel()
+        let model = try Self.tinyModel()
         let data = try writeShards()
         let output = scratch + "/out"
         let job = EmbedJob(input: EmbedInput(data: data), output: output, dtype: .f32, batchSize: 32, workers: 0)
@@ -101,7 +101,7 @@ final class EmbedJobTests: XCTestCase {
     }
 
     func testFloat16ShardsHoldTheRoundedFloat32Embeddings() throws {
-        let model = try tinyModel()
+        let model = try Self.tinyModel()
         let data = try writeShards()
         _ = try EmbedJob(input: EmbedInput(data: data), output: scratch + "/f32", dtype: .f32, batchSize: 64, workers: 0)
             .run(model: model, communicator: LocalCommunicator()) { _ in }
@@ -115,7 +115,7 @@ final class EmbedJobTests: XCTestCase {
     }
 
     func testCorruptShardIsAnErrorNamingIt() throws {
-        let model = try tinyModel()
+        let model = try Self.tinyModel()
         let data = try writeShards()
         let victim = data.components(separatedBy: "::")[1]
         let bytes = try Data(contentsOf: URL(fileURLWithPath: victim))
@@ -131,7 +131,7 @@ final class EmbedJobTests: XCTestCase {
     }
 
     func testIndexOfAnEmbeddingsFolderFindsItsOwnRows() throws {
-        let model = try tinyModel()
+        let model = try Self.tinyModel()
         let output = scratch + "/out"
         _ = try EmbedJob(input: EmbedInput(data: try writeShards()), output: output, batchSize: 64, workers: 0)
             .run(model: model, communicator: LocalCommunicator()) { _ in }

@@ -70,12 +70,12 @@ final class ServingFixture {
     }
 
     /// One request to the server; a body makes it a POST.
-    func request(_ path: String, body: Data? = nil) async throws -> Reply {
+    func request(_ path: String, body: Data? = nil, contentType: String = "application/json") async throws -> Reply {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!, timeoutInterval: 30)
         if let body {
             request.httpMethod = "POST"
             request.httpBody = body
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.setValue(contentType, forHTTPHeaderField: "Content-Type")
         }
         return try await withCheckedThrowingContinuation { continuation in
             URLSession.shared.dataTask(with: request) { data, response, error in
@@ -89,6 +89,19 @@ final class ServingFixture {
 
     func search(_ fields: [String: Any]) async throws -> Reply {
         try await request("/search", body: try JSONSerialization.data(withJSONObject: fields))
+    }
+
+    /// `POST /search` as `multipart/form-data` with these (name, file name, bytes) parts.
+    func upload(_ parts: [(name: String, filename: String?, bytes: Data)]) async throws -> Reply {
+        let boundary = "swiftclip-test-\(UUID().uuidString)"
+        var body = Data()
+        for part in parts {
+            body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(part.name)\"".utf8))
+            if let filename = part.filename { body.append(Data("; filename=\"\(filename)\"\r\nContent-Type: application/octet-stream".utf8)) }
+            body.append(Data("\r\n\r\n".utf8) + part.bytes + Data("\r\n".utf8))
+        }
+        body.append(Data("--\(boundary)--\r\n".utf8))
+        return try await request("/search", body: body, contentType: "multipart/form-data; boundary=\(boundary)")
     }
 
     /// The ids and scores of a search reply, to compare with `SearchIndex.search`.

@@ -73,7 +73,7 @@ public enum RetrievalMetrics {
     }
 
     /// Caption text → group id, so that equal captions share one id.
-    static func captionGroups(_ captions: [String]) -> [Int] {
+    public static func captionGroups(_ captions: [String]) -> [Int] {
         var ids: [String: Int] = [:]
         return captions.map { caption in
             if let id = ids[caption] { return id }
