@@ -10,6 +10,8 @@ public enum DataPipelineError: Error, CustomStringConvertible, Equatable {
     case malformedSample(name: String, reason: String)
     /// One sample lacks a field the consumer needs; `sample` names the shard and key (or CSV file and line).
     case missingField(sample: String, field: String, detail: String)
+    /// A sample lacking a field the consumer needs, where incomplete samples are refused rather than skipped.
+    case incompleteSample(sample: String, field: String, detail: String)
     /// A field the consumer needs is absent from a whole shard, CSV file or source: a wrong key or the wrong data.
     case fieldNotInDataset(source: String, field: String, detail: String)
     case invalidOption(String)
@@ -26,6 +28,8 @@ public enum DataPipelineError: Error, CustomStringConvertible, Equatable {
         case .malformedCSV(let path, let line, let reason): return "\(path):\(line): malformed CSV: \(reason)"
         case .malformedSample(let name, let reason): return "\(name): malformed sample: \(reason)"
         case .missingField(let sample, let field, let detail): return "\(sample): no field '\(field)' (\(detail))"
+        case .incompleteSample(let sample, let field, let detail):
+            return "\(sample): no field '\(field)' (\(detail)); --skip-incomplete skips such samples"
         case .fieldNotInDataset(let source, let field, let detail): return "\(source): no sample has field '\(field)' (\(detail))"
         case .invalidOption(let message): return "invalid data option: \(message)"
         case .tooManyFailures(let position, let attempts, let lastError):
@@ -36,7 +40,7 @@ public enum DataPipelineError: Error, CustomStringConvertible, Equatable {
     /// Errors that no substitute sample can cure: the loader stops with them instead of replacing the sample.
     public var stopsTheRun: Bool {
         switch self {
-        case .invalidOption, .fieldNotInDataset: return true
+        case .invalidOption, .fieldNotInDataset, .incompleteSample: return true
         default: return false
         }
     }

@@ -20,6 +20,8 @@ public struct DataSourceOptions: Sendable {
     /// Synthetic dataset parameters (used when the type resolves to synthetic).
     public var synthetic: SyntheticShapes
     public var syntheticSplit: SyntheticShapes.Split
+    /// A WebDataset sample lacking a wanted field is skipped with a warning (true) or an error naming it (false).
+    public var skipIncomplete = true
 
     public init(datasetType: DatasetType = .auto, data: String? = nil, csvImageKey: String = "filepath", csvCaptionKey: String = "title",
                 csvSeparator: String = "\t", shuffleBufferSize: Int = 5000, synthetic: SyntheticShapes = SyntheticShapes(),
@@ -64,7 +66,8 @@ public struct DataSourceOptions: Sendable {
             return source
         case .webdataset:
             guard let data else { throw DataPipelineError.invalidOption("webdataset needs a shard pattern") }
-            return try WebDatasetSource(shardSpec: data, fields: fields, shuffleBufferSize: shuffleBufferSize, warnings: warnings)
+            return try WebDatasetSource(shardSpec: data, fields: fields, shuffleBufferSize: shuffleBufferSize, warnings: warnings,
+                                        skipIncomplete: skipIncomplete)
         case .csv:
             guard let data else { throw DataPipelineError.invalidOption("csv dataset needs a file path") }
             return try CSVSource(csvSpec: data, fields: fields, columns: csvKeys, separator: csvSeparator, warnings: warnings)

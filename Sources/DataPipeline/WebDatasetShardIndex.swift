@@ -4,14 +4,15 @@ import Foundation
 ///
 /// Members map to fields by extension: `jpg|jpeg|png|webp` → `image`, `txt` → `text` (a `json` member's "caption"
 /// string stands in when there is no `txt`), `wav|flac` → `audio`, `cls` → `label`, `json` → `json`; any other
-/// extension is an extra field named by it (`seg.png`, `labels`, ...). The first member of a field wins.
+/// extension is an extra field named by it (`seg.png`, `labels`, ...), and a `json` member's "labels" array stands in
+/// for a missing `labels` member. The first member of a field wins.
 struct ShardIndex: Sendable {
     struct Member: Sendable { var key: String }
 
-    /// Where one field's bytes are in the shard; a caption taken from a JSON member is parsed on load.
+    /// Where one field's bytes are in the shard; a caption or label set taken from a JSON member is parsed on load.
     struct Span: Sendable {
         var offset: Int, size: Int
-        var isJSONCaption: Bool
+        var isInJSON: Bool
     }
 
     var members: [Member]
@@ -22,8 +23,10 @@ struct ShardIndex: Sendable {
     /// Set when a wanted field is in no sample of a shard that has samples: a wrong field or the wrong data, which
     /// skipping every sample would only hide.
     var absentField: DataPipelineError?
+    /// The first sample lacking a wanted field, for sources that refuse incomplete samples rather than skip them.
+    var firstIncomplete: DataPipelineError?
 
-    static let empty = ShardIndex(members: [], spans: [], skipped: 0, absentField: nil)
+    static let empty = ShardIndex(members: [], spans: [], skipped: 0, absentField: nil, firstIncomplete: nil)
 
     static func fieldName(forExtension ext: String) -> String {
         switch ext {
@@ -46,8 +49,9 @@ struct ShardIndex: Sendable {
 
 extension ShardIndex {
     /// Groups consecutive members by key and keeps the samples that have all `fields`. Samples lacking one are counted
-    /// and reported through `warnings`, unless no sample of the shard has that field (then `absentField` is set).
-    init(scan: TarScan, shardName: String, fields: [SampleField], warnings: WarningLog) {
+    /// and reported through `warnings` (or, unless `skipIncomplete`, the first is kept as `firstIncomplete`), unless no
+    /// sample of the shard has that field (then `absentField` is set).
+    init(scan: TarScan, shardName: String, fields: [SampleField], warnings: WarningLog, skipIncomplete: Bool = true) {
         self = .empty
         var lacking: [(key: String, field: SampleField, extensions: [String])] = []
         var presence = [Int](repeating: 0, count: fields.count)
@@ -95,19 +99,22 @@ extension ShardIndex {
             return
         }
         for sample in lacking {
-            let error = DataPipelineError.missingField(sample: shardName + ":" + sample.key, field: sample.field.name,
-                                                       detail: "members " + sample.extensions.joined(separator: ", "))
-            warnings.warn("\(error); sample skipped")
+            let name = shardName + ":" + sample.key, detail = "members " + sample.extensions.joined(separator: ", ")
+            guard skipIncomplete else {
+                firstIncomplete = .incompleteSample(sample: name, field: sample.field.name, detail: detail)
+                return
+            }
+            warnings.warn("\(DataPipelineError.missingField(sample: name, field: sample.field.name, detail: detail)); sample skipped")
         }
     }
 
-    /// The first member holding `field`; for `text`, a JSON member when there is no caption file.
+    /// The first member holding `field`; for `text` and `labels`, a JSON member when there is no member of their own.
     static func span(for field: SampleField, in members: [(ext: String, entry: TarEntry)]) -> Span? {
         if let member = members.first(where: { fieldName(forExtension: $0.ext) == field.name }) {
-            return Span(offset: member.entry.dataOffset, size: member.entry.size, isJSONCaption: false)
+            return Span(offset: member.entry.dataOffset, size: member.entry.size, isInJSON: false)
         }
-        if field == .text, let json = members.first(where: { $0.ext == "json" }) {
-            return Span(offset: json.entry.dataOffset, size: json.entry.size, isJSONCaption: true)
+        if field == .text || field == .labels, let json = members.first(where: { $0.ext == "json" }) {
+            return Span(offset: json.entry.dataOffset, size: json.entry.size, isInJSON: true)
         }
         return nil
     }

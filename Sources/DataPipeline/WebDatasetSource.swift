@@ -3,21 +3,24 @@ import Foundation
 
 /// WebDataset tar shards: samples are consecutive members sharing a key (path up to the first dot of the basename),
 /// each member a field named by its extension (see `ShardIndex`). Samples lacking one of the source's `fields` are
-/// skipped while indexing (counted, with a warning naming the shard, key and field); a field that no sample of a shard
-/// has stops the run with an error instead.
+/// skipped while indexing (counted, with a warning naming the shard, key and field), or with `skipIncomplete` off are an
+/// error naming them; a field that no sample of a shard has stops the run with an error.
 public final class WebDatasetSource: SampleSource, @unchecked Sendable {
     public let shards: [String]
     public let fields: [SampleField]
     /// Shuffle-buffer capacity used by shuffled epoch orders (OpenCLIP uses 5000 for samples).
     public let shuffleBufferSize: Int
     let warnings: WarningLog
+    /// Whether a sample lacking a wanted field is skipped (counted, with a warning) or an error.
+    public let skipIncomplete: Bool
     private let lock = NSLock()
     private var indexes: [Int: ShardIndex] = [:]
 
     /// - Parameter shardSpec: brace pattern(s) joined by `::`, e.g. `/data/train-{000000..000123}.tar`.
     /// - Parameter fields: what every sample must have; image and caption, as OpenCLIP reads, by default.
     public init(shardSpec: String, fields: [SampleField] = SampleField.imageText, shuffleBufferSize: Int = 5000,
-                warnings: WarningLog = WarningLog()) throws {
+                warnings: WarningLog = WarningLog(), skipIncomplete: Bool = true) throws {
+        self.skipIncomplete = skipIncomplete
         shards = try BraceExpansion.expandSources(shardSpec)
         guard !shards.isEmpty else { throw DataPipelineError.invalidOption("no shards in '\(shardSpec)'") }
         try SampleField.validate(fields)
@@ -61,6 +64,7 @@ public final class WebDatasetSource: SampleSource, @unchecked Sendable {
     func usableIndex(shard i: Int) throws -> ShardIndex {
         let index = index(shard: i)
         if let absent = index.absentField { throw absent }
+        if let incomplete = index.firstIncomplete { throw incomplete }
         return index
     }
 
@@ -68,7 +72,8 @@ public final class WebDatasetSource: SampleSource, @unchecked Sendable {
         let path = shards[i]
         do {
             let scan = try TarReader.scan(path: path)
-            return ShardIndex(scan: scan, shardName: URL(fileURLWithPath: path).lastPathComponent, fields: fields, warnings: warnings)
+            return ShardIndex(scan: scan, shardName: URL(fileURLWithPath: path).lastPathComponent, fields: fields, warnings: warnings,
+                              skipIncomplete: skipIncomplete)
         } catch {
             warnings.warn("\(error); shard ignored")
             return .empty
@@ -89,9 +94,13 @@ public final class WebDatasetSource: SampleSource, @unchecked Sendable {
         for (f, field) in fields.enumerated() {
             let span = index.spans[memberIndex * fields.count + f]
             let bytes = try file.readBytes(count: span.size, at: span.offset)
-            values[field.name] = span.isJSONCaption
-                ? .text(try Self.caption(fromJSON: bytes, name: name))
-                : try FieldValueParser.value(of: field, bytes: bytes, sample: name)
+            if !span.isInJSON {
+                values[field.name] = try FieldValueParser.value(of: field, bytes: bytes, sample: name)
+            } else if field == .labels {
+                values[field.name] = .labels(try Self.labels(fromJSON: bytes, name: name))
+            } else {
+                values[field.name] = .text(try Self.caption(fromJSON: bytes, name: name))
+            }
         }
         return RawSample(key: name, values: values)
     }
@@ -102,6 +111,20 @@ public final class WebDatasetSource: SampleSource, @unchecked Sendable {
             throw DataPipelineError.malformedSample(name: name, reason: "json without a string \"caption\" field")
         }
         return caption.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A multi-label sample's classes from its JSON: `"labels": [3, 17]`, non-negative integers.
+    static func labels(fromJSON bytes: [UInt8], name: String) throws -> [Int] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+              let list = object["labels"] as? [Any] else {
+            throw DataPipelineError.malformedSample(name: name, reason: "json without a \"labels\" array")
+        }
+        return try list.map { item in
+            guard let index = item as? Int, index >= 0 else {
+                throw DataPipelineError.malformedSample(name: name, reason: "json \"labels\" holds \(item), expected class indices")
+            }
+            return index
+        }
     }
 
     public func makeOrder(seed: UInt64, epoch: Int, shuffle: Bool) throws -> SampleOrder {

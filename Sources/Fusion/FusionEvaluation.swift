@@ -3,8 +3,10 @@ import TensorCore
 import Text
 import TrainingKit
 
-/// Classification metrics on the validation set with every modality present (`val_accuracy`, `val_top5`,
-/// `val_macro_f1`) and, with several modalities, with each one removed (the same names ending `_without_<modality>`).
+/// Classification metrics on the validation set with every modality present and, with several modalities, with each
+/// one removed (the same names ending `_without_<modality>`): single-label `val_accuracy`, `val_top5`, `val_macro_f1` and
+/// the confusion matrix (table `val_confusion`); multi-label `val_map`, `val_map_micro`, `val_macro_f1` at its tuned
+/// `val_f1_threshold` and per-class AP (table `val_ap`, -1 for a class without a positive sample).
 final class FusionEvaluation: TaskEvaluation {
     let task: FusionTask
     let source: SampleSource
@@ -12,6 +14,7 @@ final class FusionEvaluation: TaskEvaluation {
     let batchSize: Int
     let workers: Int
     let frequency: Int
+    private(set) var tables: [String: [[Double]]] = [:]
 
     init(task: FusionTask, source: SampleSource, tokenizer: TextTokenizer, settings: Settings) {
         self.task = task
@@ -27,28 +30,39 @@ final class FusionEvaluation: TaskEvaluation {
     /// The suffixes evaluated: "" (all present), then `_without_<m>` for each modality when there are several.
     var suffixes: [String] { [""] + (modalities.count > 1 ? modalities.map { "_without_\($0.rawValue)" } : []) }
 
-    var metricNames: [String] { suffixes.flatMap { ClassificationMetrics(logits: [], labels: [], classes: 1).named(suffix: $0).keys.sorted() } }
+    var metricNames: [String] {
+        let names = task.multiLabel ? MultiLabelMetrics(logits: [], targets: [], classes: 1).named().keys.sorted()
+            : ClassificationMetrics(logits: [], labels: [], classes: 1).named().keys.sorted()
+        return suffixes.flatMap { suffix in names.map { $0 + suffix } }
+    }
 
     var frequencies: [String: Int] { ["classification": frequency] }
 
     func evaluate(due: Set<String>?) throws -> [String: Double] {
         guard due?.contains("classification") ?? true else { return [:] }
         return try withoutGradients {
-            let config = task.model.config
+            let config = task.model.config, classes = config.classes
             let setup = task.dataSetup(RunContext(settings: task.settings, runDirectory: ""))
             let size = config.towers.vision?.imageSize ?? 224
             let options = LoaderOptions(mode: .evaluation, batchSize: batchSize, transform: ImageTransform(mode: .eval, size: size),
                                         contextLength: config.towers.text?.contextLength ?? 77, workers: workers, fields: setup.fields)
             let loader = try DataLoader(source: source, tokenizer: tokenizer, options: options)
-            var logits = [[Float]](repeating: [], count: suffixes.count), labels: [Int] = []
+            var logits = [[Float]](repeating: [], count: suffixes.count), labels: [Int] = [], targets: [Float] = []
+            var seen = 0
             while let (batch, _) = try loader.next() {
                 guard batch.count > 0 else { continue }
                 let taskBatch = LoaderDataSource.taskBatch(batch, imageSize: size, waitSeconds: 0)
-                let rows = taskBatch.rows("label").map(Int.init)
-                if let bad = rows.first(where: { !(0..<config.classes).contains($0) }) {
-                    throw TrainingError("validation data: label \(bad) is outside the \(config.classes) classes of --num-classes")
+                let rows = taskBatch.rows(task.labelField.name).map(Int.init)
+                let width = rows.count / batch.count
+                if let bad = rows.firstIndex(where: { $0 >= classes || ($0 < 0 && !task.multiLabel) }) {
+                    throw TrainingError("validation sample \(seen + bad / width): label \(rows[bad]) is outside the \(classes) classes of --num-classes")
                 }
-                labels += rows
+                seen += batch.count
+                if task.multiLabel {
+                    targets += MultiLabelLoss.multiHot(taskBatch.rows(task.labelField.name), samples: batch.count, classes: classes)
+                } else {
+                    labels += rows
+                }
                 for (index, _) in suffixes.enumerated() {
                     let presence = index == 0 ? ModalityPresence.all(samples: batch.count, modalities: modalities.count)
                         : ModalityPresence.without(index - 1, samples: batch.count, modalities: modalities.count)
@@ -57,7 +71,15 @@ final class FusionEvaluation: TaskEvaluation {
             }
             var metrics: [String: Double] = [:]
             for (index, suffix) in suffixes.enumerated() {
-                metrics.merge(ClassificationMetrics(logits: logits[index], labels: labels, classes: config.classes).named(suffix: suffix)) { $1 }
+                if task.multiLabel {
+                    let found = MultiLabelMetrics(logits: logits[index], targets: targets, classes: classes)
+                    metrics.merge(found.named(suffix: suffix)) { $1 }
+                    if index == 0 { tables = ["val_ap": [found.averagePrecisions.map { $0 ?? -1 }]] }
+                } else {
+                    let found = ClassificationMetrics(logits: logits[index], labels: labels, classes: classes)
+                    metrics.merge(found.named(suffix: suffix)) { $1 }
+                    if index == 0 { tables = ["val_confusion": found.confusion.map { $0.map(Double.init) }] }
+                }
             }
             return metrics
         }

@@ -2,8 +2,8 @@ import NN
 import TensorCore
 
 /// A classifier over several modalities: an encoder per modality (`visual.*`: CLIP's ViT, `text.*`: CLIP's text
-/// transformer, each projected) and a fusion head: `late.*` or `gated.*` on their pooled features, `early.*` on their
-/// token sequences.
+/// transformer, each projected) and a fusion head: `late.*` or `gated.*` on their pooled features, `early.*` or
+/// `xattn.*` on their token sequences.
 public final class FusionModel {
     public let config: FusionModelConfig
     public let parameters = ParameterStore()
@@ -12,6 +12,7 @@ public final class FusionModel {
     public let late: LateFusionHead?
     public let gated: GatedFusionHead?
     public var early: EarlyFusionHead?
+    public let crossAttention: CrossAttentionFusionHead?
 
     public init(config: FusionModelConfig, seed: UInt64 = 0) {
         self.config = config
@@ -29,27 +30,31 @@ public final class FusionModel {
                 tokenWidths.append(config.towers.text!.width)
             }
         }
+        var late: LateFusionHead?, gated: GatedFusionHead?, crossAttention: CrossAttentionFusionHead?
         switch config.kind {
         case .late:
             late = LateFusionHead(root.scope("late"), inputWidths: widths, classes: config.classes, learnedWeights: config.lateLearnedWeights)
-            gated = nil
         case .gated:
             gated = GatedFusionHead(root.scope("gated"), inputWidths: widths, width: config.gatedWidth, classes: config.classes)
-            late = nil
         case .early:
             early = EarlyFusionHead(root.scope("early"), inputWidths: tokenWidths, width: config.earlyWidth, layers: config.earlyLayers,
                                     heads: config.earlyHeads, classes: config.classes)
-            late = nil
-            gated = nil
+        case .earlyCrossAttention:
+            crossAttention = CrossAttentionFusionHead(root.scope("xattn"), inputWidths: tokenWidths, width: config.earlyWidth,
+                                                      layers: config.earlyLayers, heads: config.earlyHeads, classes: config.classes)
         }
+        self.late = late
+        self.gated = gated
+        self.crossAttention = crossAttention
         parameters.seal()
     }
 
     /// What the head reads of each modality, in `--modalities` order: pooled features `[B, outputDim]`, or for early
     /// fusion every token `[B, T, width]` (after the tower's final layer norm, unprojected).
     public func features(images: Tensor?, tokens: [Int32]?) -> [Tensor] {
-        config.modalityList.map { modality in
-            switch (modality, early != nil) {
+        let readsTokens = early != nil || crossAttention != nil
+        return config.modalityList.map { modality in
+            switch (modality, readsTokens) {
             case (.image, false): return vision!.pooledFeatures(images!)
             case (.image, true): return vision!.tokenFeatures(images!)
             case (.text, false): return text!.pooledFeatures(tokens!)
@@ -62,6 +67,7 @@ public final class FusionModel {
     public func logits(_ features: [Tensor], presence: ModalityPresence) -> Tensor {
         if let late { return late(features, presence: presence) }
         if let gated { return gated(features, presence: presence) }
+        if let crossAttention { return crossAttention(features, presence: presence) }
         return early!(features, presence: presence)
     }
 

@@ -33,10 +33,13 @@ public struct FusionModelConfig: Codable, Equatable, Sendable {
         if settings.fusion == .gated && modalities.count < 2 {
             throw TrainingError("--fusion gated needs at least two --modalities (got \(settings.modalities)); use late for one")
         }
+        if settings.fusion == .earlyCrossAttention && modalities.count != 2 {
+            throw TrainingError("--fusion early-xattn needs exactly two --modalities, the first attending to the second (got \(settings.modalities))")
+        }
         let towers = try FusionTowerConfigs.load(settings: settings, modalities: modalities)
         let widest = max(towers.visionOutputDim, towers.textOutputDim)
         let earlyWidth = settings.earlyWidth > 0 ? settings.earlyWidth : max(towers.vision?.width ?? 0, towers.text?.width ?? 0)
-        if settings.fusion == .early && earlyWidth % settings.earlyHeads != 0 {
+        if (settings.fusion == .early || settings.fusion == .earlyCrossAttention) && earlyWidth % settings.earlyHeads != 0 {
             throw TrainingError("--early-heads \(settings.earlyHeads) does not divide the joint width \(earlyWidth) (--early-width)")
         }
         return FusionModelConfig(fusion: settings.fusion, modalities: modalities, classes: settings.numClasses,

@@ -8,6 +8,8 @@ public enum FusionKind: String, SettingEnumeration {
     case gated
     /// The modalities' token sequences, projected and tagged, through a joint transformer; its fusion token classified.
     case early
+    /// The first modality's tokens (after a fusion token) attending to the second's by cross-attention; the fusion token classified.
+    case earlyCrossAttention = "early-xattn"
 }
 
 /// How late fusion weighs each modality's logits (`--late-weights`).
@@ -23,11 +25,13 @@ public struct FusionSettings: SettingCatalog {
     public static let declared = FusionSettings()
     public var families: [String]? { ["fusion"] }
 
-    public let fusion = Setting("fusion", FusionKind.late, help: "How the modalities are fused: late, gated or early.")
+    public let fusion = Setting("fusion", FusionKind.late, help: "How the modalities are fused: late, gated, early or early-xattn.")
     public let modalities = Setting("modalities", "image,text", help: "The modalities read, comma-separated (image, text); one alone is a unimodal baseline.",
                                     check: { @Sendable value in (try? FusionModality.list(value)) == nil ? "must list image and/or text, each once" : nil })
-    public let numClasses = Setting("num-classes", 2, help: "Classes of the single-label classifier.", check: SettingCheck.positive)
-    public let classWeights = Setting("class-weights", "", help: "Cross-entropy weight of each class, comma-separated (one per class); empty: all 1.")
+    public let numClasses = Setting("num-classes", 2, help: "Classes of the classifier.", check: SettingCheck.positive)
+    public let multiLabel = Setting("multi-label", false,
+                                    help: "Multi-label classification: each sample's classes from its labels field (a .labels member, \"labels\" in its .json, or --csv-labels-key), sigmoid binary cross-entropy, metrics val_map, val_map_micro, val_macro_f1 at a tuned threshold.")
+    public let classWeights = Setting("class-weights", "", help: "Loss weight of each class, comma-separated (one per class); empty: all 1.")
     public let modelImage = Setting("model-image", "clip-tiny", help: "Image encoder: a model name or JSON path (a CLIP config's vision_cfg, or a tower config itself).")
     public let modelText = Setting("model-text", "clip-tiny", help: "Text encoder: a model name or JSON path (a CLIP config's text_cfg, or a tower config itself).")
     public let lateWeights = Setting("late-weights", LateFusionWeights.mean, help: "Late fusion: mean of the modalities' logits, or learned weights.")
@@ -38,6 +42,8 @@ public struct FusionSettings: SettingCatalog {
     public let earlyLayers = Setting("early-layers", 1, help: "Early fusion: blocks of the joint transformer.", check: SettingCheck.positive)
     public let earlyHeads = Setting("early-heads", 2, help: "Early fusion: attention heads of the joint transformer (dividing its width).",
                                     check: SettingCheck.positive)
+    public let skipIncomplete = Setting("skip-incomplete", false,
+                                        help: "Skip (and count) samples lacking a modality or label the model reads; without it such a sample is an error naming its shard and key.")
     public let modalityDropout = Setting("modality-dropout", 0.0,
                                          help: "Training only: probability of dropping each modality of a sample (never all of them), drawn from --seed and the sample's index.",
                                          check: SettingCheck.within(0.0...0.99))

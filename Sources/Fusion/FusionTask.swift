@@ -43,9 +43,20 @@ public final class FusionTask: TrainingTask {
     }
 
     public func forward(_ batch: TaskBatch) -> TaskOutputs {
-        let logits = logits(batch, presence: presence(batch)), labels = batch.rows("label")
+        let logits = logits(batch, presence: presence(batch))
+        if multiLabel {
+            let targets = MultiLabelLoss.multiHot(batch.rows(labelField.name), samples: batch.count, classes: model.config.classes)
+            return TaskOutputs(local: MultiLabelLoss.binaryCrossEntropy(logits, targets: targets, classWeights: classWeights?.values))
+        }
+        let labels = batch.rows("label")
         return TaskOutputs(local: classWeights.map { $0.crossEntropy(logits, labels: labels) } ?? logits.crossEntropy(labels: labels))
     }
+
+    /// `--multi-label`: a set of classes per sample instead of one.
+    var multiLabel: Bool { settings.multiLabel }
+
+    /// Where the targets are: the class index (`label`) or the class set (`labels`).
+    var labelField: SampleField { multiLabel ? .labels : .label }
 
     public func globalLoss(_ outputs: [Tensor], communicator: Communicator) throws -> GlobalLoss {
         preconditionFailure("the fusion classifier has no global outputs")
@@ -53,22 +64,25 @@ public final class FusionTask: TrainingTask {
 
     public func setRecomputation(blocks: Int, mlpBlocks: Int) { model.setCheckpointedBlocks(blocks, mlpRecomputed: mlpBlocks) }
 
-    /// The sample fields read: each modality's and the class label.
+    /// The sample fields read: each modality's and the class label (or set).
     var fields: [SampleField] {
-        model.config.modalityList.map { $0 == .image ? SampleField.image : SampleField.text } + [.label]
+        model.config.modalityList.map { $0 == .image ? SampleField.image : SampleField.text } + [labelField]
     }
 
     func dataSetup(_ context: RunContext) -> DataSetup {
         let towers = model.config.towers
-        return DataSetup(settings: context.settings, imageSize: towers.vision?.imageSize ?? 224,
-                         contextLength: towers.text?.contextLength ?? 77, vocabularySize: towers.text?.vocabSize ?? 49408,
-                         runDirectory: context.runDirectory, fields: fields)
+        var setup = DataSetup(settings: context.settings, imageSize: towers.vision?.imageSize ?? 224,
+                              contextLength: towers.text?.contextLength ?? 77, vocabularySize: towers.text?.vocabSize ?? 49408,
+                              runDirectory: context.runDirectory, fields: fields)
+        setup.skipIncomplete = context.settings.skipIncomplete
+        return setup
     }
 
     public func trainingData(_ context: RunContext) throws -> TrainingDataSource {
         let data = try dataSetup(context).imageTextTrainingData(context)
         if let json = data.trainedTokenizerJSON { checkpointAttachment = json }
-        return SampleIndexedData(base: data.source, rank: context.rank, worldSize: context.worldSize, classes: model.config.classes)
+        return SampleIndexedData(base: data.source, rank: context.rank, worldSize: context.worldSize, classes: model.config.classes,
+                                 labelField: labelField.name)
     }
 
     public func evaluation(_ context: RunContext) throws -> TaskEvaluation? {

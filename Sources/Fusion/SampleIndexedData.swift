@@ -7,9 +7,12 @@ final class SampleIndexedData: TrainingDataSource {
     let rank: Int
     let worldSize: Int
     let classes: Int
+    /// `label`, or `labels` (rows padded with -1) for multi-label runs.
+    let labelField: String
     var samplesSeen = 0
 
-    init(base: TrainingDataSource, rank: Int, worldSize: Int, classes: Int) {
+    init(base: TrainingDataSource, rank: Int, worldSize: Int, classes: Int, labelField: String) {
+        self.labelField = labelField
         self.base = base
         self.rank = rank
         self.worldSize = worldSize
@@ -29,9 +32,10 @@ final class SampleIndexedData: TrainingDataSource {
         let first = samplesSeen + rank * batch.count
         samplesSeen += batch.count * worldSize
         let indices = (0..<batch.count).map { Int32(truncatingIfNeeded: first + $0) }
-        if let labels = batch.integers["label"] {
-            for (row, label) in labels.enumerated() where !(0..<Int32(classes)).contains(label) {
-                throw TrainingError("sample \(indices[row]): label \(label) is outside the \(classes) classes of --num-classes")
+        if let labels = batch.integers[labelField] {
+            let width = labels.count / max(batch.count, 1)
+            for (i, label) in labels.enumerated() where label >= classes || (label < 0 && labelField == "label") {
+                throw TrainingError("sample \(indices[i / width]): label \(label) is outside the \(classes) classes of --num-classes")
             }
         }
         batch.integers["sample_index"] = indices

@@ -16,7 +16,8 @@ public struct CheckpointEvaluation {
         self.tokenizerFile = tokenizerFile
     }
 
-    public func run() throws -> [String: Double] {
+    /// The metrics, and the tables the evaluation found (`TaskEvaluation.tables`).
+    public func run() throws -> (metrics: [String: Double], tables: [String: [[Double]]]) {
         let loaded = try CheckpointModel(checkpoint) { FileHandle.standardError.write(Data("swiftclip eval: \($0)\n".utf8)) }
         var settings = loaded.settings
         for (name, text) in overrides { try Families.registry.apply(name, text, to: &settings) }
@@ -27,7 +28,8 @@ public struct CheckpointEvaluation {
             loaded.task.checkpointAttachment = text
         }
         let context = RunContext(settings: settings, runDirectory: loaded.runDirectory)
-        guard let evaluation = try loaded.task.evaluation(context) else { return [:] }
-        return try evaluation.evaluate(due: nil)
+        guard let evaluation = try loaded.task.evaluation(context) else { return ([:], [:]) }
+        let metrics = try evaluation.evaluate(due: nil)
+        return (metrics, evaluation.tables)
     }
 }

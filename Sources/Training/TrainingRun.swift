@@ -81,7 +81,7 @@ public final class TrainingRun {
         }
         trainer.onStep = { record in try outputs?.log(record, every: settings.logEveryNSteps) }
         trainer.onMessage = { message in try outputs?.message(message) }
-        trainer.onEvaluation = { metrics, state in try outputs?.evaluation(metrics, state: state) }
+        trainer.onEvaluation = { metrics, state in try outputs?.evaluation(metrics, tables: evaluation?.tables ?? [:], state: state) }
         trainer.saveCheckpoint = { state, _ in
             // Replicas must agree before rank 0 writes for all of them.
             try trainer.verifyReplicas()

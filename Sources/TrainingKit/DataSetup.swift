@@ -13,6 +13,8 @@ public struct DataSetup {
     public let runDirectory: String
     /// The fields the family reads from every sample (a sample without one is skipped; a dataset without one is an error).
     public let fields: [SampleField]
+    /// A sample lacking one of `fields` is skipped with a warning (true), or an error naming its shard and key (false).
+    public var skipIncomplete = true
 
     public init(settings: Settings, imageSize: Int, contextLength: Int, vocabularySize: Int, runDirectory: String,
                 fields: [SampleField] = SampleField.imageText) {
@@ -35,9 +37,11 @@ public struct DataSetup {
             throw TrainingError("--dataset-type \(settings.datasetType.rawValue) reads no data files")
         }
         let separator = settings.csvSeparator == "\\t" ? "\t" : settings.csvSeparator
-        return DataSourceOptions(datasetType: type, data: data, csvImageKey: settings.csvImgKey, csvCaptionKey: settings.csvCaptionKey,
-                                 csvSeparator: separator, synthetic: synthetic, syntheticSplit: split, fields: fields,
-                                 csvKeys: [.label: settings.csvLabelKey, .labels: settings.csvLabelsKey, .audio: settings.csvAudioKey])
+        var options = DataSourceOptions(datasetType: type, data: data, csvImageKey: settings.csvImgKey, csvCaptionKey: settings.csvCaptionKey,
+                                        csvSeparator: separator, synthetic: synthetic, syntheticSplit: split, fields: fields,
+                                        csvKeys: [.label: settings.csvLabelKey, .labels: settings.csvLabelsKey, .audio: settings.csvAudioKey])
+        options.skipIncomplete = skipIncomplete
+        return options
     }
 
     /// The tokenizer: OpenCLIP's CLIP BPE for 49,408-id models, otherwise a BPE vocabulary trained on the
@@ -160,8 +164,9 @@ public final class LoaderDataSource: TrainingDataSource {
         return Self.taskBatch(batch, imageSize: imageSize, waitSeconds: wait)
     }
 
-    /// Every image field as `[B, 3, size, size]`, every text field as token rows and every class-index field as one id per
-    /// sample, each under its field's name. Multi-label sets and raw bytes stay with the family's own conversion.
+    /// Every image field as `[B, 3, size, size]`, every text field as token rows, every class-index field as one id per
+    /// sample and every class-set field as one row per sample padded with -1 to the batch's largest set, each under its
+    /// field's name. Raw bytes stay with the family's own conversion.
     public static func taskBatch(_ batch: Batch, imageSize: Int, waitSeconds: Double) -> TaskBatch {
         var task = TaskBatch(count: batch.count, waitSeconds: waitSeconds)
         for (field, pixels) in batch.fields.images {
@@ -169,6 +174,10 @@ public final class LoaderDataSource: TrainingDataSource {
         }
         for (field, tokens) in batch.fields.tokens { task.integers[field.name] = tokens }
         for (field, labels) in batch.fields.labels { task.integers[field.name] = labels.map { Int32($0) } }
+        for (field, sets) in batch.fields.labelSets {
+            let width = max(sets.map(\.count).max() ?? 0, 1)
+            task.integers[field.name] = sets.flatMap { set in set.map { Int32($0) } + [Int32](repeating: -1, count: width - set.count) }
+        }
         return task
     }
 }

@@ -91,6 +91,13 @@ public protocol TaskEvaluation: AnyObject {
     func evaluate(due: Set<String>?) throws -> [String: Double]
     /// Parts that follow an epoch frequency setting, by part name (e.g. "zeroshot": --zeroshot-frequency).
     var frequencies: [String: Int] { get }
+    /// What the last `evaluate` found that is not one number, by name (a confusion matrix, per-class scores): rows of
+    /// numbers, written to `results.jsonl` next to the metrics and printed by `swiftclip eval`.
+    var tables: [String: [[Double]]] { get }
+}
+
+extension TaskEvaluation {
+    public var tables: [String: [[Double]]] { [:] }
 }
 
 /// What a family needs to know about the run it is part of.

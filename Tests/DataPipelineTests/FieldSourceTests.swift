@@ -3,15 +3,6 @@ import XCTest
 
 /// Samples as named fields: WebDataset members by extension, CSV columns by key, and what happens when one is missing.
 final class FieldSourceTests: XCTestCase {
-    /// Writes a shard from (key, [(extension, contents)]) in order.
-    func writeShard(_ path: String, _ samples: [(String, [(String, [UInt8])])]) throws {
-        let writer = try TarWriter(path: path)
-        for (key, members) in samples {
-            for (ext, contents) in members { try writer.add(name: key + "." + ext, contents: contents) }
-        }
-        try writer.finish()
-    }
-
     func png(_ seed: Int, width: Int = 20, height: Int = 16) throws -> [UInt8] {
         try PNGCodec.encode(gradientImage(width: width, height: height, seed: seed))
     }

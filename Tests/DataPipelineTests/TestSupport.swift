@@ -1,3 +1,4 @@
+import DataPipeline
 import Foundation
 import Text
 import XCTest
@@ -48,4 +49,13 @@ func gradientImage(width: Int, height: Int, seed: Int = 0) -> RGBImage {
         }
     }
     return RGBImage(width: width, height: height, pixels: pixels)
+}
+
+/// Writes a shard from (key, [(extension, contents)]) in order.
+func writeShard(_ path: String, _ samples: [(String, [(String, [UInt8])])]) throws {
+    let writer = try TarWriter(path: path)
+    for (key, members) in samples {
+        for (ext, contents) in members { try writer.add(name: key + "." + ext, contents: contents) }
+    }
+    try writer.finish()
 }

@@ -50,6 +50,23 @@ final class FusionHeadGradientTests: XCTestCase {
         HeadGradientCheck.check(store, prefixes: [""]) { head(x, presence: presence).crossEntropy(labels: labels) }
     }
 
+    func checkCrossAttention(presence: ModalityPresence) {
+        let store = ParameterStore()
+        let head = CrossAttentionFusionHead(ParameterBuilder(store: store, seed: 5), inputWidths: [4, 3], width: 4, layers: 1, heads: 2,
+                                            classes: classes)
+        store.seal()
+        var generator = SplitMix64(seed: 13)
+        let x = [Tensor.randomNormal([samples, 3, 4], using: &generator), Tensor.randomNormal([samples, 2, 3], using: &generator)]
+        // Two attention blocks and their MLPs in Float: the central differences are noisier than for one block.
+        HeadGradientCheck.check(store, prefixes: [""], tolerance: 5e-3) { head(x, presence: presence).crossEntropy(labels: labels) }
+    }
+
+    /// Sample 1 lacks the querying modality, sample 3 the attended one.
+    func testCrossAttentionHead() {
+        checkCrossAttention(presence: .all(samples: samples, modalities: 2))
+        checkCrossAttention(presence: somePresent(2))
+    }
+
     func testEarlyHead() {
         checkEarly(modalities: 2, presence: .all(samples: samples, modalities: 2))
         checkEarly(modalities: 3, presence: somePresent(3))
@@ -81,7 +98,8 @@ final class FusionHeadGradientTests: XCTestCase {
     func testGradientsReachTheEncoders() {
         for (kind, prefixes) in [(FusionKind.late, ["visual.proj", "text.text_projection", "late."]),
                                  (.gated, ["visual.proj", "text.text_projection", "gated."]),
-                                 (.early, ["visual.ln_post", "text.ln_final", "early.projection", "early.classifier"])] {
+                                 (.early, ["visual.ln_post", "text.ln_final", "early.projection", "early.classifier"]),
+                                 (.earlyCrossAttention, ["visual.ln_post", "text.ln_final", "xattn.projection", "xattn.null_key", "xattn.classifier"])] {
             let task = TinyFusion.task(kind)
             let batch = TinyFusion.batch(count: 4)
             HeadGradientCheck.check(task.parameters, prefixes: prefixes, tolerance: 5e-3) { task.forward(batch).local! }

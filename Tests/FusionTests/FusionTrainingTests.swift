@@ -55,7 +55,7 @@ final class FusionTrainingTests: XCTestCase {
     /// a sum of one logit vector per modality, cannot express XOR).
     func testFusionBeatsEitherModalityAlone() throws {
         var fused: [Double] = []
-        for kind in [FusionKind.gated, .early] {
+        for kind in [FusionKind.gated, .early, .earlyCrossAttention] {
             let task = TinyFusion.task(kind, classes: 2)
             try train(task, settings(steps: 300))
             fused.append(accuracy(task))
@@ -66,7 +66,46 @@ final class FusionTrainingTests: XCTestCase {
             try train(task, settings(steps: 300))
             unimodal.append(accuracy(task))
         }
-        for (kind, value) in zip(["gated", "early"], fused) { XCTAssertGreaterThan(value, 0.9, "\(kind) fusion") }
+        for (kind, value) in zip(["gated", "early", "early-xattn"], fused) { XCTAssertGreaterThan(value, 0.9, "\(kind) fusion") }
         for (model, value) in zip(["image alone", "text alone", "late fusion"], unimodal) { XCTAssertLessThan(value, 0.65, model) }
+    }
+
+    /// Multi-label: classes "red", "word 1" and "red XOR word 1" as each sample's set (padded with -1 like the loader's
+    /// rows); gated fusion learns all three under sigmoid BCE, late fusion (a sum of per-modality logits) not the third.
+    func testMultiLabelTrainingLearnsEveryClass() throws {
+        func sets(_ batch: TaskBatch) -> TaskBatch {
+            var out = batch
+            let pixels = batch.tensor("image").values, tokens = batch.rows("text"), xor = batch.rows("label")
+            out.integers["labels"] = (0..<batch.count).flatMap { b -> [Int32] in
+                let red = pixels[b * 192] > 0, word = tokens[b * 4] == 1
+                return [red ? 0 : -1, word ? 1 : -1, xor[b] == 1 ? 2 : -1]
+            }
+            return out
+        }
+        final class MultiLabelXOR: TrainingDataSource {
+            let base: ColourWordXOR, convert: (TaskBatch) -> TaskBatch
+            init(_ base: ColourWordXOR, _ convert: @escaping (TaskBatch) -> TaskBatch) { self.base = base; self.convert = convert }
+            var samplesPerEpoch: Int { base.samplesPerEpoch }
+            func seek(samplesSeen: Int) { base.seek(samplesSeen: samplesSeen) }
+            func next() -> TaskBatch { convert(base.next()) }
+        }
+        var found: [FusionKind: MultiLabelMetrics] = [:]
+        for kind in [FusionKind.gated, .late] {
+            let task = TinyFusion.task(kind, classes: 3, multiLabel: true)
+            let s = settings(steps: 300)
+            let trainer = try Trainer(settings: s, task: task, communicator: LocalCommunicator(),
+                                      data: MultiLabelXOR(ColourWordXOR(batch: s.batchSize), sets))
+            try trainer.run()
+            let batch = sets(ColourWordXOR(batch: 256, seed: 77).next())
+            let logits = withoutGradients { task.logits(batch, presence: .all(samples: 256, modalities: 2)).values }
+            found[kind] = MultiLabelMetrics(logits: logits, targets: MultiLabelLoss.multiHot(batch.rows("labels"), samples: 256, classes: 3),
+                                            classes: 3)
+        }
+        let gated = try XCTUnwrap(found[.gated]), late = try XCTUnwrap(found[.late])
+        XCTAssertGreaterThan(gated.macroAP, 0.98)
+        XCTAssertGreaterThan(gated.macroF1, 0.95)
+        XCTAssertGreaterThan(late.averagePrecisions[0]!, 0.98)
+        XCTAssertGreaterThan(late.averagePrecisions[1]!, 0.98)
+        XCTAssertLessThan(late.averagePrecisions[2]!, 0.7)
     }
 }

@@ -31,17 +31,21 @@ final class ModalityDropoutTests: XCTestCase {
     /// leave the average; gated: its gate input is zeroed and its gate removed; early: its tokens are outside the key
     /// count), and late fusion then equals the other modality's classifier alone.
     func testDroppedModalityHasNoInfluence() {
-        for kind in [FusionKind.late, .gated, .early] {
+        for kind in [FusionKind.late, .gated, .early, .earlyCrossAttention] {
             let task = TinyFusion.task(kind, learned: true)
             let batch = TinyFusion.batch(count: 3)
-            var other = batch
-            other.tensors["image"] = batch.tensor("image") * 3 + 1
-            let withoutImage = ModalityPresence.without(0, samples: 3, modalities: 2)
-            let a = withoutGradients { task.logits(batch, presence: withoutImage).values }
-            let b = withoutGradients { task.logits(other, presence: withoutImage).values }
-            XCTAssertEqual(a, b, "\(kind)")
-            let present = withoutGradients { task.logits(other, presence: .all(samples: 3, modalities: 2)).values }
-            XCTAssertNotEqual(a, present, "\(kind): the image should matter when present")
+            // Changing the image, or the text's words, of every sample.
+            var otherImage = batch, otherText = batch
+            otherImage.tensors["image"] = batch.tensor("image") * 3 + 1
+            otherText.integers["text"] = batch.rows("text").map { $0 == 7 || $0 == 0 ? $0 : 7 - $0 }
+            for (dropped, other) in [(0, otherImage), (1, otherText)] {
+                let without = ModalityPresence.without(dropped, samples: 3, modalities: 2)
+                let a = withoutGradients { task.logits(batch, presence: without).values }
+                let b = withoutGradients { task.logits(other, presence: without).values }
+                XCTAssertEqual(a, b, "\(kind) without modality \(dropped)")
+                let present = withoutGradients { task.logits(other, presence: .all(samples: 3, modalities: 2)).values }
+                XCTAssertNotEqual(a, present, "\(kind): modality \(dropped) should matter when present")
+            }
         }
         let task = TinyFusion.task(.late)
         let batch = TinyFusion.batch(count: 3)

@@ -27,13 +27,14 @@ enum TinyFusion {
     }
 
     static func task(_ fusion: FusionKind, modalities: [FusionModality] = [.image, .text], learned: Bool = false, classes: Int = 3,
-                     dropout: Double = 0, seed: UInt64 = 1, classWeights: String = "") -> FusionTask {
+                     dropout: Double = 0, seed: UInt64 = 1, classWeights: String = "", multiLabel: Bool = false) -> FusionTask {
         let config = FusionModelConfig(fusion: fusion, modalities: modalities, classes: classes, lateLearnedWeights: learned, gatedWidth: 7,
                                        earlyWidth: 8, earlyLayers: 1, earlyHeads: 2, towers: towers)
         var settings = Settings()
         settings.modalityDropout = dropout
         settings.seed = seed
         settings.classWeights = classWeights
+        settings.multiLabel = multiLabel
         return try! FusionTask(model: FusionModel(config: config, seed: seed), settings: settings)
     }
 

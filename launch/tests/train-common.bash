@@ -12,3 +12,15 @@ train() {
   timeout 600 mpirun --allow-run-as-root --oversubscribe -np "$np" "$SWIFTCLIP" train --config cluster-configs/clip-tiny.yaml \
     --batch-size $((32 / np)) --logs "$SCRATCH" --name "$name" --log-every-n-steps 1 --val-frequency 1000 "$@"
 }
+
+# kill_rank_after NAME REGEX: waits until run NAME's results.jsonl has a line matching REGEX, then SIGKILLs one rank.
+kill_rank_after() {
+  local name=$1 pattern=$2 victim
+  for _ in $(seq 1 1200); do
+    if grep -Eq "$pattern" "$SCRATCH/$name/results.jsonl" 2>/dev/null; then break; fi
+    sleep 0.05
+  done
+  victim=$(pgrep -f "^$SWIFTCLIP train .*--name $name" | tail -n 1)
+  [ -n "$victim" ] || { echo "$(basename "$0"): the run finished before it could be killed" >&2; return 1; }
+  kill -9 "$victim"
+}

@@ -1,12 +1,13 @@
 import Foundation
 
-/// One value of a results record: a number, a string or a flag.
+/// One value of a results record: a number, a string, a flag or a table (rows of numbers).
 public enum ResultValue: Equatable, Sendable, ExpressibleByFloatLiteral, ExpressibleByIntegerLiteral,
                          ExpressibleByStringLiteral, ExpressibleByBooleanLiteral {
     case double(Double)
     case int(Int)
     case string(String)
     case bool(Bool)
+    case table([[Double]])
 
     public init(floatLiteral value: Double) { self = .double(value) }
     public init(integerLiteral value: Int) { self = .int(value) }
@@ -18,6 +19,10 @@ public enum ResultValue: Equatable, Sendable, ExpressibleByFloatLiteral, Express
         switch self {
         case .int(let v): return String(v)
         case .bool(let v): return v ? "true" : "false"
+        case .table(let rows):
+            // Whole numbers (counts) print as integers.
+            let cells = rows.map { row in row.map { $0 == $0.rounded() && abs($0) < 1e15 ? String(Int($0)) : ResultValue.double($0).json } }
+            return "[" + cells.map { "[" + $0.joined(separator: ", ") + "]" }.joined(separator: ", ") + "]"
         case .string(let s): return JSONText.quoted(s)
         case .double(let v):
             if v.isNaN { return "\"nan\"" }

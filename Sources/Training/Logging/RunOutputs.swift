@@ -58,10 +58,10 @@ final class RunOutputs {
         try results.append(["message": .string(text)])
     }
 
-    func evaluation(_ metrics: [String: Double], state: TrainingState) throws {
+    func evaluation(_ metrics: [String: Double], tables: [String: [[Double]]] = [:], state: TrainingState) throws {
         lastEvaluation = metrics
         progress.message("eval step \(state.step): \(Self.shown(metrics))")
-        try results.append(metrics: metrics, extra: ["step": .int(state.step), "epoch": .int(state.epoch)])
+        try results.append(metrics: metrics, extra: tables.mapValues { ResultValue.table($0) }.merging(["step": .int(state.step), "epoch": .int(state.epoch)]) { $1 })
         try tensorboard?.scalars(metrics.mapKeys { "val/" + $0 }, step: state.step)
     }
 
