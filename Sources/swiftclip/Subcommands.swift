@@ -22,6 +22,7 @@ enum Subcommands {
         EmbedCommand.self,
         IndexCommand.self,
         ServeCommand.self,
+        AudioCommand.self,
     ]
 }
 
