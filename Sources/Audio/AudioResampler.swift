@@ -12,9 +12,11 @@ public struct AudioResampler {
     public let targetRate: Int
     /// The rates divided by their greatest common divisor: one period of the filter bank.
     let reducedSource: Int, reducedTarget: Int
-    /// Input index (relative to `phase period start`) of each phase's first tap, and the phase's taps.
+    /// Input offset (from the start of the output's period) of each phase's first tap, and the phases' taps, each
+    /// zero-padded to `tapCount` so the inner loop has one fixed length.
     let firstTap: [Int]
-    let taps: [[Double]]
+    let tapCount: Int
+    let kernel: [Double]
 
     /// Highest rate accepted (well above any audio format's).
     public static let maximumRate = 1_536_000
@@ -58,7 +60,9 @@ public struct AudioResampler {
             taps.append(values)
         }
         self.firstTap = firstTap
-        self.taps = taps
+        let longest = taps.map(\.count).max() ?? 0
+        tapCount = longest
+        kernel = taps.flatMap { $0 + [Double](repeating: 0, count: longest - $0.count) }
     }
 
     /// Output length for `count` input samples: ceil(count * to / from), as torchaudio.
@@ -69,21 +73,26 @@ public struct AudioResampler {
         if sourceRate == targetRate { return input }
         let count = input.count, outputs = outputCount(for: count)
         var output = [Float](repeating: 0, count: outputs)
-        input.withUnsafeBufferPointer { x in
-            output.withUnsafeMutableBufferPointer { y in
-                for index in 0..<outputs {
-                    let period = index / reducedTarget, phase = index - period * reducedTarget
-                    let start = period * reducedSource + firstTap[phase]
-                    taps[phase].withUnsafeBufferPointer { kernel in
-                        var sum = 0.0
-                        if start >= 0 && start + kernel.count <= count {
-                            for tap in 0..<kernel.count { sum += kernel[tap] * Double(x[start + tap]) }
-                        } else {
-                            for tap in 0..<kernel.count where start + tap >= 0 && start + tap < count {
-                                sum += kernel[tap] * Double(x[start + tap])
+        // The input in Double with zeros around it, so every output reads `tapCount` values without bounds checks.
+        let lead = max(0, -(firstTap.min() ?? 0)), tapCount = self.tapCount
+        var padded = [Double](repeating: 0, count: lead + count + reducedSource + tapCount + (firstTap.max() ?? 0))
+        for (index, sample) in input.enumerated() { padded[lead + index] = Double(sample) }
+        padded.withUnsafeBufferPointer { x in
+            kernel.withUnsafeBufferPointer { kernel in
+                firstTap.withUnsafeBufferPointer { firstTap in
+                    output.withUnsafeMutableBufferPointer { y in
+                        var index = 0, periodStart = lead
+                        while index < outputs {
+                            for phase in 0..<min(reducedTarget, outputs - index) {
+                                let window = x.baseAddress! + periodStart + firstTap[phase]
+                                let taps = kernel.baseAddress! + phase * tapCount
+                                var sum = 0.0
+                                for tap in 0..<tapCount { sum += taps[tap] * window[tap] }
+                                y[index + phase] = Float(sum)
                             }
+                            index += reducedTarget
+                            periodStart += reducedSource
                         }
-                        y[index] = Float(sum)
                     }
                 }
             }

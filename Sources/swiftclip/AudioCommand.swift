@@ -57,7 +57,7 @@ struct AudioFbankCommand: ParsableCommand {
                 let rows = (0..<features.frames).map { Array(features.values[($0 * features.melBins)..<(($0 + 1) * features.melBins)]) }
                 let object: [String: Any] = ["file": file, "sample_rate": clip.sampleRate, "frames": features.frames,
                                              "mel_bins": features.melBins, "values": rows]
-                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
             } else {
                 let values = features.values
                 let mean = values.reduce(0, +) / Float(max(values.count, 1))
