@@ -98,4 +98,24 @@ final class KaldiFilterBankTests: XCTestCase {
         let normalized = spectrogram.fitted(toFrames: 4).normalized(mean: -4, std: 2)
         XCTAssertEqual(normalized.values, [2.5, 3, 3.5, 4, 4.5, 5, 2, 2])
     }
+
+    func testClipsAsImageBindSamplesThem() throws {
+        // 5 s at 16 kHz, three 2 s clips: starts 0, 1.5 s, 3 s.
+        XCTAssertEqual(AudioFeatureExtractor.clipRanges(samples: 80000, clips: 3, length: 32000), [0..<32000, 24000..<56000, 48000..<80000])
+        XCTAssertEqual(AudioFeatureExtractor.clipRanges(samples: 80001, clips: 3, length: 32000), [0..<32000, 24000..<56000, 48001..<80001])
+        XCTAssertEqual(AudioFeatureExtractor.clipRanges(samples: 20000, clips: 3, length: 32000), Array(repeating: 0..<20000, count: 3))
+        XCTAssertEqual(AudioFeatureExtractor.clipRanges(samples: 50000, clips: 1, length: 32000), [0..<32000])
+
+        let extractor = try AudioFeatureExtractor()
+        let clip = try SoundFileDecoder.decode(path: AudioFixture.path("speech-22050.wav"))
+        let clips = try extractor.clipFeatures(of: clip, name: "speech-22050.wav")
+        XCTAssertEqual(clips.count, 3)
+        // 2.0 s of speech is exactly one window: every clip is the whole recording, 198 frames padded to 204.
+        let whole = try extractor.features(of: clip, name: "speech-22050.wav")
+        for features in clips {
+            XCTAssertEqual(features.frames, 204)
+            XCTAssertEqual(features.values, whole.values)
+        }
+        XCTAssertEqual(Array(whole.values.suffix(128)), [Float](repeating: (0 - Float(-4.268)) * (1 / Float(9.138)), count: 128), "padding: zeros, normalised")
+    }
 }
