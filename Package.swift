@@ -44,6 +44,7 @@ let package = Package(
         systemLibrary("CXXHash", pkgConfig: "libxxhash", apt: ["libxxhash-dev"]),
         systemLibrary("CSpng", pkgConfig: "spng", apt: ["libspng-dev"]),
         systemLibrary("CTurboJPEG", pkgConfig: "libturbojpeg", apt: ["libturbojpeg0-dev"]),
+        systemLibrary("CSndfile", pkgConfig: "sndfile", apt: ["libsndfile1-dev"]),
 
         // Swift modules; dependencies point one way (see DEVELOPERS.md).
         .target(name: "TensorCore", dependencies: ["COpenBLAS"], swiftSettings: targetCPU),
@@ -56,6 +57,8 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["TensorCore", "CZstd", "CXXHash"]),
         // The emoji image-caption data set: an sfnt colour-bitmap reader and Unicode's emoji list -> WebDataset shards.
         .target(name: "EmojiData", dependencies: ["DataPipeline"]),
+        // WAV/FLAC decoding (libsndfile), band-limited resampling and Kaldi log-mel filter banks; no Swift dependency.
+        .target(name: "Audio", dependencies: ["CSndfile"], swiftSettings: targetCPU),
         // BLEU and CIDEr-D as the COCO caption evaluation computes them; Foundation only, so any tool can score captions.
         .target(name: "CaptionMetrics"),
         // What model families and the engine share: the TrainingTask protocol, settings, batches, data setup.
@@ -83,10 +86,10 @@ let package = Package(
         .executableTarget(name: "distributed-selftest", dependencies: ["Distributed", "CMPI", "TensorCore"]),
         .executableTarget(name: "swiftclip", dependencies: [
             "Training", "TrainingKit", "CLIP", "CoCa", "DataPipeline", "Checkpoint", "Distributed", "TensorCore", "CaptionMetrics", "Retrieval",
-            "Serving", "EmojiData",
+            "Serving", "EmojiData", "Audio",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "swiftclip-bench", dependencies: ["TensorCore"]),
+        .executableTarget(name: "swiftclip-bench", dependencies: ["TensorCore", "Audio"]),
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),
@@ -102,6 +105,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "FusionTests", dependencies: ["Fusion", "Training", "TrainingKit", "NN", "TensorCore"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "CLIP", "TrainingKit", "DataPipeline", "Distributed", "TensorCore"]),
+        .testTarget(name: "AudioTests", dependencies: ["Audio"]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", "Retrieval", "CLIP", "TrainingKit", "DataPipeline", "TensorCore"]),
     ],
     swiftLanguageModes: [.v5]

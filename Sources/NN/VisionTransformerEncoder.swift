@@ -5,10 +5,8 @@ import TensorCore
 /// registered in that order under the builder's scope (CLIP: `visual`).
 public struct VisionTransformerEncoder {
     public let config: VisionTransformerConfig
-    let conv1: Parameter
-    let classEmbedding: Parameter
-    let positionalEmbedding: Parameter
-    let lnPre: LayerNorm
+    /// `conv1`, `class_embedding`, `positional_embedding`, `ln_pre`.
+    let embedding: PatchTokenEmbedding
     /// The transformer, `ln_post` and `proj`.
     var head: ProjectedTransformer
     /// What a training forward drops of the patch tokens (nothing by default); evaluation always sees every patch.
@@ -17,12 +15,9 @@ public struct VisionTransformerEncoder {
     /// Registers the tower's parameters with OpenCLIP's initialisation; `outputDim` is the projection's (`embed_dim`).
     public init(_ builder: ParameterBuilder, config: VisionTransformerConfig, outputDim: Int, activation: Activation = .gelu) {
         self.config = config
-        let width = config.width, scale = 1 / Float(width).squareRoot()
-        conv1 = builder.parameter("conv1.weight", [width, 3, config.patchSize, config.patchSize],
-                                  .pytorchDefault(fanIn: 3 * config.patchSize * config.patchSize))
-        classEmbedding = builder.parameter("class_embedding", [width], .normal(std: scale))
-        positionalEmbedding = builder.parameter("positional_embedding", [config.tokens, width], .normal(std: scale))
-        lnPre = LayerNorm(builder.scope("ln_pre"), width: width)
+        let width = config.width
+        embedding = PatchTokenEmbedding(builder, channels: 3, height: config.imageSize, width: config.imageSize,
+                                        patchSize: config.patchSize, stride: config.patchSize, modelWidth: width)
         head = ProjectedTransformer(builder, width: width, layers: config.layers, heads: config.heads, mlpWidth: config.mlpWidth,
                                     activation: activation, initStds: nil, normName: "ln_post", projectionName: "proj", outputDim: outputDim,
                                     attentionalPool: config.attentionalPool)
@@ -62,14 +57,7 @@ public struct VisionTransformerEncoder {
     /// `ln_pre` of the class token and the patch embeddings plus the positional embedding, [B, T, W]; in a `training`
     /// forward only the tokens `patchDropout` keeps, [B, K, W] (dropped before `ln_pre`, as OpenCLIP does).
     private func embed(_ images: Tensor, training: Bool = false) -> Tensor {
-        let (size, width) = (config.imageSize, config.width)
-        precondition(images.rank == 4 && images.shape[1] == 3 && images.shape[2] == size && images.shape[3] == size,
-                     "vision encoder: images of shape \(images.shape), the model expects [B, 3, \(size), \(size)]")
-        let batch = images.shape[0]
-        let patches = Tensor.conv2d(images, weight: conv1.tensor, stride: config.patchSize)      // [B, W, g, g]
-            .reshaped([batch, width, config.tokens - 1]).permuted([0, 2, 1])                    // [B, g², W]
-        let classToken = classEmbedding.tensor.reshaped([1, 1, width]).expanded(to: [batch, 1, width])
-        let positioned = Tensor.concatenate([classToken, patches], axis: 1) + positionalEmbedding.tensor
-        return lnPre(training ? patchDropout(positioned, images: images) : positioned)
+        let positioned = embedding.positioned(images, name: "vision encoder")
+        return embedding.lnPre(training ? patchDropout(positioned, images: images) : positioned)
     }
 }

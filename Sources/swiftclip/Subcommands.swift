@@ -23,6 +23,7 @@ enum Subcommands {
         EmbedCommand.self,
         IndexCommand.self,
         ServeCommand.self,
+        AudioCommand.self,
     ]
 }
 

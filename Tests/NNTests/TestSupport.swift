@@ -33,3 +33,14 @@ func assertSameGradients(_ a: [Tensor?], _ b: [Tensor?], relative: Float, _ mess
         XCTAssertLessThanOrEqual(difference, relative * scale, "\(message): gradient \(index)", file: file, line: line)
     }
 }
+
+/// (f(x + h) - f(x - h)) / 2h for the value at `pointer`, which is restored afterwards.
+func centralDifference(_ pointer: UnsafeMutablePointer<Float>, step: Float, _ objective: () -> Double) -> Double {
+    let original = pointer.pointee
+    pointer.pointee = original + step
+    let plus = objective()
+    pointer.pointee = original - step
+    let minus = objective()
+    pointer.pointee = original
+    return (plus - minus) / Double(2 * step)
+}
