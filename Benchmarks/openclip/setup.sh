@@ -1,6 +1,14 @@
 #!/usr/bin/env bash
 # Installs OpenCLIP (PyTorch, CPU) into a venv, to run Benchmarks/openclip/step.py beside our benchmark.
 # Usage: Benchmarks/openclip/setup.sh        (venv: ${OPENCLIP_VENV:-/opt/openclip-venv}; a fast no-op when done)
+#        Benchmarks/openclip/setup.sh --coca (also ${OPENCLIP_COCA_VENV:-/opt/openclip-coca-venv}, for coca.py generate)
+#
+# --coca: OpenCLIP 3.3.0's CoCa.generate() imports transformers' BeamSearchScorer, which transformers 5 removed, so it
+# needs transformers==4.56.2. It goes into a second venv that sees the first one's packages through a .pth file:
+# open_clip imports transformers at import time whenever it is installed, which would add its memory to every
+# OpenCLIP RSS figure of the training benchmarks run with the first venv. Pinned, --no-deps, with transformers' runtime
+# deps (tokenizers, huggingface-hub, safetensors, packaging, PyYAML, requests and its urllib3, idna, certifi,
+# charset-normalizer); numpy, regex, tqdm, filelock and fsspec come from the first venv.
 #
 # Everything is pinned and installed with --no-deps, so pip can never swap the CPU torch from /opt/wheels
 # for PyPI's CUDA torch:
@@ -46,8 +54,35 @@ for pin in sys.argv[1:]:
 PY
 }
 
+COCA_VENV=${OPENCLIP_COCA_VENV:-/opt/openclip-coca-venv}
+COCA_PINS=(
+  transformers==4.56.2 tokenizers==0.22.1 huggingface-hub==0.35.3 safetensors==0.6.2 packaging==25.0 PyYAML==6.0.3
+  requests==2.32.5 urllib3==2.5.0 idna==3.10 certifi==2025.8.3 charset-normalizer==3.4.3
+)
+coca_venv() {
+  [ "${1:-}" = "--coca" ] || return 0
+  if [ ! -x "$COCA_VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$COCA_VENV" || fail "cannot create venv $COCA_VENV"
+  fi
+  local site
+  site=$("$COCA_VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  "$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' > "$site/openclip-venv.pth"
+  if ! "$COCA_VENV/bin/python" - "${COCA_PINS[@]}" <<'PY' 2>/dev/null; then
+import sys
+from importlib.metadata import version
+sys.exit(any(version(p.split("==")[0]) != p.split("==")[1] for p in sys.argv[1:]))
+PY
+    "$COCA_VENV/bin/python" -m pip install --disable-pip-version-check --no-input --no-deps -q "${COCA_PINS[@]}" \
+      || fail "pip install of transformers into $COCA_VENV failed"
+  fi
+  "$COCA_VENV/bin/python" -c 'from transformers import BeamSearchScorer' 2>/dev/null \
+    || fail "$COCA_VENV: transformers' BeamSearchScorer does not import"
+  echo "openclip setup: $COCA_VENV has transformers 4.56.2 over $VENV"
+}
+
 if installed_ok; then
   echo "openclip setup: already installed in $VENV (torch $TORCH_VERSION, open_clip_torch 3.3.0)"
+  coca_venv "${1:-}"
   exit 0
 fi
 
@@ -77,3 +112,4 @@ installed_ok || fail "installed versions in $VENV do not match the pins"
 check=$("$VENV/bin/python" "$HERE/step.py" --check 2>&1) || { echo "$check" >&2; fail "open_clip does not import / build clip-bench"; }
 echo "$check" | grep -q "cuda: None" || fail "torch in $VENV is not the CPU build: $check"
 echo "openclip setup: installed in $VENV in $(( $(date +%s) - start )) s: $check"
+coca_venv "${1:-}"

@@ -125,14 +125,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def launch(args):
-    """--world-size N without --rank: start N copies of this script (one per rank); rank 0 prints."""
+def launch(args, script=None):
+    """--world-size N without --rank: start N copies of `script` (default this one; one per rank); rank 0 prints."""
     env = dict(os.environ)
     env.setdefault("MASTER_ADDR", "127.0.0.1")
     env["MASTER_PORT"] = str(free_port())
     env.setdefault("GLOO_SOCKET_IFNAME", "lo")
     env["WORLD_SIZE"] = str(args.world_size)
-    base = [sys.executable, os.path.abspath(__file__)] + [a for a in sys.argv[1:]]
+    base = [sys.executable, os.path.abspath(script or __file__)] + [a for a in sys.argv[1:]]
     procs = []
     for r in range(args.world_size):
         procs.append(subprocess.Popen(base + ["--rank", str(r)], env=dict(env, RANK=str(r)),

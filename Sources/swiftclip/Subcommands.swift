@@ -16,6 +16,7 @@ enum Subcommands {
         TokenizeCommand.self,
         TokenizerCommand.self,
         BenchStepCommand.self,
+        BenchCaptionCommand.self,
         BenchCheckpointCommand.self,
         BenchCollectionCommand.self,
         PlanCommand.self,

@@ -148,7 +148,7 @@ final class EmojiFontTests: XCTestCase {
         XCTAssertEqual(files, try XCTUnwrap(FileManager.default.subpaths(atPath: root + "/b")).sorted())
         for file in files where !file.hasSuffix("README.md") {
             var isFolder: ObjCBool = false
-            FileManager.default.fileExists(atPath: root + "/a/" + file, isDirectory: &isFolder)
+            _ = FileManager.default.fileExists(atPath: root + "/a/" + file, isDirectory: &isFolder)
             if isFolder.boolValue { continue }
             XCTAssertEqual(FileManager.default.contents(atPath: root + "/a/" + file), FileManager.default.contents(atPath: root + "/b/" + file), file)
         }
