@@ -18,14 +18,7 @@ timeout 300 launch/train --cluster "$SCRATCH/cluster.yaml" --recipe cluster-conf
   --batch-size 16 --logs "$SCRATCH" --name elastic --log-every-n-steps 1 --val-frequency 1000 "${flags[@]}" \
   > "$SCRATCH/elastic.log" 2>&1 &
 job=$!
-for _ in $(seq 1 600); do
-  if grep -Eq '"step": ?(1[5-9]|[23][0-9])[,}]' "$SCRATCH/elastic/results.jsonl" 2> /dev/null; then break; fi
-  sleep 0.05
-done
-victim=$(pgrep -f "^$SWIFTCLIP train .*--name elastic" | tail -n 1)
-[ -n "$victim" ] || { cat "$SCRATCH/elastic.log"; echo "train-elastic-restart: the run finished before it could be killed" >&2; exit 1; }
-killed_at=$(grep -Eo '"step": ?[0-9]+' "$SCRATCH/elastic/results.jsonl" | tail -n 1 | grep -Eo '[0-9]+$')
-kill -9 "$victim"
+killed_at=$(kill_rank_after elastic 15) || { cat "$SCRATCH/elastic.log"; exit 1; }
 wait "$job" || { cat "$SCRATCH/elastic.log"; echo "train-elastic-restart: launch/train failed although a restart was allowed" >&2; exit 1; }
 grep -q "launch/train: restart 1 of 2: mpirun exited with status" "$SCRATCH/elastic.log" ||
   { cat "$SCRATCH/elastic.log"; echo "train-elastic-restart: no restart was logged" >&2; exit 1; }
