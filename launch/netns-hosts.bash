@@ -7,6 +7,7 @@
 #                                             RATE (a tc rate: 1gbit, 10gbit) each host's link is limited to RATE
 #                                             in both directions. Sets NETNS_NAMES, NETNS_ADDRS (arrays), NETNS_IFACE,
 #                                             NETNS_AGENT and NETNS_HOSTFILE; returns 1 with NETNS_ERROR set on failure.
+#   netns_set_rate RATE|none                  (re)shapes every host's link, or removes the shaping.
 #   netns_cluster_config FILE RANKS_PER_NODE [YAML LINES...]
 #                                             a launch/train cluster config over these hosts (TCP only).
 #   netns_destroy                             kills what runs in the namespaces and deletes them (call it on EXIT).
@@ -39,6 +40,18 @@ netns_shape() {
   ip netns exec "$ns" tc qdisc replace dev "$dev" root tbf rate "$rate" burst "$burst" latency 50ms
 }
 
+netns_set_rate() {
+  local rate=$1 i
+  for ((i = 0; i < ${#NETNS_NAMES[@]}; i++)); do
+    if [ "$rate" = none ]; then
+      ip netns exec "${NETNS_NAMES[i]}" tc qdisc del dev "$NETNS_IFACE" root 2> /dev/null || true
+      ip netns exec "swiftclip-$$-switch" tc qdisc del dev "port$((i + 1))" root 2> /dev/null || true
+    else
+      netns_shape "${NETNS_NAMES[i]}" "$NETNS_IFACE" "$rate" && netns_shape "swiftclip-$$-switch" "port$((i + 1))" "$rate" || return 1
+    fi
+  done
+}
+
 netns_create() {
   local n=$1 rate=${2:-} i ns switch=swiftclip-$$-switch
   NETNS_ERROR=""
@@ -65,9 +78,9 @@ netns_create() {
       ip -n "$ns" link set "$NETNS_IFACE" up &&
       ip -n "$switch" link set "port$i" master br0 &&
       ip -n "$switch" link set "port$i" up || exit 1
-      # Both directions of the host's link: its own egress and the switch port's egress towards it.
-      [ -z "$rate" ] || { netns_shape "$ns" "$NETNS_IFACE" "$rate" && netns_shape "$switch" "port$i" "$rate"; } || exit 1
     done
+    # Both directions of each host's link: its own egress and the switch port's egress towards it.
+    [ -z "$rate" ] || netns_set_rate "$rate" || exit 1
   ) 2> "$NETNS_DIR/ip.err"; then
     NETNS_ERROR="cannot build the veth/bridge network ($(head -1 "$NETNS_DIR/ip.err"))"; return 1
   fi
