@@ -49,4 +49,7 @@ public enum WirePrecision: String, CaseIterable, Sendable {
     /// bfloat16: half the bytes; each rank's share (gradient / world size) is rounded to bfloat16 before it is sent,
     /// and the shares are summed in Float32.
     case bf16
+
+    /// Bytes per element on the wire.
+    public var bytesPerElement: Int { self == .fp32 ? 4 : 2 }
 }

@@ -13,6 +13,9 @@ import Foundation
 /// Given a `FlatShardLayout` (ZeRO-1), each bucket is reduce-scattered instead: every rank receives only the average
 /// of the part of the bucket that its shard covers, in `shardGradients`, and the flat buffer keeps this rank's own
 /// gradients. `wire` chooses the element type on the wire (Float32 or bfloat16) for both kinds of bucket.
+///
+/// With `overlap` false nothing is launched during backward: `finish` launches every bucket in order and waits, so
+/// the whole communication is exposed (what overlap hides is the difference).
 public final class GradientBucketReducer {
     /// Bucket sizes as in PyTorch DDP's default `bucket_cap_mb=25`.
     public static let defaultBucketBytes = 25 * 1024 * 1024
@@ -20,6 +23,8 @@ public final class GradientBucketReducer {
     public let plan: GradientBucketPlan
     public let deterministic: Bool
     public let wire: WirePrecision
+    /// Whether buckets are launched during backward (true) or all in `finish` (false).
+    public let overlap: Bool
     /// ZeRO-1: the ranks' shards of the flat buffer; nil when every rank receives every average.
     public let shards: FlatShardLayout?
     /// ZeRO-1: after `finish`, the averaged gradients of this rank's shard (`shards.ranges[rank]`), indexed from its start.
@@ -40,7 +45,7 @@ public final class GradientBucketReducer {
     /// Builds the bucket plan; all parameters start active.
     public init(communicator: Communicator, layout: [(offset: Int, count: Int)],
                 bucketBytes: Int = GradientBucketReducer.defaultBucketBytes, deterministic: Bool = true,
-                shards: FlatShardLayout? = nil, wire: WirePrecision = .fp32) throws {
+                shards: FlatShardLayout? = nil, wire: WirePrecision = .fp32, overlap: Bool = true) throws {
         if let shards, shards.ranges.count != communicator.size {
             throw DistributedError.invalidArgument("a shard layout for \(shards.ranges.count) ranks on \(communicator.size)")
         }
@@ -49,6 +54,7 @@ public final class GradientBucketReducer {
         self.deterministic = deterministic
         self.shards = shards
         self.wire = wire
+        self.overlap = overlap
         let shardCount = shards?.ranges[communicator.rank].count ?? 0
         let shardStorage = UnsafeMutablePointer<Float>.allocate(capacity: max(shardCount, 1))
         shardStorage.initialize(repeating: 0, count: max(shardCount, 1))
@@ -106,6 +112,7 @@ public final class GradientBucketReducer {
         reportedThisStep += 1
         let bucket = plan.bucketOfParameter[parameter]
         buckets[bucket].pending -= 1
+        guard overlap else { return }
         if deterministic {
             while nextBucketToLaunch < buckets.count && buckets[nextBucketToLaunch].pending == 0 {
                 try launch(nextBucketToLaunch, gradients: gradients)
@@ -143,14 +150,14 @@ public final class GradientBucketReducer {
             throw DistributedError.invalidState(
                 "finish: \(missing.count) active parameters were never reported ready (first: \(missing.prefix(5).map(String.init).joined(separator: ", ")))")
         }
-        // Empty or skipped buckets at the end never trigger a launch from gradientReady.
-        if deterministic, let gradients = stepGradients {
+        // Empty or skipped buckets at the end never trigger a launch from gradientReady; without overlap, none did.
+        let start = DispatchTime.now().uptimeNanoseconds
+        if deterministic || !overlap, let gradients = stepGradients {
             while nextBucketToLaunch < buckets.count {
                 try launch(nextBucketToLaunch, gradients: gradients)
                 nextBucketToLaunch += 1
             }
         }
-        let start = DispatchTime.now().uptimeNanoseconds
         for bucket in inFlight {
             try buckets[bucket].request?.wait()
             complete(bucket)

@@ -46,9 +46,10 @@ public final class StepEngine {
     /// - Parameters:
     ///   - shardOptimizer: ZeRO-1 (ignored on one rank, whose shard would be everything).
     ///   - gradientWire: the element type gradients travel in.
+    ///   - overlapCommunication: reduce buckets while backward runs (false: all of them after backward).
     public init(task: TrainingTask, communicator: Communicator, hyperparameters: AdamW.Hyperparameters,
                 bucketBytes: Int = 8 << 20, deterministic: Bool = false, shardOptimizer: Bool = false,
-                gradientWire: WirePrecision = .fp32) throws {
+                gradientWire: WirePrecision = .fp32, overlapCommunication: Bool = true) throws {
         self.task = task
         self.communicator = communicator
         let store = task.parameters
@@ -59,7 +60,7 @@ public final class StepEngine {
         }, hyperparameters: hyperparameters, shard: shards?.ranges[communicator.rank])
         reducer = try GradientBucketReducer(communicator: communicator, layout: store.parameters.map { ($0.offset, $0.count) },
                                             bucketBytes: bucketBytes, deterministic: deterministic, shards: shards,
-                                            wire: gradientWire)
+                                            wire: gradientWire, overlap: overlapCommunication)
         gradients = .allocate(capacity: max(store.count, 1))
         gradients.initialize(repeating: 0)
         parameterIndex = Dictionary(uniqueKeysWithValues: store.parameters.enumerated().map { (ObjectIdentifier($0.element), $0.offset) })

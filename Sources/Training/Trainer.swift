@@ -60,7 +60,8 @@ public final class Trainer {
                                           epsilon: Float(settings.eps), weightDecay: Float(settings.wd))
         engine = try StepEngine(task: task, communicator: communicator, hyperparameters: hyper,
                                 bucketBytes: Int(settings.bucketMb * 1_048_576), deterministic: settings.deterministic,
-                                shardOptimizer: settings.zero == 1, gradientWire: settings.gradCommDtype)
+                                shardOptimizer: settings.zero == 1, gradientWire: settings.gradCommDtype,
+                                overlapCommunication: settings.overlapComm)
         engine.gradientClipNorm = settings.gradClipNorm
         engine.accumulation = settings.accumFreq
         task.setRecomputation(blocks: settings.checkpointedBlocksPerTower, mlpBlocks: settings.recomputeMlpBlocks ?? 0)

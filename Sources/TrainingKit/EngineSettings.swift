@@ -94,6 +94,8 @@ public struct EngineSettings: SettingCatalog {
                               check: SettingCheck.within(0...1))
     public let gradCommDtype = Setting("grad-comm-dtype", WirePrecision.fp32,
                                        help: "Element type of gradient communication: fp32, or bf16 (each rank's share rounded to bfloat16, summed in float32: half the bytes).")
+    public let overlapComm = Setting("overlap-comm", true,
+                                     help: "All-reduce gradient buckets while backward still runs (false: all of them after backward, which exposes the whole communication; for measuring what overlap hides).")
     public let replicaCheckEvery = Setting("replica-check-every", 100, help: "Verify replicas agree every N steps (0: only at start and at saves).",
                                            check: SettingCheck.nonNegative)
 

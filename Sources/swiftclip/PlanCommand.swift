@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import Distributed
 import Foundation
 import Training
 
@@ -30,8 +31,14 @@ struct PlanCommand: ParsableCommand {
     var samplesPerSecondPerRank: Double?
     @Option(name: .long, help: "Sustained training GFLOP/s per rank (used when no measured throughput is given).")
     var gflopsPerRank = 50.0
-    @Option(name: .long, help: "Gradient bucket size, MiB.")
-    var bucketMiB = 25.0
+    @Option(name: .customLong("bucket-mib"), help: "Gradient bucket size, MiB (train's --bucket-mb).")
+    var bucketMiB = 8.0
+    @Option(name: .long, help: "Element type of gradient communication, fp32 or bf16 (train's --grad-comm-dtype).")
+    var gradCommDtype = WirePrecision.fp32
+    @Option(name: .long, help: "Whether gradient buckets are all-reduced during backward (train's --overlap-comm).")
+    var overlapComm = true
+    @Flag(name: .long, help: "Also print one JSON object with every row on the last line.")
+    var json = false
     @Option(name: .long, help: "Micro-batches per step with gradient caching (activations of one micro-batch at a time).")
     var accumFreq = 1
 
@@ -54,6 +61,8 @@ struct PlanCommand: ParsableCommand {
         assumptions.intraNodeBandwidth = intraNodeBandwidth * 1e9
         assumptions.bucketBytes = bucketMiB * 1024 * 1024
         assumptions.flopsPerRank = gflopsPerRank * 1e9
+        assumptions.gradientWireBytes = Double(gradCommDtype.bytesPerElement)
+        assumptions.overlapsGradientCommunication = overlapComm
         var scaling = ScalingModel(config: config, globalBatch: globalBatch, assumptions: assumptions, accumulationSteps: accumFreq)
         if let measured = samplesPerSecondPerRank {
             assumptions.flopsPerRank = scaling.flopsPerRank(measuredSamplesPerSecond: measured)
@@ -61,5 +70,8 @@ struct PlanCommand: ParsableCommand {
         }
         let counts = nodes.map { [$0] } ?? ScalingModel.powersOfTwo(upTo: maxNodes)
         print(PlanReport.render(scaling, modelName: model, nodeCounts: counts))
+        if json { print(try PlanReport.json(scaling, nodeCounts: counts)) }
     }
 }
+
+extension WirePrecision: ExpressibleByArgument {}

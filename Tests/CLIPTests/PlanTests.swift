@@ -39,6 +39,25 @@ final class PlanTests: XCTestCase {
         XCTAssertEqual(ModelSize(config: tiny).parameterCount, CLIPModel(config: tiny).parameters.count)
     }
 
+    func testBF16WireHalvesTheGradientAllReduceAndNoOverlapExposesAllOfIt() throws {
+        var a = ClusterAssumptions()
+        a.interNodeBandwidth = 0.125e9
+        a.interNodeLatency = 0
+        a.intraNodeLatency = 0
+        let bench = try config("clip-bench")
+        let fp32 = try XCTUnwrap(ScalingModel(config: bench, globalBatch: 64, assumptions: a).estimate(nodes: 2))
+        a.gradientWireBytes = 2
+        let bf16 = try XCTUnwrap(ScalingModel(config: bench, globalBatch: 64, assumptions: a).estimate(nodes: 2))
+        XCTAssertEqual(bf16.gradientAllReduce, fp32.gradientAllReduce / 2, accuracy: 1e-12)
+        // 2 ranks: each sends and receives the whole float32 gradient once (2 · 1/2 · 4p bytes) at 0.125 GB/s.
+        XCTAssertEqual(fp32.gradientAllReduce, 4 * Double(ModelSize(config: bench).parameterCount) / 0.125e9, accuracy: 1e-9)
+        a.overlapsGradientCommunication = false
+        let serial = try XCTUnwrap(ScalingModel(config: bench, globalBatch: 64, assumptions: a).estimate(nodes: 2))
+        XCTAssertEqual(serial.gradientAllReduceHidden, 0)
+        XCTAssertEqual(serial.gradientAllReduceExposed, bf16.gradientAllReduce, accuracy: 1e-12)
+        XCTAssertGreaterThan(bf16.gradientAllReduceHidden, 0)
+    }
+
     func testEstimateByHandForTwoNodes() throws {
         let vit = try config("ViT-B-32")
         var a = ClusterAssumptions()

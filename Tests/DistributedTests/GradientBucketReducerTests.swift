@@ -50,6 +50,22 @@ final class GradientBucketReducerTests: XCTestCase {
         }
     }
 
+    func testWithoutOverlapEveryBucketLaunchesInFinishInBucketOrder() throws {
+        for deterministic in [true, false] {
+            let communicator = RecordingCommunicator()
+            let reducer = try GradientBucketReducer(communicator: communicator, layout: layout, bucketBytes: 200,
+                                                    deterministic: deterministic, overlap: false)
+            let gradients = makeGradients(150)
+            defer { gradients.deallocate() }
+            for p in [5, 4, 3, 2, 1, 0] { try reducer.gradientReady(parameter: p, gradients: gradients.baseAddress!) }
+            try reducer.poll()
+            XCTAssertTrue(communicator.launches.isEmpty, "nothing launches during backward (deterministic=\(deterministic))")
+            try reducer.finish()
+            XCTAssertEqual(reducer.launchOrder, [0, 1, 2])
+            XCTAssertEqual(Array(gradients), (0..<150).map { Float($0 + 1) * 10 }, "every element reduced exactly once")
+        }
+    }
+
     func testDeterministicModeHoldsBackABucketUntilEarlierOnesLaunch() throws {
         let communicator = RecordingCommunicator()
         let reducer = try GradientBucketReducer(communicator: communicator, layout: layout, bucketBytes: 200)

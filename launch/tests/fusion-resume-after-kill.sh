@@ -17,7 +17,7 @@ fusion full > "$SCRATCH/full.log" 2>&1 || { cat "$SCRATCH/full.log"; exit 1; }
 # Start the same run, wait until it has logged step 16 (stage 2 runs steps 11-24), then SIGKILL one rank.
 fusion killed > "$SCRATCH/killed.log" 2>&1 &
 job=$!
-kill_rank_after killed '"step": ?(1[6-9]|2[0-9])[,}]'
+kill_rank_after killed 16 > /dev/null
 if wait "$job"; then echo "fusion-resume-after-kill: the killed job exited 0" >&2; exit 1; fi
 last=$(grep -Eo '"step": ?[0-9]+' "$SCRATCH/killed/results.jsonl" | tail -n 1 | grep -Eo '[0-9]+$')
 echo "killed one rank after step $last; checkpoints: $(ls "$SCRATCH/killed/checkpoints" | tr '\n' ' ')"

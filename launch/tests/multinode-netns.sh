@@ -6,10 +6,10 @@
 # Open MPI 4.1.4 the runs came out bit-identical).
 # Skips (exit 0) where network namespaces cannot be created (no CAP_NET_ADMIN, no `ip`).
 #
-# Layout (all created here, all removed on exit): namespaces NODE1 and NODE2 each hold one end of a veth pair
-# named scnet0 (10.213.0.1/24, 10.213.0.2/24); the other ends are ports of a bridge in a third namespace, SWITCH.
-# Nothing is added to the root namespace. mpirun runs inside NODE1 (as if logged in on node 1) and reaches NODE2
-# through an rsh agent that runs the remote command with `ip netns exec` instead of ssh.
+# Layout (launch/netns-hosts.bash; all created here, all removed on exit): namespaces NODE1 and NODE2 each hold one
+# end of a veth pair named scnet0 (10.213.0.1/24, 10.213.0.2/24); the other ends are ports of a bridge in a third
+# namespace. Nothing is added to the root namespace. mpirun runs inside NODE1 (as if logged in on node 1) and
+# reaches NODE2 through an rsh agent that runs the remote command with `ip netns exec` instead of ssh.
 set -euo pipefail
 source "$(dirname "$0")/train-common.bash"
 started=$SECONDS
@@ -23,83 +23,13 @@ if ! command -v ip > /dev/null; then
   command -v ip > /dev/null || skip "the ip command (iproute2) is missing and cannot be installed here"
 fi
 
-NODE1=swiftclip-$$-node1 NODE2=swiftclip-$$-node2 SWITCH=swiftclip-$$-switch
-ADDR1=10.213.0.1 ADDR2=10.213.0.2 IFACE=scnet0
-cleanup() {
-  local status=$?
-  for ns in "$NODE1" "$NODE2" "$SWITCH"; do
-    # Processes this test left in its namespaces (after a failure or timeout): stop them before the namespace goes.
-    pids=$(ip netns pids "$ns" 2> /dev/null || true)
-    [ -z "$pids" ] || kill -9 $pids 2> /dev/null || true
-    ip netns del "$ns" 2> /dev/null || true  # deleting a namespace destroys its veth ends and bridge
-  done
-  rm -rf "$SCRATCH"
-  exit "$status"
-}
-trap cleanup EXIT
+source launch/netns-hosts.bash
+NETNS_DIR=$SCRATCH
+trap 'status=$?; netns_destroy; rm -rf "$SCRATCH"; exit $status' EXIT
 trap 'exit 130' INT TERM
-# Namespaces of an earlier run of this test that was killed outright (SIGKILL skips its trap): their PID is gone.
-for ns in $(ip netns list 2> /dev/null | awk '$1 ~ /^swiftclip-[0-9]+-(node1|node2|switch)$/ { print $1 }'); do
-  pid=${ns#swiftclip-}; pid=${pid%%-*}
-  kill -0 "$pid" 2> /dev/null || ip netns del "$ns" 2> /dev/null || true
-done
-
-ip netns add "$NODE1" 2> "$SCRATCH/ip.err" ||
-  skip "cannot create network namespaces ($(head -1 "$SCRATCH/ip.err"); needs root or CAP_NET_ADMIN)"
-network() {
-  ip netns add "$NODE2" && ip netns add "$SWITCH" &&
-  ip -n "$SWITCH" link add br0 type bridge && ip -n "$SWITCH" link set br0 up &&
-  ip -n "$SWITCH" link set lo up || return 1
-  local i ns addr
-  for i in 1 2; do
-    ns=$NODE1 addr=$ADDR1; [ "$i" = 1 ] || { ns=$NODE2 addr=$ADDR2; }
-    ip -n "$ns" link set lo up &&
-    ip -n "$ns" link add "$IFACE" type veth peer name "port$i" netns "$SWITCH" &&
-    ip -n "$ns" addr add "$addr/24" dev "$IFACE" &&
-    ip -n "$ns" link set "$IFACE" up &&
-    ip -n "$SWITCH" link set "port$i" master br0 &&
-    ip -n "$SWITCH" link set "port$i" up || return 1
-  done
-}
-network 2> "$SCRATCH/ip.err" || skip "cannot build the veth/bridge network ($(head -1 "$SCRATCH/ip.err"))"
-
-# Open MPI's rsh launcher runs `AGENT [options] HOST COMMAND...` like ssh; the command is one shell line.
-cat > "$SCRATCH/agent" << EOF
-#!/bin/sh
-echo "\$*" >> "$SCRATCH/agent.log"
-while [ \$# -gt 0 ]; do
-  case "\$1" in
-    -[oplistFLRDJWbcemS]) shift 2 ;;   # ssh options that take a value
-    -*) shift ;;
-    *) break ;;
-  esac
-done
-host=\$1; shift
-case "\$host" in
-  $ADDR1) ns=$NODE1 ;;
-  $ADDR2) ns=$NODE2 ;;
-  *) echo "netns agent: unknown host \$host" >&2; exit 255 ;;
-esac
-exec ip netns exec "\$ns" sh -c "\$*"
-EOF
-chmod +x "$SCRATCH/agent"
-printf '%s slots=2\n%s slots=2\n' "$ADDR1" "$ADDR2" > "$SCRATCH/hosts"
-cat > "$SCRATCH/netns-cluster.yaml" << EOF
-# Two network-namespace hosts, 2 ranks each, TCP only, launched through the netns agent.
-hostfile: $SCRATCH/hosts
-ranks-per-node: 2
-network-interface: $IFACE
-blas-threads-per-rank: 1
-binding: none
-allow-run-as-root: true
-env:
-  - SWIFTCLIP_COLLECTIVE_TIMEOUT=120
-mpirun-args:
-  - --mca plm_rsh_agent $SCRATCH/agent
-  - --mca plm_rsh_no_tree_spawn 1
-  - --mca btl tcp,self
-  - --display-map
-EOF
+netns_create 2 || skip "$NETNS_ERROR"
+NODE1=${NETNS_NAMES[0]} NODE2=${NETNS_NAMES[1]} ADDR2=${NETNS_ADDRS[1]} IFACE=$NETNS_IFACE
+netns_cluster_config "$SCRATCH/netns-cluster.yaml" 2 "  - --display-map" "env:" "  - SWIFTCLIP_COLLECTIVE_TIMEOUT=120"
 
 flags=(--max-steps 20 --batch-size 8 --logs "$SCRATCH" --log-every-n-steps 1 --val-frequency 1000)
 t0=$SECONDS

@@ -13,14 +13,17 @@ train() {
     --batch-size $((32 / np)) --logs "$SCRATCH" --name "$name" --log-every-n-steps 1 --val-frequency 1000 "$@"
 }
 
-# kill_rank_after NAME REGEX: waits until run NAME's results.jsonl has a line matching REGEX, then SIGKILLs one rank.
+# kill_rank_after NAME STEP: once run NAME has logged STEP (or later), SIGKILLs one of its ranks and prints the
+# last logged step; fails when the run ended before that.
 kill_rank_after() {
-  local name=$1 pattern=$2 victim
+  local name=$1 min=$2 step victim
   for _ in $(seq 1 1200); do
-    if grep -Eq "$pattern" "$SCRATCH/$name/results.jsonl" 2>/dev/null; then break; fi
+    step=$(grep -Eo '"step": ?[0-9]+' "$SCRATCH/$name/results.jsonl" 2> /dev/null | tail -n 1 | grep -Eo '[0-9]+$' || true)
+    [ "${step:-0}" -lt "$min" ] || break
     sleep 0.05
   done
-  victim=$(pgrep -f "^$SWIFTCLIP train .*--name $name" | tail -n 1)
-  [ -n "$victim" ] || { echo "$(basename "$0"): the run finished before it could be killed" >&2; return 1; }
+  victim=$(pgrep -f "^$SWIFTCLIP train .*--name $name( |$)" | tail -n 1)
+  [ -n "$victim" ] || { echo "kill_rank_after: run $name finished before it could be killed" >&2; return 1; }
   kill -9 "$victim"
+  echo "${step:-0}"
 }

@@ -9,7 +9,7 @@ train 2 full --max-steps $STEPS --save-every-steps 10 > "$SCRATCH/full.log" 2>&1
 # Start the same run, wait until it has logged step 25, then SIGKILL one rank.
 train 2 killed --max-steps $STEPS --save-every-steps 10 > "$SCRATCH/killed.log" 2>&1 &
 job=$!
-kill_rank_after killed '"step": ?(2[5-9]|[3-5][0-9])[,}]'
+kill_rank_after killed 25 > /dev/null
 if wait "$job"; then echo "train-resume-after-kill: the killed job exited 0" >&2; exit 1; fi
 last=$(grep -Eo '"step": ?[0-9]+' "$SCRATCH/killed/results.jsonl" | tail -n 1)
 echo "killed one rank after $last; checkpoints: $(ls "$SCRATCH/killed/checkpoints" | tr '\n' ' ')"

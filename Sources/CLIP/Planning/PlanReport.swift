@@ -11,8 +11,11 @@ public enum PlanReport {
         out.append(String(format: "global batch %d, %d ranks/node, %.1f GFLOP/s per rank, network %.2f GB/s %.1f µs, shared memory %.2f GB/s %.1f µs",
                           model.globalBatch, a.ranksPerNode, a.flopsPerRank / 1e9, a.interNodeBandwidth / 1e9, a.interNodeLatency * 1e6,
                           a.intraNodeBandwidth / 1e9, a.intraNodeLatency * 1e6))
-        out.append(String(format: "ring collectives; gradient buckets of %.0f MiB overlap backward (%.0f%% of tower compute); times per step in ms",
-                          a.bucketBytes / 1048576, 100 * a.backwardShare)
+        out.append(String(format: "ring collectives; gradient buckets of %.0f MiB, %@ on the wire, %@; times per step in ms",
+                          a.bucketBytes / 1048576, a.gradientWireBytes == 4 ? "fp32" : "bf16",
+                          a.overlapsGradientCommunication
+                              ? String(format: "overlapping backward (%.0f%% of tower compute)", 100 * a.backwardShare)
+                              : "all sent after backward")
                    + (model.accumulationSteps > 1 ? "; gradient caching over \(model.accumulationSteps) micro-batches" : ""))
         out.append("")
         let header = ["nodes", "ranks", "local", "compute", "(loss)", "gather", "scatter", "allreduce", "exposed",
@@ -45,6 +48,18 @@ public enum PlanReport {
             out.append("communication stays below compute for every node count shown")
         }
         return out.joined(separator: "\n")
+    }
+
+    /// `{"rows": [...]}` with each node count's estimate in seconds and bytes, for scripts that compare it with measurements.
+    public static func json(_ model: ScalingModel, nodeCounts: [Int]) throws -> String {
+        let rows: [[String: Any]] = nodeCounts.compactMap { nodes in
+            guard let e = model.estimate(nodes: nodes) else { return nil }
+            return ["nodes": e.nodes, "ranks": e.ranks, "local_batch": e.localBatch, "compute_seconds": e.compute,
+                    "feature_all_gather_seconds": e.featureAllGather, "feature_reduce_scatter_seconds": e.featureGradientReduceScatter,
+                    "gradient_all_reduce_seconds": e.gradientAllReduce, "gradient_all_reduce_exposed_seconds": e.gradientAllReduceExposed,
+                    "exposed_comm_seconds": e.exposedCommunication, "step_seconds": e.stepTime, "samples_per_s": e.samplesPerSecond]
+        }
+        return String(decoding: try JSONSerialization.data(withJSONObject: ["rows": rows], options: [.sortedKeys]), as: UTF8.self)
     }
 
     static func ms(_ seconds: Double) -> String {

@@ -16,6 +16,10 @@ public struct ClusterAssumptions: Sendable, Equatable {
     public var bucketBytes = 8.0 * 1024 * 1024
     /// Share of the tower compute that is backward, during which gradient buckets can be all-reduced.
     public var backwardShare = 2.0 / 3.0
+    /// Bytes per gradient element on the wire: 4 (fp32) or 2 (`--grad-comm-dtype bf16`).
+    public var gradientWireBytes = 4.0
+    /// Whether gradient buckets are all-reduced while backward runs (`--overlap-comm`); false exposes all of it.
+    public var overlapsGradientCommunication = true
     /// Logit tile budget of the loss, entries (ContrastiveLoss.defaultTileElements).
     public var lossTileElements = ContrastiveLoss.defaultTileElements
 
@@ -103,10 +107,12 @@ public struct ScalingModel: Sendable {
         let featureBytes = 2 * g * d * 4  // image and text features of the global batch, float32
         let gather = CollectiveCost.ringAllGather(totalBytes: featureBytes, ranks: ranks, bandwidth: bandwidth, latency: latency)
         let scatter = CollectiveCost.ringReduceScatter(totalBytes: featureBytes, ranks: ranks, bandwidth: bandwidth, latency: latency)
-        let gradients = CollectiveCost.bucketedAllReduce(bytes: p * 4, bucketBytes: a.bucketBytes, ranks: ranks,
-                                                         bandwidth: bandwidth, latency: latency)
+        // Buckets hold bucketBytes of float32 gradients whatever the wire type; bf16 halves what each one sends.
+        let wireShare = a.gradientWireBytes / 4
+        let gradients = CollectiveCost.bucketedAllReduce(bytes: p * 4 * wireShare, bucketBytes: a.bucketBytes * wireShare,
+                                                         ranks: ranks, bandwidth: bandwidth, latency: latency)
         let window = a.backwardShare * towerCompute
-        let hidden = max(0, min(gradients.total - gradients.lastBucket, window))
+        let hidden = a.overlapsGradientCommunication ? max(0, min(gradients.total - gradients.lastBucket, window)) : 0
 
         let tile = Double(max(1, min(globalBatch, a.lossTileElements / max(b, 1))))
         let lossBytes = 2 * featureBytes                // gathered features and their gradients
