@@ -163,7 +163,7 @@ public final class LoaderDataSource: TrainingDataSource {
     /// Every image field as `[B, 3, size, size]`, every text field as token rows and every class-index field as one id per
     /// sample, each under its field's name. Multi-label sets and raw bytes stay with the family's own conversion.
     public static func taskBatch(_ batch: Batch, imageSize: Int, waitSeconds: Double) -> TaskBatch {
-        var task = TaskBatch(count: batch.count, waitSeconds: waitSeconds)
+        var task = TaskBatch(count: batch.count, waitSeconds: waitSeconds, keys: batch.keys)
         for (field, pixels) in batch.fields.images {
             task.tensors[field.name] = Tensor(shape: [batch.count, 3, imageSize, imageSize], values: pixels)
         }
