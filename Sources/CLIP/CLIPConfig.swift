@@ -12,6 +12,9 @@ public struct CLIPConfig: Codable, Equatable, Sendable {
     public var initLogitScale: Double = Foundation.log(1 / 0.07)
     /// Present for SigLIP models: the model gets a learnable `logit_bias` with this initial value.
     public var initLogitBias: Double?
+    /// SwiftCLIP's, for training only: a teacher's embedding width when it differs from `embedDim` under feature
+    /// distillation; the model then has CLIP-KD's learned projections `distill_projection.{image,text}` onto it.
+    public var distillProjectionDim: Int?
     public var vision: VisionConfig
     public var text: TextConfig
 
@@ -70,11 +73,13 @@ extension CLIPConfig {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: Key.self)
-        try Self.checkKeys(c, section: "top", known: ["embed_dim", "quick_gelu", "init_logit_scale", "init_logit_bias", "vision_cfg", "text_cfg"])
+        try Self.checkKeys(c, section: "top", known: ["embed_dim", "quick_gelu", "init_logit_scale", "init_logit_bias", "distill_projection_dim",
+                                                           "vision_cfg", "text_cfg"])
         embedDim = try c.decode(Int.self, forKey: Key("embed_dim"))
         quickGELU = try c.decodeIfPresent(Bool.self, forKey: Key("quick_gelu")) ?? false
         initLogitScale = try c.decodeIfPresent(Double.self, forKey: Key("init_logit_scale")) ?? Foundation.log(1 / 0.07)
         initLogitBias = try c.decodeIfPresent(Double.self, forKey: Key("init_logit_bias"))
+        distillProjectionDim = try c.decodeIfPresent(Int.self, forKey: Key("distill_projection_dim"))
 
         let v = try c.nestedContainer(keyedBy: Key.self, forKey: Key("vision_cfg"))
         try Self.checkKeys(v, section: "vision_cfg", known: ["image_size", "patch_size", "width", "layers", "head_width", "mlp_ratio"])
@@ -106,6 +111,7 @@ extension CLIPConfig {
         try c.encode(quickGELU, forKey: Key("quick_gelu"))
         try c.encode(initLogitScale, forKey: Key("init_logit_scale"))
         try c.encodeIfPresent(initLogitBias, forKey: Key("init_logit_bias"))
+        try c.encodeIfPresent(distillProjectionDim, forKey: Key("distill_projection_dim"))
         var v = c.nestedContainer(keyedBy: Key.self, forKey: Key("vision_cfg"))
         try v.encode(vision.imageSize, forKey: Key("image_size"))
         try v.encode(vision.patchSize, forKey: Key("patch_size"))
@@ -126,6 +132,7 @@ extension CLIPConfig {
     public func validate() throws {
         func require(_ ok: Bool, _ message: String) throws { if !ok { throw ConfigError(message) } }
         try require(embedDim > 0, "embed_dim must be positive, got \(embedDim)")
+        try require((distillProjectionDim ?? 1) > 0, "distill_projection_dim must be positive, got \(distillProjectionDim ?? 0)")
         try require(vision.patchSize > 0 && vision.imageSize % vision.patchSize == 0,
                     "vision_cfg.image_size \(vision.imageSize) is not a multiple of patch_size \(vision.patchSize)")
         try require(vision.headWidth > 0 && vision.width % vision.headWidth == 0,

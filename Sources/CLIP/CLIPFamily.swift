@@ -18,6 +18,8 @@ public enum CLIPFamily: ModelFamily {
             config.initLogitBias = -10
             config.initLogitScale = Foundation.log(10)
         }
+        let teacher = try distillationTeacher(settings: settings, student: config)
+        if let teacher, settings.distillLoss.feature, teacher.width != config.embedDim { config.distillProjectionDim = teacher.width }
         let model = CLIPModel(config: config, seed: settings.seed)
         if !settings.initImage.isEmpty {
             try PretrainedWeights(settings.initImage).load(into: model.parameters, prefix: "visual.", from: "visual.")
@@ -28,7 +30,27 @@ public enum CLIPFamily: ModelFamily {
                 OpenCLIPTowerKeys.isCLIPText(name) ? OpenCLIPTowerKeys.textSource(name, in: weights) : nil
             }
         }
-        return CLIPTask(model: model, settings: settings)
+        return CLIPTask(model: model, settings: settings, teacher: teacher)
+    }
+
+    /// The teacher `--distill-teacher` / `--distill-embeddings` describe, or nil when neither is set.
+    static func distillationTeacher(settings: Settings, student: CLIPConfig) throws -> DistillationTeacher? {
+        let path = settings.distillTeacher, embeddings = settings.distillEmbeddings
+        guard !path.isEmpty || !embeddings.isEmpty else { return nil }
+        if settings.siglip && settings.distillLoss.affinity {
+            throw TrainingError("--distill-loss \(settings.distillLoss.rawValue) distils softmax similarity distributions, which --siglip does not have (use --distill-loss feature)")
+        }
+        let model = path.isEmpty ? nil : try DistillationTeacher.loadModel(path: path, modelName: settings.distillTeacherModel, student: student)
+        guard !embeddings.isEmpty else { return DistillationTeacher(model: model!) }
+        guard let open = PrecomputedEmbeddingsReader.open else { throw TrainingError("--distill-embeddings: no reader of embeddings folders in this program") }
+        let teacher = DistillationTeacher(precomputed: try open(embeddings), scale: model.map { Foundation.exp($0.logitScale.value.scalar) })
+        if settings.distillLoss.affinity && teacher.scale == nil {
+            throw TrainingError("--distill-loss \(settings.distillLoss.rawValue) with --distill-embeddings needs --distill-teacher for the teacher's temperature")
+        }
+        if let model, model.config.embedDim != teacher.width {
+            throw TrainingError("\(embeddings): embeddings of width \(teacher.width), but the teacher \(path) embeds \(model.config.embedDim)")
+        }
+        return teacher
     }
 
     public static func makeTask(modelConfig: JSONValue, settings: Settings) throws -> TrainingTask {

@@ -17,6 +17,9 @@ public final class CLIPModel {
     public let logitScale: Parameter
     /// SigLIP's learnable bias, present when the config has `init_logit_bias`.
     public let logitBias: Parameter?
+    /// CLIP-KD's projections of image and text embeddings onto a wider or narrower teacher's (`distill_projection_dim`):
+    /// weights [teacher width, embed_dim], trained with the feature distillation loss, unused at inference.
+    public let distillProjection: (image: Parameter, text: Parameter)?
 
     /// Builds the model with OpenCLIP's initialisation drawn from `seed`.
     public init(config: CLIPConfig, seed: UInt64 = 0) {
@@ -29,6 +32,10 @@ public final class CLIPModel {
         textEncoder = TextTransformerEncoder(root, config: config.text, outputDim: config.embedDim, activation: activation)
         logitScale = root.parameter("logit_scale", [], .zeros)
         logitBias = config.initLogitBias.map { _ in root.parameter("logit_bias", [], .zeros) }
+        distillProjection = config.distillProjectionDim.map { width in
+            let scope = root.scope("distill_projection"), initializer = Initializer.normal(std: 1 / Float(config.embedDim).squareRoot())
+            return (scope.parameter("image", [width, config.embedDim], initializer), scope.parameter("text", [width, config.embedDim], initializer))
+        }
         store.seal()
         logitScale.pointer.pointee = Float(config.initLogitScale)
         if let bias = config.initLogitBias { logitBias!.pointer.pointee = Float(bias) }

@@ -18,10 +18,30 @@ public struct CLIPSettings: SettingCatalog {
     public let forcePatchDropout = Setting("force-patch-dropout", 0.0,
                                            help: "FLIP's patch dropout: the share of image patch tokens dropped in training (class token kept; the mask is seeded by --seed and each image's pixels); evaluation uses every patch.",
                                            check: { @Sendable value in value >= 0 && value < 1 ? nil : "must be at least 0 and below 1" })
+    public let distillTeacher = Setting("distill-teacher", "",
+                                        help: "Distil from this teacher CLIP: a SwiftCLIP checkpoint (file or folder) or OpenCLIP safetensors (with --distill-teacher-model); it runs without a tape on each augmented batch. Needs the student's tokenizer, context length and image size.")
+    public let distillTeacherModel = Setting("distill-teacher-model", "",
+                                             help: "The model config of a --distill-teacher safetensors file (a checkpoint records its own).")
+    public let distillEmbeddings = Setting("distill-embeddings", "",
+                                           help: "Read the teacher's embeddings of each training sample from this `swiftclip embed` folder (matched by sample key) instead of running it; --distill-teacher then only gives the affinity loss its temperature.")
+    public let distillLoss = Setting("distill-loss", DistillationKind.affinity,
+                                     help: "affinity: TinyCLIP's cross-entropy between teacher and student image-text similarity distributions over the global batch, both directions; feature: CLIP-KD's MSE between (projected) student and teacher embeddings; both.")
+    public let distillWeight = Setting("distill-weight", 1.0, help: "Weight of the affinity distillation loss, added to the contrastive loss.",
+                                       check: SettingCheck.nonNegative)
+    public let distillFeatureWeight = Setting("distill-feature-weight", 2000.0,
+                                              help: "Weight of the feature distillation loss (a mean over embedding entries of unit vectors, hence CLIP-KD's large weight).",
+                                              check: SettingCheck.nonNegative)
     public let localLoss = Setting("local-loss", true,
                                    help: "Accepted for OpenCLIP compatibility; the loss is always this rank's rows against every rank's columns.")
     public let gatherWithGrad = Setting("gather-with-grad", true,
                                         help: "Accepted for OpenCLIP compatibility; gradients always flow back to every rank's features.")
+}
+
+/// Which distillation losses `--distill-loss` adds.
+public enum DistillationKind: String, SettingEnumeration {
+    case affinity, feature, both
+    public var affinity: Bool { self != .feature }
+    public var feature: Bool { self != .affinity }
 }
 
 extension Settings {

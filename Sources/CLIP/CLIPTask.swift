@@ -18,9 +18,16 @@ public final class CLIPTask: TrainingTask {
     /// The built-in tokenizer's JSON when the run trained one: recorded in checkpoints, and used by evaluation.
     public var checkpointAttachment: String?
 
-    public init(model: CLIPModel, settings: Settings) {
+    /// The distillation teacher (`--distill-teacher` / `--distill-embeddings`); its embeddings of each batch join the
+    /// batch as `teacher_image` and `teacher_text`.
+    public let teacher: DistillationTeacher?
+    /// The unweighted distillation losses of the last step on this rank, for logging.
+    private var distillationTerms: [String: Double] = [:]
+
+    public init(model: CLIPModel, settings: Settings, teacher: DistillationTeacher? = nil) {
         self.model = model
         self.settings = settings
+        self.teacher = teacher
         model.patchDropout = PatchDropout(probability: settings.forcePatchDropout, seed: settings.seed)
     }
 
@@ -33,7 +40,21 @@ public final class CLIPTask: TrainingTask {
 
     public func forward(_ batch: TaskBatch) -> TaskOutputs {
         // Only the engine's training step calls forward; evaluation encodes through the model, with every patch.
-        TaskOutputs(global: [model.encodeImage(batch.tensor("image"), training: true), model.encodeText(batch.rows("text"))])
+        let image = model.encodeImage(batch.tensor("image"), training: true), text = model.encodeText(batch.rows("text"))
+        guard teacher != nil else { return TaskOutputs(global: [image, text]) }
+        // The teacher's embeddings are constants: global outputs for the affinity loss (no gradient flows into them),
+        // and the feature loss is local to each sample.
+        let kind = settings.distillLoss
+        let teacherImage = batch.tensor("teacher_image"), teacherText = batch.tensor("teacher_text")
+        var outputs = TaskOutputs(global: kind.affinity ? [image, text, teacherImage, teacherText] : [image, text])
+        if kind.feature {
+            let projected = model.distillProjection.map { (Tensor.matmul(image, $0.image.tensor, transposeB: true),
+                                                           Tensor.matmul(text, $0.text.tensor, transposeB: true)) } ?? (image, text)
+            let feature = DistillationLoss.feature(image: projected.0, text: projected.1, teacherImage: teacherImage, teacherText: teacherText)
+            distillationTerms["distill_feature"] = Double(feature.scalar)
+            outputs.local = feature * Float(settings.distillFeatureWeight)
+        }
+        return outputs
     }
 
     /// This rank's loss over the global batch and the gradients of its own embeddings (every rank's contribution
@@ -41,8 +62,14 @@ public final class CLIPTask: TrainingTask {
     public func globalLoss(_ outputs: [Tensor], communicator: Communicator) throws -> GlobalLoss {
         let image = outputs[0], text = outputs[1]
         guard settings.siglip else {
-            return try .clip(image: image, text: text, logitScale: model.logitScale, communicator: communicator, tileElements: tileElements,
-                             hardNegatives: settings.hardNegativeWeighting)
+            var affinity: AffinityTeacher?
+            if outputs.count == 4, let teacher {
+                affinity = AffinityTeacher(image: outputs[2], text: outputs[3], scale: teacher.scale!, weight: Float(settings.distillWeight))
+            }
+            let loss = try GlobalLoss.clip(image: image, text: text, logitScale: model.logitScale, communicator: communicator,
+                                           tileElements: tileElements, hardNegatives: settings.hardNegativeWeighting, teacher: affinity)
+            for (name, value) in loss.terms { distillationTerms[name] = Double(value) }
+            return loss
         }
         let exchange = FeatureExchange(localRows: image.shape[0], featureDimension: image.shape[1], communicator: communicator)
         let evaluation = SigLIPLossEvaluation(localImage: image, gatheredText: try exchange.gathered(text), logitScale: model.logitScale.value.scalar,
@@ -60,7 +87,9 @@ public final class CLIPTask: TrainingTask {
 
     public func didStep() { model.clampLogitScale() }
 
-    public var stepMetrics: [String: Double] { ["logit_scale": Double(Foundation.exp(model.logitScale.value.scalar))] }
+    public var stepMetrics: [String: Double] {
+        distillationTerms.merging(["logit_scale": Double(Foundation.exp(model.logitScale.value.scalar))]) { $1 }
+    }
 
     public func setRecomputation(blocks: Int, mlpBlocks: Int) {
         model.checkpointedBlocksPerTower = blocks
@@ -75,7 +104,7 @@ public final class CLIPTask: TrainingTask {
     public func trainingData(_ context: RunContext) throws -> TrainingDataSource {
         let data = try dataSetup(context).imageTextTrainingData(context)
         if let json = data.trainedTokenizerJSON { checkpointAttachment = json }
-        return data.source
+        return teacher.map { TeacherEmbeddingDataSource(base: data.source, teacher: $0) } ?? data.source
     }
 
     public func evaluation(_ context: RunContext) throws -> TaskEvaluation? {

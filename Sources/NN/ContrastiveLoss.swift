@@ -90,6 +90,12 @@ public struct ClipLossEvaluation {
         public let localImage: Tensor, localText: Tensor, gatheredImage: Tensor, gatheredText: Tensor
         /// With respect to the log-space `logit_scale` parameter.
         public let logitScale: Float
+
+        /// The gradients of the sum of two losses of the same features.
+        public static func + (a: Gradients, b: Gradients) -> Gradients {
+            Gradients(localImage: a.localImage + b.localImage, localText: a.localText + b.localText, gatheredImage: a.gatheredImage + b.gatheredImage,
+                      gatheredText: a.gatheredText + b.gatheredText, logitScale: a.logitScale + b.logitScale)
+        }
     }
 
     /// Evaluates the loss (see `ContrastiveLoss.clip`); `logitScale` is the log-space value. Every rank has every
@@ -159,11 +165,16 @@ struct TiledLogits {
         var start = 0
         while start < n {
             let width = min(tile, n - start)
-            BLAS.gemm(transposeA: false, transposeB: true, m: b, n: width, k: d, alpha: scale,
-                      a: rows.pointer, lda: d, b: columns.pointer + start * d, ldb: d, c: buffer, ldc: width)
+            fillTile(start: start, width: width, buffer)
             body(start, width, buffer)
             start += width
         }
+    }
+
+    /// The [B, width] logits of columns start ..< start + width.
+    func fillTile(start: Int, width: Int, _ buffer: UnsafeMutablePointer<Float>) {
+        BLAS.gemm(transposeA: false, transposeB: true, m: b, n: width, k: d, alpha: scale,
+                  a: rows.pointer, lda: d, b: columns.pointer + start * d, ldb: d, c: buffer, ldc: width)
     }
 
     /// Given the [B, width] gradient of the loss with respect to one tile's logits, adds
@@ -187,6 +198,37 @@ struct TiledLogits {
 
     /// Mean over rows of the cross-entropy against the labels; saves the per-row log-sum-exp.
     func crossEntropy() -> Double {
+        let lse = computeLogSumExp()
+        var total: Double = 0
+        for i in 0..<b { total += lse[i] - Double(labelLogit(i)) }
+        return total / Double(max(b, 1))
+    }
+
+    /// Mean over rows of the cross-entropy from the softmax of `target`'s row (same rows and columns in another space:
+    /// a teacher's) to this row's: log-sum-exp minus the target-weighted mean logit. Saves both log-sum-exps.
+    func crossEntropy(target: TiledLogits) -> Double {
+        precondition(target.b == b && target.n == n && target.tile == tile, "soft cross-entropy: target logits \(target.b)×\(target.n) do not fit \(b)×\(n)")
+        let lse = computeLogSumExp()
+        target.computeLogSumExp()
+        let buffer = TensorStorage(capacity: b * min(tile, n)), targetBuffer = TensorStorage(capacity: b * min(tile, n))
+        var expected = [Double](repeating: 0, count: b)
+        forEachTile(buffer.pointer) { start, width, logits in
+            target.fillTile(start: start, width: width, targetBuffer.pointer)
+            for i in 0..<b {
+                let row = logits + i * width, targetRow = targetBuffer.pointer + i * width, targetLSE = target.logSumExp.pointer[i]
+                var acc: Double = 0
+                for j in 0..<width { acc += Double(Foundation.exp(targetRow[j] - targetLSE)) * Double(row[j]) }
+                expected[i] += acc
+            }
+        }
+        var total: Double = 0
+        for i in 0..<b { total += lse[i] - expected[i] }
+        return total / Double(max(b, 1))
+    }
+
+    /// Each row's log-sum-exp over every column (online, tile by tile), also kept in `logSumExp` for backward.
+    @discardableResult
+    func computeLogSumExp() -> [Double] {
         let buffer = TensorStorage(capacity: b * min(tile, n))
         let runningMax = [Float](repeating: -.infinity, count: b)
         var maxima = runningMax, sums = [Double](repeating: 0, count: b)
@@ -203,34 +245,43 @@ struct TiledLogits {
                 sums[i] = s
             }
         }
-        var total: Double = 0
-        for i in 0..<b {
-            let lse = Double(maxima[i]) + Foundation.log(sums[i])
-            logSumExp.pointer[i] = Float(lse)
-            total += lse - Double(labelLogit(i))
-        }
-        return total / Double(max(b, 1))
+        let lse = (0..<b).map { Double(maxima[$0]) + Foundation.log(sums[$0]) }
+        for i in 0..<b { logSumExp.pointer[i] = Float(lse[i]) }
+        return lse
     }
 
-    /// Adds weight · d(mean CE)/d rows and /d columns into the given tensors; returns d/d log-scale.
-    func crossEntropyBackward(weight: Float, dRows: Tensor, dColumns: Tensor) -> Double {
+    /// Adds weight · d(mean CE)/d rows and /d columns into the given tensors; returns d/d log-scale. The target is the
+    /// labels, or the softmax of `target`'s rows after `crossEntropy(target:)` (no gradient flows into a target).
+    func crossEntropyBackward(weight: Float, dRows: Tensor, dColumns: Tensor, target: TiledLogits? = nil) -> Double {
         let perRow = weight / Float(max(b, 1))
         let buffer = TensorStorage(capacity: b * min(tile, n))
+        let targetBuffer = target.map { _ in TensorStorage(capacity: b * min(tile, n)) }
         var dLogScale: Double = 0
         forEachTile(buffer.pointer) { start, width, logits in
-            // dlogits = perRow · (softmax − onehot); the one-hot part is added below, outside the tiles.
+            // dlogits = perRow · (softmax − target); a one-hot target is subtracted below, outside the tiles.
+            if let target, let targetBuffer { target.fillTile(start: start, width: width, targetBuffer.pointer) }
             for i in 0..<b {
                 let row = logits + i * width, lse = logSumExp.pointer[i]
                 var acc: Double = 0
-                for j in 0..<width {
-                    let g = perRow * Foundation.exp(row[j] - lse)
-                    acc += Double(g * row[j])
-                    row[j] = g
+                if let target, let targetBuffer {
+                    let targetRow = targetBuffer.pointer + i * width, targetLSE = target.logSumExp.pointer[i]
+                    for j in 0..<width {
+                        let g = perRow * (Foundation.exp(row[j] - lse) - Foundation.exp(targetRow[j] - targetLSE))
+                        acc += Double(g * row[j])
+                        row[j] = g
+                    }
+                } else {
+                    for j in 0..<width {
+                        let g = perRow * Foundation.exp(row[j] - lse)
+                        acc += Double(g * row[j])
+                        row[j] = g
+                    }
                 }
                 dLogScale += acc
             }
             addTileGradients(start: start, width: width, dLogits: logits, dRows: dRows, dColumns: dColumns)
         }
+        guard target == nil else { return dLogScale }
         let r = rows.pointer, c = columns.pointer
         let dr = dRows.storage.pointer, dc = dColumns.storage.pointer
         for i in 0..<b {

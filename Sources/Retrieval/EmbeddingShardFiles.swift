@@ -17,6 +17,28 @@ public struct EmbeddingMetadataRow: Codable, Equatable, Sendable {
     }
 }
 
+extension EmbeddingMetadataRow {
+    /// Every row's metadata of the embeddings folder `directory` in manifest order (row id = position); an error names
+    /// the file that is missing or unreadable.
+    public static func rows(of directory: String, manifest: EmbeddingManifest) throws -> [EmbeddingMetadataRow] {
+        var rows: [EmbeddingMetadataRow] = []
+        rows.reserveCapacity(manifest.rows)
+        let decoder = JSONDecoder()
+        for shard in manifest.shards {
+            let path = directory + "/" + EmbeddingShardFiles.metadataFile(shard.name)
+            guard let data = FileManager.default.contents(atPath: path) else { throw RetrievalError("\(path): missing") }
+            var lines = data.split(separator: 0x0A, omittingEmptySubsequences: true).makeIterator()
+            for row in 0..<shard.rows {
+                guard let line = lines.next(), let entry = try? decoder.decode(EmbeddingMetadataRow.self, from: Data(line)) else {
+                    throw RetrievalError("\(path): row \(row) missing or not a metadata row")
+                }
+                rows.append(entry)
+            }
+        }
+        return rows
+    }
+}
+
 /// `NAME.shard.json`, written after the shard's other files: that it exists and their checksums match means the shard is
 /// complete, so a restarted `embed` skips it.
 public struct EmbeddingShardRecord: Codable, Equatable, Sendable {

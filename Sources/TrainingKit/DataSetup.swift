@@ -168,7 +168,7 @@ public final class LoaderDataSource: TrainingDataSource {
     /// sample and every class-set field as one row per sample padded with -1 to the batch's largest set, each under its
     /// field's name. Raw bytes stay with the family's own conversion.
     public static func taskBatch(_ batch: Batch, imageSize: Int, waitSeconds: Double) -> TaskBatch {
-        var task = TaskBatch(count: batch.count, waitSeconds: waitSeconds)
+        var task = TaskBatch(count: batch.count, waitSeconds: waitSeconds, keys: batch.keys)
         for (field, pixels) in batch.fields.images {
             task.tensors[field.name] = Tensor(shape: [batch.count, 3, imageSize, imageSize], values: pixels)
         }

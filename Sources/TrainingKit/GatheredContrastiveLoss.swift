@@ -32,21 +32,50 @@ public struct FeatureExchange {
     }
 }
 
+/// A teacher's embeddings of this rank's samples for TinyCLIP's affinity distillation, its temperature and the loss's weight.
+public struct AffinityTeacher {
+    public var image: Tensor, text: Tensor
+    /// exp(logit_scale) of the teacher.
+    public var scale: Float
+    public var weight: Float
+
+    public init(image: Tensor, text: Tensor, scale: Float, weight: Float) {
+        (self.image, self.text, self.scale, self.weight) = (image, text, scale, weight)
+    }
+}
+
 extension GlobalLoss {
     /// OpenCLIP's `ClipLoss(local_loss=True, gather_with_grad=True)` of this rank's normalised `image` and `text` rows
     /// against every rank's, times `weight`: the loss, the gradients of both feature tensors and of the log-space
-    /// temperature `logitScale`.
+    /// temperature `logitScale`. With a `teacher`, plus its weight times the affinity distillation loss over the same
+    /// gathered features (the teacher's gathered alongside), whose gradients join the contrastive loss's before they are
+    /// sent back to their owners; `terms["distill_affinity"]` is then the unweighted distillation loss.
     public static func clip(image: Tensor, text: Tensor, logitScale: Parameter, weight: Float = 1, communicator: Communicator,
                             tileElements: Int = ContrastiveLoss.defaultTileElements,
-                            hardNegatives: HardNegativeWeighting? = nil) throws -> GlobalLoss {
+                            hardNegatives: HardNegativeWeighting? = nil, teacher: AffinityTeacher? = nil) throws -> GlobalLoss {
         let exchange = FeatureExchange(localRows: image.shape[0], featureDimension: image.shape[1], communicator: communicator)
-        let evaluation = ClipLossEvaluation(localImage: image, localText: text, gatheredImage: try exchange.gathered(image),
-                                            gatheredText: try exchange.gathered(text), logitScale: logitScale.value.scalar,
+        let gatheredImage = try exchange.gathered(image), gatheredText = try exchange.gathered(text)
+        let evaluation = ClipLossEvaluation(localImage: image, localText: text, gatheredImage: gatheredImage,
+                                            gatheredText: gatheredText, logitScale: logitScale.value.scalar,
                                             rank: communicator.rank, tileElements: tileElements, hardNegatives: hardNegatives)
-        let g = evaluation.gradients(scaledBy: weight)
-        return GlobalLoss(loss: weight * evaluation.loss,
-                          outputGradients: [g.localImage + (try exchange.ownRows(g.gatheredImage)),
-                                            g.localText + (try exchange.ownRows(g.gatheredText))],
-                          parameterGradients: [(logitScale, [g.logitScale])])
+        var g = evaluation.gradients(scaledBy: weight)
+        var loss = weight * evaluation.loss, terms: [String: Float] = [:]
+        if let teacher {
+            let teacherExchange = FeatureExchange(localRows: teacher.image.shape[0], featureDimension: teacher.image.shape[1], communicator: communicator)
+            let affinity = AffinityDistillationEvaluation(
+                localImage: image, localText: text, gatheredImage: gatheredImage, gatheredText: gatheredText,
+                logitScale: logitScale.value.scalar,
+                teacher: (teacher.image, teacher.text, try teacherExchange.gathered(teacher.image), try teacherExchange.gathered(teacher.text)),
+                teacherScale: teacher.scale, tileElements: tileElements)
+            g = g + affinity.gradients(scaledBy: teacher.weight)
+            loss += teacher.weight * affinity.loss
+            terms["distill_affinity"] = affinity.loss
+        }
+        var result = GlobalLoss(loss: loss,
+                                outputGradients: [g.localImage + (try exchange.ownRows(g.gatheredImage)),
+                                                  g.localText + (try exchange.ownRows(g.gatheredText))],
+                                parameterGradients: [(logitScale, [g.logitScale])])
+        result.terms = terms
+        return result
     }
 }

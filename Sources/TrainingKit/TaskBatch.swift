@@ -12,12 +12,15 @@ public struct TaskBatch {
     public var integers: [String: [Int32]]
     /// Seconds the data source waited for this batch (loading not hidden by prefetch).
     public var waitSeconds: Double
+    /// Each sample's key in its data set (`shard.tar:key`, a CSV row's image cell); empty for generated data.
+    public var keys: [String]
 
-    public init(count: Int, tensors: [String: Tensor] = [:], integers: [String: [Int32]] = [:], waitSeconds: Double = 0) {
+    public init(count: Int, tensors: [String: Tensor] = [:], integers: [String: [Int32]] = [:], waitSeconds: Double = 0, keys: [String] = []) {
         self.count = count
         self.tensors = tensors
         self.integers = integers
         self.waitSeconds = waitSeconds
+        self.keys = keys
     }
 
     /// The samples in `rows` (a micro-batch).
@@ -28,7 +31,7 @@ public struct TaskBatch {
             return Array(values[(rows.lowerBound * width)..<(rows.upperBound * width)])
         }
         return TaskBatch(count: rows.count, tensors: tensors.mapValues { $0.slice(axis: 0, rows) }, integers: integerRows,
-                         waitSeconds: 0)
+                         waitSeconds: 0, keys: keys.isEmpty ? [] : Array(keys[rows]))
     }
 
     /// A field the family requires; a missing one is a programming error of the family's data source.

@@ -75,6 +75,8 @@ public struct GlobalLoss {
     public var outputGradients: [Tensor]
     /// Gradients of parameters outside the tape (e.g. the temperature), by parameter.
     public var parameterGradients: [(Parameter, [Float])]
+    /// Named parts of the loss worth logging (this rank's, unweighted), e.g. a distillation term.
+    public var terms: [String: Float] = [:]
 
     public init(loss: Float, outputGradients: [Tensor], parameterGradients: [(Parameter, [Float])] = []) {
         self.loss = loss

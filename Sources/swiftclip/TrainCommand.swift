@@ -1,5 +1,7 @@
 import ArgumentParser
+import CLIP
 import Foundation
+import Retrieval
 import Training
 import TrainingKit
 
@@ -21,6 +23,8 @@ struct TrainCommand: ParsableCommand {
     var arguments: [String] = []
 
     func run() throws {
+        // Embeddings folders are Retrieval's format, above the families in the module graph.
+        PrecomputedEmbeddingsReader.open = { try TeacherEmbeddings(directory: $0) }
         try reportingErrors("train") {
             try TrainingRun(settings: try Families.settings(arguments: arguments)).run()
         }

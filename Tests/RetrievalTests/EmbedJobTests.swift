@@ -19,6 +19,8 @@ final class EmbedJobTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: scratch) }
 
     /// clip-tiny with seeded weights and a tokenizer trained on the synthetic captions.
+    func tinyModel() throws -> CLIPEmbeddingModel { try Self.tinyModel() }
+
     static func tinyModel() throws -> CLIPEmbeddingModel {
         let config = try CLIPConfig.load(Self.repository + "/cluster-configs/models/clip-tiny.json")
         let model = CLIPModel(config: config, seed: 3)
@@ -29,7 +31,9 @@ final class EmbedJobTests: XCTestCase {
     }
 
     /// Three shards of 100, 100 and 50 synthetic samples.
-    func writeShards() throws -> String {
+    func writeShards() throws -> String { try Self.writeShards(in: scratch) }
+
+    static func writeShards(in scratch: String) throws -> String {
         let folder = scratch + "/shards"
         _ = try SyntheticShapes(imageSize: 32).writeSynthetic(split: .val, to: folder, format: .webDataset(samplesPerShard: 100), count: 250)
         let shards = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".tar") }.sorted()
