@@ -54,6 +54,8 @@ let package = Package(
         .target(name: "Text", swiftSettings: targetCPU),
         .target(name: "DataPipeline", dependencies: ["TensorCore", "Text", "CSpng", "CTurboJPEG"], swiftSettings: targetCPU),
         .target(name: "Checkpoint", dependencies: ["TensorCore", "CZstd", "CXXHash"]),
+        // The emoji image-caption data set: an sfnt colour-bitmap reader and Unicode's emoji list -> WebDataset shards.
+        .target(name: "EmojiData", dependencies: ["DataPipeline"]),
         // BLEU and CIDEr-D as the COCO caption evaluation computes them; Foundation only, so any tool can score captions.
         .target(name: "CaptionMetrics"),
         // What model families and the engine share: the TrainingTask protocol, settings, batches, data setup.
@@ -81,7 +83,7 @@ let package = Package(
         .executableTarget(name: "distributed-selftest", dependencies: ["Distributed", "CMPI", "TensorCore"]),
         .executableTarget(name: "swiftclip", dependencies: [
             "Training", "TrainingKit", "CLIP", "CoCa", "DataPipeline", "Checkpoint", "Distributed", "TensorCore", "CaptionMetrics", "Retrieval",
-            "Serving",
+            "Serving", "EmojiData",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "swiftclip-bench", dependencies: ["TensorCore"]),
@@ -94,6 +96,7 @@ let package = Package(
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "TextTests", dependencies: ["Text", "TensorCore"], exclude: ["Fixtures"]),
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "Text", "TensorCore"]),
+        .testTarget(name: "EmojiDataTests", dependencies: ["EmojiData", "DataPipeline"], exclude: ["Fixtures"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TensorCore"]),
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),

@@ -43,6 +43,18 @@ public enum PNGCodec {
     /// Decodes any PNG (grey, grey+alpha, RGB, RGBA, palette; 1–16 bits) to 8-bit RGB; alpha is dropped as
     /// PIL's `convert("RGB")` does, 16-bit samples are scaled to 8 bits.
     public static func decode(_ bytes: UnsafeRawBufferPointer, name: String) throws -> RGBImage {
+        let decoded = try decodePixels(bytes, name: name, format: SPNG_FMT_RGB8, channels: 3, flags: 0)
+        return RGBImage(width: decoded.width, height: decoded.height, pixels: decoded.pixels)
+    }
+
+    /// Decodes any PNG to 8-bit RGBA (interleaved, row-major), with transparency from an alpha channel or a `tRNS`
+    /// chunk (palette images), for callers that composite the image themselves.
+    public static func decodeRGBA(_ bytes: [UInt8], name: String) throws -> (width: Int, height: Int, pixels: [UInt8]) {
+        try bytes.withUnsafeBytes { try decodePixels($0, name: name, format: SPNG_FMT_RGBA8, channels: 4, flags: Int32(SPNG_DECODE_TRNS.rawValue)) }
+    }
+
+    private static func decodePixels(_ bytes: UnsafeRawBufferPointer, name: String, format spngFormat: spng_format, channels: Int,
+                                     flags: Int32) throws -> (width: Int, height: Int, pixels: [UInt8]) {
         guard let ctx = spng_ctx_new(0) else { throw DataPipelineError.corruptImage(name: name, reason: "cannot create PNG decoder") }
         defer { spng_ctx_free(ctx) }
         func check(_ code: Int32) throws {
@@ -54,18 +66,18 @@ public enum PNGCodec {
         try check(spng_set_png_buffer(ctx, base, bytes.count))
         var header = spng_ihdr()
         try check(spng_get_ihdr(ctx, &header))
-        let format = Int32(SPNG_FMT_RGB8.rawValue)
+        let format = Int32(spngFormat.rawValue)
         var size = 0
         try check(spng_decoded_image_size(ctx, format, &size))
         let width = Int(header.width), height = Int(header.height)
-        guard size == width * height * 3 else {
+        guard size == width * height * channels else {
             throw DataPipelineError.corruptImage(name: name, reason: "PNG: unexpected decoded size")
         }
         var pixels = [UInt8](repeating: 0, count: size)
         try pixels.withUnsafeMutableBytes { out in
-            try check(spng_decode_image(ctx, out.baseAddress, size, format, 0))
+            try check(spng_decode_image(ctx, out.baseAddress, size, format, flags))
         }
-        return RGBImage(width: width, height: height, pixels: pixels)
+        return (width, height, pixels)
     }
 
     /// Decodes a PNG held in an array.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLIP
 import DataPipeline
+import EmojiData
 import Foundation
 import Training
 import TrainingKit
@@ -9,8 +10,8 @@ import TrainingKit
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
-        abstract: "Inspect training data, or write the built-in synthetic dataset to disk.",
-        subcommands: [Inspect.self, WriteSynthetic.self])
+        abstract: "Inspect training data, write the built-in synthetic dataset to disk, or build the emoji data set.",
+        subcommands: [Inspect.self, WriteSynthetic.self, Emoji.self])
 
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -74,6 +75,32 @@ struct DataCommand: ParsableCommand {
                 }
                 let spec = try data.writeSynthetic(split: part, to: output, format: layout, encoding: .png, count: count)
                 print("wrote \(count) samples; use: \(spec)")
+            }
+        }
+    }
+
+    struct Emoji: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Build a real image-caption data set (WebDataset shards, zero-shot folders) from the Noto Color Emoji font and Unicode's emoji list.")
+        @Option(name: .long, help: "Output folder (new or empty).") var output: String
+        @Option(name: .long, help: "Image side in pixels.") var imageSize = 32
+        @Option(name: .long, help: "Fraction of emoji (by a hash of the name) in the validation split.") var valFraction = 0.1
+        @Option(name: .long, help: "Samples per tar shard.") var samplesPerShard = 1000
+        @Option(name: .long, help: "Colour bitmap emoji font (CBDT/CBLC).") var font = EmojiDatasetOptions(output: "").fontPath
+        @Option(name: .long, help: "Unicode's emoji-test.txt.") var emojiTest = EmojiDatasetOptions(output: "").emojiTestPath
+        @Option(name: .long, help: "CLDR 'common' folder with annotations/en.xml (keywords; 'none' for no keywords).")
+        var cldr = EmojiDatasetOptions(output: "").cldrDirectory ?? "none"
+
+        func run() throws {
+            try reportingErrors("data emoji") {
+                var options = EmojiDatasetOptions(output: output)
+                options.imageSize = imageSize
+                options.valFraction = valFraction
+                options.samplesPerShard = samplesPerShard
+                options.fontPath = font
+                options.emojiTestPath = emojiTest
+                options.cldrDirectory = cldr == "none" ? nil : cldr
+                print(try EmojiDatasetBuilder.build(options))
             }
         }
     }

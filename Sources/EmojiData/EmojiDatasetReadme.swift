@@ -1,0 +1,35 @@
+/// The README written into a built emoji data set: what it holds, how it was made, and the sources' licences.
+enum EmojiDatasetReadme {
+    static func text(summary: EmojiDatasetSummary, options: EmojiDatasetOptions) -> String {
+        let folder = options.output
+        func relative(_ pattern: String) -> String { pattern.hasPrefix(folder + "/") ? String(pattern.dropFirst(folder.count + 1)) : pattern }
+        return """
+        # Emoji image-caption data set
+
+        Built by `swiftclip data emoji` from the Noto Color Emoji font's bitmaps and Unicode's emoji list:
+        \(summary.trainCount) training and \(summary.valCount) validation samples (split by a hash of the name, validation fraction \
+        \(options.valFraction)), \(options.imageSize)x\(options.imageSize) RGB PNG, \(summary.groups.count) groups, \
+        \(summary.subgroups.count) subgroups\(summary.undrawable.isEmpty ? "" : "; \(summary.undrawable.count) listed emoji the font cannot draw are left out").
+
+        - `\(relative(summary.trainPattern))`, `\(relative(summary.valPattern))`: WebDataset shards; each sample has `.png` (the emoji
+          composited on white, centred on a square and downscaled by area averaging), `.txt` (its CLDR short name in lower case,
+          e.g. "grinning face with big eyes"), `.cls` (its group's line index in `classes.txt`) and `.json` (name, emoji,
+          code points, group, subgroup, their indices, Emoji version, CLDR keywords, and the captions: the name, then the
+          keywords joined by commas when CLDR has any).
+        - `classes.txt`: the groups (Unicode's, without "Component"); `subgroups.txt`: the subgroups.
+        - `zeroshot-groups/`, `zeroshot-subgroups/`: the validation images as zero-shot folders (`swiftclip eval --zeroshot-data`,
+          `swiftclip train --zeroshot-data`), classes named by group or subgroup, prompt template `{}`.
+
+        ## Sources and licences
+
+        - Images: Noto Color Emoji (`\(options.fontPath)`, Debian package `fonts-noto-color-emoji`), Google's emoji
+          font. The font is under the SIL Open Font License 1.1; the emoji images in the Noto Emoji project are under the
+          Apache License 2.0 (https://github.com/googlefonts/noto-emoji). Flag images are in the public domain.
+        - Names, groups and subgroups: Unicode's `emoji-test.txt` (`\(options.emojiTestPath)`, Debian package `unicode-data`).
+        - Keywords: \(options.cldrDirectory.map { "CLDR English annotations (`\($0)/annotations/en.xml`, `annotationsDerived/en.xml`, Debian package `unicode-cldr-core`)." } ?? "none (built without CLDR).")
+        - Unicode data and CLDR are under the Unicode License v3 (Unicode, Inc., https://www.unicode.org/license.txt): free
+          use, copying and redistribution with the copyright notice.
+
+        """
+    }
+}
