@@ -99,7 +99,7 @@ final class CoCaReferenceCaptionTests: XCTestCase {
         XCTAssertEqual(CaptionBaselines.mostFrequent(["red face", "cat face", "face", "red apple", "zebra"]), "face")
         XCTAssertEqual(CaptionBaselines.mostFrequent(["b", "a"]), "a")
         XCTAssertNil(CaptionBaselines.mostFrequent([]))
-        XCTAssertEqual(CaptionBaselines.nearest(queries: [1, 0, 0, 1], keys: [0, 1, 0.6, 0.8, 1, 0], dim: 2), [2, 1])
+        XCTAssertEqual(CaptionBaselines.nearest(queries: [1, 0, 0, 1], keys: [0, 1, 0.6, 0.8, 1, 0], dim: 2), [2, 0])
     }
 
     /// With the validation split as its own training split, every image's nearest training image is itself, so the nearest
@@ -130,6 +130,7 @@ final class CoCaReferenceCaptionTests: XCTestCase {
 
         var settings = Settings()
         settings.model = FixturePaths.cocaTiny + "/config.json"
+        settings.datasetType = .csv
         settings.trainData = csv
         settings.valData = csv
         settings.batchSize = 8
