@@ -5,8 +5,13 @@ import TensorCore
 import Text
 import TrainingKit
 
-/// A CoCa model's evaluation: greedy captions of the validation split scored against each sample's caption (BLEU-1..4,
-/// CIDEr-D), the validation caption loss, and, as for CLIP, zero-shot accuracy and retrieval under OpenCLIP's names.
+/// A CoCa model's evaluation: greedy captions of the validation split scored against each image's references (BLEU-1..4,
+/// CIDEr-D), the same scores of two baselines (`CaptionBaselines`, from the training split), the validation caption
+/// loss, and, as for CLIP, zero-shot accuracy and retrieval under OpenCLIP's names.
+///
+/// References, as COCO's evaluation has several per image: an image is a sample key (a WebDataset sample, a CSV image
+/// path), so CSV rows of the same image are one image with each row's caption as a reference and one generated caption;
+/// a WebDataset sample's `json` member adds every string of its `captions` list (other than the sample's caption).
 public final class CoCaEvaluation: TaskEvaluation {
     /// The caption metrics, as pycocoevalcap names them with the `val_` prefix (a stage may plateau on any of them).
     public static let captionMetricNames = (1...4).map { "val_bleu\($0)" } + ["val_cider"]
@@ -17,6 +22,10 @@ public final class CoCaEvaluation: TaskEvaluation {
     public let tokenizer: TextTokenizer
     public let zeroShot: ZeroShotTask?
     public let validation: SampleSource?
+    /// The training split the baselines draw their captions and nearest images from (nil: no baselines).
+    public let training: SampleSource?
+    /// The baselines read at most this many training samples.
+    public var baselineTrainingLimit = 20_000
     public var batchSize = 64
     public var workers = 1
     /// How validation captions are generated (greedy, with the key/value cache).
@@ -27,14 +36,18 @@ public final class CoCaEvaluation: TaskEvaluation {
     /// The generated captions and their references of the last validation pass, in dataset order.
     public private(set) var lastCaptions: [CaptionExample] = []
 
-    public init(model: CoCaModel, tokenizer: TextTokenizer, zeroShot: ZeroShotTask?, validation: SampleSource?, settings: Settings) throws {
+    public init(model: CoCaModel, tokenizer: TextTokenizer, zeroShot: ZeroShotTask?, validation: SampleSource?, training: SampleSource? = nil,
+                settings: Settings) throws {
         self.model = model
         self.tokenizer = tokenizer
         self.zeroShot = zeroShot
         self.validation = validation
+        self.training = validation == nil ? nil : training
         vocabulary = try CaptionVocabulary(tokenizer: tokenizer, source: "evaluation")
         let context = model.config.text.contextLength
-        limits = try vocabulary.limits(padTokenId: Int32(model.config.text.padId), contextLength: context, maxLength: min(30, context + 1))
+        let maxLength = min(30, context + 1)
+        limits = try vocabulary.limits(padTokenId: Int32(model.config.text.padId), contextLength: context,
+                                       minLength: min(settings.valCaptionMinLength, maxLength), maxLength: maxLength)
         workers = settings.workers
         frequencies = ["zeroshot": settings.zeroshotFrequency, "validation": settings.valFrequency]
     }
@@ -42,6 +55,7 @@ public final class CoCaEvaluation: TaskEvaluation {
     public var metricNames: [String] {
         (zeroShot == nil ? [] : [ZeroShotClassifier.top1MetricName, ZeroShotClassifier.top5MetricName])
             + (validation == nil ? [] : RetrievalMetrics.metricNames + [Self.captionLossMetricName] + Self.captionMetricNames)
+            + (training == nil ? [] : CaptionBaselines.metricNames)
     }
 
     public func evaluate(due: Set<String>? = nil) throws -> [String: Double] {
@@ -74,38 +88,52 @@ public final class CoCaEvaluation: TaskEvaluation {
     }
 
     func imageLatentsAndLabels(_ source: SampleSource) throws -> (features: [Float], labels: [Int]) {
-        let loader = try loader(source)
-        var features: [Float] = [], labels: [Int] = []
-        while let (batch, _) = try loader.next() {
-            guard batch.count > 0 else { continue }
-            features += model.imageEncoder.attentionalPooledFeatures(pixels(batch)).pooled.l2Normalized().values
-            labels += batch.labels
-        }
+        var labels: [Int] = []
+        let features = try imageLatents(source) { labels += $0.labels }
         return (features, labels)
     }
 
-    /// One pass over the validation split: latents for retrieval, the caption loss, greedy captions and their scores.
+    /// L2-normalised image latents of `source`'s samples in order, handing each batch to `read`, until `limit` samples.
+    func imageLatents(_ source: SampleSource, limit: Int = .max, read: (Batch) -> Void) throws -> [Float] {
+        let loader = try loader(source)
+        var features: [Float] = [], count = 0
+        while count < limit, let (batch, _) = try loader.next() {
+            guard batch.count > 0 else { continue }
+            features += model.imageEncoder.attentionalPooledFeatures(pixels(batch)).pooled.l2Normalized().values
+            read(batch)
+            count += batch.count
+        }
+        return features
+    }
+
+    /// One pass over the validation split: latents for retrieval, the caption loss, greedy captions of each image and their
+    /// scores against its references, and the baselines' scores.
     func validate(_ source: SampleSource) throws -> [String: Double] {
         let loader = try loader(source)
-        var images: [Float] = [], texts: [Float] = [], captions: [String] = [], examples: [CaptionExample] = []
+        var images: [Float] = [], texts: [Float] = [], captions: [String] = []
+        var references = ValidationReferences()
         var lossSum = 0.0, targets = 0
         while let (batch, _) = try loader.next() {
             guard batch.count > 0 else { continue }
             let batchImages = pixels(batch)
             let outputs = model.forward(images: batchImages, tokens: batch.tokens)
-            images += outputs.imageLatent.l2Normalized().values
+            let imageLatents = outputs.imageLatent.l2Normalized()
+            images += imageLatents.values
             texts += outputs.textLatent.l2Normalized().values
             // The caption loss is a mean over this batch's targets: weighted by them, the sum gives the split's token mean.
             if let caption = model.captionLoss(outputs, tokens: batch.tokens) {
                 lossSum += Double(caption.loss.scalar) * Double(caption.targets)
                 targets += caption.targets
             }
-            for (row, reference) in zip(model.greedyCaptions(images: batchImages, limits: limits), batch.captions) {
-                examples.append(CaptionExample(id: String(examples.count), references: [reference],
-                                               candidate: vocabulary.text(of: row, padTokenId: limits.padTokenId)))
+            let newImages = try references.add(batch)
+            if !newImages.isEmpty {
+                let rows = model.greedyCaptions(images: batchImages.rows(newImages), limits: limits)
+                references.setCandidates(rows.map { vocabulary.text(of: $0, padTokenId: limits.padTokenId) },
+                                         latents: imageLatents.rows(newImages).values)
             }
             captions += batch.captions
         }
+        let examples = references.examples
         lastCaptions = examples
         guard !captions.isEmpty else { return [:] }
         var metrics = RetrievalMetrics.compute(imageFeatures: images, textFeatures: texts, count: captions.count, dim: model.config.embedDim,
@@ -113,6 +141,12 @@ public final class CoCaEvaluation: TaskEvaluation {
         if targets > 0 { metrics[Self.captionLossMetricName] = lossSum / Double(targets) }
         let scores = try CaptionMetrics.score(examples)
         for (name, value) in zip(Self.captionMetricNames, scores.bleu + [scores.cider]) { metrics[name] = value }
+        if let training {
+            var trainingCaptions: [String] = []
+            let trainingLatents = try imageLatents(training, limit: baselineTrainingLimit) { trainingCaptions += $0.captions }
+            let nearest = CaptionBaselines.nearest(queries: references.latents, keys: trainingLatents, dim: model.config.embedDim)
+            metrics.merge(try CaptionBaselines.scores(examples, trainingCaptions: trainingCaptions, nearest: nearest)) { $1 }
+        }
         return metrics
     }
 }

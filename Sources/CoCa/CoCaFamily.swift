@@ -13,7 +13,9 @@ public enum CoCaFamily: ModelFamily {
         let path = try ModelConfigFiles.path(settings.model)
         guard CoCaConfig.isCoCa(path) else { throw TrainingError("--model \(settings.model): \(path) is not a CoCa config (it has no multimodal_cfg)") }
         do {
-            return CoCaTask(model: CoCaModel(config: try CoCaConfig.load(path), seed: settings.seed), settings: settings)
+            let model = CoCaModel(config: try CoCaConfig.load(path), seed: settings.seed)
+            try CoCaTowerInitialisation.apply(settings, to: model)
+            return CoCaTask(model: model, settings: settings)
         } catch let error as ConfigError {
             throw TrainingError(error.description)
         }

@@ -10,6 +10,9 @@ public struct CoCaSettings: SettingCatalog {
     public let cocaContrastiveLossWeight = Setting("coca-contrastive-loss-weight", 1.0,
                                                    help: "Weight of the contrastive loss; 0 trains a pure captioner (no gather of latents).",
                                                    check: SettingCheck.nonNegative)
+    public let valCaptionMinLength = Setting("val-caption-min-length", 5,
+                                             help: "Minimum length of validation captions in tokens, start token included (OpenCLIP generate()'s min_seq_len; 2 lets one-word captions end).",
+                                             check: SettingCheck.positive)
 }
 
 extension Settings {

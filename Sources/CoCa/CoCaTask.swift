@@ -81,13 +81,16 @@ public final class CoCaTask: TrainingTask {
         return try dataSetup(context).tokenizer()
     }
 
-    /// Caption metrics, the caption loss, retrieval and zero-shot accuracy (`CoCaEvaluation`), with the tokenizer recorded in
-    /// the checkpoint or the run's; none on random data.
+    /// Caption metrics with their baselines, the caption loss, retrieval and zero-shot accuracy (`CoCaEvaluation`), with the
+    /// tokenizer recorded in the checkpoint or the run's; none on random data. References come from `json` members too;
+    /// the baselines need the training split (`--train-data`, or synthetic data for both splits).
     public func evaluation(_ context: RunContext) throws -> TaskEvaluation? {
         guard context.settings.datasetType != .random else { return nil }
         let setup = dataSetup(context)
+        let hasTrainingSplit = context.settings.trainData != nil || context.settings.valData == nil
         let evaluator = try CoCaEvaluation(model: model, tokenizer: try tokenizer(context), zeroShot: try setup.zeroShotTask(),
-                                           validation: try setup.validationSource(), settings: context.settings)
+                                           validation: try setup.validationSource(optionalFields: [.json]),
+                                           training: hasTrainingSplit ? try setup.trainingSource() : nil, settings: context.settings)
         return evaluator.metricNames.isEmpty ? nil : evaluator
     }
 }

@@ -12,6 +12,8 @@ public struct DataSourceOptions: Sendable {
     /// What every sample must have (WebDataset members by extension, CSV columns by `csvKeys`); samples lacking one are
     /// skipped and counted, a field no sample of a shard or CSV file has is an error. Synthetic data has image, text, label.
     public var fields: [SampleField]
+    /// Byte fields read when a WebDataset sample has them (empty bytes when it does not); other sources ignore them.
+    public var optionalFields: [SampleField] = []
     /// The CSV column of each field (OpenCLIP's `--csv-img-key`, `--csv-caption-key`, and `--csv-label-key`,
     /// `--csv-labels-key`, `--csv-audio-key`); a field not listed reads `CSVSource.defaultColumn(for:)`.
     public var csvKeys: [SampleField: String]
@@ -66,8 +68,8 @@ public struct DataSourceOptions: Sendable {
             return source
         case .webdataset:
             guard let data else { throw DataPipelineError.invalidOption("webdataset needs a shard pattern") }
-            return try WebDatasetSource(shardSpec: data, fields: fields, shuffleBufferSize: shuffleBufferSize, warnings: warnings,
-                                        skipIncomplete: skipIncomplete)
+            return try WebDatasetSource(shardSpec: data, fields: fields, optionalFields: optionalFields, shuffleBufferSize: shuffleBufferSize,
+                                        warnings: warnings, skipIncomplete: skipIncomplete)
         case .csv:
             guard let data else { throw DataPipelineError.invalidOption("csv dataset needs a file path") }
             return try CSVSource(csvSpec: data, fields: fields, columns: csvKeys, separator: csvSeparator, warnings: warnings)

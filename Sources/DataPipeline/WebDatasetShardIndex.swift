@@ -16,8 +16,9 @@ struct ShardIndex: Sendable {
     }
 
     var members: [Member]
-    /// `fieldCount` spans per member, in the order of the fields the index was built for.
-    var spans: [Span]
+    /// One span per wanted field and then one per optional field (nil: the sample has none), per member, in the order of
+    /// the fields the index was built for.
+    var spans: [Span?]
     /// Samples dropped: lacking a wanted field, or incomplete at a damaged end.
     var skipped: Int
     /// Set when a wanted field is in no sample of a shard that has samples: a wrong field or the wrong data, which
@@ -50,8 +51,10 @@ struct ShardIndex: Sendable {
 extension ShardIndex {
     /// Groups consecutive members by key and keeps the samples that have all `fields`. Samples lacking one are counted
     /// and reported through `warnings` (or, unless `skipIncomplete`, the first is kept as `firstIncomplete`), unless no
-    /// sample of the shard has that field (then `absentField` is set).
-    init(scan: TarScan, shardName: String, fields: [SampleField], warnings: WarningLog, skipIncomplete: Bool = true) {
+    /// sample of the shard has that field (then `absentField` is set). `optionalFields` are located when a sample has
+    /// them and never skip one.
+    init(scan: TarScan, shardName: String, fields: [SampleField], optionalFields: [SampleField] = [], warnings: WarningLog,
+         skipIncomplete: Bool = true) {
         self = .empty
         var lacking: [(key: String, field: SampleField, extensions: [String])] = []
         var presence = [Int](repeating: 0, count: fields.count)
@@ -70,7 +73,7 @@ extension ShardIndex {
                 lacking.append((key, fields[missing], pending.map(\.ext)))
             } else {
                 members.append(Member(key: key))
-                spans += found.map { $0! }
+                spans += found + optionalFields.map { Self.span(for: $0, in: pending) }
             }
         }
 

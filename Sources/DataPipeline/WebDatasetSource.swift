@@ -7,7 +7,11 @@ import Foundation
 /// error naming them; a field that no sample of a shard has stops the run with an error.
 public final class WebDatasetSource: SampleSource, @unchecked Sendable {
     public let shards: [String]
+    /// The wanted fields, then the optional ones.
     public let fields: [SampleField]
+    /// Fields read when a sample has them; a sample without one still counts, with empty bytes for it (e.g. the `json`
+    /// metadata an evaluation reads reference captions from).
+    public let optionalFields: [SampleField]
     /// Shuffle-buffer capacity used by shuffled epoch orders (OpenCLIP uses 5000 for samples).
     public let shuffleBufferSize: Int
     let warnings: WarningLog
@@ -18,18 +22,24 @@ public final class WebDatasetSource: SampleSource, @unchecked Sendable {
 
     /// - Parameter shardSpec: brace pattern(s) joined by `::`, e.g. `/data/train-{000000..000123}.tar`.
     /// - Parameter fields: what every sample must have; image and caption, as OpenCLIP reads, by default.
-    public init(shardSpec: String, fields: [SampleField] = SampleField.imageText, shuffleBufferSize: Int = 5000,
-                warnings: WarningLog = WarningLog(), skipIncomplete: Bool = true) throws {
+    public init(shardSpec: String, fields: [SampleField] = SampleField.imageText, optionalFields: [SampleField] = [],
+                shuffleBufferSize: Int = 5000, warnings: WarningLog = WarningLog(), skipIncomplete: Bool = true) throws {
         self.skipIncomplete = skipIncomplete
         shards = try BraceExpansion.expandSources(shardSpec)
         guard !shards.isEmpty else { throw DataPipelineError.invalidOption("no shards in '\(shardSpec)'") }
-        try SampleField.validate(fields)
-        self.fields = fields
+        try SampleField.validate(fields + optionalFields)
+        guard optionalFields.allSatisfy({ $0.kind == .bytes }) else {
+            throw DataPipelineError.invalidOption("optional fields carry bytes, got [\(optionalFields.names)]")
+        }
+        self.fields = fields + optionalFields
+        self.optionalFields = optionalFields
         self.shuffleBufferSize = max(1, shuffleBufferSize)
         self.warnings = warnings
     }
 
     public var summary: String { "webdataset: \(shards.count) shard(s)" }
+
+    var wantedFields: [SampleField] { Array(fields.dropLast(optionalFields.count)) }
 
     public var indexingSkipped: Int {
         lock.lock(); defer { lock.unlock() }
@@ -72,8 +82,8 @@ public final class WebDatasetSource: SampleSource, @unchecked Sendable {
         let path = shards[i]
         do {
             let scan = try TarReader.scan(path: path)
-            return ShardIndex(scan: scan, shardName: URL(fileURLWithPath: path).lastPathComponent, fields: fields, warnings: warnings,
-                              skipIncomplete: skipIncomplete)
+            return ShardIndex(scan: scan, shardName: URL(fileURLWithPath: path).lastPathComponent, fields: wantedFields,
+                              optionalFields: optionalFields, warnings: warnings, skipIncomplete: skipIncomplete)
         } catch {
             warnings.warn("\(error); shard ignored")
             return .empty
@@ -92,7 +102,10 @@ public final class WebDatasetSource: SampleSource, @unchecked Sendable {
         let name = URL(fileURLWithPath: path).lastPathComponent + ":" + index.members[memberIndex].key
         var values: [String: RawSample.Value] = [:]
         for (f, field) in fields.enumerated() {
-            let span = index.spans[memberIndex * fields.count + f]
+            guard let span = index.spans[memberIndex * fields.count + f] else {
+                values[field.name] = .bytes([])
+                continue
+            }
             let bytes = try file.readBytes(count: span.size, at: span.offset)
             if !span.isInJSON {
                 values[field.name] = try FieldValueParser.value(of: field, bytes: bytes, sample: name)

@@ -13,6 +13,8 @@ public struct CheckpointCaptioning {
     let tokenizer: TextTokenizer
     /// The checkpoint's run settings: CSV columns and separator of `--data`.
     let settings: Settings
+    /// Where warnings about skipped images go.
+    let messages: (String) -> Void
 
     /// The caption length when `--max-length` is not given, at most what the model's text tower can feed back.
     public static let defaultMaxLength = 20
@@ -20,7 +22,8 @@ public struct CheckpointCaptioning {
     /// Loads `checkpoint` (`maxLength` nil: `defaultMaxLength`, or less for a short text context); a checkpoint of another family is an error saying it has no caption decoder.
     /// `repetitionPenalty` and `lengthPenalty` as `CaptionLimits` takes them.
     public init(checkpoint path: String, minLength: Int, maxLength: Int?, repetitionPenalty: Float = 1, lengthPenalty: Float = 1,
-                messages: (String) -> Void) throws {
+                messages: @escaping (String) -> Void) throws {
+        self.messages = messages
         let loaded = try CheckpointModel(path, messages: messages)
         guard let task = loaded.task as? CoCaTask else {
             throw TrainingError("\(path): a \(loaded.family.name) checkpoint has no caption decoder (captions need a coca checkpoint)")
@@ -45,17 +48,26 @@ public struct CheckpointCaptioning {
         return files.sorted().map { folder + "/" + $0 }
     }
 
-    /// One caption per file (see `captions(ofImages:)`).
-    public func captions(of files: [String], beams: Int, sampling: CaptionSampling? = nil) throws -> [String] {
+    /// One caption per file that decodes (see `captions(ofImages:)`), with its path; a file that does not decode is skipped
+    /// with a warning through `messages`, and the count of skipped files is reported at the end.
+    public func captions(of files: [String], beams: Int, sampling: CaptionSampling? = nil) throws -> [(key: String, caption: String)] {
         let size = model.config.vision.imageSize
         let transform = ImageTransform(mode: .eval, size: size)
         var rng = ImageTransform.augmentationRandom(seed: 0, epoch: 0, position: 0)
-        var values: [Float] = []
+        var values: [Float] = [], decoded: [String] = []
         for file in files {
             guard let data = FileManager.default.contents(atPath: file) else { throw TrainingError("\(file): cannot read file") }
-            values += transform.apply(try ImageDecoder.decode([UInt8](data), name: file), rng: &rng)
+            do {
+                values += transform.apply(try ImageDecoder.decode([UInt8](data), name: file), rng: &rng)
+                decoded.append(file)
+            } catch {
+                messages("warning: \(error); image skipped")
+            }
         }
-        return captions(ofImages: Tensor(shape: [files.count, 3, size, size], values: values), beams: beams, sampling: sampling)
+        if decoded.count < files.count { messages("\(files.count - decoded.count) of \(files.count) images could not be decoded and were skipped") }
+        guard !decoded.isEmpty else { throw TrainingError("no image of the \(files.count) given could be decoded") }
+        let images = Tensor(shape: [decoded.count, 3, size, size], values: values)
+        return zip(decoded, captions(ofImages: images, beams: beams, sampling: sampling)).map { (key: $0, caption: $1) }
     }
 
     /// One caption per sample of `data` (WebDataset shards or CSV files, brace patterns and `::` joins, as `--train-data`
@@ -79,6 +91,9 @@ public struct CheckpointCaptioning {
                 batchSampling?.seed = stream.next()
             }
             captioned += zip(batch.keys, captions(ofImages: images, beams: beams, sampling: batchSampling)).map { (key: $0, caption: $1) }
+        }
+        if loader.skippedSamples > 0 {
+            messages("\(loader.skippedSamples) sample(s) of --data \(data) skipped (an image missing or not decodable)")
         }
         guard !captioned.isEmpty else { throw TrainingError("--data \(data): no samples with an image") }
         return captioned

@@ -81,7 +81,7 @@ public struct DataSetup {
 
     /// Captions to train the built-in tokenizer on: the first `limit` training captions plus the zero-shot prompts.
     func captionCorpus(limit: Int) throws -> [String] {
-        let source = try sourceOptions(data: settings.trainData, split: .train).makeSource()
+        let source = try trainingSource()
         let count = min(try source.sampleCount(), limit)
         var corpus: [String] = []
         for id in 0..<count { if let sample = try? source.load(id: id) { corpus.append(sample.caption) } }
@@ -91,6 +91,11 @@ public struct DataSetup {
         return corpus
     }
 
+    /// The training split (`--train-data`, or the synthetic training split), for evaluations that compare with it.
+    public func trainingSource() throws -> SampleSource {
+        try sourceOptions(data: settings.trainData, split: .train).makeSource()
+    }
+
     /// The zero-shot task: `--zeroshot-data` (image folder), or the synthetic validation split for synthetic data.
     public func zeroShotTask() throws -> ZeroShotTask? {
         if let folder = settings.zeroshotData { return ZeroShotTask(folder: try ZeroShotFolder(root: folder)) }
@@ -98,9 +103,14 @@ public struct DataSetup {
         return nil
     }
 
-    /// The retrieval/validation-loss set: `--val-data`, or the synthetic validation split for synthetic data.
-    public func validationSource() throws -> SampleSource? {
-        if let val = settings.valData { return try sourceOptions(data: val, split: .val).makeSource() }
+    /// The retrieval/validation-loss set: `--val-data`, or the synthetic validation split for synthetic data. WebDataset
+    /// samples also carry `optionalFields` (empty bytes where a sample has none).
+    public func validationSource(optionalFields: [SampleField] = []) throws -> SampleSource? {
+        if let val = settings.valData {
+            var options = try sourceOptions(data: val, split: .val)
+            options.optionalFields = optionalFields
+            return try options.makeSource()
+        }
         if try sourceOptions(data: settings.trainData, split: .train).resolvedType == .synthetic { return synthetic.source(.val) }
         return nil
     }

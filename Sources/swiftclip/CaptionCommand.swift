@@ -39,7 +39,7 @@ struct CaptionCommand: ParsableCommand {
             let captioned: [(name: String, caption: String)]
             if let images {
                 let files = try CheckpointCaptioning.imageFiles(in: images)
-                captioned = Array(zip(files, try captioning.captions(of: files, beams: numBeams, sampling: sampling))).map { (name: $0, caption: $1) }
+                captioned = try captioning.captions(of: files, beams: numBeams, sampling: sampling).map { (name: $0.key, caption: $0.caption) }
             } else {
                 captioned = try captioning.captions(ofData: data!, beams: numBeams, sampling: sampling).map { (name: $0.key, caption: $0.caption) }
             }

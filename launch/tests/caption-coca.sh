@@ -44,6 +44,17 @@ again=$("$SWIFTCLIP" caption --checkpoint "$SCRATCH/coca/checkpoints" --images "
 "$SWIFTCLIP" caption --checkpoint "$SCRATCH/coca/checkpoints" --images "$SCRATCH/images" --num-beams 2 --length-penalty 0.5 > /dev/null \
   || fail "--length-penalty"
 
+# An image that does not decode is skipped with a counted warning, in a folder and in --data.
+cp -r "$SCRATCH/images" "$SCRATCH/broken"
+echo "not a png" > "$SCRATCH/broken/images/zz-broken.png"
+printf 'images/zz-broken.png\tbroken\n' >> "$SCRATCH/broken/val.csv"
+lines=$("$SWIFTCLIP" caption --checkpoint "$SCRATCH/coca/checkpoints" --images "$SCRATCH/broken" 2> "$SCRATCH/broken.err" | wc -l)
+[ "$lines" = 3 ] || fail "a folder with an undecodable image: $lines lines, expected 3"
+grep -q "1 of 4 images could not be decoded" "$SCRATCH/broken.err" || fail "no count of undecodable images: $(cat "$SCRATCH/broken.err")"
+lines=$("$SWIFTCLIP" caption --checkpoint "$SCRATCH/coca/checkpoints" --data "$SCRATCH/broken/val.csv" 2> "$SCRATCH/broken.err" | wc -l)
+[ "$lines" = 3 ] || fail "--data with an undecodable image: $lines lines, expected 3"
+grep -q "1 sample(s) of --data" "$SCRATCH/broken.err" || fail "no count of skipped samples: $(cat "$SCRATCH/broken.err")"
+
 expect_error() {  # expect_error TEXT ARGS...
   local text=$1 out; shift
   if out=$("$SWIFTCLIP" caption "$@" 2>&1); then fail "$* succeeded"; return; fi
@@ -58,4 +69,4 @@ expect_error "give one of --top-k and --top-p" --checkpoint "$SCRATCH/coca/check
 expect_error "--repetition-penalty must be positive" --checkpoint "$SCRATCH/coca/checkpoints" --images "$SCRATCH/images" --repetition-penalty 0
 
 [ "$failures" = 0 ] || exit 1
-echo "caption-coca: val_bleu4/val_cider logged and evaluated, a val_cider plateau ends a stage; greedy and beam captions of 3 images and 3 samples; errors as expected"
+echo "caption-coca: val_bleu4/val_cider logged and evaluated, a val_cider plateau ends a stage; greedy and beam captions of 3 images and 3 samples; undecodable images skipped and counted; errors as expected"
