@@ -15,9 +15,6 @@ public struct CLIPSettings: SettingCatalog {
     public let hnDebiasedTauPlus = Setting("hn-debiased-tau-plus", 0.0,
                                            help: "Debiased negatives (Robinson et al. 2021): the prior probability tau+ that a negative is a true positive, removed from the weighted negatives; 0: off.",
                                            check: { @Sendable value in value >= 0 && value < 1 ? nil : "must be at least 0 and below 1" })
-    public let forcePatchDropout = Setting("force-patch-dropout", 0.0,
-                                           help: "FLIP's patch dropout: the share of image patch tokens dropped in training (class token kept; the mask is seeded by --seed and each image's pixels); evaluation uses every patch.",
-                                           check: { @Sendable value in value >= 0 && value < 1 ? nil : "must be at least 0 and below 1" })
     public let localLoss = Setting("local-loss", true,
                                    help: "Accepted for OpenCLIP compatibility; the loss is always this rank's rows against every rank's columns.")
     public let gatherWithGrad = Setting("gather-with-grad", true,

@@ -21,6 +21,11 @@ public final class CLIPTask: TrainingTask {
     public init(model: CLIPModel, settings: Settings) {
         self.model = model
         self.settings = settings
+        applyStageSettings(settings)
+    }
+
+    /// `--force-patch-dropout` may change from stage to stage (FLIP's final unmasked phase).
+    public func applyStageSettings(_ settings: Settings) {
         model.patchDropout = PatchDropout(probability: settings.forcePatchDropout, seed: settings.seed)
     }
 
