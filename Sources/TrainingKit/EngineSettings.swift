@@ -2,6 +2,7 @@ import DataPipeline
 import Distributed
 import Foundation
 import Optim
+import TensorCore
 
 /// Where training samples come from (`--dataset-type`).
 public enum DatasetType: String, SettingEnumeration {
@@ -30,6 +31,7 @@ public enum ReportTarget: String, SettingEnumeration {
 
 extension LearningRateSchedule.Kind: SettingEnumeration {}
 extension WirePrecision: SettingEnumeration {}
+extension ActivationPrecision: SettingEnumeration {}
 
 /// The engine's settings, read by every family. Long names follow OpenCLIP's flags (`--batch-size` is per rank).
 public struct EngineSettings: SettingCatalog {
@@ -94,6 +96,8 @@ public struct EngineSettings: SettingCatalog {
                               check: SettingCheck.within(0...1))
     public let gradCommDtype = Setting("grad-comm-dtype", WirePrecision.fp32,
                                        help: "Element type of gradient communication: fp32, or bf16 (each rank's share rounded to bfloat16, summed in float32: half the bytes).")
+    public let activationDtype = Setting("activation-dtype", ActivationPrecision.fp32,
+                                         help: "Element type of the activations kept for backward (inputs of the fused linear layers, MLPs and attention): fp32, or bf16 (computed in float32, stored as bfloat16: about half their memory).")
     public let replicaCheckEvery = Setting("replica-check-every", 100, help: "Verify replicas agree every N steps (0: only at start and at saves).",
                                            check: SettingCheck.nonNegative)
 
