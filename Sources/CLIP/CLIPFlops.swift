@@ -1,3 +1,5 @@
+import NN
+
 /// Multiply-adds of CLIP's forward pass, the basis of the GFLOP/s figures of benchmarks.
 extension CLIPConfig {
     /// Forward multiply-adds per sample the model computes, the basis of GFLOP/s figures (a training step is 3 × 2 × this).
@@ -11,7 +13,14 @@ extension CLIPConfig {
     /// OpenCLIP computes, and the count its GFLOP/s figures use (`shared/peer`: 2.863 GFLOP per clip-bench sample).
     public var architectureMACsPerSample: Double { forwardMACs(lastBlockRowsPerSample: nil) }
 
-    private func forwardMACs(lastBlockRowsPerSample: Double?) -> Double {
+    /// `forwardMACsPerSample` of a training forward under `--force-patch-dropout p`: the image tower's blocks run on the
+    /// class token and the kept patches (the patch embedding still sees every patch).
+    public func forwardMACsPerSample(patchDropout p: Double) -> Double {
+        let dropout = PatchDropout(probability: p)
+        return forwardMACs(lastBlockRowsPerSample: 1, visionTokens: dropout.isActive ? 1 + dropout.keptPatchCount(patches: vision.tokens - 1) : nil)
+    }
+
+    private func forwardMACs(lastBlockRowsPerSample: Double?, visionTokens: Int? = nil) -> Double {
         let v = vision, t = text, e = Double(embedDim)
         func tower(tokens: Double, layers: Int, width: Double, mlp: Double) -> Double {
             func block(rows: Double) -> Double {
@@ -23,7 +32,7 @@ extension CLIPConfig {
             return Double(layers - 1) * block(rows: tokens) + block(rows: lastBlockRowsPerSample ?? tokens)
         }
         let (vt, tt) = (Double(v.tokens), Double(t.contextLength))
-        return tower(tokens: vt, layers: v.layers, width: Double(v.width), mlp: Double(v.mlpWidth))
+        return tower(tokens: Double(visionTokens ?? v.tokens), layers: v.layers, width: Double(v.width), mlp: Double(v.mlpWidth))
             + (vt - 1) * Double(3 * v.patchSize * v.patchSize * v.width) + Double(v.width) * e
             + tower(tokens: tt, layers: t.layers, width: Double(t.width), mlp: Double(t.mlpWidth)) + Double(t.width) * e
     }

@@ -15,9 +15,6 @@ public struct CLIPSettings: SettingCatalog {
     public let hnDebiasedTauPlus = Setting("hn-debiased-tau-plus", 0.0,
                                            help: "Debiased negatives (Robinson et al. 2021): the prior probability tau+ that a negative is a true positive, removed from the weighted negatives; 0: off.",
                                            check: { @Sendable value in value >= 0 && value < 1 ? nil : "must be at least 0 and below 1" })
-    public let forcePatchDropout = Setting("force-patch-dropout", 0.0,
-                                           help: "FLIP's patch dropout: the share of image patch tokens dropped in training (class token kept; the mask is seeded by --seed and each image's pixels); evaluation uses every patch.",
-                                           check: { @Sendable value in value >= 0 && value < 1 ? nil : "must be at least 0 and below 1" })
     public let distillTeacher = Setting("distill-teacher", "",
                                         help: "Distil from this teacher CLIP: a SwiftCLIP checkpoint (file or folder) or OpenCLIP safetensors (with --distill-teacher-model); it runs without a tape on each augmented batch. Needs the student's tokenizer, context length and image size.")
     public let distillTeacherModel = Setting("distill-teacher-model", "",

@@ -28,6 +28,11 @@ public final class CLIPTask: TrainingTask {
         self.model = model
         self.settings = settings
         self.teacher = teacher
+        applyStageSettings(settings)
+    }
+
+    /// `--force-patch-dropout` may change from stage to stage (FLIP's final unmasked phase).
+    public func applyStageSettings(_ settings: Settings) {
         model.patchDropout = PatchDropout(probability: settings.forcePatchDropout, seed: settings.seed)
     }
 

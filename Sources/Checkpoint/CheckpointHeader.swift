@@ -3,7 +3,7 @@ import Foundation
 /// Where and how one tensor is stored; one row of the header's tensor table.
 public struct CheckpointTensorRecord: Codable, Equatable, Sendable {
     public var name: String
-    /// Element type; "float32" (little-endian IEEE 754) is the only one written today.
+    /// Element type of the stored values (little-endian): "float32", "bfloat16" or "float16" (`StorageDType.longName`).
     public var dtype: String
     public var shape: [Int]
     /// Absolute byte offset of the stored payload in the file.
@@ -69,7 +69,6 @@ enum CheckpointFormat {
     static let preambleSize = 32
     /// Payloads start on 64-byte boundaries so uncompressed tensors could be mapped and used in place.
     static let payloadAlignment = 64
-    static let float32 = "float32"
 
     static func aligned(_ offset: Int) -> Int {
         (offset + payloadAlignment - 1) / payloadAlignment * payloadAlignment

@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// A checkpoint whose header and every tensor have been verified.
 public struct LoadedCheckpoint: Sendable {
@@ -35,13 +36,18 @@ extension CheckpointFile {
         }
         try CheckpointLoadPlan(records: records, maxThreads: maxThreads).run(source: source) { decoder, index in
             let record = records[index]
-            let count = record.rawSize / MemoryLayout<Float>.size
+            let dtype = StorageDType(longName: record.dtype)!  // the table was validated
+            let count = record.rawSize / dtype.byteWidth
             results[index] = try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-                try decoder.decode(record, into: buffer.baseAddress.map { UnsafeMutableRawPointer($0) } ?? decoder.emptyDestination)
+                try decoder.decodeValues(record, dtype: dtype,
+                                         into: buffer.baseAddress ?? decoder.emptyDestination.assumingMemoryBound(to: Float.self))
                 initialized = count
             }
         }
-        let tensors = records.indices.map { CheckpointTensor(name: records[$0].name, shape: records[$0].shape, values: results[$0]) }
+        let tensors = records.indices.map {
+            CheckpointTensor(name: records[$0].name, shape: records[$0].shape, values: results[$0],
+                             dtype: StorageDType(longName: records[$0].dtype)!)
+        }
         return LoadedCheckpoint(url: url, header: source.header, tensors: tensors)
     }
 

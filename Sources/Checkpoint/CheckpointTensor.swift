@@ -1,17 +1,21 @@
 import Foundation
+import TensorCore
 
-/// One named Float32 tensor as plain data: row-major values with their shape.
+/// One named tensor as plain data: row-major Float32 values with their shape, and the type they are stored in.
 ///
 /// A 0-d tensor has `shape == []` and one value; an empty tensor has a zero in its shape and no values.
+/// A tensor stored as bfloat16 or float16 is rounded (nearest, ties to even) when written and widened exactly when read.
 public struct CheckpointTensor: Equatable, Sendable {
     public var name: String
     public var shape: [Int]
     public var values: [Float]
+    public var dtype: StorageDType
 
-    public init(name: String, shape: [Int], values: [Float]) {
+    public init(name: String, shape: [Int], values: [Float], dtype: StorageDType = .f32) {
         self.name = name
         self.shape = shape
         self.values = values
+        self.dtype = dtype
     }
 
     /// Whether name, shape and the bits of every value agree (unlike `==`, NaN payloads and -0 count).
@@ -41,6 +45,22 @@ public enum CheckpointFilter: String, Codable, Sendable, CaseIterable {
     case none
     /// The four byte planes of the Float32 values stored one after another (Blosc/HDF5 "shuffle").
     case shuffle4
+    /// The two byte planes of 16-bit values (bfloat16, float16) stored one after another.
+    case shuffle2
+
+    /// The shuffle for elements of `width` bytes when shuffling is asked for at all.
+    func forElements(of width: Int) -> CheckpointFilter {
+        self == .none ? .none : (width == 2 ? .shuffle2 : .shuffle4)
+    }
+
+    /// The element width this filter shuffles, nil for `none`.
+    var elementWidth: Int? {
+        switch self {
+        case .none: return nil
+        case .shuffle4: return 4
+        case .shuffle2: return 2
+        }
+    }
 }
 
 /// Compression applied to a tensor's (filtered) bytes.
@@ -59,6 +79,7 @@ public struct CheckpointWriteOptions: Sendable {
     /// zstd job size in bytes when workers are used (minimum 512 KiB); 0 lets zstd choose (8 MiB at level 3,
     /// which leaves most CLIP tensors on one worker). 1 MiB jobs changed the ratio by < 0.01% on trained-like weights.
     public var jobSizeBytes: Int
+    /// `shuffle4` or `none`; `shuffle4` stands for the shuffle at each tensor's element width (`shuffle2` for 16-bit types).
     public var filter: CheckpointFilter
     public var codec: CheckpointCodec
 

@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// Sizes of a checkpoint just written.
 public struct CheckpointWriteSummary: Sendable {
@@ -51,6 +52,10 @@ public enum CheckpointFile {
             guard let count = CheckpointTensor.elementCount(of: tensor.shape) else {
                 throw CheckpointError.invalidTensor(tensor: tensor.name, detail: "invalid shape \(tensor.shape)")
             }
+            if tensor.dtype != .f32, let bad = tensor.values.firstIndex(where: { $0.isFinite && !tensor.dtype.rounded($0).isFinite }) {
+                throw CheckpointError.invalidTensor(tensor: tensor.name,
+                                                    detail: "value \(tensor.values[bad]) is beyond the range of \(tensor.dtype.longName)")
+            }
             guard count == tensor.values.count else {
                 throw CheckpointError.invalidTensor(tensor: tensor.name,
                                                     detail: "shape \(tensor.shape) needs \(count) values, got \(tensor.values.count)")
@@ -76,11 +81,11 @@ private struct TensorFileEncoder {
             format: CheckpointFormat.formatName, formatVersion: Int(CheckpointFormat.version), step: step,
             createdAt: ISO8601DateFormatter().string(from: Date()), fileSize: Int.max,
             tensors: tensors.map { tensor in
-                CheckpointTensorRecord(name: tensor.name, dtype: CheckpointFormat.float32, shape: tensor.shape,
+                CheckpointTensorRecord(name: tensor.name, dtype: tensor.dtype.longName, shape: tensor.shape,
                                        offset: Int.max, compressedSize: Int.max,
-                                       rawSize: tensor.values.count * MemoryLayout<Float>.size,
+                                       rawSize: tensor.values.count * tensor.dtype.byteWidth,
                                        checksum: placeholderChecksum, storedChecksum: placeholderChecksum,
-                                       filter: options.filter, codec: options.codec)
+                                       filter: options.filter.forElements(of: tensor.dtype.byteWidth), codec: options.codec)
             },
             metadata: metadata)
         let encoder = CheckpointFormat.headerEncoder()
@@ -91,6 +96,10 @@ private struct TensorFileEncoder {
         // Scratch buffers live for the whole file; a non-empty allocation keeps pointers valid for empty tensors.
         let filtered = UnsafeMutableRawPointer.allocate(byteCount: max(64, options.filter == .none ? 0 : largestRaw), alignment: 64)
         defer { filtered.deallocate() }
+        // Values of 16-bit tensors, rounded from Float32 before they are checksummed, filtered and compressed.
+        let largestNarrow = header.tensors.filter { $0.dtype != StorageDType.f32.longName }.map(\.rawSize).max() ?? 0
+        let narrowed = UnsafeMutableRawPointer.allocate(byteCount: max(64, largestNarrow), alignment: 64)
+        defer { narrowed.deallocate() }
         let compressedCapacity = max(64, options.codec == .zstd ? ZstdCompressor.bound(largestRaw) : 0)
         let compressed = UnsafeMutableRawPointer.allocate(byteCount: compressedCapacity, alignment: 64)
         defer { compressed.deallocate() }
@@ -102,13 +111,19 @@ private struct TensorFileEncoder {
         var storedTotal = 0
         for index in tensors.indices {
             offset = CheckpointFormat.aligned(offset)
-            let stored = try tensors[index].values.withUnsafeBytes { values -> (size: Int, checksum: UInt64, raw: UInt64) in
-                let rawBytes = values.count
-                let source = values.baseAddress ?? UnsafeRawPointer(filtered)
+            let dtype = tensors[index].dtype
+            let filter = header.tensors[index].filter
+            let stored = try tensors[index].values.withUnsafeBufferPointer { values -> (size: Int, checksum: UInt64, raw: UInt64) in
+                let rawBytes = header.tensors[index].rawSize
+                var source = values.baseAddress.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(filtered)
+                if dtype != .f32, let base = values.baseAddress {
+                    _ = dtype.encode(base, count: values.count, into: narrowed)
+                    source = UnsafeRawPointer(narrowed)
+                }
                 let rawChecksum = xxh3(source, count: rawBytes)
                 var payload = source
-                if options.filter == .shuffle4 {
-                    ByteShuffle.shuffle4(source, into: filtered, count: rawBytes / 4)
+                if let width = filter.elementWidth {
+                    ByteShuffle.apply(filter, source, into: filtered, count: rawBytes / width)
                     payload = UnsafeRawPointer(filtered)
                 }
                 var payloadBytes = rawBytes

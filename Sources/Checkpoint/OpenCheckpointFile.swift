@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// An open checkpoint whose preamble, header checksum and tensor table have been validated.
 ///
@@ -74,11 +75,16 @@ final class OpenCheckpointFile: @unchecked Sendable {
                 .malformedHeader(path: path, detail: "tensor '\(record.name)': \(detail)")
             }
             guard !record.name.isEmpty, names.insert(record.name).inserted else { throw fail("empty or repeated name") }
-            guard record.dtype == CheckpointFormat.float32 else { throw fail("unsupported dtype '\(record.dtype)'") }
+            guard let dtype = StorageDType(longName: record.dtype) else {
+                throw fail("unsupported dtype '\(record.dtype)' (float32, bfloat16, float16)")
+            }
             guard let count = CheckpointTensor.elementCount(of: record.shape),
                   count <= Int.max / MemoryLayout<Float>.size,
-                  count * MemoryLayout<Float>.size == record.rawSize else {
+                  count * dtype.byteWidth == record.rawSize else {
                 throw fail("shape \(record.shape) does not match raw size \(record.rawSize)")
+            }
+            guard record.filter.elementWidth.map({ $0 == dtype.byteWidth }) ?? true else {
+                throw fail("filter \(record.filter.rawValue) does not fit \(record.dtype) values")
             }
             guard record.offset >= CheckpointFormat.preambleSize, record.compressedSize >= 0,
                   record.offset <= fileSize - record.compressedSize else {

@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// Turns stored payloads back into values, verifying both checksums; one per thread, scratch reused across tensors.
 final class TensorDecoder {
@@ -8,6 +9,8 @@ final class TensorDecoder {
     private let stored: UnsafeMutableRawPointer
     /// Holds one decompressed, still shuffled tensor at a time.
     private let filtered: UnsafeMutableRawPointer
+    /// Holds the stored values of one 16-bit tensor before they are widened to Float32.
+    private let narrow: UnsafeMutableRawPointer
     /// A valid pointer for tensors without values, whose arrays have no storage.
     let emptyDestination: UnsafeMutableRawPointer
     /// Destination for `decodeDiscarding`, grown on demand.
@@ -21,12 +24,15 @@ final class TensorDecoder {
         let largestFiltered = records.filter { $0.filter != .none }.map(\.rawSize).max() ?? 0
         stored = .allocate(byteCount: max(64, largestStored), alignment: 64)
         filtered = .allocate(byteCount: max(64, largestFiltered), alignment: 64)
+        let largestNarrow = records.filter { $0.dtype != StorageDType.f32.longName }.map(\.rawSize).max() ?? 0
+        narrow = .allocate(byteCount: max(64, largestNarrow), alignment: 64)
         emptyDestination = .allocate(byteCount: 64, alignment: 64)
     }
 
     deinit {
         stored.deallocate()
         filtered.deallocate()
+        narrow.deallocate()
         emptyDestination.deallocate()
         discardBuffer.deallocate()
     }
@@ -53,8 +59,8 @@ final class TensorDecoder {
                 throw CheckpointError.decompressionFailed(path: source.path, tensor: record.name, reason: failure.reason)
             }
         }
-        if record.filter == .shuffle4 {
-            ByteShuffle.unshuffle4(filtered, into: destination, count: record.rawSize / 4)
+        if let width = record.filter.elementWidth {
+            ByteShuffle.undo(record.filter, filtered, into: destination, count: record.rawSize / width)
         }
         let rawChecksum = xxh3(destination, count: record.rawSize)
         let expectedRaw = parseHexChecksum(record.checksum) ?? 0
@@ -62,6 +68,13 @@ final class TensorDecoder {
             throw CheckpointError.tensorChecksumMismatch(path: source.path, tensor: record.name, stage: "decoded values",
                                                          expected: expectedRaw, found: rawChecksum)
         }
+    }
+
+    /// Decodes and verifies a tensor's stored values, widened to Float32, into `destination` (one Float per element).
+    func decodeValues(_ record: CheckpointTensorRecord, dtype: StorageDType, into destination: UnsafeMutablePointer<Float>) throws {
+        guard dtype != .f32 else { return try decode(record, into: UnsafeMutableRawPointer(destination)) }
+        try decode(record, into: narrow)
+        dtype.decode(narrow, count: record.rawSize / dtype.byteWidth, into: destination)
     }
 
     /// Decodes and verifies a tensor into scratch memory, for verification without keeping values.

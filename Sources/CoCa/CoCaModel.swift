@@ -41,14 +41,21 @@ public final class CoCaModel {
         public let decoderFeatures: Tensor
     }
 
-    /// The forward pass on images [B, 3, H, W] and token rows of the text context length (B × L ids).
-    public func forward(images: Tensor, tokens: [Int32]) -> Outputs {
+    /// The forward pass on images [B, 3, H, W] and token rows of the text context length (B × L ids); a `training`
+    /// forward drops the image patches `imageEncoder.patchDropout` says (the pooler attends to the kept tokens).
+    public func forward(images: Tensor, tokens: [Int32], training: Bool = false) -> Outputs {
         let length = config.text.contextLength
-        let image = imageEncoder.attentionalPooledFeatures(images)
+        let image = imageEncoder.attentionalPooledFeatures(images, training: training)
         let text = textEncoder.clsPooledAndTokenFeatures(tokens, length: length)
         let textTokens = text.tokens.slice(axis: 1, 0..<(length - 1))
         return Outputs(imageLatent: image.pooled, textLatent: text.pooled, imageTokens: image.tokens, textTokens: textTokens,
                        decoderFeatures: decoder.features(textTokens, imageTokens: image.tokens))
+    }
+
+    /// FLIP's patch dropout of the image tower in training forwards (`--force-patch-dropout`).
+    public var patchDropout: PatchDropout {
+        get { imageEncoder.patchDropout }
+        set { imageEncoder.patchDropout = newValue }
     }
 
     /// The caption targets: each row's tokens shifted left by one (position p predicts token p+1; the start token is

@@ -27,6 +27,12 @@ public final class CoCaTask: TrainingTask {
     public init(model: CoCaModel, settings: Settings) {
         self.model = model
         self.settings = settings
+        applyStageSettings(settings)
+    }
+
+    /// `--force-patch-dropout` may change from stage to stage (FLIP's final unmasked phase).
+    public func applyStageSettings(_ settings: Settings) {
+        model.patchDropout = PatchDropout(probability: settings.forcePatchDropout, seed: settings.seed)
     }
 
     public var parameters: ParameterStore { model.parameters }
@@ -39,7 +45,8 @@ public final class CoCaTask: TrainingTask {
 
     public func forward(_ batch: TaskBatch) -> TaskOutputs {
         let tokens = batch.rows("text")
-        let outputs = model.forward(images: batch.tensor("image"), tokens: tokens)
+        // Only the engine's training step calls forward; evaluation and captioning use every patch.
+        let outputs = model.forward(images: batch.tensor("image"), tokens: tokens, training: true)
         let caption = model.captionLoss(outputs, tokens: tokens, chunkElements: captionChunkElements)
         let local = caption.map { $0.loss.scaled(by: Float(settings.cocaCaptionLossWeight)) }
         guard settings.cocaContrastiveLossWeight > 0 else { return TaskOutputs(local: local) }

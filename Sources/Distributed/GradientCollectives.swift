@@ -1,3 +1,5 @@
+import TensorCore
+
 /// The gradient collectives for communicators without a faster implementation of their own (the single-rank one,
 /// test doubles): Float32 goes through the plain collectives, bfloat16 through `GatheredBFloat16Average`.
 extension Communicator {

@@ -1,4 +1,5 @@
 import CMPI
+import TensorCore
 
 /// Growable scratch of the bfloat16 collectives, kept by the executor so steady-state steps do not allocate. A class,
 /// so that its arrays are separate accesses when several are open at once.

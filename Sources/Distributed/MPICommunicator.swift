@@ -1,5 +1,6 @@
 import CMPI
 import Foundation
+import TensorCore
 
 /// The process-wide MPI_COMM_WORLD communicator; works with world size 1 without mpirun.
 ///

@@ -1,4 +1,5 @@
 import CMPI
+import TensorCore
 
 /// One collective for the MPI thread or a direct caller; pointers stay owned by the caller until it completes.
 enum MPIJob {

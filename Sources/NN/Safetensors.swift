@@ -54,7 +54,7 @@ public enum Safetensors {
                 throw WeightsError(path, "tensor \(name) data [\(offsets[0]), \(offsets[1])) lies outside the file (truncated?)")
             }
             let size = end - begin
-            let elementSize = ["F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4][dtype]
+            let elementSize = StorageDType(safetensorsName: dtype)?.byteWidth ?? ["I64": 8, "I32": 4][dtype]
             guard let elementSize else { throw WeightsError(path, "tensor \(name) has unsupported dtype \(dtype)") }
             guard size == count * elementSize else {
                 throw WeightsError(path, "tensor \(name) has \(size) bytes for shape \(shape) of \(dtype)")
@@ -62,12 +62,15 @@ public enum Safetensors {
             var floats: [Float] = [], integers: [Int64] = []
             data.withUnsafeBytes { raw in
                 let p = raw.baseAddress! + begin
-                switch dtype {
-                case "F32": floats = (0..<count).map { Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
-                case "F16": floats = (0..<count).map { Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)))) }
-                case "BF16": floats = (0..<count).map { Float(bitPattern: UInt32(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) << 16) }
-                case "I64": integers = (0..<count).map { Int64(littleEndian: p.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
-                default: integers = (0..<count).map { Int64(Int32(littleEndian: p.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self))) }
+                if let stored = StorageDType(safetensorsName: dtype) {
+                    floats = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                        if count > 0 { stored.decode(p, count: count, into: buffer.baseAddress!) }
+                        initialized = count
+                    }
+                } else if dtype == "I64" {
+                    integers = (0..<count).map { Int64(littleEndian: p.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
+                } else {
+                    integers = (0..<count).map { Int64(Int32(littleEndian: p.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self))) }
                 }
             }
             tensors[name] = StoredTensor(shape: shape, dtype: dtype, floats: floats, integers: integers)
@@ -75,21 +78,35 @@ public enum Safetensors {
         return (tensors, metadata)
     }
 
-    /// Writes Float32 `tensors` (in the given order) with string `metadata`, atomically (temp file + rename).
-    public static func write(_ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:], to path: String) throws {
+    /// Writes Float32 `tensors` (in the given order) as `dtype` (16-bit types rounded to nearest, ties to even) with
+    /// string `metadata`, atomically (temp file + rename). A finite value beyond the type's range is an error naming it.
+    public static func write(_ tensors: [(name: String, tensor: Tensor)], dtype: StorageDType = .f32, metadata: [String: String] = [:],
+                             to path: String) throws {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var offset = 0
         for (name, t) in tensors {
-            header[name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + t.count * 4]] as [String: Any]
-            offset += t.count * 4
+            let bytes = t.count * dtype.byteWidth
+            header[name] = ["dtype": dtype.safetensorsName, "shape": t.shape, "data_offsets": [offset, offset + bytes]] as [String: Any]
+            offset += bytes
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while json.count % 8 != 0 { json.append(0x20) }  // pad with spaces so the data is 8-byte aligned
-        var out = Data(capacity: 8 + json.count + offset)
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
-        out.append(json)
-        for (_, t) in tensors { t.withUnsafeBufferPointer { out.append(UnsafeBufferPointer(start: $0.baseAddress, count: $0.count)) } }
+        var out = Data(count: 8 + json.count + offset)
+        try out.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: UInt64(json.count).littleEndian, as: UInt64.self)
+            json.copyBytes(to: raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + 8, count: json.count)
+            var position = 8 + json.count
+            for (name, t) in tensors {
+                let overflow = t.withUnsafeBufferPointer { values in
+                    values.isEmpty ? nil : dtype.encode(values.baseAddress!, count: values.count, into: raw.baseAddress! + position)
+                }
+                if let overflow {
+                    throw WeightsError(path, "tensor \(name) holds \(t.pointer[overflow]), beyond the range of \(dtype.longName)")
+                }
+                position += t.count * dtype.byteWidth
+            }
+        }
         let temporary = path + ".tmp-\(getpid())"
         guard FileManager.default.createFile(atPath: temporary, contents: out) else { throw WeightsError(path, "cannot write file") }
         guard rename(temporary, path) == 0 else {
@@ -121,8 +138,8 @@ extension ParameterStore {
         try load(try Safetensors.read(path).tensors, from: path)
     }
 
-    /// Writes every parameter under its OpenCLIP key as F32 safetensors, which `model.load_state_dict` accepts.
-    public func save(safetensors path: String, metadata: [String: String] = [:]) throws {
-        try Safetensors.write(parameters.map { ($0.name, $0.value) }, metadata: metadata, to: path)
+    /// Writes every parameter under its OpenCLIP key as safetensors of `dtype`, which `model.load_state_dict` accepts.
+    public func save(safetensors path: String, dtype: StorageDType = .f32, metadata: [String: String] = [:]) throws {
+        try Safetensors.write(parameters.map { ($0.name, $0.value) }, dtype: dtype, metadata: metadata, to: path)
     }
 }

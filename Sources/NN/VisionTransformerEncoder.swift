@@ -33,16 +33,17 @@ public struct VisionTransformerEncoder {
     /// block computes the class token's row only); with an attentional pooler, its first output. A `training` forward
     /// applies `patchDropout`.
     public func pooledFeatures(_ images: Tensor, training: Bool = false) -> Tensor {
-        if head.pooler != nil { return attentionalPooledFeatures(images).pooled }
+        if head.pooler != nil { return attentionalPooledFeatures(images, training: training).pooled }
         let tokens = embed(images, training: training), count = tokens.shape[1]
         return head.pooled(tokens, causal: false, rows: (0..<images.shape[0]).map { Int32($0 * count) })
     }
 
     /// CoCa's image tower (`attentional_pool`): the pooler's outputs after `ln_post`; the first one projected is the
     /// image latent [B, outputDim], the others [B, queries - 1, outputDim] are left unprojected (what the decoder reads).
-    public func attentionalPooledFeatures(_ images: Tensor) -> (pooled: Tensor, tokens: Tensor) {
+    /// A `training` forward applies `patchDropout`.
+    public func attentionalPooledFeatures(_ images: Tensor, training: Bool = false) -> (pooled: Tensor, tokens: Tensor) {
         guard let pooler = head.pooler else { preconditionFailure("vision encoder: built without an attentional pooler") }
-        let outputs = head.finalNorm(pooler(head.transformer(embed(images), causal: false)))   // [B, Q, D]
+        let outputs = head.finalNorm(pooler(head.transformer(embed(images, training: training), causal: false)))   // [B, Q, D]
         let (batch, count, width) = (outputs.shape[0], outputs.shape[1], outputs.shape[2])
         let pooled = Tensor.matmul(outputs.slice(axis: 1, 0..<1).reshaped([batch, width]), head.projection.tensor)
         return (pooled, outputs.slice(axis: 1, 1..<count))

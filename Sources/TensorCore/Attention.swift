@@ -11,7 +11,10 @@ public struct AttentionContext {
         case keysValuesPacked
     }
 
-    let inputs: [Tensor]
+    /// q, k and v as `layout` says, in float32 (empty while `kept` holds them).
+    private(set) var inputs: [Tensor]
+    /// The inputs as the tape keeps them when it keeps activations as bfloat16; `restored()` widens them for backward.
+    private var kept: [SavedActivation]?
     let layout: Layout
     let batch: Int, queryLength: Int, keyLength: Int, width: Int, heads: Int
     let causal: Bool
@@ -38,6 +41,24 @@ public struct AttentionContext {
         self.validKeyCounts = validKeyCounts
         rowMax = Tensor(uninitializedShape: [batch, heads, queryLength])
         rowInverseSum = Tensor(uninitializedShape: [batch, heads, queryLength])
+    }
+
+    /// This context as the tape keeps it: its inputs rounded to bfloat16 when the tape keeps activations so.
+    func keptForBackward() -> AttentionContext {
+        guard Tape.shared.keepsBFloat16Activations else { return self }
+        var c = self
+        c.kept = inputs.map { SavedActivation($0).kept() }
+        c.inputs = []
+        return c
+    }
+
+    /// This context with float32 inputs again (widened when the tape kept them as bfloat16).
+    func restored() -> AttentionContext {
+        guard let kept else { return self }
+        var c = self
+        c.inputs = kept.map(\.float32)
+        c.kept = nil
+        return c
     }
 
     var headDim: Int { width / heads }
@@ -138,7 +159,7 @@ extension Tensor {
     static func attention(_ context: AttentionContext) -> Tensor {
         let out = Tensor(uninitializedShape: [context.batch, context.queryLength, context.width])
         context.output(batches: 0..<context.batch, into: out.storage.pointer, storingStatistics: true)
-        return Tape.shared.record(.attention(context), inputs: context.inputs, output: out)
+        return Tape.shared.record(.attention(context.keptForBackward()), inputs: context.inputs, output: out)
     }
 }
 

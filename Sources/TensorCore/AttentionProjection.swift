@@ -1,11 +1,25 @@
 /// What the backward pass of `Tensor.attentionProjection` keeps: the attention's inputs and softmax row statistics,
 /// and the projection's weight; neither the attention output nor its probabilities.
 public struct AttentionProjectionContext {
-    let attention: AttentionContext
+    private(set) var attention: AttentionContext
     let weight: Tensor
     let hasBias: Bool
     /// Whether a residual was added to the output (its gradient is the output gradient).
     let hasResidual: Bool
+
+    /// This context as the tape keeps it (see `AttentionContext.keptForBackward`).
+    func keptForBackward() -> AttentionProjectionContext {
+        var c = self
+        c.attention = attention.keptForBackward()
+        return c
+    }
+
+    /// This context with float32 attention inputs again.
+    func restored() -> AttentionProjectionContext {
+        var c = self
+        c.attention = attention.restored()
+        return c
+    }
 
     /// Batches per chunk of recomputed attention output (about as many rows as a fused linear layer's chunk).
     var batchesPerChunk: Int {
@@ -49,7 +63,7 @@ extension Tensor {
             linearAccumulate(scratch.pointer, rows: (batches.lowerBound * tq)..<(batches.upperBound * tq), weight: weight, beta: beta, into: out)
         }
         let inputs = attention.inputs + [weight] + (bias.map { [$0] } ?? []) + (residual.map { [$0] } ?? [])
-        return Tape.shared.record(.attentionProjection(context), inputs: inputs, output: out)
+        return Tape.shared.record(.attentionProjection(context.keptForBackward()), inputs: inputs, output: out)
     }
 }
 

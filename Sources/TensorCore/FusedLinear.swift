@@ -16,7 +16,7 @@ public enum LinearPrologue {
 /// What the backward pass of `Tensor.linear(_:prologue:weight:bias:)` keeps.
 public struct FusedLinearContext {
     /// The prologue's input (the layer norm's input or the activation's pre-activation).
-    let input: Tensor
+    let input: SavedActivation
     let prologue: SavedPrologue
     let weight: Tensor
     let hasBias: Bool
@@ -73,9 +73,10 @@ extension Tensor {
             }
             linearAccumulate(a, rows: chunk, weight: weight, beta: beta, into: out)
         }
-        let context = FusedLinearContext(input: x, prologue: saved, weight: weight, hasBias: bias != nil, hasResidual: residual != nil)
         let inputs = [x] + prologueInputs + [weight] + (bias.map { [$0] } ?? []) + (residual.map { [$0] } ?? [])
-        return Tape.shared.record(.fusedLinear(context), inputs: inputs, output: out)
+        return Tape.shared.record(.fusedLinear(FusedLinearContext(input: SavedActivation(x).kept(), prologue: saved, weight: weight,
+                                                                  hasBias: bias != nil, hasResidual: residual != nil)),
+                                  inputs: inputs, output: out)
     }
 }
 
@@ -95,16 +96,17 @@ enum FusedLinearGradient {
         let prologueParameters = isLayerNorm ? 2 : 0
         let wantsInput = needs.prefix(1 + prologueParameters).contains(true)
         let weightIndex = 1 + prologueParameters
-        let outF = c.weight.shape[0], inF = c.weight.shape[1], rows = c.input.count / Swift.max(inF, 1)
+        let input = c.input.float32
+        let outF = c.weight.shape[0], inF = c.weight.shape[1], rows = input.count / Swift.max(inF, 1)
         // The input gradient needs no prologue values, so it comes first; the chunk pass then applies the
         // activation's derivative to it while the activation's values are at hand.
-        let dy = wantsInput ? MatmulGradient.linearInputGradient(g, weight: c.weight, inputShape: c.input.shape) : nil
+        let dy = wantsInput ? MatmulGradient.linearInputGradient(g, weight: c.weight, inputShape: input.shape) : nil
         let dw = needs[weightIndex] ? Tensor(uninitializedShape: c.weight.shape) : nil
         if dw != nil || (dy != nil && !isLayerNorm) {
             let scratch = TensorStorage(capacity: chunkRows(width: inF, rows: rows) * inF)
             for chunk in chunkRanges(width: inF, rows: rows) {
                 let start = chunk.lowerBound, count = chunk.count
-                let x = c.input.pointer + start * inF, a = scratch.pointer
+                let x = input.pointer + start * inF, a = scratch.pointer
                 switch c.prologue {
                 case .layerNorm(let w, let b, let mean, let rstd):
                     Kernels.layerNormApply(x, w.pointer, b.pointer, mean.pointer + start, rstd.pointer + start, a, count, inF)
@@ -124,7 +126,7 @@ enum FusedLinearGradient {
         guard let dy else { return [nil, nil, nil] + linearGrads }
         let dweight = Tensor(shape: [inF], repeating: 0), dbias = Tensor(shape: [inF], repeating: 0)
         // In place: each row's dx overwrites its dy once the row's sums are taken.
-        Kernels.layerNormBackward(dy.pointer, c.input.pointer, w.pointer, mean.pointer, rstd.pointer,
+        Kernels.layerNormBackward(dy.pointer, input.pointer, w.pointer, mean.pointer, rstd.pointer,
                                   needs[0] ? dy.storage.pointer : nil, dweight.storage.pointer, dbias.storage.pointer, rows, inF)
         return [needs[0] ? dy : nil, dweight, dbias] + linearGrads
     }

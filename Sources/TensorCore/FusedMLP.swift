@@ -1,7 +1,7 @@
 /// What the backward pass of `Tensor.mlp` keeps: the MLP's input, its layer norm's row statistics, the weights and,
 /// unless it is recomputed, the hidden layer's pre-activation.
 public struct FusedMLPContext {
-    let input: Tensor
+    private(set) var input: SavedActivation
     let normWeight: Tensor, normBias: Tensor, mean: Tensor, inverseStd: Tensor
     let fcWeight: Tensor, fcBias: Tensor?
     let projectionWeight: Tensor
@@ -10,7 +10,7 @@ public struct FusedMLPContext {
     /// Whether a residual was added to the output (its gradient is the output gradient).
     let hasResidual: Bool
     /// The pre-activation [rows, hidden], or nil when backward recomputes it.
-    let preActivation: Tensor?
+    let preActivation: SavedActivation?
 
     var isQuickGELU: Bool { if case .quickGELU = activation { return true } else { return false } }
     var width: Int { fcWeight.shape[1] }
@@ -19,9 +19,16 @@ public struct FusedMLPContext {
     /// Row chunks the MLP works in: no activation-sized temporary is ever whole.
     var chunks: [Range<Int>] { FusedLinearGradient.chunkRanges(width: hidden, rows: rows) }
 
-    /// The layer norm of the input rows `rows` into `normalized`; with `epsilon` (forward) it also stores the row statistics.
-    func normalize(_ rows: Range<Int>, into normalized: UnsafeMutablePointer<Float>, epsilon: Float?) {
-        let x = input.pointer + rows.lowerBound * width
+    /// This context as the tape keeps it (the input as the tape keeps activations).
+    func kept() -> FusedMLPContext {
+        var c = self
+        c.input = input.kept()
+        return c
+    }
+
+    /// The layer norm of the input rows `rows` (at `x`) into `normalized`; with `epsilon` (forward) it also stores the
+    /// row statistics.
+    func normalize(_ x: UnsafePointer<Float>, rows: Range<Int>, into normalized: UnsafeMutablePointer<Float>, epsilon: Float?) {
         if let epsilon {
             Kernels.layerNormForward(x, normWeight.pointer, normBias.pointer, normalized, mean.storage.pointer + rows.lowerBound,
                                      inverseStd.storage.pointer + rows.lowerBound, rows.count, width, epsilon)
@@ -57,11 +64,11 @@ extension Tensor {
         precondition(fcWeight.rank == 2 && fcWeight.shape[1] == width && projectionWeight.shape == [width, hiddenWidth]
                      && normWeight.shape == [width] && normBias.shape == [width],
                      "mlp: input \(x.shape), fc \(fcWeight.shape) and projection \(projectionWeight.shape) do not fit")
-        let context = FusedMLPContext(input: x, normWeight: normWeight, normBias: normBias,
+        let context = FusedMLPContext(input: SavedActivation(x), normWeight: normWeight, normBias: normBias,
                                       mean: Tensor(uninitializedShape: [rows]), inverseStd: Tensor(uninitializedShape: [rows]),
                                       fcWeight: fcWeight, fcBias: fcBias, projectionWeight: projectionWeight,
                                       hasProjectionBias: projectionBias != nil, activation: activation, hasResidual: residual != nil,
-                                      preActivation: recomputingHidden ? nil : Tensor(uninitializedShape: [rows, hiddenWidth]))
+                                      preActivation: recomputingHidden ? nil : SavedActivation(uninitializedShape: [rows, hiddenWidth]))
         let out = linearOutput(rows: rows, leadingShape: Array(x.shape.dropLast()), weight: projectionWeight, bias: projectionBias,
                                adding: residual)
         let beta: Float = projectionBias == nil && residual == nil ? 0 : 1
@@ -69,15 +76,17 @@ extension Tensor {
         let normalized = TensorStorage(capacity: largest * width), activations = TensorStorage(capacity: largest * hiddenWidth)
         for rowRange in chunks {
             let a = activations.pointer, n = rowRange.count * hiddenWidth
-            let h = context.preActivation.map { $0.storage.pointer + rowRange.lowerBound * hiddenWidth } ?? a
-            context.normalize(rowRange, into: normalized.pointer, epsilon: epsilon)
+            // Kept in float32 the pre-activation is written in place; in bfloat16 it is rounded from the chunk's scratch.
+            let h = context.preActivation?.float32Pointer.map { $0 + rowRange.lowerBound * hiddenWidth } ?? a
+            context.normalize(x.pointer + rowRange.lowerBound * width, rows: rowRange, into: normalized.pointer, epsilon: epsilon)
             context.fc(rowRange.count, normalized: normalized.pointer, into: h)
+            context.preActivation?.store(rows: rowRange, from: h)
             activationPass(h, a, scaling: nil, n, quick: context.isQuickGELU)
             linearAccumulate(a, rows: rowRange, weight: projectionWeight, beta: beta, into: out)
         }
         let inputs = [x, normWeight, normBias, fcWeight] + (fcBias.map { [$0] } ?? []) + [projectionWeight]
             + (projectionBias.map { [$0] } ?? []) + (residual.map { [$0] } ?? [])
-        return Tape.shared.record(.fusedMLP(context), inputs: inputs, output: out)
+        return Tape.shared.record(.fusedMLP(context.kept()), inputs: inputs, output: out)
     }
 }
 
@@ -99,14 +108,18 @@ enum FusedMLPGradient {
         let chunks = c.chunks, largest = chunks.map(\.count).max() ?? 0
         let normalized = TensorStorage(capacity: largest * width)
         let activations = TensorStorage(capacity: largest * hidden), dHidden = TensorStorage(capacity: largest * hidden)
+        // Chunks of the kept input and pre-activation widened from bfloat16 (unused when they are kept in float32).
+        let inputRows = TensorStorage(capacity: c.input.isBFloat16 ? largest * width : 0)
+        let hiddenRows = TensorStorage(capacity: c.preActivation?.isBFloat16 == true ? largest * hidden : 0)
         for rowRange in chunks where wantsHidden || wantsProjection {
             let count = rowRange.count, first = rowRange.lowerBound, beta: Float = first == 0 ? 0 : 1
             let a = activations.pointer, dh = dHidden.pointer, s = normalized.pointer
             let gRows = g.pointer + first * width
-            c.normalize(rowRange, into: s, epsilon: nil)
+            let x = c.input.rows(rowRange, scratch: inputRows.pointer)
+            c.normalize(x, rows: rowRange, into: s, epsilon: nil)
             let h: UnsafePointer<Float>
             if let kept = c.preActivation {
-                h = kept.pointer + first * hidden
+                h = kept.rows(rowRange, scratch: hiddenRows.pointer)
             } else {
                 c.fc(count, normalized: s, into: a)
                 h = UnsafePointer(a)
@@ -131,7 +144,7 @@ enum FusedMLPGradient {
                 let dxRows = dx.storage.pointer + first * width
                 BLAS.gemm(transposeA: false, transposeB: false, m: count, n: width, k: hidden, a: dh, lda: hidden,
                           b: c.fcWeight.pointer, ldb: width, c: dxRows, ldc: width)
-                Kernels.layerNormBackward(dxRows, c.input.pointer + first * width, c.normWeight.pointer, c.mean.pointer + first,
+                Kernels.layerNormBackward(dxRows, x, c.normWeight.pointer, c.mean.pointer + first,
                                           c.inverseStd.pointer + first, wantsX ? dxRows : nil, dNormWeight.storage.pointer,
                                           dNormBias.storage.pointer, count, width)
             }

@@ -106,13 +106,13 @@ enum Gradient {
         case .fusedLinear(let context):
             return FusedLinearGradient.backward(context, outputGradient: g, needs: needs)
         case .attention(let context):
-            return AttentionGradient.backward(context, outputGradient: g)
+            return AttentionGradient.backward(context.restored(), outputGradient: g)
         case .rowAttention(let context):
             return RowAttentionGradient.backward(context, outputGradient: g)
         case .fusedMLP(let context):
             return FusedMLPGradient.backward(context, outputGradient: g, needs: needs)
         case .attentionProjection(let context):
-            return AttentionProjectionGradient.backward(context, outputGradient: g, needs: needs)
+            return AttentionProjectionGradient.backward(context.restored(), outputGradient: g, needs: needs)
         case .conv2d(let x, let w, let geometry):
             return ConvolutionGradient.conv2d(input: x, weight: w, g: geometry, outputGradient: g, needs: needs)
         case .avgPool2d(let shape, let kernel, let stride):

@@ -21,9 +21,14 @@ public final class Tape {
     private var nextVariable = 0
     private var isLeaf: [Bool] = []   // indexed by id - firstVariable
     var gradientsEnabled = true
+    /// How the big activations backward reads (inputs of fused linear layers, MLPs and attention) are kept.
+    public var activationPrecision = ActivationPrecision.fp32
 
     /// Whether operations are currently recorded.
     public var isRecording: Bool { gradientsEnabled }
+
+    /// Whether tensors handed to the tape now are kept as bfloat16.
+    var keepsBFloat16Activations: Bool { gradientsEnabled && activationPrecision == .bf16 }
 
     /// Whether `variable` is a variable of the current tape (not -1 and not from before a reset).
     public func isCurrent(_ variable: Int) -> Bool { variable >= firstVariable && variable < nextVariable }

@@ -28,7 +28,7 @@ public struct CheckpointModel {
         }
         settings = recorded
         task = try family.makeTask(modelConfig: metadata.model, settings: recorded)
-        _ = try RunCheckpoints.restore(loaded, into: task, family: family.name)
+        _ = try RunCheckpoints.restore(loaded, into: task, family: family.name, allowingWeightsOnly: true)
         task.checkpointAttachment = metadata.tokenizer
     }
 

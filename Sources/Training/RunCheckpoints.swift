@@ -15,6 +15,10 @@ public struct CheckpointMetadata: Codable, Sendable {
     public var optimizer = "adamw"
     /// The built-in tokenizer the run trained (its JSON file), so the checkpoint alone can be evaluated or resumed.
     public var tokenizer: String?
+    /// Set in checkpoints for inference (`swiftclip export --format checkpoint`): parameters only, possibly stored as
+    /// bfloat16 or float16, no optimizer moments; `eval`, `embed`, `serve`, `caption` and `--init-*` read them, resuming
+    /// refuses them.
+    public var weightsOnly: Bool?
 
     public var familyName: String { family ?? "clip" }
 }
@@ -98,10 +102,16 @@ public final class RunCheckpoints {
     }
 
     /// Loads parameters into `model` (strictly: missing, unused or mis-shaped keys are errors naming the key)
-    /// and returns the moments (laid out like the parameters) and the training state.
-    public static func restore(_ checkpoint: LoadedCheckpoint, into task: TrainingTask, family: String) throws -> Restored {
+    /// and returns the moments (laid out like the parameters) and the training state. A weights-only checkpoint (no
+    /// moments) is refused unless `allowingWeightsOnly`; its moments are then empty.
+    public static func restore(_ checkpoint: LoadedCheckpoint, into task: TrainingTask, family: String,
+                               allowingWeightsOnly: Bool = false) throws -> Restored {
         let file = checkpoint.url.path
         let metadata = try Self.metadata(of: checkpoint)
+        let isWeightsOnly = metadata.weightsOnly ?? false
+        guard allowingWeightsOnly || !isWeightsOnly else {
+            throw TrainingError("\(file): a weights-only checkpoint for inference (no optimizer state): it cannot resume a run; start one from it with --init-image/--init-text")
+        }
         guard metadata.familyName == family else {
             throw TrainingError("\(file): a \(metadata.familyName) checkpoint, not one of --task \(family)")
         }
@@ -110,13 +120,14 @@ public final class RunCheckpoints {
         }
         let store = task.parameters
         var stored: [String: StoredTensor] = [:]
-        var first = [Float](repeating: 0, count: store.count), second = first
+        var first = [Float](repeating: 0, count: isWeightsOnly ? 0 : store.count), second = first
         var momentsFound = 0
         for t in checkpoint.tensors {
             var isMoment = false
             for (prefix, isFirst) in [(firstMomentPrefix, true), (secondMomentPrefix, false)] where t.name.hasPrefix(prefix) {
                 isMoment = true
                 let name = String(t.name.dropFirst(prefix.count))
+                guard !isWeightsOnly else { throw TrainingError("\(file): a weights-only checkpoint holds moment \(t.name)") }
                 guard let p = store[name], p.shape == t.shape else { throw TrainingError("\(file): moment \(t.name) does not fit the model") }
                 if isFirst { first.replaceSubrange(p.offset..<(p.offset + p.count), with: t.values) }
                 else { second.replaceSubrange(p.offset..<(p.offset + p.count), with: t.values) }
@@ -124,7 +135,7 @@ public final class RunCheckpoints {
             }
             if !isMoment { stored[t.name] = StoredTensor(shape: t.shape, dtype: "F32", floats: t.values, integers: []) }
         }
-        guard momentsFound == 2 * store.parameters.count else {
+        guard isWeightsOnly || momentsFound == 2 * store.parameters.count else {
             throw TrainingError("\(file): has \(momentsFound) AdamW moment tensors, expected \(2 * store.parameters.count)")
         }
         try store.load(stored, from: file)

@@ -32,6 +32,8 @@ public struct StepTimer {
     public var accumulation = 1
     /// Gradient bucket size for the all-reduce (--bucket-mb of a training run).
     public var bucketBytes = 8 << 20
+    /// How activations are kept for backward (--activation-dtype of a training run).
+    public var activationPrecision = ActivationPrecision.fp32
 
     public init(task: TrainingTask, data: TrainingDataSource, batchPerRank: Int, forwardMACsPerSample: Double) {
         self.task = task
@@ -45,6 +47,7 @@ public struct StepTimer {
     public func run(steps: Int, warmup: Int = 1, communicator: Communicator) throws -> Measurement {
         let engine = try StepEngine(task: task, communicator: communicator, hyperparameters: AdamW.Hyperparameters(), bucketBytes: bucketBytes)
         engine.accumulation = accumulation
+        engine.activationPrecision = activationPrecision
         let trainable = [Bool](repeating: true, count: task.parameters.parameters.count)
         try communicator.broadcast(task.parameters.flatValues, root: 0)
         AllocatorPolicy.releaseFreedMemory()  // the model's initialisation temporaries, as a training run does

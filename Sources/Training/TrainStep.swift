@@ -42,6 +42,8 @@ public final class StepEngine {
 
     public var gradientClipNorm: Double?
     public var accumulation = 1
+    /// How the tape keeps activations for backward during this engine's steps (`--activation-dtype`).
+    public var activationPrecision = ActivationPrecision.fp32
 
     /// - Parameters:
     ///   - shardOptimizer: ZeRO-1 (ignored on one rank, whose shard would be everything).
@@ -71,6 +73,9 @@ public final class StepEngine {
     /// Runs one step on this rank's batch; `trainable[i]` says whether parameter i trains. Frozen parameters get no
     /// gradient computation (they are not tracked), no all-reduce and no optimizer update.
     public func step(_ batch: TaskBatch, trainable: [Bool], learningRate: Float) throws -> StepOutcome {
+        let previousPrecision = Tape.shared.activationPrecision
+        Tape.shared.activationPrecision = activationPrecision
+        defer { Tape.shared.activationPrecision = previousPrecision }
         let store = task.parameters
         let active = trainable.indices.filter { trainable[$0] }
         for i in active {

@@ -29,6 +29,8 @@ public final class Trainer {
     public let engine: StepEngine
     public private(set) var state = TrainingState()
     public private(set) var controller: StageController
+    /// The run's settings with each stage's `settings:` applied, by stage index.
+    let stageSettings: [Settings]
 
     /// Called on rank 0 after each step.
     public var onStep: ((StepRecord) throws -> Void)?
@@ -64,8 +66,11 @@ public final class Trainer {
                                 overlapCommunication: settings.overlapComm)
         engine.gradientClipNorm = settings.gradClipNorm
         engine.accumulation = settings.accumFreq
+        engine.activationPrecision = settings.activationDtype
         task.setRecomputation(blocks: settings.checkpointedBlocksPerTower, mlpBlocks: settings.recomputeMlpBlocks ?? 0)
         controller = StageController(stages: settings.stages.stages)
+        stageSettings = try controller.stages.map { try Families.registry.settings(settings, in: $0) }
+        task.applyStageSettings(stageSettings[0])
         state.seed = settings.seed
         state.hyperparameters = hyper
         state.worldSize = communicator.size
@@ -85,6 +90,7 @@ public final class Trainer {
         state.stage = saved.stage
         state.consecutiveNonFinite = saved.consecutiveNonFinite
         controller.apply(saved.stage)
+        task.applyStageSettings(stageSettings[controller.state.index])
     }
 
     /// Which parameters train in the current stage and under the family's own freezing settings (e.g. `--lock-image`).
@@ -189,6 +195,7 @@ public final class Trainer {
         if decision != controller.state {
             let previous = controller.current.name
             controller.apply(decision)
+            task.applyStageSettings(stageSettings[controller.state.index])
             if communicator.rank == 0 {
                 try onMessage?("stage \(previous) -> \(controller.current.name) at step \(state.step)")
             }

@@ -2,6 +2,7 @@ import DataPipeline
 import Distributed
 import Foundation
 import Optim
+import TensorCore
 
 /// Where training samples come from (`--dataset-type`).
 public enum DatasetType: String, SettingEnumeration {
@@ -30,6 +31,7 @@ public enum ReportTarget: String, SettingEnumeration {
 
 extension LearningRateSchedule.Kind: SettingEnumeration {}
 extension WirePrecision: SettingEnumeration {}
+extension ActivationPrecision: SettingEnumeration {}
 
 /// The engine's settings, read by every family. Long names follow OpenCLIP's flags (`--batch-size` is per rank).
 public struct EngineSettings: SettingCatalog {
@@ -96,6 +98,8 @@ public struct EngineSettings: SettingCatalog {
                                        help: "Element type of gradient communication: fp32, or bf16 (each rank's share rounded to bfloat16, summed in float32: half the bytes).")
     public let overlapComm = Setting("overlap-comm", true,
                                      help: "All-reduce gradient buckets while backward still runs (false: all of them after backward, which exposes the whole communication; for measuring what overlap hides).")
+    public let activationDtype = Setting("activation-dtype", ActivationPrecision.fp32,
+                                         help: "Element type of the activations kept for backward (inputs of the fused linear layers, MLPs and attention): fp32, or bf16 (computed in float32, stored as bfloat16: about half their memory).")
     public let replicaCheckEvery = Setting("replica-check-every", 100, help: "Verify replicas agree every N steps (0: only at start and at saves).",
                                            check: SettingCheck.nonNegative)
 

@@ -8,13 +8,18 @@ public struct Setting<Value: SettingValue>: Sendable {
     public let name: String
     public let defaultValue: Value
     public let help: String
+    /// Whether a stage of the staged schedule may give it another value (its `settings:`); the family reads it again
+    /// in `TrainingTask.applyStageSettings` whenever the stage changes.
+    public let perStage: Bool
     /// An error message for a value that parses but is not allowed (nil when allowed).
     let check: @Sendable (Value) -> String?
 
-    public init(_ name: String, _ defaultValue: Value, help: String, check: @escaping @Sendable (Value) -> String? = { _ in nil }) {
+    public init(_ name: String, _ defaultValue: Value, help: String, perStage: Bool = false,
+                check: @escaping @Sendable (Value) -> String? = { _ in nil }) {
         self.name = name
         self.defaultValue = defaultValue
         self.help = help
+        self.perStage = perStage
         self.check = check
     }
 
@@ -42,11 +47,14 @@ public struct AnySetting: Sendable {
     public let takesSeveralArguments: Bool
     public let expectation: String
     public let defaultText: String?
+    /// A stage may override it (`Setting.perStage`).
+    public let perStage: Bool
     let parse: @Sendable (String) throws -> any SettingValue
 
     init<V>(_ setting: Setting<V>, families: [String]?) {
         name = setting.name
         help = setting.help
+        perStage = setting.perStage
         self.families = families
         isSwitch = V.isSwitch
         takesSeveralArguments = V.takesSeveralArguments

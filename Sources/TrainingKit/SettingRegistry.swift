@@ -75,6 +75,24 @@ public struct SettingRegistry: Sendable {
         }
     }
 
+    /// `settings` as they are while `stage` runs: its `settings:` applied over the run's. Errors name the stage and the
+    /// setting: an unknown one, one the run's family does not read, one not declared `perStage`, or a bad value.
+    public func settings(_ settings: Settings, in stage: Stage) throws -> Settings {
+        var result = settings
+        for (name, text) in stage.settings.sorted(by: { $0.key < $1.key }) {
+            guard let setting = byName[name] else { throw TrainingError("stage \(stage.name): unknown setting '\(name)'\(suggestion(for: name))") }
+            guard setting.families?.contains(settings.task) ?? true else {
+                throw TrainingError("stage \(stage.name): --\(name) is not a setting of --task \(settings.task)")
+            }
+            guard setting.perStage else {
+                let allowed = all.filter { $0.perStage && ($0.families?.contains(settings.task) ?? true) }.map { "--\($0.name)" }
+                throw TrainingError("stage \(stage.name): --\(name) cannot change between stages (a stage may set: \(allowed.isEmpty ? "none" : allowed.joined(separator: ", ")))")
+            }
+            do { try apply(name, text, to: &result) } catch let error as TrainingError { throw TrainingError("stage \(stage.name): \(error.description)") }
+        }
+        return result
+    }
+
     /// Checks that every setting given is one the chosen family reads, and that the family is registered.
     public func checkFamily(of settings: Settings) throws {
         let task = settings.task

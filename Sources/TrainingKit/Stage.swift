@@ -22,6 +22,9 @@ public struct Stage: Codable, Equatable, Sendable {
     /// ... or a plateau of a validation metric (e.g. `clip_val_loss`, `zeroshot-val-top1`) that has not
     /// improved by `minDelta` for `patience` evaluations. A stage without an end condition runs to the end.
     public var plateau: Plateau?
+    /// Settings this stage gives other values (flag name → value text), e.g. `force-patch-dropout: 0` for FLIP's final
+    /// unmasked phase; only settings declared `perStage` (checked by `SettingRegistry.settings(_:in:)`).
+    public var settings: [String: String] = [:]
 
     public struct Plateau: Codable, Equatable, Sendable {
         public var metric: String
@@ -43,7 +46,7 @@ public struct Stage: Codable, Equatable, Sendable {
         }
     }
 
-    enum CodingKeys: String, CodingKey { case name, train, freeze, lr, warmup, schedule, steps, samples, plateau }
+    enum CodingKeys: String, CodingKey { case name, train, freeze, lr, warmup, schedule, steps, samples, plateau, settings }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -56,6 +59,20 @@ public struct Stage: Codable, Equatable, Sendable {
         steps = try c.decodeIfPresent(Int.self, forKey: .steps)
         samples = try c.decodeIfPresent(Int.self, forKey: .samples)
         plateau = try c.decodeIfPresent(Plateau.self, forKey: .plateau)
+        settings = try c.decodeIfPresent([String: ValueText].self, forKey: .settings)?.mapValues(\.text) ?? [:]
+    }
+
+    /// A stage setting's value as a recipe writes it (a switch, a number or text), kept as the text its flag takes.
+    private struct ValueText: Decodable {
+        let text: String
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let flag = try? c.decode(Bool.self) { text = String(flag) }
+            else if let integer = try? c.decode(Int.self) { text = String(integer) }
+            else if let number = try? c.decode(Double.self) { text = String(number) }
+            else { text = try c.decode(String.self) }
+        }
     }
 
     /// A prefix list, or one prefix given as a string.
@@ -64,8 +81,9 @@ public struct Stage: Codable, Equatable, Sendable {
         return try c.decodeIfPresent([String].self, forKey: key) ?? []
     }
 
-    public init(name: String, train: [String] = [], freeze: [String] = [], lr: Double? = nil, steps: Int? = nil) {
-        self.name = name; self.train = train; self.freeze = freeze; self.lr = lr; self.steps = steps
+    public init(name: String, train: [String] = [], freeze: [String] = [], lr: Double? = nil, steps: Int? = nil,
+                settings: [String: String] = [:]) {
+        self.name = name; self.train = train; self.freeze = freeze; self.lr = lr; self.steps = steps; self.settings = settings
     }
 
     /// Whether the parameter called `name` trains in this stage.

@@ -6,7 +6,7 @@ public struct StageList: SettingValue, DetailedSettingValue {
 
     public init(_ stages: [Stage] = []) { self.stages = stages }
 
-    static let knownKeys: Set<String> = ["name", "train", "freeze", "lr", "warmup", "schedule", "steps", "samples", "plateau"]
+    static let knownKeys: Set<String> = ["name", "train", "freeze", "lr", "warmup", "schedule", "steps", "samples", "plateau", "settings"]
 
     public static func parse(_ text: String) -> StageList? { try? parseExplaining(text) }
 

@@ -38,6 +38,10 @@ public protocol TrainingTask: AnyObject {
     /// only their MLP hidden layer.
     func setRecomputation(blocks: Int, mlpBlocks: Int)
 
+    /// Takes the settings of the stage that starts (the run's, with the stage's `settings:` applied): the family reads
+    /// again every setting it declares `perStage`. Called before the first step and at every stage change.
+    func applyStageSettings(_ settings: Settings)
+
     /// Training batches for this rank.
     func trainingData(_ context: RunContext) throws -> TrainingDataSource
     /// Evaluation for rank 0 during training and for `swiftclip eval`, or nil when the data gives nothing to evaluate.
@@ -52,6 +56,7 @@ extension TrainingTask {
     public func didStep() {}
     public var stepMetrics: [String: Double] { [:] }
     public var frozenPrefixes: [String] { [] }
+    public func applyStageSettings(_ settings: Settings) {}
 }
 
 /// What `TrainingTask.forward` produced.

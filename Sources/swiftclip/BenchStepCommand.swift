@@ -24,6 +24,8 @@ struct BenchStepCommand: ParsableCommand {
     @Option(name: .long, help: "Gradient bucket size in MB for the all-reduce.") var bucketMb = 8.0
     @Option(name: .long, help: "Untimed warm-up steps.") var warmup = 1
     @Flag(name: .long, help: "Print one JSON object on the last line.") var json = false
+    @Argument(parsing: .postTerminator, help: "Training settings after --, as `swiftclip train` takes them (e.g. -- --force-patch-dropout 0.5).")
+    var settingArguments: [String] = []
 
     func run() throws {
         try reportingErrors("bench-step") {
@@ -32,13 +34,16 @@ struct BenchStepCommand: ParsableCommand {
             let config = task == CLIPFamily.name ? try ModelCatalog.config(model) : nil
             let communicator = try MPILaunch.communicator()
             let settings = try Families.settings(arguments: ["--task", self.task, "--model", model, "--batch-size", "\(batchSize)",
-                                                             "--dataset-type", "random"])
+                                                             "--dataset-type", "random"] + settingArguments)
+            // The multiply-adds the step computes: with patch dropout the image tower runs on the kept tokens only.
+            let forwardMACs = config?.forwardMACsPerSample(patchDropout: settings.forcePatchDropout) ?? 0
             let task = try Families.family(named: self.task).makeTask(settings: settings)
             task.setRecomputation(blocks: gradCheckpointingBlocks ?? (gradCheckpointing ? Int.max : 0), mlpBlocks: recomputeMLPBlocks)
             let context = RunContext(settings: settings, rank: communicator.rank, worldSize: communicator.size, runDirectory: NSTemporaryDirectory())
             var timer = StepTimer(task: task, data: try task.trainingData(context), batchPerRank: batchSize,
-                                  forwardMACsPerSample: config?.forwardMACsPerSample ?? 0)
+                                  forwardMACsPerSample: forwardMACs)
             timer.accumulation = accumFreq
+            timer.activationPrecision = settings.activationDtype
             guard bucketMb > 0 else { throw ValidationError("--bucket-mb must be positive, got \(bucketMb)") }
             timer.bucketBytes = Int(bucketMb * 1_048_576)
             let m = try timer.run(steps: steps, warmup: warmup, communicator: communicator)
@@ -59,10 +64,10 @@ struct BenchStepCommand: ParsableCommand {
                 }
                 return
             }
-            let gflopsPerRank = 6 * config.forwardMACsPerSample * Double(batchSize) / m.secondsPerStep / 1e9
+            let gflopsPerRank = 6 * forwardMACs * Double(batchSize) / m.secondsPerStep / 1e9
             let sgemm = m.sgemmGFLOPS
             // The same rate counting the architecture's full FLOPs (every block on every token), as OpenCLIP computes.
-            let architectureRatio = m.gflopsVsSgemm * config.architectureMACsPerSample / config.forwardMACsPerSample
+            let architectureRatio = m.gflopsVsSgemm * config.architectureMACsPerSample / forwardMACs
             print(String(format: "%@: %d rank(s) x batch %d, BLAS threads %d: %.3f s/step, %.1f samples/s, %.1f GFLOP/s per rank (sgemm %.1f; ratio %.2f, %.2f counting the full architecture's FLOPs), exposed comm %.1f%%, peak RSS %.0f MB per rank, loss %.4f",
                          model, m.worldSize, batchSize, BLAS.threads, m.secondsPerStep, samplesPerSecond, gflopsPerRank, sgemm,
                          m.gflopsVsSgemm, architectureRatio, 100 * m.exposedCommunication, peakMB, m.loss))
@@ -71,7 +76,8 @@ struct BenchStepCommand: ParsableCommand {
                                              "seconds_per_step": m.secondsPerStep, "samples_per_s": samplesPerSecond,
                                              "gflops_per_rank": gflopsPerRank, "sgemm_gflops": sgemm, "gflops_vs_sgemm": m.gflopsVsSgemm,
                                              "architecture_gflops_vs_sgemm": architectureRatio,
-                                             "exposed_comm_fraction": m.exposedCommunication, "peak_rss_mb": peakMB, "loss": m.loss]
+                                             "exposed_comm_fraction": m.exposedCommunication, "peak_rss_mb": peakMB, "loss": m.loss,
+                                             "forward_macs_per_sample": forwardMACs]
                 print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
             }
         }

@@ -11,7 +11,7 @@ final class CheckpointCompressionTests: XCTestCase {
             CheckpointTensor(name: "mlp.c_fc.weight", shape: [256, 512], values: TestData.normal(256 * 512, seed: 22)),
         ]
         var ratios: [CheckpointFilter: Double] = [:]
-        for filter in CheckpointFilter.allCases {
+        for filter in [CheckpointFilter.none, .shuffle4] {
             let summary = try CheckpointFile.write(tensors, step: 0, metadataValue: .null,
                                                    to: directory.appendingPathComponent("\(filter).sclip"),
                                                    options: CheckpointWriteOptions(filter: filter))

@@ -137,17 +137,6 @@ final class CheckpointCorruptionTests: XCTestCase {
         }
     }
 
-    /// Edits the JSON header bytes in place (same length) and fixes the header checksum.
-    private func forgeHeaderBytes(_ file: URL, _ edit: (inout [UInt8]) -> Void) throws {
-        try editFile(file) { bytes in
-            let length = Int(bytes[16..<24].withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) })
-            var json = Array(bytes[32..<(32 + length)])
-            edit(&json)
-            let preamble = CheckpointFormat.preamble(headerLength: json.count, headerChecksum: json.withUnsafeBytes { xxh3($0) })
-            bytes.replaceSubrange(0..<(32 + length), with: preamble + json)
-        }
-    }
-
     /// Replaces the JSON header (keeping its reserved space) and fixes the header checksum, as a forger would.
     private func rewriteHeader(_ file: URL, _ edit: (inout CheckpointHeader, [UInt8]) -> Void) throws {
         try editFile(file) { bytes in

@@ -27,7 +27,8 @@ final class CheckpointRoundTripTests: XCTestCase {
     func testRoundTripIsBitExactForEveryFilterAndCodec() throws {
         let directory = try makeScratchDirectory(self)
         let tensors = sampleTensors()
-        for filter in CheckpointFilter.allCases {
+        // The filters a writer is asked for; `shuffle2` is what `shuffle4` becomes for 16-bit tensors (CheckpointDTypeTests).
+        for filter in [CheckpointFilter.none, .shuffle4] {
             for codec in CheckpointCodec.allCases {
                 for workers in [0, 2] {
                     let url = directory.appendingPathComponent("\(filter)-\(codec)-\(workers).sclip")

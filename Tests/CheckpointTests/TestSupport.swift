@@ -64,6 +64,17 @@ func editFile(_ url: URL, _ edit: (inout [UInt8]) -> Void) throws {
     try Data(bytes).write(to: url)
 }
 
+/// Edits the JSON header bytes in place (same length) and fixes the header checksum.
+func forgeHeaderBytes(_ file: URL, _ edit: (inout [UInt8]) -> Void) throws {
+    try editFile(file) { bytes in
+        let length = Int(bytes[16..<24].withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) })
+        var json = Array(bytes[32..<(32 + length)])
+        edit(&json)
+        let preamble = CheckpointFormat.preamble(headerLength: json.count, headerChecksum: json.withUnsafeBytes { xxh3($0) })
+        bytes.replaceSubrange(0..<(32 + length), with: preamble + json)
+    }
+}
+
 /// Asserts `body` throws a `CheckpointError` and returns its one-line description.
 func checkpointErrorDescription(_ body: () throws -> Void, file: StaticString = #filePath, line: UInt = #line) -> String {
     do {

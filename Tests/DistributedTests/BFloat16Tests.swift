@@ -1,5 +1,6 @@
 import XCTest
 @testable import Distributed
+import TensorCore
 
 final class BFloat16Tests: XCTestCase {
     func bits(_ pattern: UInt32) -> Float { Float(bitPattern: pattern) }

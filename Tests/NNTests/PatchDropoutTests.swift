@@ -12,14 +12,19 @@ final class PatchDropoutTests: XCTestCase {
         return config
     }
 
+    /// CoCa's image tower: an attentional pooler (3 queries over the kept tokens) instead of the class token.
+    static let cocaPooler = AttentionalPoolerShape(queries: 3, heads: 2)
+
     func images(_ count: Int, seed: UInt64 = 4) -> Tensor {
         var generator = SplitMix64(seed: seed)
         return Tensor.randomNormal([count, 3, 32, 32], using: &generator)
     }
 
-    func makeVision(dropout: PatchDropout) -> (ParameterStore, VisionTransformerEncoder) {
+    func makeVision(dropout: PatchDropout, pooler: AttentionalPoolerShape? = nil) -> (ParameterStore, VisionTransformerEncoder) {
         let store = ParameterStore()
-        var encoder = VisionTransformerEncoder(ParameterBuilder(store: store, seed: 1).scope("visual"), config: visionConfig, outputDim: 12)
+        var config = visionConfig
+        config.attentionalPool = pooler
+        var encoder = VisionTransformerEncoder(ParameterBuilder(store: store, seed: 1).scope("visual"), config: config, outputDim: 12)
         store.seal()
         perturb(store, seed: 2)
         encoder.patchDropout = dropout
@@ -75,9 +80,14 @@ final class PatchDropoutTests: XCTestCase {
         }
     }
 
-    /// Through the whole tower: the positional embedding's gradient by central differences, zero at dropped patches.
+    /// Through the whole tower: the positional embedding's gradient by central differences, zero at dropped patches;
+    /// with CLIP's class token and with CoCa's attentional pooler.
     func testEncoderGradientsMatchFiniteDifferences() {
-        let (store, encoder) = makeVision(dropout: PatchDropout(probability: 0.5, seed: 7))
+        for pooler in [nil, Self.cocaPooler] { checkEncoderGradients(pooler: pooler) }
+    }
+
+    func checkEncoderGradients(pooler: AttentionalPoolerShape?) {
+        let (store, encoder) = makeVision(dropout: PatchDropout(probability: 0.5, seed: 7), pooler: pooler)
         let input = images(1)
         var generator = SplitMix64(seed: 5)
         let r = Tensor.randomNormal([1, 12], using: &generator)
@@ -97,35 +107,40 @@ final class PatchDropoutTests: XCTestCase {
             for column in [0, 5, 11] {
                 let i = token * width + column
                 let numeric = centralDifference(positional.pointer + i, step: step, objective)
+                let label = "\(pooler == nil ? "class token" : "pooler"): token \(token) column \(column)"
                 if kept.contains(token) {
-                    XCTAssertEqual(Double(analytic[i]), numeric, accuracy: 2e-3 + 2e-2 * abs(numeric), "token \(token) column \(column)")
+                    XCTAssertEqual(Double(analytic[i]), numeric, accuracy: 2e-3 + 2e-2 * abs(numeric), label)
                 } else {
-                    XCTAssertEqual(analytic[i], 0, "dropped token \(token)")
-                    XCTAssertEqual(numeric, 0, "dropped token \(token)")
+                    XCTAssertEqual(analytic[i], 0, "dropped: \(label)")
+                    XCTAssertEqual(numeric, 0, "dropped: \(label)")
                 }
             }
         }
     }
 
     func testZeroProbabilityIsThePlainEncoderBitForBit() {
-        let (store, encoder) = makeVision(dropout: PatchDropout(probability: 0, seed: 7))
-        let input = images(3)
-        var generator = SplitMix64(seed: 5)
-        let r = Tensor.randomNormal([3, 12], using: &generator)
-        let (training, trainingGradients) = outputAndGradients(store: store, inputs: [input], r: r) { encoder.pooledFeatures($0[0], training: true) }
-        let (plain, plainGradients) = outputAndGradients(store: store, inputs: [input], r: r) { encoder.pooledFeatures($0[0]) }
-        XCTAssertEqual(training.values, plain.values)
-        assertSameGradients(trainingGradients, plainGradients, relative: 0, "p = 0")
+        for pooler in [nil, Self.cocaPooler] {
+            let (store, encoder) = makeVision(dropout: PatchDropout(probability: 0, seed: 7), pooler: pooler)
+            let input = images(3)
+            var generator = SplitMix64(seed: 5)
+            let r = Tensor.randomNormal([3, 12], using: &generator)
+            let (training, trainingGradients) = outputAndGradients(store: store, inputs: [input], r: r) { encoder.pooledFeatures($0[0], training: true) }
+            let (plain, plainGradients) = outputAndGradients(store: store, inputs: [input], r: r) { encoder.pooledFeatures($0[0]) }
+            XCTAssertEqual(training.values, plain.values)
+            assertSameGradients(trainingGradients, plainGradients, relative: 0, "p = 0, pooler \(pooler != nil)")
+        }
     }
 
     func testEvaluationUsesEveryPatch() {
-        // The stores own the parameters the encoders read, so they are kept alive.
-        let (droppingStore, dropping) = makeVision(dropout: PatchDropout(probability: 0.5, seed: 7))
-        let (plainStore, plain) = makeVision(dropout: PatchDropout())
-        defer { withExtendedLifetime((droppingStore, plainStore)) {} }
-        let input = images(3)
-        Tape.shared.reset()
-        XCTAssertEqual(dropping.pooledFeatures(input).values, plain.pooledFeatures(input).values)
-        XCTAssertNotEqual(dropping.pooledFeatures(input, training: true).values, plain.pooledFeatures(input).values)
+        for pooler in [nil, Self.cocaPooler] {
+            // The stores own the parameters the encoders read, so they are kept alive.
+            let (droppingStore, dropping) = makeVision(dropout: PatchDropout(probability: 0.5, seed: 7), pooler: pooler)
+            let (plainStore, plain) = makeVision(dropout: PatchDropout(), pooler: pooler)
+            defer { withExtendedLifetime((droppingStore, plainStore)) {} }
+            let input = images(3)
+            Tape.shared.reset()
+            XCTAssertEqual(dropping.pooledFeatures(input).values, plain.pooledFeatures(input).values)
+            XCTAssertNotEqual(dropping.pooledFeatures(input, training: true).values, plain.pooledFeatures(input).values)
+        }
     }
 }

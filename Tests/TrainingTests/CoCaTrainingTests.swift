@@ -83,6 +83,31 @@ final class CoCaTrainingTests: XCTestCase {
         XCTAssertEqual(withoutGradients { try! makeEngine().0.task.forward(batch) }.global.count, 2)
     }
 
+    /// `--force-patch-dropout` (declared for both image-tower families) drops CoCa's image patches in the engine's
+    /// training forward only: p = 0 is the plain forward bit for bit, p = 0.5 changes the loss but not evaluation, and a
+    /// stage's `settings:` switches it off.
+    func testPatchDropoutAppliesToTheTrainingForwardOnly() throws {
+        let (plain, batch) = try makeEngine()
+        var settings = try Families.settings(arguments: ["--task", "coca", "--force-patch-dropout", "0.5", "--seed", "3"])
+        let (dropping, _) = try makeEngine(settings: settings)
+        let model = try XCTUnwrap(dropping.task as? CoCaTask).model
+        XCTAssertEqual(model.patchDropout, PatchDropout(probability: 0.5, seed: 3))
+        let images = batch.tensor("image"), tokens = batch.rows("text")
+        let plainLoss = withoutGradients { plain.task.forward(batch).local!.scalar }
+        let droppedLoss = withoutGradients { dropping.task.forward(batch).local!.scalar }
+        XCTAssertNotEqual(plainLoss, droppedLoss)
+        let evaluated = withoutGradients { model.forward(images: images, tokens: tokens).decoderFeatures.values }
+        let plainModel = try XCTUnwrap(plain.task as? CoCaTask).model
+        XCTAssertEqual(evaluated, withoutGradients { plainModel.forward(images: images, tokens: tokens).decoderFeatures.values })
+        XCTAssertEqual(withoutGradients { plainModel.forward(images: images, tokens: tokens, training: true).decoderFeatures.values }, evaluated,
+                       "p = 0: the training forward is the plain one")
+        // A stage that sets it to 0 gives the plain training loss back.
+        settings.forcePatchDropout = 0.5
+        dropping.task.applyStageSettings(try Families.registry.settings(settings, in: Stage(name: "unmasked", settings: ["force-patch-dropout": "0"])))
+        XCTAssertEqual(model.patchDropout.probability, 0)
+        XCTAssertEqual(withoutGradients { dropping.task.forward(batch).local!.scalar }, plainLoss)
+    }
+
     /// The recorded model config reads back equal from JSON (a checkpoint header) and rebuilds the same model.
     func testModelConfigSurvivesACheckpointHeader() throws {
         let settings = try Families.settings(arguments: ["--task", "coca", "--model", "coca-small"])

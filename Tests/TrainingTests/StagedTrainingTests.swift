@@ -153,3 +153,63 @@ final class LockedTowerResumeTests: XCTestCase {
         XCTAssertEqual(steps[names.firstIndex(of: "text_projection")!], 4)       // continued from the checkpoint
     }
 }
+
+/// A stage's `settings:` override the run's settings declared `perStage` while it runs: FLIP's final unmasked phase is
+/// a stage with `force-patch-dropout: 0`.
+final class StageSettingsTests: XCTestCase {
+    func makeTrainer(_ stages: [Stage], steps: Int = 4) throws -> Trainer {
+        var settings = try Families.settings(arguments: ["--model", FixturePaths.clipTiny + "/config.json", "--dataset-type", "random",
+                                                         "--batch-size", "8", "--max-steps", "\(steps)", "--train-num-samples", "800",
+                                                         "--warmup", "1", "--force-patch-dropout", "0.5"])
+        settings.stages = StageList(stages)
+        let task = try CLIPFamily.makeTask(settings: settings)
+        let data = try task.trainingData(RunContext(settings: settings, runDirectory: NSTemporaryDirectory()))
+        return try Trainer(settings: settings, task: task, communicator: LocalCommunicator(), data: data)
+    }
+
+    func testFinalUnmaskedStageSwitchesPatchDropoutOffAndResumesThere() throws {
+        let stages = [Stage(name: "flip", steps: 2), Stage(name: "unmasked", settings: ["force-patch-dropout": "0"])]
+        let trainer = try makeTrainer(stages)
+        let model = try XCTUnwrap(trainer.task as? CLIPTask).model
+        var probabilityAtStep: [Int: Double] = [:]
+        // onStep runs after the step, before the stage decision: it sees the probability the step trained with.
+        trainer.onStep = { record in probabilityAtStep[record.step] = model.patchDropout.probability }
+        let final = try trainer.run()
+        XCTAssertEqual(probabilityAtStep, [1: 0.5, 2: 0.5, 3: 0, 4: 0])
+
+        // A run resumed inside the unmasked stage trains unmasked from its first step.
+        let resumed = try makeTrainer(stages)
+        let resumedModel = try XCTUnwrap(resumed.task as? CLIPTask).model
+        XCTAssertEqual(resumedModel.patchDropout.probability, 0.5)
+        var saved = TrainingState()
+        saved.step = 3
+        saved.samplesSeen = 24
+        saved.stage = final.stage
+        try resumed.restore(saved)
+        XCTAssertEqual(resumedModel.patchDropout.probability, 0)
+    }
+
+    func testStageSettingsParseFromRecipesAndRefuseWhatCannotChange() throws {
+        let parsed = try StageList.parseExplaining(#"[{"name": "a", "steps": 2, "settings": {"force-patch-dropout": 0.25}}, {"settings": {"force-patch-dropout": 0}}]"#)
+        XCTAssertEqual(parsed.stages.map(\.settings), [["force-patch-dropout": "0.25"], ["force-patch-dropout": "0"]])
+        let reparsed = try StageList.parseExplaining(try XCTUnwrap(parsed.settingText))
+        XCTAssertEqual(reparsed, parsed, "the resolved recipe reads back the same stages")
+
+        let cases: [([String: String], String)] = [
+            (["lr": "0.1"], "stage s: --lr cannot change between stages (a stage may set: --force-patch-dropout)"),
+            (["force-patch-dropout": "1.5"], "stage s: --force-patch-dropout must be at least 0 and below 1, got 1.5"),
+            (["force-patch-dropout": "half"], "stage s: --force-patch-dropout: 'half' is not"),
+            (["patch-dropout": "0"], "stage s: unknown setting 'patch-dropout'"),
+        ]
+        for (overrides, message) in cases {
+            XCTAssertThrowsError(try makeTrainer([Stage(name: "s", steps: 1, settings: overrides), Stage(name: "rest")])) { error in
+                XCTAssertTrue("\(error)".contains(message), "\(error)")
+            }
+        }
+        var fusion = try Families.settings(arguments: ["--task", "fusion"])
+        fusion.stages = StageList([Stage(name: "s", settings: ["force-patch-dropout": "0"])])
+        XCTAssertThrowsError(try Families.registry.settings(fusion, in: fusion.stages.stages[0])) { error in
+            XCTAssertTrue("\(error)".contains("stage s: --force-patch-dropout is not a setting of --task fusion"), "\(error)")
+        }
+    }
+}

@@ -1,5 +1,5 @@
-/// bfloat16: the upper half of a Float32's bits (sign, 8 exponent bits, 7 mantissa bits), the wire type of
-/// `--grad-comm-dtype bf16`.
+/// bfloat16: the upper half of a Float32's bits (sign, 8 exponent bits, 7 mantissa bits): the wire type of
+/// `--grad-comm-dtype bf16`, a storage type of exported weights and of activations kept for backward.
 public enum BFloat16 {
     /// Rounds to the nearest bfloat16, ties to even; NaN stays a (quiet) NaN with its sign, infinities stay
     /// infinite, values beyond the largest finite bfloat16 round to infinity, and subnormals round like any other value.
@@ -40,16 +40,4 @@ public enum BFloat16 {
             for k in 0..<count { destination[k] += widen(segment[k]) }
         }
     }
-}
-
-/// The element type gradients travel in (`--grad-comm-dtype`).
-public enum WirePrecision: String, CaseIterable, Sendable {
-    /// Float32: the average is exact up to MPI's order of summation.
-    case fp32
-    /// bfloat16: half the bytes; each rank's share (gradient / world size) is rounded to bfloat16 before it is sent,
-    /// and the shares are summed in Float32.
-    case bf16
-
-    /// Bytes per element on the wire.
-    public var bytesPerElement: Int { self == .fp32 ? 4 : 2 }
 }
