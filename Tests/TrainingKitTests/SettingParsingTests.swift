@@ -61,7 +61,7 @@ final class SettingParsingTests: XCTestCase {
         XCTAssertEqual(s.stages.stages[0].train, ["visual.proj"])
         XCTAssertEqual(s.stages.stages[1].schedule, .const)
         XCTAssertEqual(error(["--stages", #"[{"name": "a", "step": 5}]"#]),
-                       "--stages: stage 1: unknown key 'step' (known: freeze, lr, name, plateau, samples, schedule, steps, train, warmup)")
+                       "--stages: stage 1: unknown key 'step' (known: freeze, lr, name, plateau, samples, schedule, settings, steps, train, warmup)")
     }
 
     func testRecipeFileWithListsAndNestedStages() throws {
