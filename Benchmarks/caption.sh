@@ -6,7 +6,8 @@
 # whole sequence runs ROUNDS times (default 2): a ratio is the mean of its per-round ratios, so drift between rounds
 # cancels. OpenCLIP: Benchmarks/openclip/coca.py (training with the plain venv, generation with the --coca venv that
 # has transformers 4.56.2, see Benchmarks/openclip/setup.sh).
-# Usage: Benchmarks/run caption [--json]      (STEPS=N timed steps / batches per case, default 3)
+# Usage: Benchmarks/run caption [--json]      (STEPS=N timed steps / batches per case, default 3; CASES="greedy beam3"
+# runs only those of train1 train2 greedy beam3, the others report null)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source launch/build-env
@@ -14,6 +15,10 @@ swift build "${SWIFT_BUILD_FLAGS[@]}" --product swiftclip 2>&1 | grep -E "error"
 BIN=.build/release/swiftclip
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 MODEL=${MODEL:-coca-small}; BATCH=${BATCH:-128}; GEN_BATCH=${GEN_BATCH:-16}; STEPS=${STEPS:-3}; ROUNDS=${ROUNDS:-2}
+CASES=${CASES:-train1 train2 greedy beam3}
+for case in $CASES; do
+  case $case in train1|train2|greedy|beam3) ;; *) echo "caption.sh: unknown case '$case' in CASES (train1 train2 greedy beam3)" >&2; exit 2 ;; esac
+done
 CONFIG=cluster-configs/models/$MODEL.json
 Benchmarks/openclip/setup.sh --coca >&2
 OPENCLIP_PY=${OPENCLIP_VENV:-/opt/openclip-venv}/bin/python
@@ -47,7 +52,7 @@ openclip_generate() { # BEAMS
 
 declare -A OURS THEIRS RSS_OURS RSS_THEIRS RATIOS
 for round in $(seq "$ROUNDS"); do
-  for case in train1 train2 greedy beam3; do
+  for case in $CASES; do
     case $case in
       train1) a=$(ours_train 1); b=$(openclip_train 1); key=samples_per_s ;;
       train2) a=$(ours_train 2); b=$(openclip_train 2); key=samples_per_s ;;
@@ -69,19 +74,19 @@ printf '\n%s, training batch %s per rank, generation batch %s, 20 tokens; OpenCL
 printf '%-26s %14s %14s %8s %10s %10s\n' case SwiftCLIP OpenCLIP ratio "RSS ours" "RSS theirs"
 for case in train1 train2 greedy beam3; do
   printf '%-26s %14s %14s %8s %10s %10s\n' "$case $([ "${case#train}" != "$case" ] && echo samples/s || echo captions/s)" \
-    "$(mean "${OURS[$case]}")" "$(mean "${THEIRS[$case]}")" "$(mean "${RATIOS[$case]}")" "$(peak "${RSS_OURS[$case]}")" "$(peak "${RSS_THEIRS[$case]}")"
+    "$(mean "${OURS[$case]:-}")" "$(mean "${THEIRS[$case]:-}")" "$(mean "${RATIOS[$case]:-}")" "$(peak "${RSS_OURS[$case]:-}")" "$(peak "${RSS_THEIRS[$case]:-}")"
 done
-rss_2r=$(ratio "$(peak "${RSS_OURS[train2]}")" "$(peak "${RSS_THEIRS[train2]}")")
-rss_1r=$(ratio "$(peak "${RSS_OURS[train1]}")" "$(peak "${RSS_THEIRS[train1]}")")
+rss_2r=$(ratio "$(peak "${RSS_OURS[train2]:-}")" "$(peak "${RSS_THEIRS[train2]:-}")")
+rss_1r=$(ratio "$(peak "${RSS_OURS[train1]:-}")" "$(peak "${RSS_THEIRS[train1]:-}")")
 printf 'peak RSS per rank, ours / OpenCLIP: %s at 2 ranks, %s at 1 rank\n' "$rss_2r" "$rss_1r"
 if [ "${1:-}" = "--json" ]; then
   printf '{"model": "%s", "batch_per_rank": %s, "generate_batch": %s, "rounds": %s, ' "$MODEL" "$BATCH" "$GEN_BATCH" "$ROUNDS"
   printf '"samples_per_s_1r1t": %s, "samples_per_s_2r1t": %s, "openclip_samples_per_s_1r1t": %s, "openclip_samples_per_s_2r1t": %s, ' \
-    "$(mean "${OURS[train1]}")" "$(mean "${OURS[train2]}")" "$(mean "${THEIRS[train1]}")" "$(mean "${THEIRS[train2]}")"
+    "$(mean "${OURS[train1]:-}")" "$(mean "${OURS[train2]:-}")" "$(mean "${THEIRS[train1]:-}")" "$(mean "${THEIRS[train2]:-}")"
   printf '"peak_rss_mb_2r1t": %s, "openclip_peak_rss_mb_2r1t": %s, "peak_rss_mb_1r1t": %s, "openclip_peak_rss_mb_1r1t": %s, ' \
-    "$(peak "${RSS_OURS[train2]}")" "$(peak "${RSS_THEIRS[train2]}")" "$(peak "${RSS_OURS[train1]}")" "$(peak "${RSS_THEIRS[train1]}")"
+    "$(peak "${RSS_OURS[train2]:-}")" "$(peak "${RSS_THEIRS[train2]:-}")" "$(peak "${RSS_OURS[train1]:-}")" "$(peak "${RSS_THEIRS[train1]:-}")"
   printf '"captions_per_s_greedy": %s, "captions_per_s_beam3": %s, "openclip_captions_per_s_greedy": %s, "openclip_captions_per_s_beam3": %s, ' \
-    "$(mean "${OURS[greedy]}")" "$(mean "${OURS[beam3]}")" "$(mean "${THEIRS[greedy]}")" "$(mean "${THEIRS[beam3]}")"
+    "$(mean "${OURS[greedy]:-}")" "$(mean "${OURS[beam3]:-}")" "$(mean "${THEIRS[greedy]:-}")" "$(mean "${THEIRS[beam3]:-}")"
   printf '"vs_openclip_coca_1r1t": %s, "vs_openclip_coca_2r1t": %s, "rss_vs_openclip_coca": %s, "rss_vs_openclip_coca_1r1t": %s, "generate_vs_openclip_greedy": %s, "generate_vs_openclip_beam3": %s}\n' \
-    "$(mean "${RATIOS[train1]}")" "$(mean "${RATIOS[train2]}")" "$rss_2r" "$rss_1r" "$(mean "${RATIOS[greedy]}")" "$(mean "${RATIOS[beam3]}")"
+    "$(mean "${RATIOS[train1]:-}")" "$(mean "${RATIOS[train2]:-}")" "$rss_2r" "$rss_1r" "$(mean "${RATIOS[greedy]:-}")" "$(mean "${RATIOS[beam3]:-}")"
 fi

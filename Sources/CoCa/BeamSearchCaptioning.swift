@@ -42,6 +42,74 @@ struct BeamHypotheses {
     var best: ScoredCaption { entries.indices.max { (entries[$0].score, $0) < (entries[$1].score, $1) }.map { entries[$0] }! }
 }
 
+/// One image's beam search state: its live beams, their summed-logit scores and its finished hypotheses.
+struct ImageBeamSearch {
+    let beams: Int
+    var sequences: [[Int32]]
+    var scores: [Float]
+    var hypotheses: BeamHypotheses
+    var done = false
+
+    init(beams: Int, startTokenId: Int32) {
+        self.beams = beams
+        sequences = [[Int32]](repeating: [startTokenId], count: beams)
+        scores = [Float](repeating: -1e9, count: beams)
+        scores[0] = 0
+        hypotheses = BeamHypotheses(capacity: beams)
+    }
+
+    /// One step from this image's beams' logits, `beams` rows of `vocabulary` in `logits` from row `firstRow`: returns
+    /// which beam each new beam extends. The top 2K of (logit + beam score) are ranked by score, then by beam-major
+    /// candidate index (a stable sort's order); an end token ranked below K finishes a hypothesis.
+    mutating func advance(_ logits: [Float], firstRow: Int, vocabulary: Int, limits: CaptionLimits) -> [Int32] {
+        let length = sequences[0].count, end = Int(limits.endTokenId), keep = 2 * beams
+        // The best `keep` candidates, best first. A candidate enters only when strictly better than the worst kept, and
+        // goes after kept ones of equal score: candidates come in index order, so equal scores stay in index order.
+        var top: [(score: Float, beam: Int, token: Int)] = []
+        top.reserveCapacity(keep + 1)
+        for beam in 0..<beams {
+            let start = (firstRow + beam) * vocabulary
+            var row = Array(logits[start..<(start + vocabulary)])
+            if length < limits.minLength { row[end] = -.infinity }
+            limits.penalizingRepetitions(&row, of: sequences[beam])
+            let base = scores[beam]
+            for token in 0..<vocabulary {
+                let score = row[token] + base
+                if top.count == keep && !(score > top[keep - 1].score) { continue }
+                var position = top.count
+                while position > 0 && top[position - 1].score < score { position -= 1 }
+                top.insert((score, beam, token), at: position)
+                if top.count > keep { top.removeLast() }
+            }
+        }
+        var next: [(score: Float, beam: Int, token: Int)] = []
+        for (rank, candidate) in top.enumerated() {
+            if candidate.token == end {
+                if rank < beams { hypotheses.add(sequences[candidate.beam], score: candidate.score / normaliser(length + 1, limits)) }
+            } else {
+                next.append(candidate)
+            }
+            if next.count == beams { break }
+        }
+        done = hypotheses.isDone(bestScore: top[0].score, length: length + 1, lengthPenalty: limits.lengthPenalty)
+        sequences = next.map { sequences[$0.beam] + [Int32($0.token)] }
+        scores = next.map(\.score)
+        return next.map { Int32($0.beam) }
+    }
+
+    /// At the length limit, every live beam of an unfinished search becomes a hypothesis (no end token); the best one.
+    mutating func finish(limits: CaptionLimits) -> ScoredCaption {
+        if !done {
+            for (sequence, score) in zip(sequences, scores) { hypotheses.add(sequence, score: score / normaliser(sequence.count, limits)) }
+        }
+        return hypotheses.best
+    }
+
+    func normaliser(_ length: Int, _ limits: CaptionLimits) -> Float {
+        BeamHypotheses.normaliser(length: length, lengthPenalty: limits.lengthPenalty)
+    }
+}
+
 extension CoCaModel {
     /// Beam-search captions of images [B, 3, H, W], as OpenCLIP's `generate(generation_type="beam_search")` with
     /// transformers' `BeamSearchScorer`: a beam's score is the sum of its tokens' raw logits (no log-softmax); each step
@@ -52,13 +120,10 @@ extension CoCaModel {
     /// end token when shorter than the batch's longest + 1 (capped at `maxLength`), padded to that width.
     ///
     /// `beamGroups` groups without a diversity penalty (OpenCLIP's default) run identical searches of
-    /// `beams / beamGroups` beams, so one such search is run. Keys and values are cached per layer and reordered with
-    /// the beams; each image is searched on its own (images do not interact).
+    /// `beams / beamGroups` beams, so one such search is run.
     public func beamSearchCaptions(images: Tensor, limits: CaptionLimits, beams: Int, beamGroups: Int = 1) -> [ScoredCaption] {
         precondition(beams > 0 && beamGroups > 0 && beams % beamGroups == 0, "beam search: \(beams) beams in \(beamGroups) groups")
-        let best = (0..<images.shape[0]).map { image in
-            withoutGradients { beamSearch(image: images.slice(axis: 0, image..<(image + 1)), limits: limits, beams: beams / beamGroups) }
-        }
+        let best = withoutGradients { beamSearch(images: images, limits: limits, beams: beams / beamGroups) }
         let width = min(best.map(\.tokens.count).max()! + 1, limits.maxLength)
         return best.map { caption in
             var tokens = caption.tokens
@@ -67,52 +132,39 @@ extension CoCaModel {
         }
     }
 
-    /// The best hypothesis of one image [1, 3, H, W] with `beams` beams.
-    private func beamSearch(image: Tensor, limits: CaptionLimits, beams: Int) -> ScoredCaption {
-        let vocabulary = config.text.vocabSize, end = Int(limits.endTokenId)
-        let tokens = imageEncoder.attentionalPooledFeatures(image).tokens
-        let repeated = Tensor.concatenate([Tensor](repeating: tokens, count: beams), axis: 0)
-        let crossKeysValues = decoder.crossAttentionBlocks.map { $0.crossAttentionKeysValues(repeated) }
+    /// The best hypothesis of each image with `beams` beams. All unfinished images' beams run as one batch per step
+    /// (image-major, images x beams rows), so each step's products are large; an image's cross-attention keys and
+    /// values are computed once and read by all its beams; after each step the cached keys and values are reordered to
+    /// the surviving beams, and a finished image's rows leave the batch.
+    private func beamSearch(images: Tensor, limits: CaptionLimits, beams: Int) -> [ScoredCaption] {
+        let vocabulary = config.text.vocabSize
+        let tokens = imageEncoder.attentionalPooledFeatures(images).tokens
+        var crossKeysValues = decoder.crossAttentionBlocks.map { $0.crossAttentionKeysValues(tokens) }
+        var searches = (0..<images.shape[0]).map { _ in ImageBeamSearch(beams: beams, startTokenId: limits.startTokenId) }
+        var live = Array(searches.indices)
         var textCaches: [KeyValueCache] = [], decoderCaches: [KeyValueCache] = []
-        var sequences = [[Int32]](repeating: [limits.startTokenId], count: beams)
-        var scores = [Float](repeating: -1e9, count: beams)
-        scores[0] = 0
-        var hypotheses = BeamHypotheses(capacity: beams)
-        func normaliser(_ length: Int) -> Float { BeamHypotheses.normaliser(length: length, lengthPenalty: limits.lengthPenalty) }
-        var done = false
-        while !done && sequences[0].count < limits.maxLength {
-            let length = sequences[0].count
-            let features = textEncoder.tokenFeatureStep(sequences.map { $0.last! }, position: length - 1, caches: &textCaches)
+        var length = 1
+        while !live.isEmpty && length < limits.maxLength {
+            let lastTokens = live.flatMap { searches[$0].sequences.map { $0.last! } }
+            let features = textEncoder.tokenFeatureStep(lastTokens, position: length - 1, caches: &textCaches)
             let logits = decoder.logitsStep(features, caches: &decoderCaches, crossKeysValues: crossKeysValues).values
-            var candidates: [(score: Float, beam: Int, token: Int)] = []
-            candidates.reserveCapacity(beams * vocabulary)
-            for beam in 0..<beams {
-                var row = Array(logits[(beam * vocabulary)..<((beam + 1) * vocabulary)])
-                if length < limits.minLength { row[end] = -.infinity }
-                limits.penalizingRepetitions(&row, of: sequences[beam])
-                for token in 0..<vocabulary { candidates.append((row[token] + scores[beam], beam, token)) }
+            var survivors: [Int32] = [], stillLive: [Int] = [], liveBlocks: [Int32] = []
+            for (block, image) in live.enumerated() {
+                let extended = searches[image].advance(logits, firstRow: block * beams, vocabulary: vocabulary, limits: limits)
+                guard !searches[image].done else { continue }
+                survivors += extended.map { Int32(block * beams) + $0 }
+                stillLive.append(image)
+                liveBlocks.append(Int32(block))
             }
-            let top = candidates.indices.sorted { (candidates[$0].score, -$0) > (candidates[$1].score, -$1) }.prefix(2 * beams)
-                .map { candidates[$0] }
-            var next: [(score: Float, beam: Int, token: Int)] = []
-            for (rank, candidate) in top.enumerated() {
-                if candidate.token == end {
-                    if rank < beams { hypotheses.add(sequences[candidate.beam], score: candidate.score / normaliser(length + 1)) }
-                } else {
-                    next.append(candidate)
-                }
-                if next.count == beams { break }
+            length += 1
+            if stillLive.isEmpty { break }
+            if stillLive.count < live.count {
+                crossKeysValues = crossKeysValues.map { $0.selectingBatchRows(liveBlocks) }
             }
-            done = hypotheses.isDone(bestScore: top[0].score, length: length + 1, lengthPenalty: limits.lengthPenalty)
-            sequences = next.map { sequences[$0.beam] + [Int32($0.token)] }
-            scores = next.map(\.score)
-            let survivors = next.map { Int32($0.beam) }
             for i in textCaches.indices { textCaches[i].selectRows(survivors) }
             for i in decoderCaches.indices { decoderCaches[i].selectRows(survivors) }
+            live = stillLive
         }
-        if !done {
-            for (sequence, score) in zip(sequences, scores) { hypotheses.add(sequence, score: score / normaliser(sequence.count)) }
-        }
-        return hypotheses.best
+        return searches.indices.map { searches[$0].finish(limits: limits) }
     }
 }

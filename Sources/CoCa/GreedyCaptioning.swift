@@ -84,15 +84,21 @@ extension CoCaModel {
 
 extension MultimodalDecoder {
     /// Logits [B, vocabulary] of the newest position x [B, 1, W], whose earlier positions' keys and values are in `caches`
-    /// (one per layer, filled on the first call), attending to image keys | values from `crossAttentionKeysValues`.
+    /// (one per layer, filled on the first call), attending to image keys | values [I, N, 2W] from
+    /// `crossAttentionKeysValues`, where B is a multiple of I: each image's keys and values serve B / I consecutive rows
+    /// (a beam search's beams). Those rows attend as the B / I query positions of one sequence: cross-attention has no
+    /// mask, so this equals attending one by one, without copying the image's keys and values per row.
     public func logitsStep(_ x: Tensor, caches: inout [KeyValueCache], crossKeysValues: [Tensor]) -> Tensor {
         if caches.isEmpty { caches = Array(repeating: KeyValueCache(), count: selfAttentionBlocks.count) }
+        let (batch, width) = (x.shape[0], x.shape[2])
+        let images = crossKeysValues.first?.shape[0] ?? batch
+        precondition(images > 0 && batch % images == 0, "decoder step: \(batch) rows do not share \(images) images' keys and values")
         var h = x
         for layer in selfAttentionBlocks.indices {
             h = selfAttentionBlocks[layer].step(h, cache: &caches[layer])
-            h = crossAttentionBlocks[layer](h, attendingToKeysValues: crossKeysValues[layer])
+            h = crossAttentionBlocks[layer](h.reshaped([images, batch / images, width]), attendingToKeysValues: crossKeysValues[layer])
+                .reshaped([batch, 1, width])
         }
-        let batch = x.shape[0]
         return logits(finalNorm(h)).reshaped([batch, projection.shape[1]])
     }
 }

@@ -13,12 +13,16 @@ public struct KeyValueCache {
 
     /// Keeps the cached sequences `rows` of the batch, in that order (a beam search's surviving beams).
     public mutating func selectRows(_ rows: [Int32]) {
-        func select(_ t: Tensor) -> Tensor {
-            let (length, width) = (t.shape[1], t.shape[2])
-            return t.reshaped([t.shape[0], length * width]).gatherRows(rows).reshaped([rows.count, length, width])
-        }
-        keys = keys.map(select)
-        values = values.map(select)
+        keys = keys.map { $0.selectingBatchRows(rows) }
+        values = values.map { $0.selectingBatchRows(rows) }
+    }
+}
+
+extension Tensor {
+    /// Batch rows `rows` of a [B, T, W] tensor, in that order -> [rows.count, T, W].
+    public func selectingBatchRows(_ rows: [Int32]) -> Tensor {
+        let (length, width) = (shape[1], shape[2])
+        return reshaped([shape[0], length * width]).gatherRows(rows).reshaped([rows.count, length, width])
     }
 }
 

@@ -42,4 +42,20 @@ final class CoCaGenerationTests: XCTestCase {
             }
         }
     }
+
+    /// Searching all images' beams in one batch (finished images leaving it at different steps) gives each image the
+    /// caption and score of searching it alone.
+    func testBatchedBeamSearchEqualsSearchingEachImageAlone() throws {
+        let (model, images, _) = try fixture()
+        let content = { (row: [Int32], end: Int32) in Array(row.dropFirst().prefix { $0 != end && $0 != 0 }) }
+        for (end, minLength) in [(Int32(999), 5), (927, 5), (927, 2)] {
+            let limits = CaptionLimits(startTokenId: 998, endTokenId: end, maxLength: 10, minLength: minLength)
+            let batched = model.beamSearchCaptions(images: images, limits: limits, beams: 3)
+            for image in 0..<images.shape[0] {
+                let alone = model.beamSearchCaptions(images: images.slice(axis: 0, image..<(image + 1)), limits: limits, beams: 3)[0]
+                XCTAssertEqual(content(batched[image].tokens, end), content(alone.tokens, end), "end \(end), image \(image)")
+                XCTAssertEqual(batched[image].score, alone.score, accuracy: 1e-5 * abs(alone.score), "end \(end), image \(image)")
+            }
+        }
+    }
 }
