@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "DataPipeline", dependencies: ["TensorCore", "Text", "CSpng", "CTurboJPEG"], swiftSettings: targetCPU),
         .target(name: "Checkpoint", dependencies: ["TensorCore", "CZstd", "CXXHash"]),
         // The emoji image-caption data set: an sfnt colour-bitmap reader and Unicode's emoji list -> WebDataset shards.
-        .target(name: "EmojiData", dependencies: ["DataPipeline"]),
+        .target(name: "EmojiData", dependencies: ["TensorCore", "DataPipeline"]),
         // BLEU and CIDEr-D as the COCO caption evaluation computes them; Foundation only, so any tool can score captions.
         .target(name: "CaptionMetrics"),
         // What model families and the engine share: the TrainingTask protocol, settings, batches, data setup.
