@@ -192,7 +192,7 @@ final class EmojiFontTests: XCTestCase {
         var relationsOfImage: [String: [Int]] = [:]
         for id in 0..<16 {
             let sample = try source.load(id: id)
-            let keys = sample.key.split(separator: "_").map(String.init)
+            let keys = sample.key.split(separator: ":").last!.split(separator: "_").map(String.init)  // "shard.tar:image_text"
             let image = try XCTUnwrap(names[keys[0]]), text = try XCTUnwrap(names[keys[1]])
             XCTAssertEqual(sample.caption, text.name.lowercased())
             let expected = image.key == text.key ? 0 : image.subgroup == text.subgroup ? 1 : image.group == text.group ? 2 : 3
