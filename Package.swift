@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "DataPipeline", dependencies: ["TensorCore", "Text", "CSpng", "CTurboJPEG"], swiftSettings: targetCPU),
         .target(name: "Checkpoint", dependencies: ["TensorCore", "CZstd", "CXXHash"]),
         // The emoji image-caption data set: an sfnt colour-bitmap reader and Unicode's emoji list -> WebDataset shards.
-        .target(name: "EmojiData", dependencies: ["DataPipeline"]),
+        .target(name: "EmojiData", dependencies: ["TensorCore", "DataPipeline"]),
         // WAV/FLAC decoding (libsndfile), band-limited resampling and Kaldi log-mel filter banks; no Swift dependency.
         .target(name: "Audio", dependencies: ["CSndfile"], swiftSettings: targetCPU),
         // BLEU and CIDEr-D as the COCO caption evaluation computes them; Foundation only, so any tool can score captions.

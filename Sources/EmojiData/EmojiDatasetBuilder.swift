@@ -11,6 +11,9 @@ public struct EmojiDatasetOptions: Sendable {
     public var imageSize = 32
     public var valFraction = 0.1
     public var samplesPerShard = 1000
+    /// Also write the image-name pairs data set (`pairs-train-NNN.tar`, `pairs-val-NNN.tar`, `pairs-classes.txt`).
+    public var pairs = false
+    public var pairsSeed: UInt64 = 0
 
     public init(output: String) { self.output = output }
 }
@@ -22,13 +25,16 @@ public struct EmojiDatasetSummary: Sendable, CustomStringConvertible {
     /// Fully-qualified emoji (outside the Component group) the font cannot draw as one glyph.
     public var undrawable: [String] = []
     public var trainPattern = "", valPattern = ""
+    public var pairsTrainCount = 0, pairsValCount = 0
+    public var pairsTrainPattern = "", pairsValPattern = ""
 
     public var description: String {
         """
         emoji data set: \(trainCount) train + \(valCount) val samples, \(groups.count) groups, \(subgroups.count) subgroups\
         \(undrawable.isEmpty ? "" : ", \(undrawable.count) emoji the font cannot draw left out")
           train: \(trainPattern)
-          val:   \(valPattern)
+          val:   \(valPattern)\
+        \(pairsTrainPattern.isEmpty ? "" : "\npairs: \(pairsTrainCount) train + \(pairsValCount) val samples, \(EmojiRelation.allCases.count) classes\n  train: \(pairsTrainPattern)\n  val:   \(pairsValPattern)")
         """
     }
 }
@@ -91,6 +97,7 @@ public enum EmojiDatasetBuilder {
         try subgroupFolders.create()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var pairSources = (train: EmojiPairSources(), val: EmojiPairSources())
 
         for entry in entries {
             guard let png = font.png(entry.codePoints) else {
@@ -111,11 +118,14 @@ public enum EmojiDatasetBuilder {
                 ("png", encoded), ("txt", Array(name.utf8)), ("cls", Array(String(groupIndex).utf8)),
                 ("json", Array(try encoder.encode(metadata))),
             ]
+            let pairItem = EmojiPairItem(key: entry.key, group: groupIndex, subgroup: subgroupIndex)
             if EmojiSplit.isValidation(name: name, valFraction: options.valFraction) {
+                pairSources.val.add(pairItem, png: encoded, metadata: metadata)
                 try val.add(key: entry.key, members: members)
                 try groupFolders.add(image: encoded, key: entry.key, label: groupIndex)
                 try subgroupFolders.add(image: encoded, key: entry.key, label: subgroupIndex)
             } else {
+                pairSources.train.add(pairItem, png: encoded, metadata: metadata)
                 try train.add(key: entry.key, members: members)
             }
         }
@@ -123,6 +133,17 @@ public enum EmojiDatasetBuilder {
         summary.valCount = val.count
         summary.trainPattern = try train.finish()
         summary.valPattern = try val.finish()
+        if options.pairs {
+            let pairsTrain = ShardSequence(directory: options.output, prefix: "pairs-train", perShard: options.samplesPerShard)
+            let pairsVal = ShardSequence(directory: options.output, prefix: "pairs-val", perShard: options.samplesPerShard)
+            try pairSources.train.write(to: pairsTrain, seed: options.pairsSeed, encoder: encoder)
+            try pairSources.val.write(to: pairsVal, seed: options.pairsSeed, encoder: encoder)
+            summary.pairsTrainCount = pairsTrain.count
+            summary.pairsValCount = pairsVal.count
+            summary.pairsTrainPattern = try pairsTrain.finish()
+            summary.pairsValPattern = try pairsVal.finish()
+            try writeText(options.output + "/pairs-classes.txt", EmojiRelation.allCases.map(\.className).joined(separator: "\n") + "\n")
+        }
         try writeText(options.output + "/classes.txt", summary.groups.joined(separator: "\n") + "\n")
         try writeText(options.output + "/subgroups.txt", summary.subgroups.joined(separator: "\n") + "\n")
         try writeText(options.output + "/README.md", EmojiDatasetReadme.text(summary: summary, options: options))

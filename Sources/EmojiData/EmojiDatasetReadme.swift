@@ -18,7 +18,7 @@ enum EmojiDatasetReadme {
           keywords joined by commas when CLDR has any).
         - `classes.txt`: the groups (Unicode's, without "Component"); `subgroups.txt`: the subgroups.
         - `zeroshot-groups/`, `zeroshot-subgroups/`: the validation images as zero-shot folders (`swiftclip eval --zeroshot-data`,
-          `swiftclip train --zeroshot-data`), classes named by group or subgroup, prompt template `{}`.
+          `swiftclip train --zeroshot-data`), classes named by group or subgroup, prompt template `{}`.\(pairs(summary, options, relative))
 
         ## Sources and licences
 
@@ -30,6 +30,19 @@ enum EmojiDatasetReadme {
         - Unicode data and CLDR are under the Unicode License v3 (Unicode, Inc., https://www.unicode.org/license.txt): free
           use, copying and redistribution with the copyright notice.
 
+        """
+    }
+
+    static func pairs(_ summary: EmojiDatasetSummary, _ options: EmojiDatasetOptions, _ relative: (String) -> String) -> String {
+        guard options.pairs else { return "" }
+        return """
+
+        - `\(relative(summary.pairsTrainPattern))` (\(summary.pairsTrainCount) samples), `\(relative(summary.pairsValPattern))` \
+        (\(summary.pairsValCount)): image-name pairs within each split (seed \(options.pairsSeed)); `.png` is one emoji's image, `.txt` \
+        the name of the same emoji, of another of its subgroup, of another subgroup of its group or of another group, drawn \
+        uniformly, and `.cls` that relation (`pairs-classes.txt`); `.json` holds both emoji's metadata. Each emoji is the \
+        image of one pair per relation, so the image alone says nothing about the label and the name alone little (only \
+        through the groups' sizes).
         """
     }
 }

@@ -90,6 +90,9 @@ struct DataCommand: ParsableCommand {
         @Option(name: .long, help: "Unicode's emoji-test.txt.") var emojiTest = EmojiDatasetOptions(output: "").emojiTestPath
         @Option(name: .long, help: "CLDR 'common' folder with annotations/en.xml (keywords; 'none' for no keywords).")
         var cldr = EmojiDatasetOptions(output: "").cldrDirectory ?? "none"
+        @Flag(name: .long, help: "Also write the image-name pairs data set (pairs-train/pairs-val shards): each emoji's image with its own name, a name of its subgroup, of its group and of another group, labelled by that relation (pairs-classes.txt).")
+        var pairs = false
+        @Option(name: .long, help: "Seed of the pairs' partner names and order.") var pairsSeed: UInt64 = 0
 
         func run() throws {
             try reportingErrors("data emoji") {
@@ -100,6 +103,8 @@ struct DataCommand: ParsableCommand {
                 options.fontPath = font
                 options.emojiTestPath = emojiTest
                 options.cldrDirectory = cldr == "none" ? nil : cldr
+                options.pairs = pairs
+                options.pairsSeed = pairsSeed
                 print(try EmojiDatasetBuilder.build(options))
             }
         }

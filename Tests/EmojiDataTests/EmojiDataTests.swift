@@ -135,6 +135,7 @@ final class EmojiFontTests: XCTestCase {
             options.imageSize = 16
             options.valFraction = 0.5
             options.samplesPerShard = 2
+            options.pairs = true
             return try EmojiDatasetBuilder.build(options)
         }
         let a = try build("a"), b = try build("b")
@@ -164,7 +165,42 @@ final class EmojiFontTests: XCTestCase {
         XCTAssertEqual(zeroShot.classNames, ["smileys & emotion", "people & body", "symbols", "flags"])
         XCTAssertEqual(zeroShot.items.count, a.valCount)
 
+        XCTAssertEqual(FileManager.default.contents(atPath: root + "/a/pairs-classes.txt"),
+                       Data("same emoji\nsame subgroup\nsame group\ndifferent group\n".utf8))
+
         XCTAssertThrowsError(try build("a")) { XCTAssertTrue("\($0)".contains("output folder is not empty")) }
+    }
+
+    /// All 8 emoji of the excerpt in the training split: the two grinning faces and the two waving hands have a subgroup
+    /// mate and another subgroup in their group, so each is the image of one pair per relation; the shards say so.
+    func testPairsShardsLabelEachImageNamePairByItsRelation() throws {
+        _ = try font()
+        let root = NSTemporaryDirectory() + "emoji-pairs-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var options = EmojiDatasetOptions(output: root)
+        options.emojiTestPath = EmojiTestListTests.excerpt
+        options.cldrDirectory = nil
+        options.imageSize = 8
+        options.valFraction = 0
+        options.pairs = true
+        let summary = try EmojiDatasetBuilder.build(options)
+        XCTAssertEqual([summary.pairsTrainCount, summary.pairsValCount], [16, 0])
+        let source = try WebDatasetSource(shardSpec: summary.pairsTrainPattern, fields: [.image, .text, .label])
+        XCTAssertEqual(try source.sampleCount(), 16)
+        let names = try EmojiTestList.parse(String(contentsOfFile: options.emojiTestPath, encoding: .utf8), path: "")
+            .reduce(into: [String: EmojiEntry]()) { $0[$1.key] = $1 }
+        var relationsOfImage: [String: [Int]] = [:]
+        for id in 0..<16 {
+            let sample = try source.load(id: id)
+            let keys = sample.key.split(separator: ":").last!.split(separator: "_").map(String.init)  // "shard.tar:image_text"
+            let image = try XCTUnwrap(names[keys[0]]), text = try XCTUnwrap(names[keys[1]])
+            XCTAssertEqual(sample.caption, text.name.lowercased())
+            let expected = image.key == text.key ? 0 : image.subgroup == text.subgroup ? 1 : image.group == text.group ? 2 : 3
+            XCTAssertEqual(sample.label, expected, sample.key)
+            relationsOfImage[image.name, default: []].append(sample.label)
+        }
+        XCTAssertEqual(relationsOfImage.keys.sorted(), ["grinning face", "grinning face with big eyes", "waving hand", "waving hand: light skin tone"])
+        for (_, labels) in relationsOfImage { XCTAssertEqual(labels.sorted(), [0, 1, 2, 3]) }
     }
 
     func testMissingSourcesNameTheFileAndThePackage() {
@@ -179,5 +215,48 @@ final class EmojiFontTests: XCTestCase {
         options.emojiTestPath = "/nonexistent/emoji-test.txt"
         XCTAssertThrowsError(try EmojiDatasetBuilder.build(options)) { XCTAssertTrue("\($0)".hasPrefix("/nonexistent/emoji-test.txt: file not found; install the Debian package unicode-data")) }
         XCTAssertFalse(FileManager.default.fileExists(atPath: options.output))
+    }
+}
+
+final class EmojiPairsTests: XCTestCase {
+    /// Three groups; group 0 has subgroups 0 (4 emoji) and 1 (2), group 1 has subgroups 2 (3) and 3 (1, a lone emoji
+    /// that cannot take part), group 2 has one subgroup 4 (2; no other subgroup in its group, so it cannot take part).
+    static let items: [EmojiPairItem] = [(0, 0), (0, 0), (0, 0), (0, 0), (0, 1), (0, 1), (1, 2), (1, 2), (1, 2), (1, 3), (2, 4), (2, 4)]
+        .enumerated().map { EmojiPairItem(key: "e\($0.offset)", group: $0.element.0, subgroup: $0.element.1) }
+
+    func testEachEligibleImageHasOnePairPerRelationLabelledCorrectly() {
+        let items = Self.items
+        let pairs = EmojiPairs.make(items, seed: 7)
+        XCTAssertEqual(pairs.count, 9 * 4, "the 9 emoji whose subgroup and group have other members")
+        for pair in pairs {
+            XCTAssertEqual(pair.relation, EmojiRelation.of(items[pair.image], items[pair.text]))
+            switch pair.relation {
+            case .sameEmoji: XCTAssertEqual(pair.image, pair.text)
+            case .sameSubgroup: XCTAssertTrue(pair.image != pair.text && items[pair.image].subgroup == items[pair.text].subgroup)
+            case .sameGroup: XCTAssertTrue(items[pair.image].group == items[pair.text].group && items[pair.image].subgroup != items[pair.text].subgroup)
+            case .differentGroup: XCTAssertNotEqual(items[pair.image].group, items[pair.text].group)
+            }
+        }
+        let byImage = Dictionary(grouping: pairs, by: \.image)
+        XCTAssertEqual(Set(byImage.keys), Set(0...8))
+        for (_, group) in byImage { XCTAssertEqual(group.map(\.relation.rawValue).sorted(), [0, 1, 2, 3]) }
+        XCTAssertEqual(Set(pairs.map { "\($0.image)-\($0.text)" }).count, pairs.count, "keys image_text are unique")
+    }
+
+    func testSameSeedSamePairsOtherSeedOtherPartnersAndOrder() {
+        let a = EmojiPairs.make(Self.items, seed: 7)
+        XCTAssertEqual(a, EmojiPairs.make(Self.items, seed: 7))
+        let b = EmojiPairs.make(Self.items, seed: 8)
+        XCTAssertNotEqual(a, b)
+        XCTAssertEqual(Set(a.map { "\($0.image)-\($0.relation)" }), Set(b.map { "\($0.image)-\($0.relation)" }))
+        XCTAssertNotEqual(a.map(\.image), a.map(\.image).sorted(), "shuffled, not in the items' order")
+    }
+
+    func testRelationOfTwoEmoji() {
+        let items = Self.items
+        XCTAssertEqual(EmojiRelation.of(items[0], items[0]), .sameEmoji)
+        XCTAssertEqual(EmojiRelation.of(items[0], items[3]), .sameSubgroup)
+        XCTAssertEqual(EmojiRelation.of(items[0], items[5]), .sameGroup)
+        XCTAssertEqual(EmojiRelation.of(items[0], items[10]), .differentGroup)
     }
 }
