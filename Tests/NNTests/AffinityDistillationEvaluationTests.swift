@@ -36,17 +36,9 @@ final class AffinityDistillationEvaluationTests: XCTestCase {
             for (k, i) in p.local.enumerated() { for c in 0..<4 { values[i * 4 + c] += local.values[k * 4 + c] } }
             return values
         }
-        let step: Float = 1e-3
         for (name, tensor, gradient) in [("image", p.image, combined(g.localImage, g.gatheredImage)), ("text", p.text, combined(g.localText, g.gatheredText))] {
             for i in 0..<tensor.count {
-                var plus = tensor.values, minus = tensor.values
-                plus[i] += step
-                minus[i] -= step
-                func at(_ values: [Float]) -> Double {
-                    name == "image" ? p.reference(image: values, text: p.text.values, d: 4, logScale: Double(logScale), teacherScale: Double(teacherScale))
-                        : p.reference(image: p.image.values, text: values, d: 4, logScale: Double(logScale), teacherScale: Double(teacherScale))
-                }
-                let numeric = Double(weight) * (at(plus) - at(minus)) / Double(2 * step)
+                let numeric = Double(weight) * p.numericGradient(name, i, d: 4, logScale: Double(logScale), teacherScale: Double(teacherScale))
                 XCTAssertEqual(Double(gradient[i]), numeric, accuracy: 1e-3 + 1e-3 * abs(numeric), "\(name) \(i)")
             }
         }

@@ -44,6 +44,18 @@ final class DistillationLossTests: XCTestCase {
             }
             return (direction(image, text, ti, tt) + direction(text, image, tt, ti)) / 2
         }
+
+        /// The central difference of `reference` in entry `i` of the student's `tower` ("image" or "text") embeddings.
+        func numericGradient(_ tower: String, _ i: Int, d: Int, logScale: Double, teacherScale: Double, step: Float = 1e-3) -> Double {
+            var plus = (tower == "image" ? image : text).values, minus = plus
+            plus[i] += step
+            minus[i] -= step
+            func at(_ values: [Float]) -> Double {
+                tower == "image" ? reference(image: values, text: text.values, d: d, logScale: logScale, teacherScale: teacherScale)
+                    : reference(image: image.values, text: values, d: d, logScale: logScale, teacherScale: teacherScale)
+            }
+            return (at(plus) - at(minus)) / Double(2 * step)
+        }
     }
 
     func affinity(_ p: Problem, image: Tensor, text: Tensor, logScale: Tensor, teacherScale: Float) -> Tensor {
@@ -68,17 +80,9 @@ final class DistillationLossTests: XCTestCase {
         Tape.shared.reset()
         let (image, text, scale) = (p.image.tracked(), p.text.tracked(), Tensor(scalar: logScale).tracked())
         let gradients = Tape.shared.backward(from: affinity(p, image: image, text: text, logScale: scale, teacherScale: teacherScale))
-        let step: Float = 1e-3
         for (name, tensor, gradient) in [("image", p.image, gradients[image]!), ("text", p.text, gradients[text]!)] {
             for i in 0..<tensor.count {
-                var plus = tensor.values, minus = tensor.values
-                plus[i] += step
-                minus[i] -= step
-                func at(_ values: [Float]) -> Double {
-                    name == "image" ? p.reference(image: values, text: p.text.values, d: 4, logScale: Double(logScale), teacherScale: Double(teacherScale))
-                        : p.reference(image: p.image.values, text: values, d: 4, logScale: Double(logScale), teacherScale: Double(teacherScale))
-                }
-                let numeric = (at(plus) - at(minus)) / Double(2 * step)
+                let numeric = p.numericGradient(name, i, d: 4, logScale: Double(logScale), teacherScale: Double(teacherScale))
                 XCTAssertEqual(Double(gradient.values[i]), numeric, accuracy: 1e-3 + 1e-3 * abs(numeric), "\(name) \(i)")
             }
         }
