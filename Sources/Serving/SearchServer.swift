@@ -37,7 +37,7 @@ public struct SearchServer {
                 response = try await service.search(body: bytes)
             }
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.withoutEscapingSlashes]
+            encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]  // the same answer is the same bytes
             return Self.json(try encoder.encode(response))
         }
         router.get("items/:id/image") { _, context in
