@@ -58,6 +58,7 @@ public struct SearchServer {
         let configuration = service.configuration
         let application = Application(
             router: router(),
+            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.idleTimeout * 1_000)))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "swiftclip-serve"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) })
         if stopOnSignals { try await application.runService() } else { try await application.run() }

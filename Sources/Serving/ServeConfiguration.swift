@@ -14,9 +14,12 @@ public struct ServeConfiguration: Sendable {
     public var maxBatch: Int
     /// Seconds the encoder waits after a query arrives for others to join its batch.
     public var batchWait: Double
+    /// Seconds a connection may stay idle (nothing received, no request in progress) before the server closes it, so
+    /// clients that stop sending cannot hold connections open.
+    public var idleTimeout: Double
 
     public init(host: String = "127.0.0.1", port: Int = 8080, cacheSize: Int = 1024, maxBodyBytes: Int = 8 << 20, maxK: Int = 100,
-                maxBatch: Int = 16, batchWait: Double = 0.002) {
+                maxBatch: Int = 16, batchWait: Double = 0.002, idleTimeout: Double = 30) {
         self.host = host
         self.port = port
         self.cacheSize = cacheSize
@@ -24,5 +27,6 @@ public struct ServeConfiguration: Sendable {
         self.maxK = maxK
         self.maxBatch = maxBatch
         self.batchWait = batchWait
+        self.idleTimeout = idleTimeout
     }
 }

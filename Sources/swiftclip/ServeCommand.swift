@@ -22,12 +22,14 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: "Largest k a search may ask for.") var maxK = 100
     @Option(name: .long, help: "Most queries the encoder embeds in one forward pass.") var maxBatch = 16
     @Option(name: .long, help: "Milliseconds the encoder waits after a query for others to join its batch.") var batchWaitMs = 2.0
+    @Option(name: .long, help: "Seconds a connection may stay idle before the server closes it.") var idleTimeout = 30.0
     @Option(name: .long, help: "CLIP BPE merges file for 49,408-id models.") var merges: String?
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard cacheSize >= 0 else { throw ValidationError("--cache-size must not be negative") }
         guard maxBodyMb > 0 else { throw ValidationError("--max-body-mb must be positive") }
+        guard idleTimeout > 0 else { throw ValidationError("--idle-timeout must be positive") }
         guard maxK >= 1 else { throw ValidationError("--max-k must be at least 1") }
         guard maxBatch >= 1 else { throw ValidationError("--max-batch must be at least 1") }
         guard (0...1_000).contains(batchWaitMs) else { throw ValidationError("--batch-wait-ms must be between 0 and 1000") }
@@ -39,7 +41,7 @@ struct ServeCommand: ParsableCommand {
             let searchIndex = try SearchIndex.load(index, model: model.identity)
             let catalog = try ItemCatalog(embeddings: embeddings ?? searchIndex.header.embeddings)
             let configuration = ServeConfiguration(host: host, port: port, cacheSize: cacheSize, maxBodyBytes: Int(maxBodyMb * 1_048_576), maxK: maxK,
-                                                   maxBatch: maxBatch, batchWait: batchWaitMs / 1_000)
+                                                   maxBatch: maxBatch, batchWait: batchWaitMs / 1_000, idleTimeout: idleTimeout)
             let server = SearchServer(service: try SearchService(model: model, index: searchIndex, catalog: catalog, configuration: configuration))
             let header = searchIndex.header
             try Self.runToCompletion {

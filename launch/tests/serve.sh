@@ -56,7 +56,7 @@ wait "$server" || { echo "serve: exited non-zero after SIGTERM" >&2; cat "$SCRAT
 echo "serve: healthz, page, text search (then cached), 4xx, item image, uploads, batching and metrics answered; stopped on SIGTERM"
 
 # The same queries one at a time on a server that neither batches nor caches find the same items in the same order.
-start_server --max-batch 1 --batch-wait-ms 0 --cache-size 0
+start_server --max-batch 1 --batch-wait-ms 0 --cache-size 0 --idle-timeout 1
 ids() { grep -o '"id":[0-9]*' "$1" | tr '\n' ' '; }  # scores may differ in the last bits: another matrix shape
 for i in "${!queries[@]}"; do
   expect 200 '"results"' -X POST -H 'Content-Type: application/json' -d "{\"text\": \"${queries[$i]}\", \"k\": 5}" "$URL/search"
@@ -64,6 +64,11 @@ for i in "${!queries[@]}"; do
     || { echo "serve: '${queries[$i]}' batched gave $(ids "$SCRATCH/together.$i"), alone $(ids "$SCRATCH/reply")" >&2; exit 1; }
 done
 echo "serve: 6 concurrent queries ran in $batches encoder batch(es) and found what they find one at a time"
+# A client that connects and sends nothing is disconnected after --idle-timeout (read returns end of file).
+exec 3<> "/dev/tcp/127.0.0.1/${URL##*:}"
+timeout 10 cat <&3 > /dev/null || { echo "serve: a silent connection was still open after 10 s (--idle-timeout 1)" >&2; exit 1; }
+exec 3<&-
+echo "serve: a silent connection was closed after --idle-timeout"
 kill -TERM "$server"
 wait "$server" || true
 
