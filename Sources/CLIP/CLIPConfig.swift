@@ -40,9 +40,9 @@ extension CLIPConfig {
     }
 
     /// OpenCLIP fields that SwiftCLIP accepts only at these default values (JSON `null` or the listed value).
-    private static let defaultOnly: [String: Set<String>] = [
-        "top": ["custom_text:false", "cast_dtype:null"],
-        "vision_cfg": ["ls_init_value:null", "patch_dropout:0", "patch_dropout:0.0", "attentional_pool:false",
+    private static let acceptedOnlyAt: [String: Set<String>] = [
+        "": ["custom_text:false", "cast_dtype:null"],
+        "vision_cfg": ["ls_init_value:null", "patch_dropout:0", "attentional_pool:false",
                        "pool_type:tok", "final_ln_after_pool:false", "output_tokens:false", "no_ln_pre:false",
                        "timm_model_name:null", "input_patchnorm:false", "global_average_pool:false", "layers_is_list:false"],
         "text_cfg": ["ls_init_value:null", "embed_cls:false", "pad_id:0", "no_causal_mask:false", "final_ln_after_pool:false",
@@ -50,58 +50,25 @@ extension CLIPConfig {
                      "hf_tokenizer_name:null", "tokenizer_kwargs:null"],
     ]
 
-    private static func literal(_ c: KeyedDecodingContainer<Key>, _ key: Key) -> String {
-        if (try? c.decodeNil(forKey: key)) == true { return "null" }
-        if let b = try? c.decode(Bool.self, forKey: key) { return String(b) }
-        if let i = try? c.decode(Int.self, forKey: key) { return String(i) }
-        if let d = try? c.decode(Double.self, forKey: key) { return String(d) }
-        if let s = try? c.decode(String.self, forKey: key) { return s }
-        return "<object>"
-    }
-
-    private static func checkKeys(_ c: KeyedDecodingContainer<Key>, section: String, known: Set<String>) throws {
-        for key in c.allKeys where !known.contains(key.stringValue) {
-            let value = literal(c, key)
-            let allowed = defaultOnly[section, default: []]
-            if allowed.contains("\(key.stringValue):\(value)") { continue }
-            if allowed.contains(where: { $0.hasPrefix(key.stringValue + ":") }) {
-                throw ConfigError("\(section).\(key.stringValue) = \(value) is not supported (only its OpenCLIP default)")
-            }
-            throw ConfigError("unknown key \(section == "top" ? "" : section + ".")\(key.stringValue)")
-        }
-    }
-
     public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: Key.self)
-        try Self.checkKeys(c, section: "top", known: ["embed_dim", "quick_gelu", "init_logit_scale", "init_logit_bias", "distill_projection_dim",
-                                                           "vision_cfg", "text_cfg"])
-        embedDim = try c.decode(Int.self, forKey: Key("embed_dim"))
-        quickGELU = try c.decodeIfPresent(Bool.self, forKey: Key("quick_gelu")) ?? false
-        initLogitScale = try c.decodeIfPresent(Double.self, forKey: Key("init_logit_scale")) ?? Foundation.log(1 / 0.07)
-        initLogitBias = try c.decodeIfPresent(Double.self, forKey: Key("init_logit_bias"))
-        distillProjectionDim = try c.decodeIfPresent(Int.self, forKey: Key("distill_projection_dim"))
+        try self.init(section: try ConfigSection(try ConfigValue(from: decoder), name: ""))
+    }
 
-        let v = try c.nestedContainer(keyedBy: Key.self, forKey: Key("vision_cfg"))
-        try Self.checkKeys(v, section: "vision_cfg", known: ["image_size", "patch_size", "width", "layers", "head_width", "mlp_ratio"])
-        var vision = VisionConfig()
-        vision.imageSize = try v.decodeIfPresent(Int.self, forKey: Key("image_size")) ?? vision.imageSize
-        vision.patchSize = try v.decodeIfPresent(Int.self, forKey: Key("patch_size")) ?? vision.patchSize
-        vision.width = try v.decodeIfPresent(Int.self, forKey: Key("width")) ?? vision.width
-        vision.layers = try v.decodeIfPresent(Int.self, forKey: Key("layers")) ?? vision.layers
-        vision.headWidth = try v.decodeIfPresent(Int.self, forKey: Key("head_width")) ?? vision.headWidth
-        vision.mlpRatio = try v.decodeIfPresent(Double.self, forKey: Key("mlp_ratio")) ?? vision.mlpRatio
-        self.vision = vision
-
-        let t = try c.nestedContainer(keyedBy: Key.self, forKey: Key("text_cfg"))
-        try Self.checkKeys(t, section: "text_cfg", known: ["context_length", "vocab_size", "width", "heads", "layers", "mlp_ratio"])
-        var text = TextConfig()
-        text.contextLength = try t.decodeIfPresent(Int.self, forKey: Key("context_length")) ?? text.contextLength
-        text.vocabSize = try t.decodeIfPresent(Int.self, forKey: Key("vocab_size")) ?? text.vocabSize
-        text.width = try t.decodeIfPresent(Int.self, forKey: Key("width")) ?? text.width
-        text.heads = try t.decodeIfPresent(Int.self, forKey: Key("heads")) ?? text.heads
-        text.layers = try t.decodeIfPresent(Int.self, forKey: Key("layers")) ?? text.layers
-        text.mlpRatio = try t.decodeIfPresent(Double.self, forKey: Key("mlp_ratio")) ?? text.mlpRatio
-        self.text = text
+    /// Reads OpenCLIP's JSON object (the document of a model-config file).
+    public init(section top: ConfigSection) throws {
+        try top.check(known: ["embed_dim", "quick_gelu", "init_logit_scale", "init_logit_bias", "distill_projection_dim", "vision_cfg", "text_cfg"],
+                      acceptedOnlyAt: Self.acceptedOnlyAt[""]!)
+        guard top.contains("embed_dim") else { throw ConfigError("missing key embed_dim") }
+        embedDim = try top.int("embed_dim", 0)
+        quickGELU = try top.bool("quick_gelu", false)
+        initLogitScale = try top.double("init_logit_scale", Foundation.log(1 / 0.07))
+        initLogitBias = try top.optionalDouble("init_logit_bias")
+        distillProjectionDim = try top.optionalInt("distill_projection_dim")
+        let v = try top.section("vision_cfg"), t = try top.section("text_cfg")
+        try v.check(known: VisionTransformerConfig.sectionKeys, acceptedOnlyAt: Self.acceptedOnlyAt["vision_cfg"]!)
+        try t.check(known: TextTransformerConfig.sectionKeys, acceptedOnlyAt: Self.acceptedOnlyAt["text_cfg"]!)
+        vision = try VisionConfig(section: v)
+        text = try TextConfig(section: t)
         try validate()
     }
 
@@ -130,35 +97,16 @@ extension CLIPConfig {
 
     /// Checks that the sizes fit together.
     public func validate() throws {
-        func require(_ ok: Bool, _ message: String) throws { if !ok { throw ConfigError(message) } }
-        try require(embedDim > 0, "embed_dim must be positive, got \(embedDim)")
-        try require((distillProjectionDim ?? 1) > 0, "distill_projection_dim must be positive, got \(distillProjectionDim ?? 0)")
-        try require(vision.patchSize > 0 && vision.imageSize % vision.patchSize == 0,
-                    "vision_cfg.image_size \(vision.imageSize) is not a multiple of patch_size \(vision.patchSize)")
-        try require(vision.headWidth > 0 && vision.width % vision.headWidth == 0,
-                    "vision_cfg.width \(vision.width) is not a multiple of head_width \(vision.headWidth)")
-        try require(vision.layers >= 0 && text.layers >= 0, "layers must not be negative")
-        try require(text.heads > 0 && text.width % text.heads == 0, "text_cfg.width \(text.width) is not a multiple of heads \(text.heads)")
-        try require(text.contextLength > 0 && text.vocabSize > 0, "text_cfg.context_length and vocab_size must be positive")
+        guard embedDim > 0 else { throw ConfigError("embed_dim must be positive, got \(embedDim)") }
+        guard (distillProjectionDim ?? 1) > 0 else { throw ConfigError("distill_projection_dim must be positive, got \(distillProjectionDim ?? 0)") }
+        try vision.validate()
+        try text.validate()
     }
 
     /// Reads an OpenCLIP model-config JSON file (or a fixture `config.json` holding one under `open_clip_model_config`).
     public static func load(_ path: String) throws -> CLIPConfig {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ConfigError("\(path): cannot read file") }
-        var json = data
-        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let inner = object["open_clip_model_config"] {
-            json = try JSONSerialization.data(withJSONObject: inner)
-        }
-        do {
-            return try JSONDecoder().decode(CLIPConfig.self, from: json)
-        } catch let error as ConfigError {
+        do { return try CLIPConfig(section: try ConfigSection.document(path: path)) } catch let error as ConfigError {
             throw ConfigError("\(path): \(error.description)")
-        } catch let DecodingError.keyNotFound(key, context) {
-            throw ConfigError("\(path): missing key \((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))")
-        } catch let DecodingError.typeMismatch(_, context) {
-            throw ConfigError("\(path): wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))")
-        } catch {
-            throw ConfigError("\(path): not a valid model config JSON (\(error.localizedDescription))")
         }
     }
 }

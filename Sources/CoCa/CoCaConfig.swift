@@ -39,9 +39,9 @@ public struct CoCaConfig: Equatable, Sendable {
 
 extension CoCaConfig {
     /// OpenCLIP fields accepted only at these values (JSON null or the listed literal), by section.
-    private static let defaultOnly: [String: Set<String>] = [
+    private static let acceptedOnlyAt: [String: Set<String>] = [
         "": ["cast_dtype:null", "custom_text:true", "init_logit_bias:null"],
-        "vision_cfg": ["ls_init_value:null", "patch_dropout:0", "patch_dropout:0.0", "pool_type:tok", "final_ln_after_pool:false",
+        "vision_cfg": ["ls_init_value:null", "patch_dropout:0", "pool_type:tok", "final_ln_after_pool:false",
                        "no_ln_pre:false", "timm_model_name:null", "input_patchnorm:false", "global_average_pool:false",
                        "attentional_pool:true", "output_tokens:true", "output_tokens:false"],
         "text_cfg": ["ls_init_value:null", "embed_cls:true", "no_causal_mask:false", "final_ln_after_pool:false", "proj_bias:false",
@@ -50,99 +50,46 @@ extension CoCaConfig {
         "multimodal_cfg": ["ls_init_value:null", "quick_gelu:false", "dim_head:64"],
     ]
 
-    private static func literal(_ value: JSONValue) -> String {
-        switch value {
-        case .null: return "null"
-        case let .bool(b): return b ? "true" : "false"
-        case let .integer(i): return String(i)
-        case let .unsigned(u): return String(u)
-        case let .double(d): return String(d)
-        case let .string(s): return s
-        case .array, .object: return "<object>"
-        }
-    }
-
-    /// The object's values by key, after checking every key is known or at its only accepted value.
-    private static func section(_ value: JSONValue?, _ name: String, known: Set<String>) throws -> [String: JSONValue] {
-        guard case let .object(object) = value else {
-            throw ConfigError(name.isEmpty ? "not a JSON object" : "\(name) is missing or not an object (a CoCa config has vision_cfg, text_cfg and multimodal_cfg)")
-        }
-        for (key, value) in object where !known.contains(key) {
-            let allowed = defaultOnly[name, default: []], text = literal(value)
-            let path = name.isEmpty ? key : "\(name).\(key)"
-            if allowed.contains("\(key):\(text)") { continue }
-            if allowed.contains(where: { $0.hasPrefix(key + ":") }) { throw ConfigError("\(path) = \(text) is not supported") }
-            throw ConfigError("unknown key \(path)")
-        }
-        return object
-    }
-
-    private static func int(_ object: [String: JSONValue], _ section: String, _ key: String, _ fallback: Int) throws -> Int {
-        switch object[key] {
-        case nil: return fallback
-        case let .integer(i)?: return Int(i)
-        case let .double(d)? where d.rounded() == d: return Int(d)
-        default: throw ConfigError("\(section.isEmpty ? "" : section + ".")\(key) is not an integer")
-        }
-    }
-
-    private static func double(_ object: [String: JSONValue], _ section: String, _ key: String, _ fallback: Double) throws -> Double {
-        switch object[key] {
-        case nil: return fallback
-        case let .integer(i)?: return Double(i)
-        case let .double(d)?: return d
-        default: throw ConfigError("\(section.isEmpty ? "" : section + ".")\(key) is not a number")
-        }
-    }
-
-    /// Decodes OpenCLIP's JSON object.
+    /// Decodes OpenCLIP's JSON object (as a checkpoint records it).
     public init(json: JSONValue) throws {
-        let top = try Self.section(json, "", known: ["embed_dim", "quick_gelu", "init_logit_scale", "vision_cfg", "text_cfg", "multimodal_cfg"])
-        guard top["embed_dim"] != nil else { throw ConfigError("missing key embed_dim") }
-        embedDim = try Self.int(top, "", "embed_dim", 0)
-        switch top["quick_gelu"] {
-        case nil: quickGELU = false
-        case let .bool(b)?: quickGELU = b
-        default: throw ConfigError("quick_gelu is not true or false")
-        }
-        initLogitScale = try Self.double(top, "", "init_logit_scale", Foundation.log(1 / 0.07))
+        let value = try JSONDecoder().decode(ConfigValue.self, from: try JSONEncoder().encode(json))
+        try self.init(section: try ConfigSection(value, name: ""))
+    }
 
-        let v = try Self.section(top["vision_cfg"], "vision_cfg", known: ["image_size", "patch_size", "width", "layers", "head_width",
-                                                                         "mlp_ratio", "attn_pooler_queries", "attn_pooler_heads"])
-        if v["attentional_pool"] == nil { throw ConfigError("vision_cfg.attentional_pool must be true for CoCa") }
-        vision = VisionTransformerConfig()
-        vision.imageSize = try Self.int(v, "vision_cfg", "image_size", vision.imageSize)
-        vision.patchSize = try Self.int(v, "vision_cfg", "patch_size", vision.patchSize)
-        vision.width = try Self.int(v, "vision_cfg", "width", vision.width)
-        vision.layers = try Self.int(v, "vision_cfg", "layers", vision.layers)
-        vision.headWidth = try Self.int(v, "vision_cfg", "head_width", vision.headWidth)
-        vision.mlpRatio = try Self.double(v, "vision_cfg", "mlp_ratio", vision.mlpRatio)
-        vision.attentionalPool = AttentionalPoolerShape(queries: try Self.int(v, "vision_cfg", "attn_pooler_queries", 256),
-                                                        heads: try Self.int(v, "vision_cfg", "attn_pooler_heads", 8))
+    /// Decodes OpenCLIP's JSON object (the document of a model-config file).
+    public init(section top: ConfigSection) throws {
+        try top.check(known: ["embed_dim", "quick_gelu", "init_logit_scale", "vision_cfg", "text_cfg", "multimodal_cfg"],
+                      acceptedOnlyAt: Self.acceptedOnlyAt[""]!)
+        guard top.contains("embed_dim") else { throw ConfigError("missing key embed_dim") }
+        embedDim = try top.int("embed_dim", 0)
+        quickGELU = try top.bool("quick_gelu", false)
+        initLogitScale = try top.double("init_logit_scale", Foundation.log(1 / 0.07))
 
-        let t = try Self.section(top["text_cfg"], "text_cfg", known: ["context_length", "vocab_size", "width", "heads", "layers",
-                                                                     "mlp_ratio", "pad_id"])
-        if t["embed_cls"] == nil { throw ConfigError("text_cfg.embed_cls must be true for CoCa") }
-        text = TextTransformerConfig()
+        let v = try top.section("vision_cfg")
+        try v.check(known: VisionTransformerConfig.sectionKeys.union(["attn_pooler_queries", "attn_pooler_heads"]),
+                    acceptedOnlyAt: Self.acceptedOnlyAt["vision_cfg"]!)
+        if !v.contains("attentional_pool") { throw ConfigError("vision_cfg.attentional_pool must be true for CoCa") }
+        vision = try VisionTransformerConfig(section: v)
+        vision.attentionalPool = AttentionalPoolerShape(queries: try v.int("attn_pooler_queries", 256), heads: try v.int("attn_pooler_heads", 8))
+
+        let t = try top.section("text_cfg")
+        try t.check(known: TextTransformerConfig.sectionKeys.union(["pad_id"]), acceptedOnlyAt: Self.acceptedOnlyAt["text_cfg"]!)
+        if !t.contains("embed_cls") { throw ConfigError("text_cfg.embed_cls must be true for CoCa") }
+        text = try TextTransformerConfig(section: t)
         text.embedCls = true
-        text.contextLength = try Self.int(t, "text_cfg", "context_length", text.contextLength)
-        text.vocabSize = try Self.int(t, "text_cfg", "vocab_size", text.vocabSize)
-        text.width = try Self.int(t, "text_cfg", "width", text.width)
-        text.heads = try Self.int(t, "text_cfg", "heads", text.heads)
-        text.layers = try Self.int(t, "text_cfg", "layers", text.layers)
-        text.mlpRatio = try Self.double(t, "text_cfg", "mlp_ratio", text.mlpRatio)
-        text.padId = try Self.int(t, "text_cfg", "pad_id", text.padId)
+        text.padId = try t.int("pad_id", text.padId)
 
-        let m = try Self.section(top["multimodal_cfg"], "multimodal_cfg", known: ["context_length", "vocab_size", "width", "heads", "layers",
-                                                                                 "mlp_ratio", "attn_pooler_heads"])
+        let m = try top.section("multimodal_cfg")
+        try m.check(known: ["context_length", "vocab_size", "width", "heads", "layers", "mlp_ratio", "attn_pooler_heads"],
+                    acceptedOnlyAt: Self.acceptedOnlyAt["multimodal_cfg"]!)
         multimodal = MultimodalConfig()
-        multimodal.contextLength = try Self.int(m, "multimodal_cfg", "context_length", multimodal.contextLength)
-        multimodal.vocabSize = try Self.int(m, "multimodal_cfg", "vocab_size", multimodal.vocabSize)
-        multimodal.width = try Self.int(m, "multimodal_cfg", "width", multimodal.width)
-        multimodal.heads = try Self.int(m, "multimodal_cfg", "heads", multimodal.heads)
-        multimodal.layers = try Self.int(m, "multimodal_cfg", "layers", multimodal.layers)
-        multimodal.mlpRatio = try Self.double(m, "multimodal_cfg", "mlp_ratio", multimodal.mlpRatio)
-        multimodal.attnPoolerHeads = try Self.int(m, "multimodal_cfg", "attn_pooler_heads", multimodal.attnPoolerHeads)
+        multimodal.contextLength = try m.int("context_length", multimodal.contextLength)
+        multimodal.vocabSize = try m.int("vocab_size", multimodal.vocabSize)
+        multimodal.width = try m.int("width", multimodal.width)
+        multimodal.heads = try m.int("heads", multimodal.heads)
+        multimodal.layers = try m.int("layers", multimodal.layers)
+        multimodal.mlpRatio = try m.double("mlp_ratio", multimodal.mlpRatio)
+        multimodal.attnPoolerHeads = try m.int("attn_pooler_heads", multimodal.attnPoolerHeads)
         try validate()
     }
 
@@ -170,37 +117,27 @@ extension CoCaConfig {
         func require(_ ok: Bool, _ message: String) throws { if !ok { throw ConfigError(message) } }
         let pool = vision.attentionalPool ?? AttentionalPoolerShape()
         try require(embedDim > 0, "embed_dim must be positive, got \(embedDim)")
-        try require(vision.patchSize > 0 && vision.imageSize % vision.patchSize == 0,
-                    "vision_cfg.image_size \(vision.imageSize) is not a multiple of patch_size \(vision.patchSize)")
-        try require(vision.headWidth > 0 && vision.width % vision.headWidth == 0,
-                    "vision_cfg.width \(vision.width) is not a multiple of head_width \(vision.headWidth)")
+        try vision.validate()
+        try text.validate()
         try require(pool.queries >= 2, "vision_cfg.attn_pooler_queries must be at least 2 (one latent, one token), got \(pool.queries)")
         try require(pool.heads > 0 && embedDim % pool.heads == 0, "embed_dim \(embedDim) is not a multiple of vision_cfg.attn_pooler_heads \(pool.heads)")
-        try require(text.heads > 0 && text.width % text.heads == 0, "text_cfg.width \(text.width) is not a multiple of heads \(text.heads)")
-        try require(text.contextLength > 1 && text.vocabSize > 0, "text_cfg.context_length must exceed 1 and vocab_size be positive")
+        try require(text.contextLength > 1, "text_cfg.context_length must exceed 1")
         try require(multimodal.heads > 0 && multimodal.width % multimodal.heads == 0,
                     "multimodal_cfg.width \(multimodal.width) is not a multiple of heads \(multimodal.heads)")
         try require(multimodal.width == embedDim && text.width == multimodal.width,
                     "multimodal_cfg.width \(multimodal.width) must equal embed_dim \(embedDim) and text_cfg.width \(text.width) (the decoder reads both towers' tokens)")
-        try require(vision.layers >= 0 && text.layers >= 0 && multimodal.layers >= 0, "layers must not be negative")
+        try require(multimodal.layers >= 0, "multimodal_cfg.layers must not be negative")
     }
 
     /// Reads an OpenCLIP CoCa config JSON file (or a fixture `config.json` holding one under `open_clip_model_config`).
     public static func load(_ path: String) throws -> CoCaConfig {
-        do { return try CoCaConfig(json: try modelJSON(path)) } catch let error as ConfigError {
+        do { return try CoCaConfig(section: try ConfigSection.document(path: path)) } catch let error as ConfigError {
             throw ConfigError("\(path): \(error.description)")
         }
     }
 
     /// Whether the JSON file describes a CoCa model (OpenCLIP's sign: a `multimodal_cfg`).
     public static func isCoCa(_ path: String) -> Bool {
-        (try? modelJSON(path))?["multimodal_cfg"] != nil
-    }
-
-    /// The model config in the file: the whole document, or its `open_clip_model_config` (a fixture's `config.json`).
-    private static func modelJSON(_ path: String) throws -> JSONValue {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ConfigError("cannot read file") }
-        guard let document = try? JSONDecoder().decode(JSONValue.self, from: data) else { throw ConfigError("not valid JSON") }
-        return document["open_clip_model_config"] ?? document
+        (try? ConfigSection.document(path: path))?.contains("multimodal_cfg") ?? false
     }
 }

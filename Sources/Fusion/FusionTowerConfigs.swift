@@ -16,30 +16,14 @@ public struct FusionTowerConfigs: Codable, Equatable, Sendable {
     public static func load(settings: Settings, modalities: [FusionModality]) throws -> FusionTowerConfigs {
         var towers = FusionTowerConfigs()
         if modalities.contains(.image) {
-            let (cfg, embed) = try section("vision_cfg", of: settings.modelImage, flag: "--model-image")
-            var vision = VisionTransformerConfig()
-            vision.imageSize = try integer(cfg, "image_size", vision.imageSize, flag: "--model-image")
-            vision.patchSize = try integer(cfg, "patch_size", vision.patchSize, flag: "--model-image")
-            vision.width = try integer(cfg, "width", vision.width, flag: "--model-image")
-            vision.layers = try integer(cfg, "layers", vision.layers, flag: "--model-image")
-            vision.headWidth = try integer(cfg, "head_width", vision.headWidth, flag: "--model-image")
-            vision.mlpRatio = (cfg["mlp_ratio"] as? Double) ?? vision.mlpRatio
-            guard vision.width % vision.headWidth == 0, vision.imageSize % vision.patchSize == 0 else {
-                throw TrainingError("--model-image \(settings.modelImage): width must divide by head_width and image_size by patch_size")
-            }
+            let (section, embed) = try tower("vision_cfg", of: settings.modelImage, flag: "--model-image")
+            let vision = try configError(settings.modelImage, flag: "--model-image") { try VisionTransformerConfig(section: section) }
             towers.vision = vision
             towers.visionOutputDim = embed ?? vision.width
         }
         if modalities.contains(.text) {
-            let (cfg, embed) = try section("text_cfg", of: settings.modelText, flag: "--model-text")
-            var text = TextTransformerConfig()
-            text.contextLength = try integer(cfg, "context_length", text.contextLength, flag: "--model-text")
-            text.vocabSize = try integer(cfg, "vocab_size", text.vocabSize, flag: "--model-text")
-            text.width = try integer(cfg, "width", text.width, flag: "--model-text")
-            text.heads = try integer(cfg, "heads", text.heads, flag: "--model-text")
-            text.layers = try integer(cfg, "layers", text.layers, flag: "--model-text")
-            text.mlpRatio = (cfg["mlp_ratio"] as? Double) ?? text.mlpRatio
-            guard text.width % text.heads == 0 else { throw TrainingError("--model-text \(settings.modelText): width must divide by heads") }
+            let (section, embed) = try tower("text_cfg", of: settings.modelText, flag: "--model-text")
+            let text = try configError(settings.modelText, flag: "--model-text") { try TextTransformerConfig(section: section) }
             towers.text = text
             towers.textOutputDim = embed ?? text.width
         }
@@ -47,19 +31,17 @@ public struct FusionTowerConfigs: Codable, Equatable, Sendable {
     }
 
     /// The tower section of a model file (or the whole file when it has no such section) and the model's `embed_dim`.
-    static func section(_ key: String, of model: String, flag: String) throws -> ([String: Any], Int?) {
-        let path = try ModelConfigFiles.path(model)
-        guard let data = FileManager.default.contents(atPath: path),
-              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw TrainingError("\(flag) \(model): \(path) is not a JSON object")
+    /// Keys a tower does not read are ignored: a CLIP or CoCa model file serves as it is.
+    static func tower(_ key: String, of model: String, flag: String) throws -> (ConfigSection, Int?) {
+        try configError(model, flag: flag) {
+            let document = try ConfigSection.document(path: try ModelConfigFiles.path(model))
+            guard document.contains(key) else { return (document, nil) }
+            return (try document.section(key), try document.optionalInt("embed_dim"))
         }
-        if let tower = json[key] as? [String: Any] { return (tower, json["embed_dim"] as? Int) }
-        return (json, nil)
     }
 
-    static func integer(_ cfg: [String: Any], _ key: String, _ fallback: Int, flag: String) throws -> Int {
-        guard let value = cfg[key] else { return fallback }
-        guard let number = value as? Int, number > 0 else { throw TrainingError("\(flag): \(key) must be a positive integer") }
-        return number
+    /// A config error as one line naming the flag and the model.
+    private static func configError<T>(_ model: String, flag: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as ConfigError { throw TrainingError("\(flag) \(model): \(error.description)") }
     }
 }

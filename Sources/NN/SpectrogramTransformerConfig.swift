@@ -23,46 +23,43 @@ public struct SpectrogramTransformerConfig: Codable, Equatable, Sendable {
 
     public init() {}
 
-    static let keys = ["mel_bins", "frames", "patch_size", "patch_stride", "width", "layers", "head_width", "mlp_ratio"]
+    public static let sectionKeys: Set<String> = ["mel_bins", "frames", "patch_size", "patch_stride", "width", "layers", "head_width", "mlp_ratio"]
+
+    /// Reads `sectionKeys` from `section` (any other key is an error naming it) and checks the shapes fit.
+    public init(section: ConfigSection) throws {
+        self.init()
+        try section.check(known: Self.sectionKeys)
+        func positive(_ key: String, _ fallback: Int) throws -> Int {
+            let value = try section.int(key, fallback)
+            guard value > 0 else { throw ConfigError("\(section.path(key)) must be a positive integer") }
+            return value
+        }
+        melBins = try positive("mel_bins", melBins)
+        frames = try positive("frames", frames)
+        patchSize = try positive("patch_size", patchSize)
+        patchStride = try positive("patch_stride", patchStride)
+        width = try positive("width", width)
+        layers = try positive("layers", layers)
+        headWidth = try positive("head_width", headWidth)
+        mlpRatio = try section.double("mlp_ratio", mlpRatio)
+        guard mlpRatio > 0 else { throw ConfigError("\(section.path("mlp_ratio")) must be a positive number") }
+        guard width % headWidth == 0 else { throw ConfigError("\(section.path("width")) \(width) must divide by head_width \(headWidth)") }
+        guard patchSize <= melBins, patchSize <= frames else {
+            throw ConfigError("\(section.path("patch_size")) \(patchSize) is larger than the \(melBins) x \(frames) spectrogram")
+        }
+    }
 
     /// Reads `audio_cfg` (or the whole object) of the model JSON at `path`, and the model's `embed_dim` when present;
     /// unknown keys, non-positive sizes and shapes that do not fit are errors naming the file and the key.
     public static func load(path: String) throws -> (config: SpectrogramTransformerConfig, embedDim: Int?) {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ConfigError("\(path): cannot read the model config") }
-        guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw ConfigError("\(path): not a JSON object")
+        do {
+            let document = try ConfigSection.document(path: path)
+            guard document.contains("audio_cfg") else { return (try SpectrogramTransformerConfig(section: document), nil) }
+            let embedDim = try document.optionalInt("embed_dim")
+            guard (embedDim ?? 1) > 0 else { throw ConfigError("embed_dim must be a positive integer") }
+            return (try SpectrogramTransformerConfig(section: try document.section("audio_cfg")), embedDim)
+        } catch let error as ConfigError {
+            throw ConfigError("\(path): \(error.description)")
         }
-        let section = json["audio_cfg"] as? [String: Any] ?? json
-        let name = json["audio_cfg"] == nil ? path : "\(path): audio_cfg"
-        if let unknown = section.keys.sorted().first(where: { !keys.contains($0) }) {
-            throw ConfigError("\(name): unknown key \(unknown) (known: \(keys.joined(separator: ", ")))")
-        }
-        func integer(_ key: String, _ fallback: Int) throws -> Int {
-            guard let value = section[key] else { return fallback }
-            guard let number = value as? Int, number > 0 else { throw ConfigError("\(name): \(key) must be a positive integer") }
-            return number
-        }
-        var config = SpectrogramTransformerConfig()
-        config.melBins = try integer("mel_bins", config.melBins)
-        config.frames = try integer("frames", config.frames)
-        config.patchSize = try integer("patch_size", config.patchSize)
-        config.patchStride = try integer("patch_stride", config.patchStride)
-        config.width = try integer("width", config.width)
-        config.layers = try integer("layers", config.layers)
-        config.headWidth = try integer("head_width", config.headWidth)
-        if let ratio = section["mlp_ratio"] {
-            guard let value = ratio as? Double, value > 0 else { throw ConfigError("\(name): mlp_ratio must be a positive number") }
-            config.mlpRatio = value
-        }
-        guard config.width % config.headWidth == 0 else { throw ConfigError("\(name): width \(config.width) must divide by head_width \(config.headWidth)") }
-        guard config.patchSize <= config.melBins, config.patchSize <= config.frames else {
-            throw ConfigError("\(name): patch_size \(config.patchSize) is larger than the \(config.melBins) x \(config.frames) spectrogram")
-        }
-        var embedDim: Int?
-        if json["audio_cfg"] != nil, let value = json["embed_dim"] {
-            guard let dim = value as? Int, dim > 0 else { throw ConfigError("\(path): embed_dim must be a positive integer") }
-            embedDim = dim
-        }
-        return (config, embedDim)
     }
 }

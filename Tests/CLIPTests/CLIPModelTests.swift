@@ -91,7 +91,7 @@ final class CLIPModelTests: XCTestCase {
         XCTAssertEqual(ok.vision.heads, 12)
         XCTAssertEqual(ok.text.contextLength, 77)
         XCTAssertThrowsError(try decode(#"{"embed_dim": 8, "vision_cfg": {"bogus": 1}, "text_cfg": {}}"#)) {
-            XCTAssertEqual("\($0)", "unknown key vision_cfg.bogus")
+            XCTAssertEqual("\($0)", "unknown key vision_cfg.bogus (known: head_width, image_size, layers, mlp_ratio, patch_size, width)")
         }
         XCTAssertThrowsError(try decode(#"{"embed_dim": 8, "vision_cfg": {"ls_init_value": 0.1}, "text_cfg": {}}"#)) {
             XCTAssertEqual("\($0)", "vision_cfg.ls_init_value = 0.1 is not supported (only its OpenCLIP default)")

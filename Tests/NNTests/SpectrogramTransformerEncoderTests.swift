@@ -107,7 +107,7 @@ final class SpectrogramTransformerEncoderTests: XCTestCase {
         XCTAssertEqual(try SpectrogramTransformerConfig.load(path: tower).config.width, 32)
         let unknown = write("bad.json", #"{"audio_cfg": {"mel_bin": 64}}"#)
         XCTAssertThrowsError(try SpectrogramTransformerConfig.load(path: unknown)) {
-            XCTAssertEqual("\($0)", "\(unknown): audio_cfg: unknown key mel_bin (known: mel_bins, frames, patch_size, patch_stride, width, layers, head_width, mlp_ratio)")
+            XCTAssertEqual("\($0)", "\(unknown): unknown key audio_cfg.mel_bin (known: frames, head_width, layers, mel_bins, mlp_ratio, patch_size, patch_stride, width)")
         }
         let heads = write("heads.json", #"{"width": 30, "head_width": 16}"#)
         XCTAssertThrowsError(try SpectrogramTransformerConfig.load(path: heads)) { XCTAssertTrue("\($0)".contains("must divide by head_width")) }
