@@ -26,11 +26,11 @@ public final class CLIPEvaluation: TaskEvaluation {
 
     public var metricNames: [String] {
         (zeroShot == nil ? [] : [ZeroShotClassifier.top1MetricName, ZeroShotClassifier.top5MetricName])
-            + (validation == nil ? [] : RetrievalMetrics.metricNames)
+            + (validation == nil ? [] : RetrievalMetrics.metricNames + [WordOrderSensitivity.metricName])
     }
 
     /// Every available metric (or the parts in `due`): `zeroshot-val-top1/top5`, `image_to_text_R@1` ...
-    /// `text_to_image_median_rank`, `clip_val_loss`.
+    /// `text_to_image_median_rank`, `clip_val_loss`, and NegCLIP's `val_word_order_accuracy`.
     public func evaluate(due: Set<String>? = nil) throws -> [String: Double] {
         try withoutGradients {
             var metrics: [String: Double] = [:]
@@ -73,8 +73,13 @@ public final class CLIPEvaluation: TaskEvaluation {
         let count = embedded.captions.count
         guard count > 0 else { return [:] }
         // Repeated captions are false negatives: a retrieved caption with the true caption's text counts as a hit.
-        return RetrievalMetrics.compute(imageFeatures: embedded.images, textFeatures: embedded.texts, count: count,
-                                        dim: model.config.embedDim, logitScale: Foundation.exp(model.logitScale.value.scalar),
-                                        captions: embedded.captions)
+        var metrics = RetrievalMetrics.compute(imageFeatures: embedded.images, textFeatures: embedded.texts, count: count,
+                                               dim: model.config.embedDim, logitScale: Foundation.exp(model.logitScale.value.scalar),
+                                               captions: embedded.captions)
+        let context = model.config.text.contextLength
+        metrics[WordOrderSensitivity.metricName] = WordOrderSensitivity.accuracy(
+            imageFeatures: embedded.images, textFeatures: embedded.texts, captions: embedded.captions, dim: model.config.embedDim,
+            encodeTexts: { model.encodeText(tokenizer.encodeBatch($0, contextLength: context)).values })
+        return metrics
     }
 }

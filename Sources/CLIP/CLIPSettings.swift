@@ -15,6 +15,11 @@ public struct CLIPSettings: SettingCatalog {
     public let hnDebiasedTauPlus = Setting("hn-debiased-tau-plus", 0.0,
                                            help: "Debiased negatives (Robinson et al. 2021): the prior probability tau+ that a negative is a true positive, removed from the weighted negatives; 0: off.",
                                            check: { @Sendable value in value >= 0 && value < 1 ? nil : "must be at least 0 and below 1" })
+    public let hardNegatives = Setting("hard-negatives", "",
+                                       help: "Mined hard negatives (NegCLIP): a JSON Lines file of {\"key\": SAMPLE KEY, \"texts\": [CAPTION, ...]} (swiftclip hard-negatives writes one); each sample's negative captions are encoded by the text tower and added as image→text columns of every image of the global batch (negatives only).")
+    public let hardNegativesPerSample = Setting("hard-negatives-per-sample", 1,
+                                                help: "How many of each sample's --hard-negatives texts (the first ones) join the batch; a sample with fewer leaves its other slots empty.",
+                                                check: SettingCheck.positive)
     public let distillTeacher = Setting("distill-teacher", "",
                                         help: "Distil from this teacher CLIP: a SwiftCLIP checkpoint (file or folder) or OpenCLIP safetensors (with --distill-teacher-model); it runs without a tape on each augmented batch. Needs the student's tokenizer, context length and image size.")
     public let distillTeacherModel = Setting("distill-teacher-model", "",

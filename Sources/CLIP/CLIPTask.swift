@@ -9,7 +9,7 @@ import TrainingKit
 
 /// How the engine trains a `CLIPModel`: image and text embeddings are the global outputs; the loss is OpenCLIP's
 /// `ClipLoss(local_loss=True, gather_with_grad=True)` (or `SigLipLoss`, or HN-NCE with `--hn-beta`/`--hn-alpha`)
-/// over every rank's gathered embeddings.
+/// over every rank's gathered embeddings, with `--hard-negatives` captions as extra image→text columns.
 public final class CLIPTask: TrainingTask {
     public let model: CLIPModel
     let settings: Settings
@@ -46,12 +46,18 @@ public final class CLIPTask: TrainingTask {
     public func forward(_ batch: TaskBatch) -> TaskOutputs {
         // Only the engine's training step calls forward; evaluation encodes through the model, with every patch.
         let image = model.encodeImage(batch.tensor("image"), training: true), text = model.encodeText(batch.rows("text"))
-        guard teacher != nil else { return TaskOutputs(global: [image, text]) }
+        var global = [image, text]
+        if let negativeTokens = batch.integers["hard_negative_text"] {
+            // One row of K embeddings per sample, so that micro-batches slice them with their samples; the mask is a constant.
+            let mask = batch.tensor("hard_negative_mask")
+            global += [model.encodeText(negativeTokens).reshaped([batch.count, -1]), mask]
+        }
+        guard teacher != nil else { return TaskOutputs(global: global) }
         // The teacher's embeddings are constants: global outputs for the affinity loss (no gradient flows into them),
         // and the feature loss is local to each sample.
         let kind = settings.distillLoss
         let teacherImage = batch.tensor("teacher_image"), teacherText = batch.tensor("teacher_text")
-        var outputs = TaskOutputs(global: kind.affinity ? [image, text, teacherImage, teacherText] : [image, text])
+        var outputs = TaskOutputs(global: kind.affinity ? global + [teacherImage, teacherText] : global)
         if kind.feature {
             let projected = model.distillProjection.map { (Tensor.matmul(image, $0.image.tensor, transposeB: true),
                                                            Tensor.matmul(text, $0.text.tensor, transposeB: true)) } ?? (image, text)
@@ -67,12 +73,19 @@ public final class CLIPTask: TrainingTask {
     public func globalLoss(_ outputs: [Tensor], communicator: Communicator) throws -> GlobalLoss {
         let image = outputs[0], text = outputs[1]
         guard settings.siglip else {
+            // Outputs: image, text, then the hard negatives and their mask, then the teacher's image and text.
+            var rest = outputs.dropFirst(2)
+            var negatives: HardNegativeTexts?
+            if !settings.hardNegatives.isEmpty {
+                negatives = HardNegativeTexts(embeddings: rest.removeFirst(), mask: rest.removeFirst())
+            }
             var affinity: AffinityTeacher?
-            if outputs.count == 4, let teacher {
-                affinity = AffinityTeacher(image: outputs[2], text: outputs[3], scale: teacher.scale!, weight: Float(settings.distillWeight))
+            if rest.count == 2, let teacher {
+                affinity = AffinityTeacher(image: rest.removeFirst(), text: rest.removeFirst(), scale: teacher.scale!, weight: Float(settings.distillWeight))
             }
             let loss = try GlobalLoss.clip(image: image, text: text, logitScale: model.logitScale, communicator: communicator,
-                                           tileElements: tileElements, hardNegatives: settings.hardNegativeWeighting, teacher: affinity)
+                                           tileElements: tileElements, hardNegatives: settings.hardNegativeWeighting,
+                                           negativeTexts: negatives, teacher: affinity)
             for (name, value) in loss.terms { distillationTerms[name] = Double(value) }
             return loss
         }
@@ -109,7 +122,16 @@ public final class CLIPTask: TrainingTask {
     public func trainingData(_ context: RunContext) throws -> TrainingDataSource {
         let data = try dataSetup(context).imageTextTrainingData(context)
         if let json = data.trainedTokenizerJSON { checkpointAttachment = json }
-        return teacher.map { TeacherEmbeddingDataSource(base: data.source, teacher: $0) } ?? data.source
+        var source = data.source
+        if !settings.hardNegatives.isEmpty {
+            guard !settings.siglip else { throw TrainingError("--hard-negatives adds softmax columns; it does not apply to --siglip") }
+            guard let loader = source as? LoaderDataSource else {
+                throw TrainingError("--hard-negatives needs training data with sample keys (--train-data), not --dataset-type \(settings.datasetType.rawValue)")
+            }
+            source = try HardNegativeDataSource(base: loader, captions: try HardNegativeCaptions(contentsOf: settings.hardNegatives),
+                                                contextLength: model.config.text.contextLength, slots: settings.hardNegativesPerSample)
+        }
+        return teacher.map { TeacherEmbeddingDataSource(base: source, teacher: $0) } ?? source
     }
 
     public func evaluation(_ context: RunContext) throws -> TaskEvaluation? {

@@ -17,6 +17,12 @@ public protocol SampleSource: AnyObject, Sendable {
     func load(id: Int) throws -> RawSample
     /// Samples found unusable while indexing (incomplete tar members, samples lacking a field).
     var indexingSkipped: Int { get }
+    /// The key `load(id:)` gives the sample (sources with an index answer without reading the sample).
+    func key(id: Int) throws -> String
+}
+
+extension SampleSource {
+    public func key(id: Int) throws -> String { try load(id: id).key }
 }
 
 /// Maps a global position in an epoch to a sample id; shared by all loader threads.

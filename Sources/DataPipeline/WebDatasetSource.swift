@@ -92,6 +92,14 @@ public final class WebDatasetSource: SampleSource, @unchecked Sendable {
 
     static func makeID(shard: Int, member: Int) -> Int { shard << 32 | member }
 
+    public func key(id: Int) throws -> String {
+        let shard = id >> 32, memberIndex = id & 0xFFFF_FFFF
+        guard shard < shards.count else { throw DataPipelineError.invalidOption("sample id \(id) out of range") }
+        let index = try usableIndex(shard: shard)
+        guard memberIndex < index.members.count else { throw DataPipelineError.invalidOption("sample id \(id) out of range") }
+        return URL(fileURLWithPath: shards[shard]).lastPathComponent + ":" + index.members[memberIndex].key
+    }
+
     public func load(id: Int) throws -> RawSample {
         let shard = id >> 32, memberIndex = id & 0xFFFF_FFFF
         guard shard < shards.count else { throw DataPipelineError.invalidOption("sample id \(id) out of range") }

@@ -77,7 +77,9 @@ public struct SigLIPLossEvaluation {
 /// The CLIP loss of one rank and, on request, its gradients, outside the tape: the trainer sends the
 /// gathered-feature gradients back to their owners before back-propagating through the towers.
 /// With a `HardNegativeWeighting` other than plain InfoNCE, both directions are HN-NCE's instead; without one, or
-/// with α = 1, β = 0 and no debiasing, the cross-entropy code runs untouched.
+/// with α = 1, β = 0 and no debiasing, the cross-entropy code runs untouched. Mined hard-negative captions
+/// (`extraTextColumns`, NegCLIP) are extra columns of the image→text direction only: negatives of every image, never
+/// anyone's label, and never rows of the text→image direction.
 public struct ClipLossEvaluation {
     let imageRows: TiledLogits, textRows: TiledLogits
     /// Both directions' HN-NCE rows; nil for CLIP's own cross-entropy.
@@ -90,26 +92,39 @@ public struct ClipLossEvaluation {
         public let localImage: Tensor, localText: Tensor, gatheredImage: Tensor, gatheredText: Tensor
         /// With respect to the log-space `logit_scale` parameter.
         public let logitScale: Float
+        /// Of the extra text columns, when there are any.
+        public var extraText: Tensor? = nil
 
         /// The gradients of the sum of two losses of the same features.
         public static func + (a: Gradients, b: Gradients) -> Gradients {
-            Gradients(localImage: a.localImage + b.localImage, localText: a.localText + b.localText, gatheredImage: a.gatheredImage + b.gatheredImage,
-                      gatheredText: a.gatheredText + b.gatheredText, logitScale: a.logitScale + b.logitScale)
+            let extra: Tensor? = switch (a.extraText, b.extraText) {
+            case let (x?, y?): x + y
+            case let (x, y): x ?? y
+            }
+            return Gradients(localImage: a.localImage + b.localImage, localText: a.localText + b.localText, gatheredImage: a.gatheredImage + b.gatheredImage,
+                             gatheredText: a.gatheredText + b.gatheredText, logitScale: a.logitScale + b.logitScale, extraText: extra)
         }
     }
 
     /// Evaluates the loss (see `ContrastiveLoss.clip`); `logitScale` is the log-space value. Every rank has every
-    /// column, so each row's hard-negative weights are normalised over the whole global batch.
+    /// column, so each row's hard-negative weights are normalised over the whole global batch. `extraTextColumns` [M, D]:
+    /// mined negative captions every local image is contrasted with, after the gathered texts (nil or M = 0: none).
     public init(localImage: Tensor, localText: Tensor, gatheredImage: Tensor, gatheredText: Tensor,
                 logitScale: Float, rank: Int, tileElements: Int = ContrastiveLoss.defaultTileElements,
-                hardNegatives weighting: HardNegativeWeighting? = nil) {
+                hardNegatives weighting: HardNegativeWeighting? = nil, extraTextColumns: Tensor? = nil) {
         let b = localImage.shape[0], d = localImage.shape[1], n = gatheredImage.shape[0]
         precondition(localImage.shape == localText.shape && gatheredImage.shape == gatheredText.shape && gatheredImage.shape[1] == d,
                      "clip loss: local features \(localImage.shape)/\(localText.shape) and gathered \(gatheredImage.shape)/\(gatheredText.shape) do not fit")
         precondition((rank + 1) * b <= n, "clip loss: rank \(rank) with local batch \(b) exceeds \(n) gathered rows")
         let scale = Foundation.exp(logitScale)
         let tile = max(1, min(n, tileElements / max(b, 1)))
-        imageRows = TiledLogits(rows: localImage, columns: gatheredText, scale: scale, labelOffset: rank * b, tile: tile)
+        var textColumns = gatheredText
+        if let extra = extraTextColumns, extra.shape[0] > 0 {
+            precondition(extra.rank == 2 && extra.shape[1] == d, "clip loss: extra text columns \(extra.shape) do not fit features of width \(d)")
+            textColumns = Tensor(shape: [n + extra.shape[0], d], values: gatheredText.values + extra.values)
+        }
+        imageRows = TiledLogits(rows: localImage, columns: textColumns, scale: scale, labelOffset: rank * b,
+                                tile: max(1, min(textColumns.shape[0], tileElements / max(b, 1))))
         textRows = TiledLogits(rows: localText, columns: gatheredImage, scale: scale, labelOffset: rank * b, tile: tile)
         if let weighting, !weighting.isPlainInfoNCE {
             let hard = (image: HardNegativeRows(logits: imageRows, weighting: weighting), text: HardNegativeRows(logits: textRows, weighting: weighting))
@@ -134,8 +149,15 @@ public struct ClipLossEvaluation {
             dLogScale += imageRows.crossEntropyBackward(weight: weight, dRows: dLocalImage, dColumns: dGatheredText)
             dLogScale += textRows.crossEntropyBackward(weight: weight, dRows: dLocalText, dColumns: dGatheredImage)
         }
+        let n = textRows.columns.shape[0], d = textRows.d
+        guard imageRows.n > n else {
+            return Gradients(localImage: dLocalImage, localText: dLocalText, gatheredImage: dGatheredImage,
+                             gatheredText: dGatheredText, logitScale: Float(dLogScale))
+        }
+        let split = n * d, values = dGatheredText.values
         return Gradients(localImage: dLocalImage, localText: dLocalText, gatheredImage: dGatheredImage,
-                         gatheredText: dGatheredText, logitScale: Float(dLogScale))
+                         gatheredText: Tensor(shape: [n, d], values: Array(values[..<split])), logitScale: Float(dLogScale),
+                         extraText: Tensor(shape: [imageRows.n - n, d], values: Array(values[split...])))
     }
 }
 

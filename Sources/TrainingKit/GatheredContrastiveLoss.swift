@@ -49,15 +49,20 @@ extension GlobalLoss {
     /// against every rank's, times `weight`: the loss, the gradients of both feature tensors and of the log-space
     /// temperature `logitScale`. With a `teacher`, plus its weight times the affinity distillation loss over the same
     /// gathered features (the teacher's gathered alongside), whose gradients join the contrastive loss's before they are
-    /// sent back to their owners; `terms["distill_affinity"]` is then the unweighted distillation loss.
+    /// sent back to their owners; `terms["distill_affinity"]` is then the unweighted distillation loss. With
+    /// `negativeTexts`, every rank's mined negative captions are extra image→text columns of every image (NegCLIP over
+    /// the global batch), and the third output gradient is theirs.
     public static func clip(image: Tensor, text: Tensor, logitScale: Parameter, weight: Float = 1, communicator: Communicator,
                             tileElements: Int = ContrastiveLoss.defaultTileElements,
-                            hardNegatives: HardNegativeWeighting? = nil, teacher: AffinityTeacher? = nil) throws -> GlobalLoss {
+                            hardNegatives: HardNegativeWeighting? = nil, negativeTexts: HardNegativeTexts? = nil,
+                            teacher: AffinityTeacher? = nil) throws -> GlobalLoss {
         let exchange = FeatureExchange(localRows: image.shape[0], featureDimension: image.shape[1], communicator: communicator)
         let gatheredImage = try exchange.gathered(image), gatheredText = try exchange.gathered(text)
+        let gatheredNegatives = try negativeTexts.map { try GatheredNegativeTexts($0, communicator: communicator) }
         let evaluation = ClipLossEvaluation(localImage: image, localText: text, gatheredImage: gatheredImage,
                                             gatheredText: gatheredText, logitScale: logitScale.value.scalar,
-                                            rank: communicator.rank, tileElements: tileElements, hardNegatives: hardNegatives)
+                                            rank: communicator.rank, tileElements: tileElements, hardNegatives: hardNegatives,
+                                            extraTextColumns: gatheredNegatives?.columns)
         var g = evaluation.gradients(scaledBy: weight)
         var loss = weight * evaluation.loss, terms: [String: Float] = [:]
         if let teacher {
@@ -71,10 +76,9 @@ extension GlobalLoss {
             loss += teacher.weight * affinity.loss
             terms["distill_affinity"] = affinity.loss
         }
-        var result = GlobalLoss(loss: loss,
-                                outputGradients: [g.localImage + (try exchange.ownRows(g.gatheredImage)),
-                                                  g.localText + (try exchange.ownRows(g.gatheredText))],
-                                parameterGradients: [(logitScale, [g.logitScale])])
+        var outputGradients = [g.localImage + (try exchange.ownRows(g.gatheredImage)), g.localText + (try exchange.ownRows(g.gatheredText))]
+        if let gatheredNegatives { outputGradients.append(try gatheredNegatives.ownGradient(g.extraText)) }
+        var result = GlobalLoss(loss: loss, outputGradients: outputGradients, parameterGradients: [(logitScale, [g.logitScale])])
         result.terms = terms
         return result
     }

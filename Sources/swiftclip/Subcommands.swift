@@ -25,6 +25,7 @@ enum Subcommands {
         IndexCommand.self,
         ServeCommand.self,
         AudioCommand.self,
+        HardNegativesCommand.self,
     ]
 }
 

@@ -1,0 +1,47 @@
+import ArgumentParser
+import DataPipeline
+import TrainingKit
+
+/// `swiftclip hard-negatives`: writes a `--hard-negatives` file for a training data set.
+struct HardNegativesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hard-negatives",
+        abstract: "Write a --hard-negatives file (JSON Lines of {\"key\", \"texts\"}) of mined negative captions for each training sample.")
+
+    enum Mode: String, ExpressibleByArgument, CaseIterable {
+        case wordOrder = "word-order"
+    }
+
+    @Option(name: .long, help: "Training data as --train-data names it (WebDataset shards with brace expansion, or a CSV file); none: the built-in synthetic shapes.")
+    var data: String?
+
+    @Option(name: .long, help: "Data set type as training reads it: auto, webdataset, csv or synthetic.")
+    var datasetType = "auto"
+
+    @Option(name: .long, help: "The file to write.")
+    var output: String
+
+    @Option(name: .long, help: "word-order: NegCLIP's perturbations of the sample's own caption (two words swapped, trigrams shuffled, words shuffled within trigrams).")
+    var mode: Mode = .wordOrder
+
+    @Option(name: .long, help: "Negatives per sample, at most.")
+    var count = 3
+
+    @Option(name: .long, help: "Seed of the perturbations (each sample's also depends on its key only).")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        guard count > 0 else { throw ValidationError("--count must be positive") }
+        guard DataSourceOptions.DatasetType(rawValue: datasetType) != nil else {
+            throw ValidationError("--dataset-type must be auto, webdataset, csv or synthetic")
+        }
+    }
+
+    func run() throws {
+        try reportingErrors("hard-negatives") {
+            let source = try DataSourceOptions(datasetType: DataSourceOptions.DatasetType(rawValue: datasetType)!, data: data).makeSource()
+            let summary = try HardNegativeMining.wordOrder(source: source, perturbation: WordOrderPerturbation(seed: seed, count: count), output: output)
+            print("\(output): \(summary.texts) negative captions for \(summary.samplesWithNegatives) of \(summary.samples) samples (\(mode.rawValue))")
+        }
+    }
+}
