@@ -25,8 +25,11 @@ public struct StepOutcome: Sendable {
 /// re-run with the tape and back-propagates its slice of the cached gradients (and 1/k of its local loss). Parameter
 /// gradients equal the one-shot computation, and parameters outside the tape get their gradient once.
 ///
+/// Gradients and AdamW moments exist for the trainable parameters alone, packed in registration order
+/// (`TrainableLayout`); `setTrainable` lays them out again when a stage changes the set.
+///
 /// With `shardOptimizer` (ZeRO-1, `--zero 1`) on several ranks, each rank keeps AdamW moments for its own range of the
-/// flat buffer only (`FlatShardLayout`): buckets are reduce-scattered into that range during backward, the global
+/// packed buffer only (`FlatShardLayout`): buckets are reduce-scattered into that range during backward, the global
 /// gradient norm is the square root of an all-reduced sum of the ranks' squares, each rank updates its range, and the
 /// updated parameters are all-gathered.
 public final class StepEngine {
@@ -189,7 +192,7 @@ public final class StepEngine {
                 if local.isTracked { seeds.append((local.variable, Tensor(scalar: 1 / Float(accumulation)))) }
             }
             firstOutputs = nil
-            // Gradients accumulate straight into the flat buffer (an embedding's only in the rows read).
+            // Gradients accumulate straight into the packed buffer (an embedding's only in the rows read).
             var owners: [Int: Int] = [:], destinations: [Int: UnsafeMutablePointer<Float>] = [:]
             for (k, i) in active.enumerated() {
                 guard let leaf = store.parameters[i].leaf else { continue }
