@@ -6,6 +6,8 @@ struct CSVFieldReader {
     /// The column of each field, in field order.
     let columns: [String]
     let warnings: WarningLog
+    /// A row lacking a field is skipped with a warning (true) or an error naming the file and line (false).
+    var skipIncomplete = true
 
     struct FileRows {
         var rows: [CSVSource.Row] = []
@@ -60,9 +62,11 @@ struct CSVFieldReader {
         }
         for row in lacking {
             let image = fields.firstIndex(of: .image).map { row.cells[$0] }.flatMap { $0.isEmpty ? nil : " " + $0 } ?? ""
-            let error = DataPipelineError.missingField(sample: "\(path):\(row.line)\(image)", field: fields[row.field].name,
-                                                       detail: "column '\(columns[row.field])' is empty")
-            warnings.warn("\(error); sample skipped")
+            let sample = "\(path):\(row.line)\(image)", detail = "column '\(columns[row.field])' is empty"
+            guard skipIncomplete else {
+                throw DataPipelineError.incompleteSample(sample: sample, field: fields[row.field].name, detail: detail)
+            }
+            warnings.warn("\(DataPipelineError.missingField(sample: sample, field: fields[row.field].name, detail: detail)); sample skipped")
         }
         result.skipped = lacking.count
         return result

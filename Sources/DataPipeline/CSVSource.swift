@@ -6,7 +6,8 @@ import Foundation
 /// the CSV file's folder when relative. Several files may be joined with `::`.
 ///
 /// A row whose cell of a wanted field is empty (an empty caption is a caption) is skipped and counted, with a warning
-/// naming the file, line, sample and field; a field whose column is empty in every row of a file is an error.
+/// naming the file, line, sample and field, or with `skipIncomplete` off is an error naming them; a field whose column is
+/// empty in every row of a file is an error.
 public final class CSVSource: SampleSource, @unchecked Sendable {
     /// One row's cells, one per field of `fields`, in that order.
     public struct Row: Sendable, Equatable {
@@ -45,11 +46,12 @@ public final class CSVSource: SampleSource, @unchecked Sendable {
 
     /// - Parameter columns: the column of each field; fields not listed use `defaultColumn(for:)`.
     public init(csvSpec: String, fields: [SampleField], columns: [SampleField: String] = [:], separator: String = "\t",
-                warnings: WarningLog = WarningLog()) throws {
+                warnings: WarningLog = WarningLog(), skipIncomplete: Bool = true) throws {
         let sep = try Self.separatorByte(separator)
         try SampleField.validate(fields)
         files = try BraceExpansion.expandSources(csvSpec)
-        let reader = CSVFieldReader(fields: fields, columns: fields.map { columns[$0] ?? Self.defaultColumn(for: $0) }, warnings: warnings)
+        let reader = CSVFieldReader(fields: fields, columns: fields.map { columns[$0] ?? Self.defaultColumn(for: $0) }, warnings: warnings,
+                                    skipIncomplete: skipIncomplete)
         var rows: [Row] = [], origins: [Origin] = [], skipped = 0
         for (f, file) in files.enumerated() {
             let read = try reader.read(path: file, separator: sep)

@@ -22,7 +22,8 @@ public struct DataSourceOptions: Sendable {
     /// Synthetic dataset parameters (used when the type resolves to synthetic).
     public var synthetic: SyntheticShapes
     public var syntheticSplit: SyntheticShapes.Split
-    /// A WebDataset sample lacking a wanted field is skipped with a warning (true) or an error naming it (false).
+    /// A sample lacking a wanted field (WebDataset members, CSV cells) is skipped with a warning (true) or an error naming
+    /// it (false).
     public var skipIncomplete = true
 
     public init(datasetType: DatasetType = .auto, data: String? = nil, csvImageKey: String = "filepath", csvCaptionKey: String = "title",
@@ -72,7 +73,8 @@ public struct DataSourceOptions: Sendable {
                                         warnings: warnings, skipIncomplete: skipIncomplete)
         case .csv:
             guard let data else { throw DataPipelineError.invalidOption("csv dataset needs a file path") }
-            return try CSVSource(csvSpec: data, fields: fields, columns: csvKeys, separator: csvSeparator, warnings: warnings)
+            return try CSVSource(csvSpec: data, fields: fields, columns: csvKeys, separator: csvSeparator, warnings: warnings,
+                                 skipIncomplete: skipIncomplete)
         }
     }
 }

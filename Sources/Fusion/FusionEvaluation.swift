@@ -55,7 +55,9 @@ final class FusionEvaluation: TaskEvaluation {
                 let rows = taskBatch.rows(task.labelField.name).map(Int.init)
                 let width = rows.count / batch.count
                 if let bad = rows.firstIndex(where: { $0 >= classes || ($0 < 0 && !task.multiLabel) }) {
-                    throw TrainingError("validation sample \(seen + bad / width): label \(rows[bad]) is outside the \(classes) classes of --num-classes")
+                    let row = bad / width, number = "validation sample \(seen + row)"
+                    let name = taskBatch.keys.indices.contains(row) && !taskBatch.keys[row].isEmpty ? "\(taskBatch.keys[row]) (\(number))" : number
+                    throw TrainingError("\(name): label \(rows[bad]) is outside the \(classes) classes of --num-classes")
                 }
                 seen += batch.count
                 if task.multiLabel {

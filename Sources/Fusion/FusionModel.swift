@@ -3,7 +3,8 @@ import TensorCore
 
 /// A classifier over several modalities: an encoder per modality (`visual.*`: CLIP's ViT, `text.*`: CLIP's text
 /// transformer, each projected) and a fusion head: `late.*` or `gated.*` on their pooled features, `early.*` or
-/// `xattn.*` on their token sequences.
+/// `xattn.*` on their token sequences; optionally a linear classifier per encoder on its pooled features
+/// (`unimodal.<modality>.*`, registered last) for training each encoder alone.
 public final class FusionModel {
     public let config: FusionModelConfig
     public let parameters = ParameterStore()
@@ -13,6 +14,8 @@ public final class FusionModel {
     public let gated: GatedFusionHead?
     public var early: EarlyFusionHead?
     public let crossAttention: CrossAttentionFusionHead?
+    /// One classifier per modality, in `--modalities` order, when the config has unimodal heads.
+    public let unimodal: [Linear]
 
     public init(config: FusionModelConfig, seed: UInt64 = 0) {
         self.config = config
@@ -46,6 +49,9 @@ public final class FusionModel {
         self.late = late
         self.gated = gated
         self.crossAttention = crossAttention
+        unimodal = !config.hasUnimodalHeads ? [] : zip(config.modalityList, widths).map { modality, width in
+            Linear(root.scope("unimodal").scope(modality.rawValue), inFeatures: width, outFeatures: config.classes)
+        }
         parameters.seal()
     }
 
@@ -60,6 +66,24 @@ public final class FusionModel {
             case (.text, false): return text!.pooledFeatures(tokens!)
             case (.text, true): return text!.tokenFeatures(tokens!)
             }
+        }
+    }
+
+    /// The parameter-name prefix of the fusion head.
+    public var fusionHeadPrefix: String {
+        switch config.kind {
+        case .late: return "late."
+        case .gated: return "gated."
+        case .early: return "early."
+        case .earlyCrossAttention: return "xattn."
+        }
+    }
+
+    /// Each modality's logits `[B, classes]` from its own encoder's pooled features and unimodal head, in `--modalities` order.
+    public func unimodalLogits(images: Tensor?, tokens: [Int32]?) -> [Tensor] {
+        precondition(!unimodal.isEmpty, "the model has no unimodal heads (its config's unimodalHeads)")
+        return zip(config.modalityList, unimodal).map { modality, head in
+            head(modality == .image ? vision!.pooledFeatures(images!) : text!.pooledFeatures(tokens!))
         }
     }
 

@@ -13,9 +13,12 @@ public struct FusionModelConfig: Codable, Equatable, Sendable {
     public var earlyLayers: Int
     public var earlyHeads: Int
     public var towers: FusionTowerConfigs
+    /// Whether the model has a unimodal classifier per encoder (`unimodal.<modality>.*`, for `--fusion-objective
+    /// unimodal`); absent in configs recorded before they existed.
+    public var unimodalHeads: Bool?
 
     public init(fusion: FusionKind, modalities: [FusionModality], classes: Int, lateLearnedWeights: Bool = false, gatedWidth: Int = 0,
-                earlyWidth: Int = 0, earlyLayers: Int = 1, earlyHeads: Int = 1, towers: FusionTowerConfigs) {
+                earlyWidth: Int = 0, earlyLayers: Int = 1, earlyHeads: Int = 1, towers: FusionTowerConfigs, unimodalHeads: Bool = false) {
         self.fusion = fusion.rawValue
         self.modalities = modalities.map(\.rawValue)
         self.classes = classes
@@ -25,6 +28,7 @@ public struct FusionModelConfig: Codable, Equatable, Sendable {
         self.earlyLayers = earlyLayers
         self.earlyHeads = earlyHeads
         self.towers = towers
+        self.unimodalHeads = unimodalHeads ? true : nil
     }
 
     /// The run's config from its settings (`--fusion`, `--modalities`, `--num-classes`, the encoders' JSON).
@@ -45,9 +49,24 @@ public struct FusionModelConfig: Codable, Equatable, Sendable {
         return FusionModelConfig(fusion: settings.fusion, modalities: modalities, classes: settings.numClasses,
                                  lateLearnedWeights: settings.lateWeights == .learned,
                                  gatedWidth: settings.gatedWidth > 0 ? settings.gatedWidth : widest,
-                                 earlyWidth: earlyWidth, earlyLayers: settings.earlyLayers, earlyHeads: settings.earlyHeads, towers: towers)
+                                 earlyWidth: earlyWidth, earlyLayers: settings.earlyLayers, earlyHeads: settings.earlyHeads, towers: towers,
+                                 unimodalHeads: try usesUnimodalObjective(settings))
+    }
+
+    /// Whether the run or any of its stages trains with `--fusion-objective unimodal`.
+    static func usesUnimodalObjective(_ settings: Settings) throws -> Bool {
+        let name = FusionSettings.declared.fusionObjective.name
+        let staged = try settings.stages.stages.compactMap { stage -> FusionObjective? in
+            guard let text = stage.settings[name] else { return nil }
+            guard let objective = FusionObjective.parse(text) else {
+                throw TrainingError("stage \(stage.name): --\(name) '\(text)' is not one of \(FusionObjective.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return objective
+        }
+        return ([settings.fusionObjective] + staged).contains(.unimodal)
     }
 
     public var kind: FusionKind { FusionKind(rawValue: fusion) ?? .late }
     public var modalityList: [FusionModality] { modalities.compactMap(FusionModality.init(rawValue:)) }
+    public var hasUnimodalHeads: Bool { unimodalHeads ?? false }
 }

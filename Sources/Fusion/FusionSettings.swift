@@ -12,6 +12,15 @@ public enum FusionKind: String, SettingEnumeration {
     case earlyCrossAttention = "early-xattn"
 }
 
+/// What a training step optimises (`--fusion-objective`, per stage).
+public enum FusionObjective: String, SettingEnumeration {
+    /// The fusion head's classification of all modalities together.
+    case fused
+    /// Each encoder's own classification through its unimodal head (`unimodal.<modality>.*`), the losses averaged over
+    /// the modalities; the fusion head is frozen (the first stage of the three-stage schedule).
+    case unimodal
+}
+
 /// How late fusion weighs each modality's logits (`--late-weights`).
 public enum LateFusionWeights: String, SettingEnumeration {
     /// Every present modality counts the same.
@@ -44,6 +53,9 @@ public struct FusionSettings: SettingCatalog {
                                     check: SettingCheck.positive)
     public let skipIncomplete = Setting("skip-incomplete", false,
                                         help: "Skip (and count) samples lacking a modality or label the model reads; without it such a sample is an error naming its shard and key.")
+    public let fusionObjective = Setting("fusion-objective", FusionObjective.fused,
+                                         help: "What training optimises: fused (the fusion head's classification) or unimodal (each encoder through its own linear classifier unimodal.<modality>, the losses averaged, the fusion head frozen; the model then has these heads, and so it has when any stage sets unimodal). A stage may set it.",
+                                         perStage: true)
     public let modalityDropout = Setting("modality-dropout", 0.0,
                                          help: "Training only: probability of dropping each modality of a sample (never all of them), drawn from --seed and the sample's index.",
                                          check: SettingCheck.within(0.0...0.99))

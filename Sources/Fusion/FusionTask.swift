@@ -7,18 +7,35 @@ import TensorCore
 import TrainingKit
 
 /// How the engine trains a `FusionModel`: softmax cross-entropy of each sample's fused logits, a loss local to the
-/// sample (no global outputs, nothing gathered), with modality dropout during training.
+/// sample (no global outputs, nothing gathered), with modality dropout during training; or, while the objective is
+/// `unimodal`, the mean over modalities of each encoder's own classification loss, with the fusion head frozen.
 public final class FusionTask: TrainingTask {
     public let model: FusionModel
     let settings: Settings
     /// `--class-weights`, or nil for the plain mean cross-entropy.
     let classWeights: ClassWeights?
     public var checkpointAttachment: String?
+    /// The current stage's `--fusion-objective`.
+    public private(set) var objective = FusionObjective.fused
 
     public init(model: FusionModel, settings: Settings) throws {
         self.model = model
         self.settings = settings
         classWeights = try ClassWeights.parse(settings.classWeights, classes: model.config.classes)
+        applyStageSettings(settings)
+    }
+
+    public func applyStageSettings(_ settings: Settings) {
+        // A model built without unimodal heads (as when no stage asks for them) cannot train them.
+        precondition(settings.fusionObjective == .fused || model.config.hasUnimodalHeads,
+                     "--fusion-objective unimodal on a fusion model without unimodal heads")
+        objective = settings.fusionObjective
+    }
+
+    /// The head the current objective does not use is frozen: its parameters get no gradient, storage or update.
+    public var frozenPrefixes: [String] {
+        guard model.config.hasUnimodalHeads else { return [] }
+        return objective == .unimodal ? [model.fusionHeadPrefix] : ["unimodal."]
     }
 
     public var parameters: ParameterStore { model.parameters }
@@ -43,13 +60,21 @@ public final class FusionTask: TrainingTask {
     }
 
     public func forward(_ batch: TaskBatch) -> TaskOutputs {
-        let logits = logits(batch, presence: presence(batch))
+        guard objective == .unimodal else { return TaskOutputs(local: loss(logits(batch, presence: presence(batch)), batch)) }
+        let perModality = model.unimodalLogits(images: batch.tensors[FusionModality.image.rawValue],
+                                               tokens: batch.integers[FusionModality.text.rawValue])
+        let sum = perModality.dropFirst().reduce(loss(perModality[0], batch)) { $0 + loss($1, batch) }
+        return TaskOutputs(local: sum * (1 / Float(perModality.count)))
+    }
+
+    /// The classification loss of `logits` against the batch's labels (cross-entropy, or binary cross-entropy per class).
+    func loss(_ logits: Tensor, _ batch: TaskBatch) -> Tensor {
         if multiLabel {
             let targets = MultiLabelLoss.multiHot(batch.rows(labelField.name), samples: batch.count, classes: model.config.classes)
-            return TaskOutputs(local: MultiLabelLoss.binaryCrossEntropy(logits, targets: targets, classWeights: classWeights?.values))
+            return MultiLabelLoss.binaryCrossEntropy(logits, targets: targets, classWeights: classWeights?.values)
         }
         let labels = batch.rows("label")
-        return TaskOutputs(local: classWeights.map { $0.crossEntropy(logits, labels: labels) } ?? logits.crossEntropy(labels: labels))
+        return classWeights.map { $0.crossEntropy(logits, labels: labels) } ?? logits.crossEntropy(labels: labels)
     }
 
     /// `--multi-label`: a set of classes per sample instead of one.

@@ -35,7 +35,9 @@ final class SampleIndexedData: TrainingDataSource {
         if let labels = batch.integers[labelField] {
             let width = labels.count / max(batch.count, 1)
             for (i, label) in labels.enumerated() where label >= classes || (label < 0 && labelField == "label") {
-                throw TrainingError("sample \(indices[i / width]): label \(label) is outside the \(classes) classes of --num-classes")
+                let row = i / width, number = "sample \(indices[row])"
+                let name = batch.keys.indices.contains(row) && !batch.keys[row].isEmpty ? "\(batch.keys[row]) (\(number))" : number
+                throw TrainingError("\(name): label \(label) is outside the \(classes) classes of --num-classes")
             }
         }
         batch.integers["sample_index"] = indices

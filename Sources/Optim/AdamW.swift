@@ -5,8 +5,9 @@ import TensorCore
 ///
 /// p ← p·(1 − lr·wd); m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
 /// p ← p − (lr / (1−β₁ᵗ)) · m / (√v / √(1−β₂ᵗ) + ε).
-/// Each parameter group has its own step count, so a parameter frozen for a stage keeps its moments
-/// and bias correction untouched until it trains again (as PyTorch does for parameters without grads).
+/// Moments and gradients cover only the segments given, packed back to back (`Segment.offset`), while each segment's
+/// values may sit anywhere in the parameter buffer (`Segment.valueOffset`): an optimizer built over the parameters that
+/// train keeps no state for the others. Each segment has its own step count (its bias correction).
 ///
 /// With ZeRO-1 an instance updates only `shard`, a range of the flat buffer that may cut through segments: it holds
 /// moments for that range alone, and each segment's piece inside it is updated with the segment's own decay and step
@@ -23,14 +24,18 @@ public final class AdamW {
         }
     }
 
-    /// A contiguous run of the flat buffer that one parameter occupies.
+    /// One parameter: its run of the packed moment and gradient buffers, and where its values are.
     public struct Segment: Sendable {
         public let name: String
+        /// Position in the packed moments and gradients.
         public let offset: Int
         public let count: Int
         public let decay: Bool
-        public init(name: String, offset: Int, count: Int, decay: Bool) {
+        /// Position of its values in the parameter buffer.
+        public let valueOffset: Int
+        public init(name: String, offset: Int, count: Int, decay: Bool, valueOffset: Int? = nil) {
             self.name = name; self.offset = offset; self.count = count; self.decay = decay
+            self.valueOffset = valueOffset ?? offset
         }
     }
 
@@ -60,8 +65,9 @@ public final class AdamW {
         !(shape.count < 2 || name.contains("bn") || name.contains("ln") || name.contains("bias") || name.contains("logit_scale"))
     }
 
-    /// One update of the segments for which `active` holds, with learning rate `lr`: `parameters` is the whole flat
-    /// buffer, `gradients` covers `shard` (index 0 is `shard.lowerBound`).
+    /// One update of the segments for which `active` holds, with learning rate `lr`: `parameters` is the whole
+    /// parameter buffer (segments' `valueOffset`), `gradients` covers `shard` of the packed space (index 0 is
+    /// `shard.lowerBound`).
     public func step(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, lr: Float,
                      active: (Int) -> Bool = { _ in true }) {
         let h = hyperparameters, base = shard.lowerBound
@@ -79,7 +85,7 @@ public final class AdamW {
                     let decay: Float = s.decay ? 1 - lr * h.weightDecay : 1
                     let rule = AdamWRule(beta1: h.beta1, beta2: h.beta2, epsilon: h.epsilon, decay: decay,
                                          stepSize: stepSize, inverseSqrtBC2: inverseSqrtBC2)
-                    rule.apply(parameters + lower, gradients + (lower - base), m + (lower - base), v + (lower - base), upper - lower)
+                    rule.apply(parameters + (s.valueOffset + lower - s.offset), gradients + (lower - base), m + (lower - base), v + (lower - base), upper - lower)
                 }
             }
         }

@@ -60,7 +60,11 @@ public final class Trainer {
         self.data = data
         let hyper = AdamW.Hyperparameters(beta1: Float(settings.beta1), beta2: Float(settings.beta2),
                                           epsilon: Float(settings.eps), weightDecay: Float(settings.wd))
+        controller = StageController(stages: settings.stages.stages)
+        stageSettings = try controller.stages.map { try Families.registry.settings(settings, in: $0) }
+        task.applyStageSettings(stageSettings[0])
         engine = try StepEngine(task: task, communicator: communicator, hyperparameters: hyper,
+                                trainable: Self.trainableMask(task: task, stage: controller.current),
                                 bucketBytes: Int(settings.bucketMb * 1_048_576), deterministic: settings.deterministic,
                                 shardOptimizer: settings.zero == 1, gradientWire: settings.gradCommDtype,
                                 overlapCommunication: settings.overlapComm)
@@ -68,18 +72,16 @@ public final class Trainer {
         engine.accumulation = settings.accumFreq
         engine.activationPrecision = settings.activationDtype
         task.setRecomputation(blocks: settings.checkpointedBlocksPerTower, mlpBlocks: settings.recomputeMlpBlocks ?? 0)
-        controller = StageController(stages: settings.stages.stages)
-        stageSettings = try controller.stages.map { try Families.registry.settings(settings, in: $0) }
-        task.applyStageSettings(stageSettings[0])
         state.seed = settings.seed
         state.hyperparameters = hyper
         state.worldSize = communicator.size
         state.globalBatch = globalBatch
         state.settings = settings.recorded
-        state.optimizerSteps = engine.optimizer.steps
+        state.optimizerSteps = engine.optimizerSteps
     }
 
-    /// Continues from a checkpoint's state (parameters and optimizer moments already restored by the caller).
+    /// Continues from a checkpoint's state (parameters already restored by the caller, the optimizer state after this,
+    /// once the engine holds the saved stage's trainable parameters).
     public func restore(_ saved: TrainingState) throws {
         if saved.globalBatch != 0 && saved.globalBatch != globalBatch {
             try onMessage?("resuming with global batch \(globalBatch) (was \(saved.globalBatch) = \(saved.worldSize) ranks × \(saved.globalBatch / max(saved.worldSize, 1))); the data order continues from sample \(saved.samplesSeen)")
@@ -91,11 +93,14 @@ public final class Trainer {
         state.consecutiveNonFinite = saved.consecutiveNonFinite
         controller.apply(saved.stage)
         task.applyStageSettings(stageSettings[controller.state.index])
+        try engine.setTrainable(trainableMask())
     }
 
     /// Which parameters train in the current stage and under the family's own freezing settings (e.g. `--lock-image`).
-    public func trainableMask() -> [Bool] {
-        let stage = controller.current, frozen = task.frozenPrefixes
+    public func trainableMask() -> [Bool] { Self.trainableMask(task: task, stage: controller.current) }
+
+    static func trainableMask(task: TrainingTask, stage: Stage) -> [Bool] {
+        let frozen = task.frozenPrefixes
         return task.parameters.parameters.map { p in stage.trains(p.name) && !frozen.contains { p.name.hasPrefix($0) } }
     }
 
@@ -136,7 +141,7 @@ public final class Trainer {
             state.step += 1
             state.samplesSeen += globalBatch
             state.epoch = state.samplesSeen / (stepsPerEpoch * globalBatch)
-            state.optimizerSteps = engine.optimizer.steps
+            state.optimizerSteps = engine.optimizerSteps
             if outcome.applied {
                 state.consecutiveNonFinite = 0
             } else {
@@ -196,8 +201,10 @@ public final class Trainer {
             let previous = controller.current.name
             controller.apply(decision)
             task.applyStageSettings(stageSettings[controller.state.index])
+            try engine.setTrainable(trainableMask())
             if communicator.rank == 0 {
                 try onMessage?("stage \(previous) -> \(controller.current.name) at step \(state.step)")
+                try onMessage?(OptimizerMemory(engine: engine, parameterCount: task.parameters.count, ranks: communicator.size).text)
             }
         }
         state.stage = controller.state

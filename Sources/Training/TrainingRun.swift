@@ -52,9 +52,9 @@ public final class TrainingRun {
         let trainer = try Trainer(settings: settings, task: task, communicator: communicator, data: data)
         if let saved = savedState {
             // Rank 0's full moments go to every rank, whole or as each rank's shard, whatever the run that saved them.
-            try trainer.engine.restoreOptimizerMoments(restored.map { (first: $0.firstMoment, second: $0.secondMoment) })
-            try trainer.engine.optimizer.restore(steps: saved.optimizerSteps)
             try trainer.restore(saved)
+            try trainer.engine.restoreOptimizerState(moments: restored.map { (first: $0.firstMoment, second: $0.secondMoment) },
+                                                     steps: saved.optimizerSteps)
         }
 
         // Every rank checks the plateau metrics so that all of them stop on the same error.

@@ -46,4 +46,25 @@ final class IncompleteAndJSONLabelTests: XCTestCase {
         XCTAssertEqual(try skipping.sampleCount(), 2)
         XCTAssertEqual(skipping.indexingSkipped, 1)
     }
+
+    func testACSVRowLackingAFieldIsAnErrorNamingFileAndLineUnlessSkipped() throws {
+        let dir = try makeScratchDirectory(self)
+        for name in ["a.png", "c.png"] { try Data(try png(0)).write(to: URL(fileURLWithPath: dir + "/" + name)) }
+        let csv = dir + "/pairs.csv"
+        try "filepath,title,label\na.png,one,1\n,two,0\nc.png,three,\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try CSVSource(csvSpec: csv, fields: [.image, .text, .label], separator: ",", warnings: WarningLog(limit: 0),
+                                           skipIncomplete: false)) {
+            XCTAssertEqual("\($0)", "\(csv):3: no field 'image' (column 'filepath' is empty); --skip-incomplete skips such samples")
+            XCTAssertTrue(($0 as? DataPipelineError)?.stopsTheRun ?? false)
+        }
+        var options = DataSourceOptions(datasetType: .csv, data: csv, csvSeparator: ",", fields: [.image, .text, .label])
+        options.skipIncomplete = false
+        XCTAssertThrowsError(try options.makeSource(warnings: WarningLog(limit: 0))) {
+            XCTAssertTrue("\($0)".hasPrefix("\(csv):3: no field 'image'"), "\($0)")
+        }
+        options.skipIncomplete = true
+        let skipping = try XCTUnwrap(try options.makeSource(warnings: WarningLog(limit: 0)) as? CSVSource)
+        XCTAssertEqual(try skipping.sampleCount(), 1)
+        XCTAssertEqual(skipping.indexingSkipped, 2)
+    }
 }

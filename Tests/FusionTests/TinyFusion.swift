@@ -27,15 +27,30 @@ enum TinyFusion {
     }
 
     static func task(_ fusion: FusionKind, modalities: [FusionModality] = [.image, .text], learned: Bool = false, classes: Int = 3,
-                     dropout: Double = 0, seed: UInt64 = 1, classWeights: String = "", multiLabel: Bool = false) -> FusionTask {
+                     dropout: Double = 0, seed: UInt64 = 1, classWeights: String = "", multiLabel: Bool = false,
+                     unimodalHeads: Bool = false, objective: FusionObjective = .fused) -> FusionTask {
         let config = FusionModelConfig(fusion: fusion, modalities: modalities, classes: classes, lateLearnedWeights: learned, gatedWidth: 7,
-                                       earlyWidth: 8, earlyLayers: 1, earlyHeads: 2, towers: towers)
+                                       earlyWidth: 8, earlyLayers: 1, earlyHeads: 2, towers: towers, unimodalHeads: unimodalHeads)
         var settings = Settings()
         settings.modalityDropout = dropout
         settings.seed = seed
         settings.classWeights = classWeights
         settings.multiLabel = multiLabel
+        settings.fusionObjective = objective
         return try! FusionTask(model: FusionModel(config: config, seed: seed), settings: settings)
+    }
+
+    /// A fusion run of `steps` steps in `stages` at a constant learning rate 0.01, batch 16 (as `ColourWordXOR(batch: 16)`).
+    static func stagedSettings(steps: Int, stages: [Stage]) -> Settings {
+        var settings = Settings()
+        settings.task = "fusion"
+        settings.batchSize = 16
+        settings.maxSteps = steps
+        settings.lr = 0.01
+        settings.warmup = 0
+        settings.lrScheduler = .const
+        settings.stages = StageList(stages)
+        return settings
     }
 
     /// Random images, token rows ending in the largest id (the pooled end-of-text token), labels and sample indices.

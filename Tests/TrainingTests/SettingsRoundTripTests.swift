@@ -7,7 +7,7 @@ import XCTest
 final class SettingsRoundTripTests: XCTestCase {
     /// Texts tried in order for each setting; the first one the setting accepts and that differs from its default is used.
     /// A setting of a new kind that accepts none of them fails the test, which is the prompt to add one here.
-    static let candidates = ["3", "5", "0.5", "true", "false", "random", "both", "clip-bpe", "const-cooldown", "tensorboard", "1", "bf16", "gated", "learned", "text",
+    static let candidates = ["3", "5", "0.5", "true", "false", "random", "both", "clip-bpe", "const-cooldown", "tensorboard", "1", "bf16", "gated", "learned", "text", "unimodal",
                              "custom text: with a colon", "scale=(0.5,1.0) gray_scale_prob=0.2", #"[{"name": "warm", "steps": 2, "train": ["visual."]}, {"name": "rest", "lr": 1e-5}]"#]
 
     func nonDefaultSettings(task: String) throws -> Settings {
