@@ -41,11 +41,12 @@ public enum CLIPFamily: ModelFamily {
             throw TrainingError("--distill-loss \(settings.distillLoss.rawValue) distils softmax similarity distributions, which --siglip does not have (use --distill-loss feature)")
         }
         let model = path.isEmpty ? nil : try DistillationTeacher.loadModel(path: path, modelName: settings.distillTeacherModel, student: student)
-        guard !embeddings.isEmpty else { return DistillationTeacher(model: model!) }
+        let chosenScale = settings.distillTeacherScale > 0 ? Float(settings.distillTeacherScale) : nil
+        guard !embeddings.isEmpty else { return DistillationTeacher(model: model!, scale: chosenScale) }
         guard let open = PrecomputedEmbeddingsReader.open else { throw TrainingError("--distill-embeddings: no reader of embeddings folders in this program") }
-        let teacher = DistillationTeacher(precomputed: try open(embeddings), scale: model.map { Foundation.exp($0.logitScale.value.scalar) })
+        let teacher = DistillationTeacher(precomputed: try open(embeddings), scale: chosenScale ?? model.map { Foundation.exp($0.logitScale.value.scalar) })
         if settings.distillLoss.affinity && teacher.scale == nil {
-            throw TrainingError("--distill-loss \(settings.distillLoss.rawValue) with --distill-embeddings needs --distill-teacher for the teacher's temperature")
+            throw TrainingError("--distill-loss \(settings.distillLoss.rawValue) with --distill-embeddings needs --distill-teacher or --distill-teacher-scale for the teacher's temperature")
         }
         if let model, model.config.embedDim != teacher.width {
             throw TrainingError("\(embeddings): embeddings of width \(teacher.width), but the teacher \(path) embeds \(model.config.embedDim)")

@@ -30,6 +30,9 @@ public struct CLIPSettings: SettingCatalog {
                                      help: "affinity: TinyCLIP's cross-entropy between teacher and student image-text similarity distributions over the global batch, both directions; feature: CLIP-KD's MSE between (projected) student and teacher embeddings; both.")
     public let distillWeight = Setting("distill-weight", 1.0, help: "Weight of the affinity distillation loss, added to the contrastive loss.",
                                        check: SettingCheck.nonNegative)
+    public let distillTeacherScale = Setting("distill-teacher-scale", 0.0,
+                                             help: "Temperature exp(logit_scale) of the teacher's similarity distributions in the affinity loss; 0: the teacher's own (TinyCLIP). A teacher that fits its training data sharply gives near one-hot targets at its own scale; a lower one passes on which other captions and images it finds close.",
+                                             check: SettingCheck.nonNegative)
     public let distillFeatureWeight = Setting("distill-feature-weight", 2000.0,
                                               help: "Weight of the feature distillation loss (a mean over embedding entries of unit vectors, hence CLIP-KD's large weight).",
                                               check: SettingCheck.nonNegative)

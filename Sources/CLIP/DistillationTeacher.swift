@@ -8,17 +8,18 @@ import TrainingKit
 public final class DistillationTeacher {
     /// The teacher's embedding width.
     public let width: Int
-    /// exp(logit_scale) of the teacher: the affinity loss's teacher temperature (nil without a teacher model).
+    /// The affinity loss's teacher temperature: `--distill-teacher-scale`, else exp(logit_scale) of the teacher (nil
+    /// with neither).
     public let scale: Float?
     let model: CLIPModel?
     let precomputed: PrecomputedEmbeddings?
 
-    /// A teacher CLIP model run on every batch.
-    public init(model: CLIPModel) {
+    /// A teacher CLIP model run on every batch; `scale` replaces its own temperature when given.
+    public init(model: CLIPModel, scale: Float? = nil) {
         self.model = model
         precomputed = nil
         width = model.config.embedDim
-        scale = Foundation.exp(model.logitScale.value.scalar)
+        self.scale = scale ?? Foundation.exp(model.logitScale.value.scalar)
     }
 
     /// Embeddings read by sample key; `scale` from the teacher model when there is one.

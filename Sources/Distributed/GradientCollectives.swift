@@ -31,7 +31,9 @@ enum GatheredBFloat16Average {
         let count = buffer.count
         guard count > 0 else { return }
         let sums = try gatherAndSum(UnsafeBufferPointer(buffer), segment: 0..<count, communicator: communicator)
-        for i in 0..<count { buffer[i] = BFloat16.widen(BFloat16.round(sums[i])) }
+        var rounded = [UInt16](repeating: 0, count: count)
+        rounded.withUnsafeMutableBufferPointer { BFloat16.round(sums, into: $0.baseAddress!, count: count) }
+        rounded.withUnsafeBufferPointer { BFloat16.widen($0.baseAddress!, into: buffer.baseAddress!, count: count) }
     }
 
     static func averageScatter(_ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>,

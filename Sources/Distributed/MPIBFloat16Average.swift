@@ -47,7 +47,7 @@ extension MPIJobExecutor {
         try exchangeShares(UnsafePointer(buffer), count: count, counts: wire.balancedCounts, sumsInto: buffer + offset)
         try wire.send.withUnsafeMutableBufferPointer { send in
             let rounded = send.baseAddress! + offset
-            for k in 0..<mine { rounded[k] = BFloat16.round(buffer[offset + k]) }
+            BFloat16.round(buffer + offset, into: rounded, count: mine)
             try checkMPI(MPI_Allgatherv(UnsafeRawPointer(CMPI_inPlace()), 0, CMPI_uint16(), send.baseAddress, wire.sendCounts,
                                         wire.sendDisplacements, CMPI_uint16(), communicator), "MPI_Allgatherv")
             BFloat16.widen(send.baseAddress!, into: buffer, count: count)

@@ -74,10 +74,14 @@ extension Tensor {
         let beta: Float = projectionBias == nil && residual == nil ? 0 : 1
         let chunks = context.chunks, largest = chunks.map(\.count).max() ?? 0
         let normalized = TensorStorage(capacity: largest * width), activations = TensorStorage(capacity: largest * hiddenWidth)
+        // Kept in float32 the pre-activation is written in place; in bfloat16 (or not kept) it goes to a chunk scratch of
+        // its own: the activation pass reads it and writes the activations, and a pass whose source and destination
+        // are one buffer fails LLVM's overlap check and runs scalar.
+        let keptInPlace = context.preActivation?.float32Pointer
+        let preActivations = TensorStorage(capacity: keptInPlace == nil ? largest * hiddenWidth : 0)
         for rowRange in chunks {
             let a = activations.pointer, n = rowRange.count * hiddenWidth
-            // Kept in float32 the pre-activation is written in place; in bfloat16 it is rounded from the chunk's scratch.
-            let h = context.preActivation?.float32Pointer.map { $0 + rowRange.lowerBound * hiddenWidth } ?? a
+            let h = keptInPlace.map { $0 + rowRange.lowerBound * hiddenWidth } ?? preActivations.pointer
             context.normalize(x.pointer + rowRange.lowerBound * width, rows: rowRange, into: normalized.pointer, epsilon: epsilon)
             context.fc(rowRange.count, normalized: normalized.pointer, into: h)
             context.preActivation?.store(rows: rowRange, from: h)
@@ -108,9 +112,10 @@ enum FusedMLPGradient {
         let chunks = c.chunks, largest = chunks.map(\.count).max() ?? 0
         let normalized = TensorStorage(capacity: largest * width)
         let activations = TensorStorage(capacity: largest * hidden), dHidden = TensorStorage(capacity: largest * hidden)
-        // Chunks of the kept input and pre-activation widened from bfloat16 (unused when they are kept in float32).
+        // Chunks of the kept input and pre-activation widened from bfloat16, or of the recomputed pre-activation (unused
+        // when they are kept in float32); never the activations' buffer, which the activation pass writes.
         let inputRows = TensorStorage(capacity: c.input.isBFloat16 ? largest * width : 0)
-        let hiddenRows = TensorStorage(capacity: c.preActivation?.isBFloat16 == true ? largest * hidden : 0)
+        let hiddenRows = TensorStorage(capacity: c.preActivation?.isBFloat16 == false ? 0 : largest * hidden)
         for rowRange in chunks where wantsHidden || wantsProjection {
             let count = rowRange.count, first = rowRange.lowerBound, beta: Float = first == 0 ? 0 : 1
             let a = activations.pointer, dh = dHidden.pointer, s = normalized.pointer
@@ -121,8 +126,8 @@ enum FusedMLPGradient {
             if let kept = c.preActivation {
                 h = kept.rows(rowRange, scratch: hiddenRows.pointer)
             } else {
-                c.fc(count, normalized: s, into: a)
-                h = UnsafePointer(a)
+                c.fc(count, normalized: s, into: hiddenRows.pointer)
+                h = UnsafePointer(hiddenRows.pointer)
             }
             // d(activation) = g Wp, then the activation and dh = d(activation) · act' in one pass.
             if wantsHidden {

@@ -27,8 +27,7 @@ public struct SavedActivation {
         guard let full, Tape.shared.keepsBFloat16Activations else { return self }
         let storage = TensorStorage(capacity: (full.count + 1) / 2)
         let halves = UnsafeMutableRawPointer(storage.pointer).assumingMemoryBound(to: UInt16.self)
-        let source = full.pointer
-        for i in 0..<full.count { halves[i] = BFloat16.round(source[i]) }
+        BFloat16.round(full.pointer, into: halves, count: full.count)
         return SavedActivation(shape: shape, narrow: storage)
     }
 
@@ -67,16 +66,14 @@ public struct SavedActivation {
             if UnsafePointer(destination + first) != values { (destination + first).update(from: values, count: n) }
             return
         }
-        let out = halves + first
-        for i in 0..<n { out[i] = BFloat16.round(values[i]) }
+        BFloat16.round(values, into: halves + first, count: n)
     }
 
     /// The float32 values of rows `rows`: a pointer into the kept tensor, or the rows widened into `scratch`.
     func rows(_ rows: Range<Int>, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
         let first = rows.lowerBound * width
         if let full { return full.pointer + first }
-        let source = halves + first
-        for i in 0..<(rows.count * width) { scratch[i] = BFloat16.widen(source[i]) }
+        BFloat16.widen(halves + first, into: scratch, count: rows.count * width)
         return UnsafePointer(scratch)
     }
 
@@ -84,10 +81,7 @@ public struct SavedActivation {
     public var float32: Tensor {
         if let full { return full }
         var result = Tensor(uninitializedShape: shape)
-        let source = halves
-        result.withUnsafeMutableBufferPointer { out in
-            for i in 0..<out.count { out[i] = BFloat16.widen(source[i]) }
-        }
+        result.withUnsafeMutableBufferPointer { BFloat16.widen(halves, into: $0.baseAddress!, count: $0.count) }
         return result
     }
 }

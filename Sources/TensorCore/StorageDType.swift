@@ -53,11 +53,9 @@ public enum StorageDType: String, CaseIterable, Sendable, Codable {
             destination.copyMemory(from: source, byteCount: count * 4)
         case .bf16:
             let out = destination.assumingMemoryBound(to: UInt16.self)
-            for i in 0..<count {
-                let stored = BFloat16.round(source[i])
-                out[i] = stored.littleEndian
-                if overflow == nil, stored & 0x7FFF == 0x7F80, source[i].isFinite { overflow = i }
-            }
+            BFloat16.round(source, into: out, count: count)
+            overflow = (0..<count).first { out[$0] & 0x7FFF == 0x7F80 && source[$0].isFinite }
+            for i in 0..<count { out[i] = out[i].littleEndian }
         case .f16:
             let out = destination.assumingMemoryBound(to: UInt16.self)
             for i in 0..<count {
@@ -75,7 +73,11 @@ public enum StorageDType: String, CaseIterable, Sendable, Codable {
         case .f32:
             UnsafeMutableRawPointer(destination).copyMemory(from: source, byteCount: count * 4)
         case .bf16:
-            for i in 0..<count { destination[i] = BFloat16.widen(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+            if (Int(bitPattern: source) & 1) == 0 && UInt16(1).littleEndian == 1 {
+                BFloat16.widen(source.assumingMemoryBound(to: UInt16.self), into: destination, count: count)
+            } else {
+                for i in 0..<count { destination[i] = BFloat16.widen(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+            }
         case .f16:
             for i in 0..<count {
                 destination[i] = Float(Float16(bitPattern: UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))

@@ -1,4 +1,5 @@
 import CLIP
+import Distributed
 import Foundation
 import NN
 import TensorCore
@@ -110,6 +111,25 @@ final class DistillationTaskTests: XCTestCase {
         XCTAssertEqual(outputs.global.count, 4)
         XCTAssertEqual(outputs.global[2].values, batch.tensor("teacher_image").values)
         XCTAssertNotNil(outputs.local)
+    }
+
+    func testTheTeacherScaleSettingIsTheAffinityLossTeacherTemperature() throws {
+        let teacher = try writeTeacher(embedDim: 64)
+        var chosen = settings(teacher: teacher.weights, model: teacher.config, loss: .affinity)
+        chosen.distillTeacherScale = 5
+        let own = try XCTUnwrap(try CLIPFamily.makeTask(settings: settings(teacher: teacher.weights, model: teacher.config, loss: .affinity)) as? CLIPTask)
+        let task = try XCTUnwrap(try CLIPFamily.makeTask(settings: chosen) as? CLIPTask)
+        XCTAssertEqual(own.teacher?.scale ?? 0, Foundation.exp(teacher.model.logitScale.value.scalar), accuracy: 1e-6)
+        XCTAssertEqual(task.teacher?.scale, 5)
+        let outputs = withoutGradients { task.forward(try! batch(task, count: 4)) }.global
+        let loss = try task.globalLoss(outputs, communicator: LocalCommunicator())
+        func affinity(teacherScale: Float) -> Float {
+            AffinityDistillationEvaluation(localImage: outputs[0], localText: outputs[1], gatheredImage: outputs[0], gatheredText: outputs[1],
+                                           logitScale: task.model.logitScale.value.scalar,
+                                           teacher: (outputs[2], outputs[3], outputs[2], outputs[3]), teacherScale: teacherScale).loss
+        }
+        XCTAssertEqual(loss.terms["distill_affinity"] ?? 0, affinity(teacherScale: 5), accuracy: 1e-5)
+        XCTAssertGreaterThan(abs(affinity(teacherScale: 5) - affinity(teacherScale: own.teacher!.scale!)), 1e-3)
     }
 
     func testBadTeachersAreOneLineErrorsNamingTheFile() throws {
