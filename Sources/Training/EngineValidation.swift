@@ -8,6 +8,9 @@ enum EngineValidation {
                     "--accum-freq \(settings.accumFreq) must divide --batch-size \(settings.batchSize) (micro-batches of equal size)")
         try require([.synthetic, .random].contains(settings.datasetType) || settings.trainData != nil,
                     "--train-data is required for --dataset-type \(settings.datasetType.rawValue)")
+        // The default is synthetic: files given without --dataset-type would otherwise be silently ignored.
+        try require(![.synthetic, .random].contains(settings.datasetType) || settings.trainData == nil,
+                    "--train-data \(settings.trainData ?? "") is not read by --dataset-type \(settings.datasetType.rawValue) (the default is synthetic): give --dataset-type webdataset, csv or auto")
     }
 
     /// A stage that ends on a plateau of a metric no evaluation of this run produces would never end.

@@ -15,6 +15,8 @@ public struct StepOutcome: Sendable {
     /// Seconds this rank waited for gradient all-reduce after backward (exposed communication).
     public var communicationWait: Double
     public var learningRate: Float
+    /// Samples every rank's loader skipped (an image missing or not decodable) while filling this step's batches.
+    public var skippedSamples = 0
 }
 
 /// One data-parallel optimizer step of any family: forward, the family's global loss over its gathered outputs plus its
@@ -228,8 +230,8 @@ public final class StepEngine {
         }
         let wait = try reducer.finish()
 
-        // Global loss for logging: the mean of the per-rank losses.
-        var lossSum = [Double(global?.loss ?? 0) + Double(localLossSum) / Double(accumulation)]
+        // Global loss for logging: the mean of the per-rank losses; the skipped samples of all ranks ride along.
+        var lossSum = [Double(global?.loss ?? 0) + Double(localLossSum) / Double(accumulation), Double(batch.skipped)]
         try communicator.allReduce(&lossSum, .sum)
         let loss = lossSum[0] / Double(communicator.size)
 
@@ -249,7 +251,8 @@ public final class StepEngine {
             if let shards = reducer.shards { try gatherUpdatedParameters(shards) }
             task.didStep()
         }
-        return StepOutcome(loss: loss, gradientNorm: norm, applied: finite, communicationWait: wait, learningRate: learningRate)
+        return StepOutcome(loss: loss, gradientNorm: norm, applied: finite, communicationWait: wait, learningRate: learningRate,
+                           skippedSamples: Int(lossSum[1]))
     }
 
     private func index(of parameter: Parameter) -> Int { parameterIndex[ObjectIdentifier(parameter)]! }

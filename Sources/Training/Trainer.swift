@@ -15,6 +15,8 @@ public struct StepRecord: Sendable {
     public var stepSeconds: Double, dataWaitSeconds: Double, communicationWaitSeconds: Double
     public var samplesPerSecond: Double
     public var applied: Bool
+    /// Samples skipped by every rank's loader (an image missing or not decodable) since this process started training.
+    public var skippedSamples = 0
 }
 
 /// The training loop of any model family: steps, stages decided on rank 0 and broadcast, evaluation, checkpoints, logging.
@@ -28,6 +30,8 @@ public final class Trainer {
     public let data: TrainingDataSource
     public let engine: StepEngine
     public private(set) var state = TrainingState()
+    /// Samples every rank's loader skipped (and replaced) since `run()` started.
+    public private(set) var skippedSamples = 0
     public private(set) var controller: StageController
     /// The run's settings with each stage's `settings:` applied, by stage index.
     let stageSettings: [Settings]
@@ -142,6 +146,7 @@ public final class Trainer {
             state.samplesSeen += globalBatch
             state.epoch = state.samplesSeen / (stepsPerEpoch * globalBatch)
             state.optimizerSteps = engine.optimizerSteps
+            skippedSamples += outcome.skippedSamples
             if outcome.applied {
                 state.consecutiveNonFinite = 0
             } else {
@@ -158,7 +163,8 @@ public final class Trainer {
                                    gradientNorm: outcome.gradientNorm, learningRate: lr, taskMetrics: task.stepMetrics,
                                    stepSeconds: seconds, dataWaitSeconds: batch.waitSeconds,
                                    communicationWaitSeconds: outcome.communicationWait,
-                                   samplesPerSecond: Double(globalBatch) / max(seconds, 1e-9), applied: outcome.applied))
+                                   samplesPerSecond: Double(globalBatch) / max(seconds, 1e-9), applied: outcome.applied,
+                                   skippedSamples: skippedSamples))
             }
             if settings.replicaCheckEvery > 0 && state.step % settings.replicaCheckEvery == 0 { try verifyReplicas() }
 

@@ -179,6 +179,7 @@ public final class LoaderDataSource: TrainingDataSource {
     /// field's name. Raw bytes stay with the family's own conversion.
     public static func taskBatch(_ batch: Batch, imageSize: Int, waitSeconds: Double) -> TaskBatch {
         var task = TaskBatch(count: batch.count, waitSeconds: waitSeconds, keys: batch.keys)
+        task.skipped = batch.skipped
         for (field, pixels) in batch.fields.images {
             task.tensors[field.name] = Tensor(shape: [batch.count, 3, imageSize, imageSize], values: pixels)
         }

@@ -14,6 +14,8 @@ public struct TaskBatch {
     public var waitSeconds: Double
     /// Each sample's key in its data set (`shard.tar:key`, a CSV row's image cell); empty for generated data.
     public var keys: [String]
+    /// Samples the loader skipped (an image missing or not decodable) while filling this batch; others took their place.
+    public var skipped = 0
 
     public init(count: Int, tensors: [String: Tensor] = [:], integers: [String: [Int32]] = [:], waitSeconds: Double = 0, keys: [String] = []) {
         self.count = count

@@ -140,6 +140,7 @@ final class CoCaReferenceCaptionTests: XCTestCase {
         let batch = try data.next()
         XCTAssertEqual(batch.count, 8)
         XCTAssertEqual(data.skipped, 1)
+        XCTAssertEqual(batch.skipped, 1)
 
         let tokenizer = try task.tokenizer(context) as! TrainedBPETokenizer
         let length = task.model.config.text.contextLength

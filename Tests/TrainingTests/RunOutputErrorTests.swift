@@ -23,6 +23,17 @@ final class RunOutputErrorTests: XCTestCase {
         }
     }
 
+    /// Files given without `--dataset-type` (default synthetic) would train on the built-in shapes instead.
+    func testTrainDataWithSyntheticDatasetTypeIsRefused() throws {
+        var settings = Settings()
+        settings.trainData = "data/emoji/train-{000..003}.tar"
+        XCTAssertThrowsError(try EngineValidation.check(settings)) {
+            XCTAssertEqual("\($0)", "--train-data data/emoji/train-{000..003}.tar is not read by --dataset-type synthetic (the default is synthetic): give --dataset-type webdataset, csv or auto")
+        }
+        settings.datasetType = .webdataset
+        XCTAssertNoThrow(try EngineValidation.check(settings))
+    }
+
     func testAPlateauOnAMetricNoEvaluationProducesIsRefused() throws {
         var settings = Settings()
         settings.stages = try StageList.parseExplaining(#"[{"name": "a", "plateau": {"metric": "val_bleu4", "patience": 2}}, {"name": "b"}]"#)

@@ -49,8 +49,9 @@ final class RunOutputs {
             "comm_wait": r.communicationWaitSeconds]
         values.merge(r.taskMetrics) { $1 }
         try results.append(metrics: values, extra: ["step": .int(r.step), "epoch": .int(r.epoch), "samples_seen": .int(r.samplesSeen),
-                                                     "stage": .int(r.stage), "update_applied": .bool(r.applied)])
-        try tensorboard?.scalars(values.mapKeys { "train/" + $0 }, step: r.step)
+                                                     "stage": .int(r.stage), "update_applied": .bool(r.applied),
+                                                     "skipped_samples": .int(r.skippedSamples)])
+        try tensorboard?.scalars(values.merging(["skipped_samples": Double(r.skippedSamples)]) { $1 }.mapKeys { "train/" + $0 }, step: r.step)
     }
 
     func message(_ text: String) throws {
