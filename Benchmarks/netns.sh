@@ -1,99 +1,156 @@
 #!/usr/bin/env bash
 # Slow networks for real: clip-bench training on HOSTS network-namespace hosts (launch/netns-hosts.bash, 1 rank and
 # 1 BLAS thread each, MPI over TCP through veth links shaped with tc tbf), for each link rate in RATES with fp32 and
-# bf16 gradient communication, each with and without overlap (--overlap-comm false), plus the unshaped link, whose
-# compute time calibrates the model. Cases are interleaved round by round (the machine drifts over minutes).
+# bf16 gradient communication, each with and without overlap (--overlap-comm false), plus the unshaped link.
 # Per case: samples/s and exposed communication (the trainer's comm_wait / step_time from results.jsonl, median of
-# the timed steps). Then `swiftclip plan` with the same bandwidth, latency, bucket size, wire type and overlap
-# predicts step time and exposed gradient communication, and the table shows prediction / measurement.
+# the timed steps). `swiftclip plan` then predicts step time and exposed communication with the same bandwidth,
+# latency, bucket size, wire type and overlap, and two measured inputs, taken in the same rounds:
+#   - compute: HOSTS concurrent one-rank runs (same cores, same oversubscription, no communication);
+#   - the CPU cost of communication (--comm-cpu-ns-per-byte): the trainer's bucketed gradient averaging alone
+#     (distributed-selftest bench-gradient-comm) over the unshaped links, per wire type.
+# The same gradient averaging is also timed on each shaped link, beside plan's all-reduce time.
+# Cases are interleaved round by round (the machine drifts over minutes); the load average is reported.
 # Usage: Benchmarks/run netns [--json]
-#   env: RATES ("1gbit 10gbit"), HOSTS (2), BATCH per rank (32), STEPS (7, the first WARMUP=2 untimed), ROUNDS (2),
-#        LATENCY_US (the latency given to plan; tc here cannot add delay, see docs/scaling-model.md)
+#   env: RATES ("1gbit 10gbit"), HOSTS (2), BATCH per rank (16), STEPS (5, the first WARMUP=2 untimed), ROUNDS (1),
+#        LATENCY_US (the latency given to plan; tc here cannot add delay, see docs/scaling-model.md),
+#        SAVE=FILE keeps the measurements; REPLAY=FILE compares saved measurements with plan without measuring again,
+#        SWIFTCLIP=PATH trains with another build of swiftclip (plan always runs this checkout's)
 # Needs root (network namespaces, tc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source launch/build-env
-swift build "${SWIFT_BUILD_FLAGS[@]}" --product swiftclip 2>&1 | grep -E "error" >&2 || true
-BIN=$PWD/.build/release/swiftclip
+for product in swiftclip distributed-selftest; do
+  swift build "${SWIFT_BUILD_FLAGS[@]}" --product $product 2>&1 | grep -E "error" >&2 || true
+done
+BIN=$PWD/.build/release/swiftclip SELFTEST=${SELFTEST:-$PWD/.build/release/distributed-selftest} TRAIN_BIN=${SWIFTCLIP:-$PWD/.build/release/swiftclip}
 json=0; [ "${1:-}" = --json ] && json=1
-RATES=${RATES:-1gbit 10gbit} HOSTS=${HOSTS:-2} BATCH=${BATCH:-32} STEPS=${STEPS:-7} WARMUP=${WARMUP:-2} ROUNDS=${ROUNDS:-2}
+RATES=${RATES:-1gbit 10gbit} HOSTS=${HOSTS:-2} BATCH=${BATCH:-16} STEPS=${STEPS:-5} WARMUP=${WARMUP:-2} ROUNDS=${ROUNDS:-1}
 LATENCY_US=${LATENCY_US:-100}
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+UNSHAPED_GBS=100  # the bandwidth plan is given for the unshaped veth link: no wire limit, only the CPU cost remains
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+declare -A step frac comm
+compute="" cpu_fp32="" cpu_bf16="" parameters=""
+cases=()
+for rate in unshaped $RATES; do for dtype in fp32 bf16; do for overlap in true false; do
+  [ "$rate" != unshaped ] || [ "$dtype:$overlap" = fp32:true ] || continue
+  cases+=("$rate:$dtype:$overlap")
+done; done; done
 
+if [ -n "${REPLAY:-}" ]; then
+  source "$REPLAY"
+else
 source launch/netns-hosts.bash
 NETNS_DIR=$(mktemp -d /tmp/swiftclip-netns-bench.XXXXXX)
 trap 'netns_destroy; rm -rf "$NETNS_DIR"' EXIT
 netns_create "$HOSTS" || { echo "netns benchmark: $NETNS_ERROR" >&2; exit 1; }
-netns_cluster_config "$NETNS_DIR/cluster.yaml" 1 "env:" "  - SWIFTCLIP_COLLECTIVE_TIMEOUT=600"
+netns_cluster_config "$NETNS_DIR/cluster.yaml" 1 "swiftclip: $TRAIN_BIN" "env:" "  - SWIFTCLIP_COLLECTIVE_TIMEOUT=600"
+train_flags=(--batch-size "$BATCH" --max-steps "$STEPS" --logs "$NETNS_DIR/runs" --log-every-n-steps 1 --val-frequency 1000
+             --save-frequency 1000)
 
-# run NAME FLAGS...: one clip-bench run; prints "median_step_seconds median_exposed_fraction median_compute_seconds".
-run() {
-  local name=$1; shift
-  timeout 900 ip netns exec "${NETNS_NAMES[0]}" launch/train --cluster "$NETNS_DIR/cluster.yaml" \
-    --recipe cluster-configs/clip-bench.yaml -- --batch-size "$BATCH" --max-steps "$STEPS" --logs "$NETNS_DIR/runs" \
-    --name "$name" --log-every-n-steps 1 --val-frequency 1000 --save-frequency 1000 "$@" > "$NETNS_DIR/$name.log" 2>&1 ||
-    { tail -20 "$NETNS_DIR/$name.log" >&2; echo "netns benchmark: run $name failed" >&2; exit 1; }
+# medians FILE...: "median_step_seconds median_exposed_fraction median_compute_seconds" over the timed steps of runs.
+medians() {
   awk -v warm="$WARMUP" '
     /"step_time"/ { s = $0; sub(/.*"step": */, "", s); sub(/[,}].*/, "", s); if (s + 0 <= warm) next
       t = $0; sub(/.*"step_time": */, "", t); sub(/[,}].*/, "", t)
-      w = $0; sub(/.*"comm_wait": */, "", w); sub(/[,}].*/, "", w)
+      w = 0; if ($0 ~ /"comm_wait"/) { w = $0; sub(/.*"comm_wait": */, "", w); sub(/[,}].*/, "", w) }
       n++; st[n] = t + 0; fr[n] = (w + 0) / (t + 0); cp[n] = t - w }
     function med(a, n,   i, j, x) { for (i = 2; i <= n; i++) { x = a[i]; for (j = i - 1; j > 0 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
       return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-    END { if (n == 0) { print "none"; exit } printf "%.4f %.4f %.4f\n", med(st, n), med(fr, n), med(cp, n) }' \
-    "$NETNS_DIR/runs/$name/results.jsonl"
+    END { if (n == 0) { print "none"; exit } printf "%.4f %.4f %.4f\n", med(st, n), med(fr, n), med(cp, n) }' "$@"
+}
+run() {  # run NAME FLAGS...: clip-bench over the hosts; prints its medians
+  local name=$1; shift
+  timeout 900 ip netns exec "${NETNS_NAMES[0]}" launch/train --cluster "$NETNS_DIR/cluster.yaml" \
+    --recipe cluster-configs/clip-bench.yaml -- "${train_flags[@]}" --name "$name" "$@" > "$NETNS_DIR/$name.log" 2>&1 ||
+    { tail -20 "$NETNS_DIR/$name.log" >&2; echo "netns benchmark: run $name failed" >&2; exit 1; }
+  medians "$NETNS_DIR/runs/$name/results.jsonl"
+}
+compute_alone() {  # compute_alone NAME: HOSTS one-rank runs at once; prints the median step time over all of them
+  local i pids=() files=()
+  for ((i = 1; i <= HOSTS; i++)); do
+    timeout 900 "$TRAIN_BIN" train --config cluster-configs/clip-bench.yaml "${train_flags[@]}" --name "$1-$i" > "$NETNS_DIR/$1-$i.log" 2>&1 &
+    pids+=($!) files+=("$NETNS_DIR/runs/$1-$i/results.jsonl")
+  done
+  for i in "${!pids[@]}"; do
+    wait "${pids[i]}" || { tail -20 "$NETNS_DIR/$1-$((i + 1)).log" >&2; echo "netns benchmark: run $1-$((i + 1)) failed" >&2; exit 1; }
+  done
+  medians "${files[@]}" | cut -d' ' -f1
+}
+gradient_comm() {  # gradient_comm WIRE: the gradient averaging alone over the hosts; "median_seconds ns_per_byte_sent"
+  netns_mpirun 1 "$SELFTEST" bench-gradient-comm --parameters "$parameters" --bucket-mb 8 --wire "$1" --repetitions 5 \
+    2> "$NETNS_DIR/gc.err" | tail -n 1 |
+    awk '{ s = $0; sub(/.*"median_seconds": */, "", s); sub(/[,}].*/, "", s)
+           c = $0; sub(/.*"ns_per_byte_sent": */, "", c); sub(/[,}].*/, "", c); print s, c }'
 }
 
-cases=()
-for rate in $RATES; do for dtype in fp32 bf16; do for overlap in true false; do cases+=("$rate:$dtype:$overlap"); done; done; done
-declare -A step frac compute
 for ((round = 1; round <= ROUNDS; round++)); do
   netns_set_rate none
-  read -r s f c <<< "$(run "unshaped-$round" --grad-comm-dtype fp32)"
-  step[unshaped]+=" $s" frac[unshaped]+=" $f" compute[unshaped]+=" $c"
-  echo "round $round unshaped: $s s/step, exposed $f" >&2
-  for rate in $RATES; do
-    netns_set_rate "$rate"
+  c=$(compute_alone "alone-$round"); compute+=" $c"
+  [ -n "$parameters" ] || parameters=$(grep -Eo 'clip-bench \([0-9]+ parameters\)' "$NETNS_DIR/alone-$round-1.log" | grep -Eo '[0-9]+')
+  echo "round $round: compute alone ($HOSTS one-rank runs at once) $c s/step" >&2
+  for rate in unshaped $RATES; do
+    netns_set_rate "${rate/unshaped/none}"
+    for dtype in fp32 bf16; do
+      read -r s n <<< "$(gradient_comm "$dtype")"
+      comm[$rate:$dtype]+=" $s"
+      [ "$rate" != unshaped ] || { [ $dtype = fp32 ] && cpu_fp32+=" $n" || cpu_bf16+=" $n"; }
+      echo "round $round $rate $dtype gradient averaging alone: $s s ($n ns per byte sent)" >&2
+    done
     for case in "${cases[@]}"; do
       IFS=: read -r r dtype overlap <<< "$case"
       [ "$r" = "$rate" ] || continue
-      read -r s f c <<< "$(run "$rate-$dtype-$overlap-$round" --grad-comm-dtype "$dtype" --overlap-comm "$overlap")"
-      step[$case]+=" $s" frac[$case]+=" $f" compute[$case]+=" $c"
+      read -r s f _ <<< "$(run "$rate-$dtype-$overlap-$round" --grad-comm-dtype "$dtype" --overlap-comm "$overlap")"
+      step[$case]+=" $s" frac[$case]+=" $f"
       echo "round $round $case: $s s/step, exposed $f" >&2
     done
   done
 done
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+[ -z "${SAVE:-}" ] || declare -p step frac comm compute cpu_fp32 cpu_bf16 parameters load_start load_end > "$SAVE"
+fi
 mean() { awk '{ for (i = 1; i <= NF; i++) s += $i } END { printf "%.4f", s / NF }' <<< "$1"; }
 
-# The model's compute rate: samples/s of one rank's compute (step minus waiting) on the unshaped link.
-calibration=$(awk -v b="$BATCH" -v c="$(mean "${compute[unshaped]}")" 'BEGIN { printf "%.3f", b / c }')
-rate_gbs() { awk -v r="$1" 'BEGIN { n = r + 0; u = tolower(r); sub(/^[0-9.]+/, "", u)
+compute=$(mean "$compute") cpu_fp32=$(mean "$cpu_fp32") cpu_bf16=$(mean "$cpu_bf16")
+calibration=$(awk -v b="$BATCH" -v c="$compute" 'BEGIN { printf "%.3f", b / c }')
+rate_gbs() { [ "$1" = unshaped ] && { echo "$UNSHAPED_GBS"; return; }
+  awk -v r="$1" 'BEGIN { n = r + 0; u = tolower(r); sub(/^[0-9.]+/, "", u)
   m = (u == "gbit") ? 1e9 : (u == "mbit") ? 1e6 : 1; printf "%.6f", n * m / 8 / 1e9 }'; }
-plan() {  # plan RATE DTYPE OVERLAP: "step_seconds exposed_gradient_seconds"
+plan() {  # plan RATE DTYPE OVERLAP: "step_seconds exposed_comm_seconds gradient_all_reduce_seconds"
+  local cpu=$cpu_fp32; [ "$2" = fp32 ] || cpu=$cpu_bf16
   "$BIN" plan --model clip-bench --global-batch $((BATCH * HOSTS)) --nodes "$HOSTS" --ranks-per-node 1 \
     --bandwidth "$(rate_gbs "$1")" --latency "$LATENCY_US" --bucket-mib 8 --samples-per-second-per-rank "$calibration" \
-    --grad-comm-dtype "$2" --overlap-comm "$3" --json | tail -1 |
+    --grad-comm-dtype "$2" --overlap-comm "$3" --comm-cpu-ns-per-byte "$cpu" --json | tail -1 |
     awk '{ s = $0; sub(/.*"step_seconds": */, "", s); sub(/[,}].*/, "", s)
-           e = $0; sub(/.*"exposed_comm_seconds": */, "", e); sub(/[,}].*/, "", e); print s, e }'
+           e = $0; sub(/.*"exposed_comm_seconds": */, "", e); sub(/[,}].*/, "", e)
+           g = $0; sub(/.*"gradient_all_reduce_seconds": */, "", g); sub(/[,}].*/, "", g); print s, e, g }'
 }
 
-printf '\nclip-bench, %d hosts x 1 rank, batch %d per rank, %d timed steps x %d rounds; plan: latency %s us, compute %s samples/s per rank (unshaped run)\n' \
-  "$HOSTS" "$BATCH" $((STEPS - WARMUP)) "$ROUNDS" "$LATENCY_US" "$calibration"
-printf '%-8s %-5s %-8s %10s %9s %9s | %9s %9s %8s %8s\n' link wire overlap samples/s step_s exposed plan_step plan_exp step_err exp_err
-un_step=$(mean "${step[unshaped]}")
-printf '%-8s %-5s %-8s %10.1f %9.3f %8.1f%% |\n' unshaped fp32 true "$(awk -v s="$un_step" -v g=$((BATCH * HOSTS)) 'BEGIN { print g / s }')" \
-  "$un_step" "$(awk -v f="$(mean "${frac[unshaped]}")" 'BEGIN { print 100 * f }')"
+printf '\nclip-bench (%s parameters), %d hosts x 1 rank, batch %d per rank, %d timed steps x %d round(s); load average %s at the start, %s at the end\n' \
+  "$parameters" "$HOSTS" "$BATCH" $((STEPS - WARMUP)) "$ROUNDS" "$load_start" "$load_end"
+printf 'plan inputs: latency %s us; compute %.3f s/step (%s samples/s per rank, %d one-rank runs at once); communication CPU %s ns/byte (fp32), %s ns/byte (bf16)\n\n' \
+  "$LATENCY_US" "$compute" "$calibration" "$HOSTS" "$cpu_fp32" "$cpu_bf16"
+printf 'gradient averaging alone (%s parameters in 8 MiB buckets, no compute):\n%-9s %-5s %9s %9s %8s\n' "$parameters" link wire measured plan error
+json_comm=""
+for rate in unshaped $RATES; do for dtype in fp32 bf16; do
+  m=$(mean "${comm[$rate:$dtype]}")
+  read -r _ _ pg <<< "$(plan "$rate" "$dtype" false)"
+  err=$(awk -v m="$m" -v p="$pg" 'BEGIN { printf "%.1f", 100 * (p - m) / m }')
+  printf '%-9s %-5s %9.3f %9.3f %7s%%\n' "$rate" "$dtype" "$m" "$pg" "$err"
+  json_comm+="${json_comm:+,}{\"link\":\"$rate\",\"wire\":\"$dtype\",\"seconds\":$m,\"plan_seconds\":$pg,\"error_pct\":$err}"
+done; done
+printf '\ntraining:\n%-9s %-5s %-8s %10s %9s %9s | %9s %9s %8s %8s\n' link wire overlap samples/s step_s exposed plan_step plan_exp step_err exp_err
 json_rows=""
 for case in "${cases[@]}"; do
   IFS=: read -r rate dtype overlap <<< "$case"
   s=$(mean "${step[$case]}") f=$(mean "${frac[$case]}")
-  read -r ps pe <<< "$(plan "$rate" "$dtype" "$overlap")"
+  read -r ps pe _ <<< "$(plan "$rate" "$dtype" "$overlap")"
   row=$(awk -v s="$s" -v f="$f" -v ps="$ps" -v pe="$pe" -v g=$((BATCH * HOSTS)) 'BEGIN {
     me = s * f; printf "%.1f %.3f %.4f %.3f %.3f %.1f %.1f", g / s, s, f, ps, pe, 100 * (ps - s) / s, (me > 0 ? 100 * (pe - me) / me : 0) }')
   read -r sps ms mf pstep pexp serr eerr <<< "$row"
-  printf '%-8s %-5s %-8s %10s %9s %8.1f%% | %9s %9s %7s%% %7s%%\n' "$rate" "$dtype" "$overlap" "$sps" "$ms" \
+  printf '%-9s %-5s %-8s %10s %9s %8.1f%% | %9s %9s %7s%% %7s%%\n' "$rate" "$dtype" "$overlap" "$sps" "$ms" \
     "$(awk -v f="$mf" 'BEGIN { print 100 * f }')" "$pstep" "$pexp" "$serr" "$eerr"
   json_rows+="${json_rows:+,}{\"link\":\"$rate\",\"wire\":\"$dtype\",\"overlap\":$overlap,\"samples_per_s\":$sps,\"step_seconds\":$ms,\"exposed_comm_fraction\":$mf,\"plan_step_seconds\":$pstep,\"plan_exposed_comm_seconds\":$pexp,\"step_error_pct\":$serr,\"exposed_error_pct\":$eerr}"
 done
-echo "(exposed: time waiting for gradient all-reduce after backward / step time; plan_exp: the model's exposed communication in s; errors: plan vs measured)"
-[ "$json" = 0 ] || echo "{\"benchmark\":\"netns\",\"hosts\":$HOSTS,\"batch_per_rank\":$BATCH,\"latency_us\":$LATENCY_US,\"calibration_samples_per_s_per_rank\":$calibration,\"unshaped_step_seconds\":$un_step,\"cases\":[$json_rows]}"
+echo "(exposed: time waiting for gradient all-reduce after backward / step time; plan_exp: the model's exposed communication in s; errors: plan vs measured; unshaped: plan at $UNSHAPED_GBS GB/s)"
+[ "$json" = 0 ] || echo "{\"benchmark\":\"netns\",\"hosts\":$HOSTS,\"batch_per_rank\":$BATCH,\"latency_us\":$LATENCY_US,\"load_start\":\"$load_start\",\"load_end\":\"$load_end\",\"compute_seconds\":$compute,\"calibration_samples_per_s_per_rank\":$calibration,\"comm_cpu_ns_per_byte\":{\"fp32\":$cpu_fp32,\"bf16\":$cpu_bf16},\"gradient_comm\":[$json_comm],\"cases\":[$json_rows]}"

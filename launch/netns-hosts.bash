@@ -10,6 +10,7 @@
 #   netns_set_rate RATE|none                  (re)shapes every host's link, or removes the shaping.
 #   netns_cluster_config FILE RANKS_PER_NODE [YAML LINES...]
 #                                             a launch/train cluster config over these hosts (TCP only).
+#   netns_mpirun RANKS_PER_NODE COMMAND...      COMMAND on every host under mpirun started in the first host.
 #   netns_destroy                             kills what runs in the namespaces and deletes them (call it on EXIT).
 #
 # Nothing is added to the root namespace. Open MPI reaches the hosts through NETNS_AGENT, an rsh agent that runs
@@ -104,11 +105,30 @@ netns_create() {
   : > "$NETNS_HOSTFILE"
 }
 
-netns_cluster_config() {
-  local file=$1 ranks=$2 i line
-  shift 2
+# mpirun flags that reach the hosts through the agent and keep MPI on TCP over their links, one per line.
+netns_mpirun_flags() {
+  printf '%s\n' "--mca plm_rsh_agent $NETNS_AGENT" "--mca plm_rsh_no_tree_spawn 1" "--mca btl tcp,self"
+}
+
+netns_hostfile() {  # netns_hostfile RANKS_PER_NODE
+  local i
   : > "$NETNS_HOSTFILE"
-  for ((i = 0; i < ${#NETNS_ADDRS[@]}; i++)); do echo "${NETNS_ADDRS[i]} slots=$ranks" >> "$NETNS_HOSTFILE"; done
+  for ((i = 0; i < ${#NETNS_ADDRS[@]}; i++)); do echo "${NETNS_ADDRS[i]} slots=$1" >> "$NETNS_HOSTFILE"; done
+}
+
+netns_mpirun() {
+  local ranks=$1; shift
+  netns_hostfile "$ranks"
+  # shellcheck disable=SC2046  # each flag line splits into its words on purpose
+  ip netns exec "${NETNS_NAMES[0]}" mpirun --allow-run-as-root --hostfile "$NETNS_HOSTFILE" -np $((ranks * ${#NETNS_NAMES[@]})) \
+    --map-by "ppr:$ranks:node" --bind-to none $(netns_mpirun_flags) \
+    --mca btl_tcp_if_include "$NETNS_IFACE" --mca oob_tcp_if_include "$NETNS_IFACE" -x OPENBLAS_NUM_THREADS=1 "$@"
+}
+
+netns_cluster_config() {
+  local file=$1 ranks=$2 line
+  shift 2
+  netns_hostfile "$ranks"
   {
     echo "# ${#NETNS_ADDRS[@]} network-namespace hosts, $ranks rank(s) each, TCP only, launched through the netns agent."
     echo "hostfile: $NETNS_HOSTFILE"
@@ -118,9 +138,7 @@ netns_cluster_config() {
     echo "binding: none"
     echo "allow-run-as-root: true"
     echo "mpirun-args:"
-    echo "  - --mca plm_rsh_agent $NETNS_AGENT"
-    echo "  - --mca plm_rsh_no_tree_spawn 1"
-    echo "  - --mca btl tcp,self"
+    netns_mpirun_flags | sed 's/^/  - /'
     for line in "$@"; do echo "$line"; done
   } > "$file"
 }

@@ -29,12 +29,22 @@ current_hosts() {  # one name per line
 
 # Removes hosts that do not answer the agent from hosts_arg or hostfile and nodes; sets lost_hosts to their names.
 drop_unreachable_hosts() {
-  local agent host dropped=() kept=()
+  local agent host index=0 first dropped=() kept=()
   lost_hosts=""
   agent=$(remote_agent)
   while read -r host; do
     if is_this_machine "$host" || timeout 30 $agent "$host" true < /dev/null > /dev/null 2>&1; then kept+=("$host")
-    else dropped+=("$host"); fi
+    else
+      dropped+=("$host")
+      # One line per lost host naming its ranks: with the default placement (ppr:R:node) host i ran ranks i*R..
+      first=$((index * ranks_per_node))
+      if [[ "$map_by" == "ppr:$ranks_per_node:node"* ]]; then
+        restart_log "lost host $host (rank(s) $first$([ "$ranks_per_node" -eq 1 ] || echo "-$((first + ranks_per_node - 1))")): it does not answer $agent"
+      else
+        restart_log "lost host $host: it does not answer $agent"
+      fi
+    fi
+    index=$((index + 1))
   done < <(current_hosts)
   [ ${#dropped[@]} -gt 0 ] || return 0
   lost_hosts=${dropped[*]}
@@ -44,10 +54,11 @@ drop_unreachable_hosts() {
   else
     local remaining
     remaining=$(mktemp "${TMPDIR:-/tmp}/swiftclip-hosts.XXXXXX")
-    [ -z "${restart_hostfile:-}" ] || rm -f "$restart_hostfile"
-    restart_hostfile=$remaining -v drop=" ${dropped[*]} " '{ line = $0; sub(/#.*/, "") } NF == 0 || index(drop, " " $1 " ") == 0 { print line }' \
+    awk -v drop=" ${dropped[*]} " '{ line = $0; sub(/#.*/, "") } NF == 0 || index(drop, " " $1 " ") == 0 { print line }' \
       "$hostfile" > "$remaining"
-    hostfile=$remaining
+    # The previous restart's file (the one just read), not the user's hostfile.
+    [ -z "${restart_hostfile:-}" ] || rm -f "$restart_hostfile"
+    restart_hostfile=$remaining hostfile=$remaining
   fi
   nodes=${#kept[@]}
 }

@@ -7,6 +7,8 @@ import Foundation
 //   distributed-selftest dead-peer exit|kill|stall|stall-nonblocking [--timeout S]
 //                                                               the last rank fails mid-run; the job must end
 //   distributed-selftest bench-allreduce [--json]               our allReduce vs raw MPI_Allreduce, 1-256 MB
+//   distributed-selftest bench-gradient-comm --parameters N [--bucket-mb 8] [--wire fp32|bf16] [--repetitions 5]
+//                                                               the trainer's bucketed gradient averaging alone
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 
@@ -39,8 +41,17 @@ do {
         try AllReduceBenchmark(communicator: communicator, json: arguments.contains("--json"),
                                maxMegabytes: Int(option("--max-mb") ?? "256") ?? 256).run()
         try communicator.finalize()
+    case "bench-gradient-comm":
+        guard let parameters = option("--parameters").flatMap(Int.init), parameters > 0 else { fail("bench-gradient-comm needs --parameters N (positive)") }
+        guard let bucket = Double(option("--bucket-mb") ?? "8"), bucket > 0 else { fail("--bucket-mb must be a positive number") }
+        guard let wire = WirePrecision(rawValue: option("--wire") ?? "fp32") else { fail("--wire must be fp32 or bf16") }
+        guard let repetitions = Int(option("--repetitions") ?? "5"), repetitions > 0 else { fail("--repetitions must be positive") }
+        let communicator = try MPICommunicator()
+        try GradientCommBenchmark(communicator: communicator, parameters: parameters, bucketMegabytes: bucket, wire: wire,
+                                  repetitions: repetitions).run()
+        try communicator.finalize()
     default:
-        fail("usage: distributed-selftest check | dead-peer exit|kill|stall|stall-nonblocking [--timeout S] | bench-allreduce [--json] [--max-mb N]")
+        fail("usage: distributed-selftest check | dead-peer exit|kill|stall|stall-nonblocking [--timeout S] | bench-allreduce [--json] [--max-mb N] | bench-gradient-comm --parameters N [--bucket-mb MB] [--wire fp32|bf16] [--repetitions R]")
     }
 } catch {
     fail("\(error)")

@@ -37,6 +37,8 @@ struct PlanCommand: ParsableCommand {
     var gradCommDtype = WirePrecision.fp32
     @Option(name: .long, help: "Whether gradient buckets are all-reduced during backward (train's --overlap-comm).")
     var overlapComm = true
+    @Option(name: .long, help: "CPU time of a rank per byte it sends in a collective, ns (measure with distributed-selftest bench-gradient-comm on an unshaped link; 0 ignores it).")
+    var commCpuNsPerByte = 0.0
     @Flag(name: .long, help: "Also print one JSON object with every row on the last line.")
     var json = false
     @Option(name: .long, help: "Micro-batches per step with gradient caching (activations of one micro-batch at a time).")
@@ -46,8 +48,8 @@ struct PlanCommand: ParsableCommand {
         guard globalBatch > 0 else { throw ValidationError("--global-batch must be positive") }
         guard nodes.map({ $0 > 0 }) ?? true, maxNodes > 0, ranksPerNode > 0 else { throw ValidationError("node and rank counts must be positive") }
         guard accumFreq > 0 else { throw ValidationError("--accum-freq must be positive") }
-        guard bandwidth > 0, intraNodeBandwidth > 0, latency >= 0, gflopsPerRank > 0, bucketMiB > 0 else {
-            throw ValidationError("bandwidths, GFLOP/s and bucket size must be positive, latency not negative")
+        guard bandwidth > 0, intraNodeBandwidth > 0, latency >= 0, gflopsPerRank > 0, bucketMiB > 0, commCpuNsPerByte >= 0 else {
+            throw ValidationError("bandwidths, GFLOP/s and bucket size must be positive, latency and --comm-cpu-ns-per-byte not negative")
         }
         if let s = samplesPerSecondPerRank, s <= 0 { throw ValidationError("--samples-per-second-per-rank must be positive") }
     }
@@ -63,6 +65,7 @@ struct PlanCommand: ParsableCommand {
         assumptions.flopsPerRank = gflopsPerRank * 1e9
         assumptions.gradientWireBytes = Double(gradCommDtype.bytesPerElement)
         assumptions.overlapsGradientCommunication = overlapComm
+        assumptions.communicationCPUPerByte = commCpuNsPerByte * 1e-9
         var scaling = ScalingModel(config: config, globalBatch: globalBatch, assumptions: assumptions, accumulationSteps: accumFreq)
         if let measured = samplesPerSecondPerRank {
             assumptions.flopsPerRank = scaling.flopsPerRank(measuredSamplesPerSecond: measured)

@@ -27,6 +27,32 @@ final class PlanTests: XCTestCase {
                        CollectiveCost.ringAllReduce(bytes: 1e6, ranks: 8, bandwidth: 1e10, latency: 0), accuracy: 1e-15)
     }
 
+    func testCommunicationCPUCostLengthensCollectivesAndOverlappedSteps() throws {
+        // 2 ranks at 1 GB/s with 1 ns of CPU per byte sent: an all-reduce of 4e8 bytes sends 4e8 bytes per rank.
+        XCTAssertEqual(CollectiveCost.ringAllReduce(bytes: 4e8, ranks: 2, bandwidth: 1e9, latency: 0, cpuPerByte: 1e-9), 0.8, accuracy: 1e-12)
+        XCTAssertEqual(CollectiveCost.ringAllReduceBytesSent(bytes: 4e8, ranks: 4), 6e8, accuracy: 1e-3)
+        var a = ClusterAssumptions()
+        a.interNodeBandwidth = 1e9
+        a.interNodeLatency = 0
+        a.intraNodeLatency = 0
+        a.flopsPerRank = 2e9  // slow enough that backward covers all but the last bucket
+        let bench = try config("clip-bench")
+        let p = Double(ModelSize(config: bench).parameterCount)
+        let free = try XCTUnwrap(ScalingModel(config: bench, globalBatch: 64, assumptions: a).estimate(nodes: 2))
+        a.communicationCPUPerByte = 1e-9
+        let costly = try XCTUnwrap(ScalingModel(config: bench, globalBatch: 64, assumptions: a).estimate(nodes: 2))
+        XCTAssertEqual(free.gradientAllReduceHiddenCPU, 0)
+        XCTAssertEqual(costly.gradientAllReduce, 4 * p * (1 / 1e9 + 1e-9), accuracy: 1e-9)
+        // The hidden part's CPU work (its share of 4p ns) still takes time from backward.
+        XCTAssertGreaterThan(costly.gradientAllReduceHidden, 0)
+        XCTAssertEqual(costly.gradientAllReduceHiddenCPU, 4 * p * 1e-9 * costly.gradientAllReduceHidden / costly.gradientAllReduce, accuracy: 1e-12)
+        XCTAssertEqual(costly.stepTime, costly.compute + costly.gradientAllReduceHiddenCPU + costly.exposedCommunication, accuracy: 1e-12)
+        a.overlapsGradientCommunication = false
+        let serial = try XCTUnwrap(ScalingModel(config: bench, globalBatch: 64, assumptions: a).estimate(nodes: 2))
+        XCTAssertEqual(serial.gradientAllReduceHiddenCPU, 0)
+        XCTAssertEqual(serial.gradientAllReduceExposed, costly.gradientAllReduce, accuracy: 1e-12)
+    }
+
     private func config(_ name: String) throws -> CLIPConfig {
         try CLIPConfig.load(FixturePaths.repository + "/cluster-configs/models/\(name).json")
     }

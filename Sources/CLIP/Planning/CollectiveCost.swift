@@ -1,4 +1,6 @@
-/// Time of MPI collectives under the α–β model: each message costs `latency + bytes / bandwidth`.
+/// Time of MPI collectives under the α–β model: each message costs `latency + bytes / bandwidth`, plus
+/// `cpuPerByte` seconds of the sending rank's own CPU per byte (copies, reduction, the TCP stack), which on a
+/// rank whose cores are busy computing does not overlap the transfer (docs/scaling-model.md).
 ///
 /// Ring algorithms throughout, as Open MPI and NCCL use for large messages: with W ranks the data moves in
 /// W − 1 steps of size/W each (all-gather, reduce-scatter), or twice that (all-reduce = reduce-scatter +
@@ -7,33 +9,41 @@
 public enum CollectiveCost {
     /// All-gather of `totalBytes` (the size of the gathered result) over `ranks` ranks:
     /// (W − 1)·α + (W − 1)/W · size/β. Zero for one rank.
-    public static func ringAllGather(totalBytes: Double, ranks: Int, bandwidth: Double, latency: Double) -> Double {
+    public static func ringAllGather(totalBytes: Double, ranks: Int, bandwidth: Double, latency: Double,
+                                     cpuPerByte: Double = 0) -> Double {
         guard ranks > 1 else { return 0 }
         let w = Double(ranks)
-        return (w - 1) * latency + (w - 1) / w * totalBytes / bandwidth
+        return (w - 1) * latency + (w - 1) / w * totalBytes * (1 / bandwidth + cpuPerByte)
+    }
+
+    /// Bytes one rank sends in a ring all-reduce of `bytes`: 2 (W − 1) / W of the buffer.
+    public static func ringAllReduceBytesSent(bytes: Double, ranks: Int) -> Double {
+        guard ranks > 1 else { return 0 }
+        return 2 * Double(ranks - 1) / Double(ranks) * bytes
     }
 
     /// Reduce-scatter of a `totalBytes` buffer (each rank ends with its summed 1/W share): same cost as the all-gather.
-    public static func ringReduceScatter(totalBytes: Double, ranks: Int, bandwidth: Double, latency: Double) -> Double {
-        ringAllGather(totalBytes: totalBytes, ranks: ranks, bandwidth: bandwidth, latency: latency)
+    public static func ringReduceScatter(totalBytes: Double, ranks: Int, bandwidth: Double, latency: Double,
+                                         cpuPerByte: Double = 0) -> Double {
+        ringAllGather(totalBytes: totalBytes, ranks: ranks, bandwidth: bandwidth, latency: latency, cpuPerByte: cpuPerByte)
     }
 
     /// All-reduce of `bytes` per rank: 2(W − 1)·α + 2(W − 1)/W · size/β. Zero for one rank.
-    public static func ringAllReduce(bytes: Double, ranks: Int, bandwidth: Double, latency: Double) -> Double {
-        2 * ringAllGather(totalBytes: bytes, ranks: ranks, bandwidth: bandwidth, latency: latency)
+    public static func ringAllReduce(bytes: Double, ranks: Int, bandwidth: Double, latency: Double, cpuPerByte: Double = 0) -> Double {
+        2 * ringAllGather(totalBytes: bytes, ranks: ranks, bandwidth: bandwidth, latency: latency, cpuPerByte: cpuPerByte)
     }
 
     /// Gradient all-reduce in buckets of at most `bucketBytes` (as DDP sends them while backward runs):
     /// the bandwidth term of one all-reduce of everything, the latency term once per bucket.
     /// - Returns: the total time and the time of the last (smallest) bucket, which cannot overlap backward.
     public static func bucketedAllReduce(bytes: Double, bucketBytes: Double, ranks: Int, bandwidth: Double,
-                                         latency: Double) -> (total: Double, lastBucket: Double) {
+                                         latency: Double, cpuPerByte: Double = 0) -> (total: Double, lastBucket: Double) {
         guard ranks > 1, bytes > 0 else { return (0, 0) }
         let buckets = max(1, (bytes / bucketBytes).rounded(.up))
         let lastBytes = bytes - (buckets - 1) * bucketBytes
         var total = 0.0
-        if buckets > 1 { total += (buckets - 1) * ringAllReduce(bytes: bucketBytes, ranks: ranks, bandwidth: bandwidth, latency: latency) }
-        let last = ringAllReduce(bytes: lastBytes, ranks: ranks, bandwidth: bandwidth, latency: latency)
+        if buckets > 1 { total += (buckets - 1) * ringAllReduce(bytes: bucketBytes, ranks: ranks, bandwidth: bandwidth, latency: latency, cpuPerByte: cpuPerByte) }
+        let last = ringAllReduce(bytes: lastBytes, ranks: ranks, bandwidth: bandwidth, latency: latency, cpuPerByte: cpuPerByte)
         return (total + last, last)
     }
 }

@@ -11,7 +11,8 @@ public enum PlanReport {
         out.append(String(format: "global batch %d, %d ranks/node, %.1f GFLOP/s per rank, network %.2f GB/s %.1f µs, shared memory %.2f GB/s %.1f µs",
                           model.globalBatch, a.ranksPerNode, a.flopsPerRank / 1e9, a.interNodeBandwidth / 1e9, a.interNodeLatency * 1e6,
                           a.intraNodeBandwidth / 1e9, a.intraNodeLatency * 1e6))
-        out.append(String(format: "ring collectives; gradient buckets of %.0f MiB, %@ on the wire, %@; times per step in ms",
+        out.append(String(format: "ring collectives%@; gradient buckets of %.0f MiB, %@ on the wire, %@; times per step in ms",
+                          a.communicationCPUPerByte > 0 ? String(format: " costing %.2f ns of a rank's CPU per byte sent", a.communicationCPUPerByte * 1e9) : "",
                           a.bucketBytes / 1048576, a.gradientWireBytes == 4 ? "fp32" : "bf16",
                           a.overlapsGradientCommunication
                               ? String(format: "overlapping backward (%.0f%% of tower compute)", 100 * a.backwardShare)
@@ -19,8 +20,8 @@ public enum PlanReport {
                    + (model.accumulationSteps > 1 ? "; gradient caching over \(model.accumulationSteps) micro-batches" : ""))
         out.append("")
         let header = ["nodes", "ranks", "local", "compute", "(loss)", "gather", "scatter", "allreduce", "exposed",
-                      "step", "samples/s", "eff%", "state GB", "activ GB", "loss GB", "comm>compute"]
-        let widths = [6, 6, 6, 10, 9, 9, 9, 10, 9, 10, 11, 6, 9, 9, 8, 13]
+                      "comm cpu", "step", "samples/s", "eff%", "state GB", "activ GB", "loss GB", "comm>compute"]
+        let widths = [6, 6, 6, 10, 9, 9, 9, 10, 9, 9, 10, 11, 6, 9, 9, 8, 13]
         func row(_ cells: [String]) -> String {
             zip(cells, widths).map { String(repeating: " ", count: max(0, $1 - $0.count)) + $0 }.joined()
         }
@@ -36,7 +37,7 @@ public enum PlanReport {
             out.append(row([
                 "\(nodes)", "\(e.ranks)", "\(e.localBatch)",
                 ms(e.compute), ms(e.lossCompute), ms(e.featureAllGather), ms(e.featureGradientReduceScatter),
-                ms(e.gradientAllReduce), ms(e.exposedCommunication), ms(e.stepTime),
+                ms(e.gradientAllReduce), ms(e.exposedCommunication), ms(e.gradientAllReduceHiddenCPU), ms(e.stepTime),
                 String(format: "%.0f", e.samplesPerSecond), String(format: "%.0f", efficiency),
                 gb(e.stateBytes), gb(e.activationBytes), gb(e.lossBytes), e.communicationDominates ? "yes" : "no",
             ]))
@@ -57,6 +58,7 @@ public enum PlanReport {
             return ["nodes": e.nodes, "ranks": e.ranks, "local_batch": e.localBatch, "compute_seconds": e.compute,
                     "feature_all_gather_seconds": e.featureAllGather, "feature_reduce_scatter_seconds": e.featureGradientReduceScatter,
                     "gradient_all_reduce_seconds": e.gradientAllReduce, "gradient_all_reduce_exposed_seconds": e.gradientAllReduceExposed,
+                    "gradient_all_reduce_hidden_cpu_seconds": e.gradientAllReduceHiddenCPU,
                     "exposed_comm_seconds": e.exposedCommunication, "step_seconds": e.stepTime, "samples_per_s": e.samplesPerSecond]
         }
         return String(decoding: try JSONSerialization.data(withJSONObject: ["rows": rows], options: [.sortedKeys]), as: UTF8.self)

@@ -20,6 +20,10 @@ public struct ClusterAssumptions: Sendable, Equatable {
     public var gradientWireBytes = 4.0
     /// Whether gradient buckets are all-reduced while backward runs (`--overlap-comm`); false exposes all of it.
     public var overlapsGradientCommunication = true
+    /// Seconds of a rank's own CPU per byte it sends in a collective (copies, reduction, bf16 rounding, the TCP
+    /// stack): measured with `distributed-selftest bench-gradient-comm` on an unshaped link. It lengthens every
+    /// collective, and when overlapped it is still taken from compute (ranks × BLAS threads fill the cores).
+    public var communicationCPUPerByte = 0.0
     /// Logit tile budget of the loss, entries (ContrastiveLoss.defaultTileElements).
     public var lossTileElements = ContrastiveLoss.defaultTileElements
 
@@ -38,6 +42,8 @@ public struct StepEstimate: Sendable, Equatable {
     public var featureGradientReduceScatter: Double
     public var gradientAllReduce: Double
     public var gradientAllReduceHidden: Double
+    /// The CPU work of the hidden part of the all-reduce: it runs on the cores backward uses, so it still costs time.
+    public var gradientAllReduceHiddenCPU: Double
     // Bytes per rank.
     public var stateBytes: Double
     public var activationBytes: Double
@@ -48,7 +54,7 @@ public struct StepEstimate: Sendable, Equatable {
     /// Communication on the critical path: the feature gather and its gradient's reduce-scatter sit between the
     /// towers and the loss, and only the gradient all-reduce can hide behind backward.
     public var exposedCommunication: Double { featureAllGather + featureGradientReduceScatter + gradientAllReduceExposed }
-    public var stepTime: Double { compute + exposedCommunication }
+    public var stepTime: Double { compute + gradientAllReduceHiddenCPU + exposedCommunication }
     public var samplesPerSecond: Double { Double(ranks * localBatch) / stepTime }
     public var communicationDominates: Bool { exposedCommunication > compute }
 }
@@ -105,14 +111,19 @@ public struct ScalingModel: Sendable {
         let lossCompute = 3 * 2 * 2 * Double(b) * g * d / a.flopsPerRank
 
         let featureBytes = 2 * g * d * 4  // image and text features of the global batch, float32
-        let gather = CollectiveCost.ringAllGather(totalBytes: featureBytes, ranks: ranks, bandwidth: bandwidth, latency: latency)
-        let scatter = CollectiveCost.ringReduceScatter(totalBytes: featureBytes, ranks: ranks, bandwidth: bandwidth, latency: latency)
+        let cpu = a.communicationCPUPerByte
+        let gather = CollectiveCost.ringAllGather(totalBytes: featureBytes, ranks: ranks, bandwidth: bandwidth, latency: latency,
+                                                  cpuPerByte: cpu)
+        let scatter = CollectiveCost.ringReduceScatter(totalBytes: featureBytes, ranks: ranks, bandwidth: bandwidth,
+                                                       latency: latency, cpuPerByte: cpu)
         // Buckets hold bucketBytes of float32 gradients whatever the wire type; bf16 halves what each one sends.
         let wireShare = a.gradientWireBytes / 4
         let gradients = CollectiveCost.bucketedAllReduce(bytes: p * 4 * wireShare, bucketBytes: a.bucketBytes * wireShare,
-                                                         ranks: ranks, bandwidth: bandwidth, latency: latency)
+                                                         ranks: ranks, bandwidth: bandwidth, latency: latency, cpuPerByte: cpu)
         let window = a.backwardShare * towerCompute
         let hidden = a.overlapsGradientCommunication ? max(0, min(gradients.total - gradients.lastBucket, window)) : 0
+        let gradientCPU = cpu * CollectiveCost.ringAllReduceBytesSent(bytes: p * 4 * wireShare, ranks: ranks)
+        let hiddenCPU = gradients.total > 0 ? gradientCPU * hidden / gradients.total : 0
 
         let tile = Double(max(1, min(globalBatch, a.lossTileElements / max(b, 1))))
         let lossBytes = 2 * featureBytes                // gathered features and their gradients
@@ -121,6 +132,7 @@ public struct ScalingModel: Sendable {
                             towerCompute: towerCompute, lossCompute: lossCompute,
                             featureAllGather: gather, featureGradientReduceScatter: scatter,
                             gradientAllReduce: gradients.total, gradientAllReduceHidden: hidden,
+                            gradientAllReduceHiddenCPU: hiddenCPU,
                             stateBytes: 16 * p,  // parameters, gradients, AdamW first and second moments
                             activationBytes: Double((b + accumulationSteps - 1) / accumulationSteps)
                                 * ModelSize(config: config).activationBytesPerSample,
