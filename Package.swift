@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["TensorCore", "CMPI"]),
         // Tokenizers and caption cleaning; no dependency, so text-only tools and other modalities can use them alone.
         .target(name: "Text", swiftSettings: targetCPU),
-        .target(name: "DataPipeline", dependencies: ["TensorCore", "Text", "CSpng", "CTurboJPEG"], swiftSettings: targetCPU),
+        .target(name: "DataPipeline", dependencies: ["TensorCore", "Text", "Audio", "CSpng", "CTurboJPEG"], swiftSettings: targetCPU),
         .target(name: "Checkpoint", dependencies: ["TensorCore", "CZstd", "CXXHash"]),
         // The emoji image-caption data set: an sfnt colour-bitmap reader and Unicode's emoji list -> WebDataset shards.
         .target(name: "EmojiData", dependencies: ["TensorCore", "DataPipeline"]),
@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(name: "OptimTests", dependencies: ["Optim"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "TextTests", dependencies: ["Text", "TensorCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "Text", "TensorCore"]),
+        .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "Audio", "Text", "TensorCore"]),
         .testTarget(name: "EmojiDataTests", dependencies: ["EmojiData", "DataPipeline"], exclude: ["Fixtures"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TensorCore"]),
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"]),
