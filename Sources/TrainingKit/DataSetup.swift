@@ -126,7 +126,7 @@ public struct DataSetup {
             options.optionalFields = optionalFields
             return try options.makeSource()
         }
-        if try sourceOptions(data: settings.trainData, split: .train).resolvedType == .synthetic { return synthetic.source(.val) }
+        if try sourceOptions(data: settings.trainData, split: .train).resolvedType == .synthetic { return synthetic.source(.val, audio: fields.contains(.audio)) }
         return nil
     }
 
