@@ -18,9 +18,9 @@ public struct EmojiSpeech {
         public var pitch: Int
         public var noise: Float
 
-        /// espeak-ng's arguments for `text`.
-        func arguments(_ text: String) -> [String] {
-            ["-v", voice, "-s", String(wordsPerMinute), "-p", String(pitch), "--stdout", text]
+        /// espeak-ng's arguments for `text` written to `path` (a file: on a pipe espeak-ng cannot fill in the WAV sizes).
+        func arguments(_ text: String, path: String) -> [String] {
+            ["-v", voice, "-s", String(wordsPerMinute), "-p", String(pitch), "-w", path, text]
         }
     }
 
@@ -48,13 +48,14 @@ public struct EmojiSpeech {
         let rendition = Self.rendition(key: key)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = rendition.arguments(text)
-        let output = Pipe()
-        process.standardOutput = output
+        let path = NSTemporaryDirectory() + "/swiftclip-speech-\(UUID().uuidString).wav"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        process.arguments = rendition.arguments(text, path: path)
+        process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        let data = FileManager.default.contents(atPath: path) ?? Data()
         guard process.terminationStatus == 0 else {
             throw EmojiDataError.invalidOption("espeak-ng failed (status \(process.terminationStatus)) speaking \(key): \(text.debugDescription)")
         }
