@@ -53,10 +53,10 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["TensorCore", "CMPI"]),
         // Tokenizers and caption cleaning; no dependency, so text-only tools and other modalities can use them alone.
         .target(name: "Text", swiftSettings: targetCPU),
-        .target(name: "DataPipeline", dependencies: ["TensorCore", "Text", "CSpng", "CTurboJPEG"], swiftSettings: targetCPU),
+        .target(name: "DataPipeline", dependencies: ["TensorCore", "Text", "Audio", "CSpng", "CTurboJPEG"], swiftSettings: targetCPU),
         .target(name: "Checkpoint", dependencies: ["TensorCore", "CZstd", "CXXHash"]),
         // The emoji image-caption data set: an sfnt colour-bitmap reader and Unicode's emoji list -> WebDataset shards.
-        .target(name: "EmojiData", dependencies: ["TensorCore", "DataPipeline"]),
+        .target(name: "EmojiData", dependencies: ["TensorCore", "DataPipeline", "Audio"]),
         // WAV/FLAC decoding (libsndfile), band-limited resampling and Kaldi log-mel filter banks; no Swift dependency.
         .target(name: "Audio", dependencies: ["CSndfile"], swiftSettings: targetCPU),
         // BLEU and CIDEr-D as the COCO caption evaluation computes them; Foundation only, so any tool can score captions.
@@ -98,8 +98,8 @@ let package = Package(
         .testTarget(name: "OptimTests", dependencies: ["Optim"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "TextTests", dependencies: ["Text", "TensorCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "Text", "TensorCore"]),
-        .testTarget(name: "EmojiDataTests", dependencies: ["EmojiData", "DataPipeline"], exclude: ["Fixtures"]),
+        .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "Audio", "Text", "TensorCore"]),
+        .testTarget(name: "EmojiDataTests", dependencies: ["EmojiData", "DataPipeline", "Audio"], exclude: ["Fixtures"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TensorCore"]),
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),

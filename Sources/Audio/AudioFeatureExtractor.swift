@@ -48,7 +48,12 @@ public final class AudioFeatureExtractor {
 
     /// The raw log-mel filter bank of the whole clip (`swiftclip audio fbank`); a clip shorter than one frame is an error.
     public func filterBank(of clip: AudioClip, name: String) throws -> LogMelSpectrogram {
-        let samples = try waveform(of: clip, name: name)
+        try filterBank(ofWaveform: try waveform(of: clip, name: name), name: name)
+    }
+
+    /// The raw log-mel filter bank of a mono waveform already at the filter bank's rate (`waveform(of:name:)`, perhaps
+    /// augmented); a waveform shorter than one frame is an error naming `name`.
+    public func filterBank(ofWaveform samples: [Float], name: String) throws -> LogMelSpectrogram {
         let frames = filterBank.frameCount(samples: samples.count)
         guard frames > 0 else {
             throw AudioError("\(name): \(samples.count) samples at \(Int(settings.filterBank.sampleRate)) Hz are shorter than one "

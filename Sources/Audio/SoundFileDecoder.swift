@@ -12,8 +12,10 @@ public enum SoundFileDecoder {
 
     /// Decodes encoded audio bytes; `name` (a path or shard/key) is what errors name. A file that is not audio, a
     /// truncated one (fewer frames than its header declares) and a clip without frames are errors.
-    public static func decode(_ data: Data, name: String) throws -> AudioClip {
-        let bytes = [UInt8](data)
+    public static func decode(_ data: Data, name: String) throws -> AudioClip { try decode([UInt8](data), name: name) }
+
+    /// Decodes encoded audio bytes (a WebDataset member as the data loader holds it); see `decode(_:name:)`.
+    public static func decode(_ bytes: [UInt8], name: String) throws -> AudioClip {
         if let (declared, present) = truncatedWAVData(bytes) {
             throw AudioError("\(name): truncated: the header declares \(declared) data bytes, \(present) are present")
         }

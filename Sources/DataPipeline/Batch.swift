@@ -14,6 +14,8 @@ public struct Batch: Sendable {
     public var skipped: Int
     public var imageSize: Int
     public var contextLength: Int
+    /// The shape of every audio field's rows: `melBins × audioFrames` (`LoaderOptions.audio`).
+    public var melBins = 0, audioFrames = 0
 
     public init(index: Int, count: Int, fields: BatchFields, sampleIndices: [Int], keys: [String], skipped: Int,
                 imageSize: Int, contextLength: Int) {
@@ -66,7 +68,9 @@ public struct BatchFields: Sendable {
     public var labels: [SampleField: [Int]] = [:]
     /// Multi-label fields: the class indices of each sample (see `multiHot`).
     public var labelSets: [SampleField: [[Int]]] = [:]
-    /// Byte fields (audio, JSON, extra fields), undecoded.
+    /// Audio fields: `count × melBins × frames` floats, normalised log-mel filter banks (`AudioTransform`).
+    public var spectrograms: [SampleField: [Float]] = [:]
+    /// Byte fields (JSON, extra fields), undecoded.
     public var bytes: [SampleField: [[UInt8]]] = [:]
 
     public init() {}

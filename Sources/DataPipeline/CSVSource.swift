@@ -75,8 +75,8 @@ public final class CSVSource: SampleSource, @unchecked Sendable {
         }
     }
 
-    /// Image fields and audio hold paths to files; the other cells are the values themselves.
-    static func holdsPath(_ field: SampleField) -> Bool { field.kind == .image || field == .audio }
+    /// Image and audio fields hold paths to files; the other cells are the values themselves.
+    static func holdsPath(_ field: SampleField) -> Bool { field.kind == .image || field.kind == .audio }
 
     static func separatorByte(_ separator: String) throws -> UInt8 {
         switch separator {

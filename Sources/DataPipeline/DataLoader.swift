@@ -24,6 +24,8 @@ public struct LoaderOptions: Sendable {
     /// Global sample position to start at (resume). Batches are [start + i·G, start + (i+1)·G).
     public var startPosition: Int
     public var transform: ImageTransform
+    /// How audio fields become filter banks; its augmentation applies in training mode only.
+    public var audio: AudioTransform
     public var contextLength: Int
     /// Background decoding threads; 0 builds batches on the caller's thread inside `next()`.
     public var workers: Int
@@ -34,13 +36,13 @@ public struct LoaderOptions: Sendable {
     /// Where per-sample warnings go (rate-limited).
     public var warnings: WarningLog
     /// The fields each batch carries, a subset of the source's `fields`; nil = all of the source's fields. Image fields
-    /// go through `transform`, text fields through the tokenizer.
+    /// go through `transform`, audio fields through `audio`, text fields through the tokenizer.
     public var fields: [SampleField]?
 
     public init(mode: Mode = .training, batchSize: Int, worldSize: Int = 1, rank: Int = 0, seed: UInt64 = 0, epoch: Int = 0,
                 epochLength: Int? = nil, startPosition: Int = 0, transform: ImageTransform, contextLength: Int = 77,
                 workers: Int = 2, prefetchDepth: Int = 4, maxSubstituteAttempts: Int = 64, warnings: WarningLog = WarningLog(),
-                fields: [SampleField]? = nil) {
+                fields: [SampleField]? = nil, audio: AudioTransform = AudioTransform()) {
         self.mode = mode
         self.batchSize = batchSize
         self.worldSize = worldSize
@@ -50,6 +52,7 @@ public struct LoaderOptions: Sendable {
         self.epochLength = epochLength
         self.startPosition = startPosition
         self.transform = transform
+        self.audio = audio
         self.contextLength = contextLength
         self.workers = workers
         self.prefetchDepth = prefetchDepth
@@ -93,6 +96,7 @@ public final class DataLoader: @unchecked Sendable {
             throw DataPipelineError.invalidOption("negative start position, context length or substitute attempts")
         }
         let fields = try Self.resolveFields(options.fields, of: source)
+        if fields.contains(where: { $0.kind == .audio }) { _ = try AudioFeaturizer(transform: options.audio) }  // bad settings fail here, once
         self.source = source
         self.options = options
         let global = options.batchSize * options.worldSize
@@ -249,8 +253,8 @@ struct BatchBuilder: @unchecked Sendable {
             end = first + b
         }
         let slots = max(0, end - first)
-        var assembler = BatchAssembler(fields: fields, slots: slots, transform: options.transform, tokenizer: tokenizer,
-                                       contextLength: options.contextLength)
+        var assembler = try BatchAssembler(fields: fields, slots: slots, transform: options.transform, audio: options.audio,
+                                           augmentAudio: options.mode == .training, tokenizer: tokenizer, contextLength: options.contextLength)
         var sampleIndices: [Int] = [], keys: [String] = []
         var skipped = 0
         for position in first..<(first + slots) {
@@ -279,8 +283,11 @@ struct BatchBuilder: @unchecked Sendable {
                 }
             }
         }
-        return Batch(index: index, count: assembler.filled, fields: assembler.finish(), sampleIndices: sampleIndices, keys: keys,
-                     skipped: skipped, imageSize: options.transform.size, contextLength: options.contextLength)
+        var batch = Batch(index: index, count: assembler.filled, fields: assembler.finish(), sampleIndices: sampleIndices, keys: keys,
+                          skipped: skipped, imageSize: options.transform.size, contextLength: options.contextLength)
+        batch.melBins = options.audio.melBins
+        batch.audioFrames = options.audio.frames
+        return batch
     }
 
     func substitutePosition(for position: Int, attempt: Int) -> Int {

@@ -5,6 +5,10 @@ public enum DataPipelineError: Error, CustomStringConvertible, Equatable {
     case cannotWrite(path: String, reason: String)
     case corruptImage(name: String, reason: String)
     case unsupportedImageFormat(name: String, format: String)
+    /// A recording that cannot be decoded or is too short for one frame; the message names the sample.
+    case corruptAudio(String)
+    /// A recording whose sample rate cannot be resampled to the target rate; the message names the file.
+    case unresamplableAudio(String)
     case malformedTar(path: String, reason: String)
     case malformedCSV(path: String, line: Int, reason: String)
     case malformedSample(name: String, reason: String)
@@ -24,6 +28,8 @@ public enum DataPipelineError: Error, CustomStringConvertible, Equatable {
         case .cannotWrite(let path, let reason): return "\(path): cannot write: \(reason)"
         case .corruptImage(let name, let reason): return "\(name): corrupt or undecodable image: \(reason)"
         case .unsupportedImageFormat(let name, let format): return "\(name): unsupported image format \(format)"
+        case .corruptAudio(let message): return message
+        case .unresamplableAudio(let message): return message
         case .malformedTar(let path, let reason): return "\(path): malformed tar archive: \(reason)"
         case .malformedCSV(let path, let line, let reason): return "\(path):\(line): malformed CSV: \(reason)"
         case .malformedSample(let name, let reason): return "\(name): malformed sample: \(reason)"
@@ -40,7 +46,7 @@ public enum DataPipelineError: Error, CustomStringConvertible, Equatable {
     /// Errors that no substitute sample can cure: the loader stops with them instead of replacing the sample.
     public var stopsTheRun: Bool {
         switch self {
-        case .invalidOption, .fieldNotInDataset, .incompleteSample: return true
+        case .invalidOption, .fieldNotInDataset, .incompleteSample, .unresamplableAudio: return true
         default: return false
         }
     }

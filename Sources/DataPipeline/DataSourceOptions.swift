@@ -64,7 +64,7 @@ public struct DataSourceOptions: Sendable {
     public func makeSource(warnings: WarningLog = WarningLog()) throws -> SampleSource {
         switch resolvedType {
         case .synthetic, .auto:
-            let source = synthetic.source(syntheticSplit)
+            let source = synthetic.source(syntheticSplit, audio: fields.contains(.audio))
             _ = try DataLoader.resolveFields(fields, of: source)
             return source
         case .webdataset:

@@ -7,19 +7,19 @@ enum FieldValueParser {
     static func value(of field: SampleField, bytes: [UInt8], sample: String) throws -> RawSample.Value {
         switch field.kind {
         case .image: return .image(.encoded(bytes))
-        case .bytes: return .bytes(bytes)
+        case .bytes, .audio: return .bytes(bytes)
         case .text: return .text(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
         case .label, .labels: return try value(of: field, text: String(decoding: bytes, as: UTF8.self), sample: sample)
         }
     }
 
-    /// A CSV cell as `field` wants it (image fields are paths and never come here).
+    /// A CSV cell as `field` wants it (image and audio fields are paths and never come here).
     static func value(of field: SampleField, text: String, sample: String) throws -> RawSample.Value {
         switch field.kind {
         case .text: return .text(text)
         case .label: return .label(try classIndex(text, field: field, sample: sample))
         case .labels: return .labels(try classIndices(text, field: field, sample: sample))
-        case .image, .bytes: return .bytes(Array(text.utf8))
+        case .image, .audio, .bytes: return .bytes(Array(text.utf8))
         }
     }
 

@@ -1,6 +1,6 @@
 /// A named part of a sample (its image, its caption, its class, ...) and how the loader decodes it.
 ///
-/// The well-known names carry their kind (`image`, `text`, `label`, `labels`; `audio` and `json` are bytes); any other
+/// The well-known names carry their kind (`image`, `text`, `audio`, `label`, `labels`; `json` is bytes); any other
 /// name is an extra field whose bytes pass through undecoded, unless a consumer declares another kind for it (for
 /// instance `SampleField("depth.png", kind: .image)` to get a second image tensor). Sources match fields by name.
 public struct SampleField: Hashable, Sendable, CustomStringConvertible {
@@ -13,7 +13,10 @@ public struct SampleField: Hashable, Sendable, CustomStringConvertible {
         case label
         /// Several class indices, a multi-label target (`Batch.fields.labelSets`, `BatchFields.multiHot`).
         case labels
-        /// Encoded bytes carried as they are (`Batch.fields.bytes`): audio, JSON and extra fields.
+        /// Decoded (WAV, FLAC) into a normalised log-mel filter bank, `melBins × frames` floats
+        /// (`Batch.fields.spectrograms`, see `AudioTransform`).
+        case audio
+        /// Encoded bytes carried as they are (`Batch.fields.bytes`): JSON and extra fields.
         case bytes
     }
 
@@ -28,7 +31,7 @@ public struct SampleField: Hashable, Sendable, CustomStringConvertible {
 
     public static let image = SampleField("image")
     public static let text = SampleField("text")
-    /// Encoded audio (WAV/FLAC bytes); decoding audio is left to the consumer.
+    /// A recording (WAV/FLAC), decoded into a log-mel filter bank.
     public static let audio = SampleField("audio")
     public static let label = SampleField("label")
     public static let labels = SampleField("labels")
@@ -39,7 +42,7 @@ public struct SampleField: Hashable, Sendable, CustomStringConvertible {
     public static let imageText: [SampleField] = [.image, .text]
 
     static let wellKnownKinds: [String: Kind] = [
-        "image": .image, "text": .text, "audio": .bytes, "label": .label, "labels": .labels, "json": .bytes,
+        "image": .image, "text": .text, "audio": .audio, "label": .label, "labels": .labels, "json": .bytes,
     ]
 
     public var description: String { name }

@@ -1,3 +1,5 @@
+import Audio
+import Foundation
 import TensorCore
 
 /// A built-in procedural image–caption dataset needing no files: one coloured shape (circle, square, triangle, cross)
@@ -6,6 +8,9 @@ import TensorCore
 ///
 /// Zero-shot classes are "<colour> <shape>": 5 colours × 4 shapes = 20 classes (chance 5%). Colours are saturated
 /// and backgrounds grey-ish, so classes stay distinct at 32×32.
+///
+/// Each sample also has a sound (the `audio` field, 16 kHz WAV): a tone whose pitch names the colour, pulsing at a rate
+/// that names the shape, louder for larger shapes, in noise; tests and quick runs of audio models need no files either.
 public struct SyntheticShapes: Sendable {
     public enum Split: String, Sendable, CaseIterable { case train, val }
 
@@ -134,23 +139,45 @@ public struct SyntheticShapes: Sendable {
         }
     }
 
-    /// A loader source over one split.
-    public func source(_ split: Split) -> SyntheticShapesSource { SyntheticShapesSource(dataset: self, split: split) }
+    /// Sample rate and length of the sounds.
+    public static let audioRate = 16000, audioSamples = 8000
+
+    /// The sound of one sample: a tone of 200·2^(colour/2) Hz, amplitude-modulated at 2·(shape + 1) Hz, its level by the
+    /// size, plus noise seeded by (seed, split, index).
+    public func sound(_ split: Split, index: Int) -> [Float] {
+        let label = index % (Self.colours.count * Self.shapes.count)
+        let colour = label / Self.shapes.count, shape = label % Self.shapes.count
+        var rng = SplitMix64(mixing: seed, split == .train ? 0 : 1, UInt64(index), RandomStream.syntheticAudio.rawValue)
+        let size = rng.below(Self.sizes.count)
+        let pitch = 200 * pow(2, Double(colour) / 2), pulse = 2 * Double(shape + 1), level = 0.2 + 0.1 * Double(size)
+        let phase = rng.uniform(0, 2 * Double.pi), rate = Double(Self.audioRate)
+        return (0..<Self.audioSamples).map { n in
+            let t = Double(n) / rate
+            let envelope = 0.5 + 0.5 * sin(2 * Double.pi * pulse * t + phase)
+            return Float(level * envelope * sin(2 * Double.pi * pitch * t)) + 0.02 * rng.nextNormal()
+        }
+    }
+
+    /// A loader source over one split; with `audio`, samples have the `audio` field too.
+    public func source(_ split: Split, audio: Bool = false) -> SyntheticShapesSource { SyntheticShapesSource(dataset: self, split: split, audio: audio) }
 }
 
 /// `SampleSource` over one split of `SyntheticShapes`; samples arrive already decoded.
 public final class SyntheticShapesSource: SampleSource, @unchecked Sendable {
     public let dataset: SyntheticShapes
     public let split: SyntheticShapes.Split
+    /// Whether samples carry their sound (rendered only when asked for: most consumers read images and captions).
+    public let audio: Bool
 
-    public init(dataset: SyntheticShapes, split: SyntheticShapes.Split) {
+    public init(dataset: SyntheticShapes, split: SyntheticShapes.Split, audio: Bool = false) {
         self.dataset = dataset
         self.split = split
+        self.audio = audio
     }
 
     public var summary: String { "synthetic shapes (\(split.rawValue)): \(dataset.count(split)) samples, \(dataset.imageSize) px" }
     public var indexingSkipped: Int { 0 }
-    public var fields: [SampleField] { [.image, .text, .label] }
+    public var fields: [SampleField] { [.image, .text, .label] + (audio ? [.audio] : []) }
 
     public func sampleCount() throws -> Int {
         let n = dataset.count(split)
@@ -164,6 +191,8 @@ public final class SyntheticShapesSource: SampleSource, @unchecked Sendable {
 
     public func load(id: Int) throws -> RawSample {
         let s = dataset.sample(split, index: id)
-        return RawSample(image: .decoded(s.image), caption: s.caption, label: s.label, key: "synthetic-\(split.rawValue)-\(id)")
+        var sample = RawSample(image: .decoded(s.image), caption: s.caption, label: s.label, key: "synthetic-\(split.rawValue)-\(id)")
+        if audio { sample.values[SampleField.audio.name] = .bytes(WAVEncoder.pcm16(dataset.sound(split, index: id), sampleRate: SyntheticShapes.audioRate)) }
+        return sample
     }
 }

@@ -14,6 +14,9 @@ public struct EmojiDatasetOptions: Sendable {
     /// Also write the image-name pairs data set (`pairs-train-NNN.tar`, `pairs-val-NNN.tar`, `pairs-classes.txt`).
     public var pairs = false
     public var pairsSeed: UInt64 = 0
+    /// Also give every sample a `.wav` member: espeak-ng speaking the emoji's name (in pairs, the paired name).
+    public var speech = false
+    public var espeakPath = "/usr/bin/espeak-ng"
 
     public init(output: String) { self.output = output }
 }
@@ -81,7 +84,10 @@ public enum EmojiDatasetBuilder {
         }
         let entries = try EmojiTestList.parse(listText, path: options.emojiTestPath).filter { $0.group != componentGroup }
         let font = try EmojiFont(path: options.fontPath)
+        let speaker = options.speech ? try EmojiSpeech(executable: options.espeakPath) : nil
         try prepareOutput(options.output)
+        // Every name is spoken up front, many espeak-ng processes at once.
+        let speech = try speaker?.speakAll(entries.map { (text: $0.name.lowercased(), key: $0.key) })
 
         var summary = EmojiDatasetSummary()
         for entry in entries {
@@ -99,7 +105,7 @@ public enum EmojiDatasetBuilder {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var pairSources = (train: EmojiPairSources(), val: EmojiPairSources())
 
-        for entry in entries {
+        for (index, entry) in entries.enumerated() {
             guard let png = font.png(entry.codePoints) else {
                 summary.undrawable.append(entry.key)
                 continue
@@ -114,18 +120,19 @@ public enum EmojiDatasetBuilder {
                 name: name, emoji: entry.string, codePoints: entry.codePoints.map { "U+" + String(format: "%04X", $0) },
                 group: entry.group, groupIndex: groupIndex, subgroup: entry.subgroup, subgroupIndex: subgroupIndex,
                 version: entry.version, keywords: words, captions: [name] + (words.isEmpty ? [] : [words.joined(separator: ", ")]))
+            let wav = speech?[index]
             let members: [(String, [UInt8])] = [
                 ("png", encoded), ("txt", Array(name.utf8)), ("cls", Array(String(groupIndex).utf8)),
                 ("json", Array(try encoder.encode(metadata))),
-            ]
+            ] + (wav.map { [("wav", $0)] } ?? [])
             let pairItem = EmojiPairItem(key: entry.key, group: groupIndex, subgroup: subgroupIndex)
             if EmojiSplit.isValidation(name: name, valFraction: options.valFraction) {
-                pairSources.val.add(pairItem, png: encoded, metadata: metadata)
+                pairSources.val.add(pairItem, png: encoded, metadata: metadata, wav: wav)
                 try val.add(key: entry.key, members: members)
                 try groupFolders.add(image: encoded, key: entry.key, label: groupIndex)
                 try subgroupFolders.add(image: encoded, key: entry.key, label: subgroupIndex)
             } else {
-                pairSources.train.add(pairItem, png: encoded, metadata: metadata)
+                pairSources.train.add(pairItem, png: encoded, metadata: metadata, wav: wav)
                 try train.add(key: entry.key, members: members)
             }
         }

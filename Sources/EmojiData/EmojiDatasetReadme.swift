@@ -15,7 +15,7 @@ enum EmojiDatasetReadme {
           composited on white, centred on a square and downscaled by area averaging), `.txt` (its CLDR short name in lower case,
           e.g. "grinning face with big eyes"), `.cls` (its group's line index in `classes.txt`) and `.json` (name, emoji,
           code points, group, subgroup, their indices, Emoji version, CLDR keywords, and the captions: the name, then the
-          keywords joined by commas when CLDR has any).
+          keywords joined by commas when CLDR has any)\(options.speech ? speechNote : "").
         - `classes.txt`: the groups (Unicode's, without "Component"); `subgroups.txt`: the subgroups.
         - `zeroshot-groups/`, `zeroshot-subgroups/`: the validation images as zero-shot folders (`swiftclip eval --zeroshot-data`,
           `swiftclip train --zeroshot-data`), classes named by group or subgroup, prompt template `{}`.\(pairs(summary, options, relative))
@@ -33,6 +33,13 @@ enum EmojiDatasetReadme {
         """
     }
 
+    static let speechNote = """
+        , and `.wav`: the name spoken by espeak-ng (16 kHz mono 16-bit; voice, variant, speed 120-200 words per minute, \
+        pitch 25-75 and a low Gaussian noise level chosen from the sample's key; `EmojiSpeech`)
+        """
+
+    static let pairSpeechNote = "; `.wav` the name spoken, as the name emoji's own sample has it"
+
     static func pairs(_ summary: EmojiDatasetSummary, _ options: EmojiDatasetOptions, _ relative: (String) -> String) -> String {
         guard options.pairs else { return "" }
         return """
@@ -40,7 +47,7 @@ enum EmojiDatasetReadme {
         - `\(relative(summary.pairsTrainPattern))` (\(summary.pairsTrainCount) samples), `\(relative(summary.pairsValPattern))` \
         (\(summary.pairsValCount)): image-name pairs within each split (seed \(options.pairsSeed)); `.png` is one emoji's image, `.txt` \
         the name of the same emoji, of another of its subgroup, of another subgroup of its group or of another group, drawn \
-        uniformly, and `.cls` that relation (`pairs-classes.txt`); `.json` holds both emoji's metadata. Each emoji is the \
+        uniformly, and `.cls` that relation (`pairs-classes.txt`); `.json` holds both emoji's metadata\(options.speech ? pairSpeechNote : ""). Each emoji is the \
         image of one pair per relation, so the image alone says nothing about the label and the name alone little (only \
         through the groups' sizes).
         """

@@ -9,14 +9,17 @@ struct EmojiPairMetadata: Codable {
 }
 
 /// One split's rendered emoji, collected while the captions data set is written, then paired and written as shards
-/// whose samples hold `.png` (the image emoji), `.txt` (the name emoji's name), `.cls` (the relation) and `.json`.
+/// whose samples hold `.png` (the image emoji), `.txt` (the name emoji's name), `.cls` (the relation) and `.json`, and
+/// with speech `.wav` (the name emoji's name spoken).
 struct EmojiPairSources {
     private(set) var items: [EmojiPairItem] = []
     private var pngs: [[UInt8]] = []
     private var metadata: [EmojiSampleMetadata] = []
+    private var wavs: [[UInt8]?] = []
 
-    mutating func add(_ item: EmojiPairItem, png: [UInt8], metadata sample: EmojiSampleMetadata) {
+    mutating func add(_ item: EmojiPairItem, png: [UInt8], metadata sample: EmojiSampleMetadata, wav: [UInt8]? = nil) {
         items.append(item)
+        wavs.append(wav)
         pngs.append(png)
         metadata.append(sample)
     }
@@ -28,7 +31,7 @@ struct EmojiPairSources {
             try shards.add(key: items[pair.image].key + "_" + items[pair.text].key, members: [
                 ("png", pngs[pair.image]), ("txt", Array(text.name.utf8)), ("cls", Array(String(pair.relation.rawValue).utf8)),
                 ("json", Array(try encoder.encode(json))),
-            ])
+            ] + (wavs[pair.text].map { [("wav", $0)] } ?? []))
         }
     }
 }

@@ -45,7 +45,8 @@ final class FusionEvaluation: TaskEvaluation {
             let setup = task.dataSetup(RunContext(settings: task.settings, runDirectory: ""))
             let size = config.towers.vision?.imageSize ?? 224
             let options = LoaderOptions(mode: .evaluation, batchSize: batchSize, transform: ImageTransform(mode: .eval, size: size),
-                                        contextLength: config.towers.text?.contextLength ?? 77, workers: workers, fields: setup.fields)
+                                        contextLength: config.towers.text?.contextLength ?? 77, workers: workers, fields: setup.fields,
+                                        audio: setup.audioTransform(training: false))
             let loader = try DataLoader(source: source, tokenizer: tokenizer, options: options)
             var logits = [[Float]](repeating: [], count: suffixes.count), labels: [Int] = [], targets: [Float] = []
             var seen = 0

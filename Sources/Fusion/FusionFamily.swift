@@ -1,8 +1,8 @@
 import Checkpoint
 import TrainingKit
 
-/// The multimodal fusion classifier as a model family (`--task fusion`): CLIP's encoders per modality, a late or gated
-/// fusion head, single-label cross-entropy.
+/// The multimodal fusion classifier as a model family (`--task fusion`): CLIP's encoders (and a spectrogram ViT for
+/// audio) per modality, a late, gated or early fusion head, single-label cross-entropy.
 public enum FusionFamily: ModelFamily {
     public static let name = "fusion"
     public static var settings: any SettingCatalog { FusionSettings.declared }

@@ -1,8 +1,18 @@
+import DataPipeline
 import TrainingKit
 
 /// An input the fusion classifier can read; its raw value is the batch field and the `_without_` metric suffix.
 public enum FusionModality: String, CaseIterable, Sendable {
-    case image, text
+    case image, text, audio
+
+    /// The sample field the modality reads.
+    public var field: SampleField {
+        switch self {
+        case .image: return .image
+        case .text: return .text
+        case .audio: return .audio
+        }
+    }
 
     /// `--modalities`: comma-separated names, each once, at least one.
     public static func list(_ text: String) throws -> [FusionModality] {

@@ -2,14 +2,15 @@ import NN
 import TensorCore
 
 /// A classifier over several modalities: an encoder per modality (`visual.*`: CLIP's ViT, `text.*`: CLIP's text
-/// transformer, each projected) and a fusion head: `late.*` or `gated.*` on their pooled features, `early.*` or
-/// `xattn.*` on their token sequences; optionally a linear classifier per encoder on its pooled features
-/// (`unimodal.<modality>.*`, registered last) for training each encoder alone.
+/// transformer, `audio.*`: a spectrogram ViT as AST and ImageBind build it, each projected) and a fusion head: `late.*`
+/// or `gated.*` on their pooled features, `early.*` or `xattn.*` on their token sequences; optionally a linear classifier
+/// per encoder on its pooled features (`unimodal.<modality>.*`, registered last) for training each encoder alone.
 public final class FusionModel {
     public let config: FusionModelConfig
     public let parameters = ParameterStore()
     public var vision: VisionTransformerEncoder?
     public var text: TextTransformerEncoder?
+    public var audio: SpectrogramTransformerEncoder?
     public let late: LateFusionHead?
     public let gated: GatedFusionHead?
     public var early: EarlyFusionHead?
@@ -31,6 +32,11 @@ public final class FusionModel {
                 text = TextTransformerEncoder(root.scope("text"), config: config.towers.text!, outputDim: config.towers.textOutputDim)
                 widths.append(config.towers.textOutputDim)
                 tokenWidths.append(config.towers.text!.width)
+            case .audio:
+                let outputDim = config.towers.audioOutputDim ?? config.towers.audio!.width
+                audio = SpectrogramTransformerEncoder(root.scope("audio"), config: config.towers.audio!, outputDim: outputDim)
+                widths.append(outputDim)
+                tokenWidths.append(config.towers.audio!.width)
             }
         }
         var late: LateFusionHead?, gated: GatedFusionHead?, crossAttention: CrossAttentionFusionHead?
@@ -56,8 +62,9 @@ public final class FusionModel {
     }
 
     /// What the head reads of each modality, in `--modalities` order: pooled features `[B, outputDim]`, or for early
-    /// fusion every token `[B, T, width]` (after the tower's final layer norm, unprojected).
-    public func features(images: Tensor?, tokens: [Int32]?) -> [Tensor] {
+    /// fusion every token `[B, T, width]` (after the tower's final layer norm, unprojected). Spectrograms are
+    /// `[B, 1, melBins, frames]`.
+    public func features(images: Tensor?, tokens: [Int32]?, spectrograms: Tensor? = nil) -> [Tensor] {
         let readsTokens = early != nil || crossAttention != nil
         return config.modalityList.map { modality in
             switch (modality, readsTokens) {
@@ -65,6 +72,8 @@ public final class FusionModel {
             case (.image, true): return vision!.tokenFeatures(images!)
             case (.text, false): return text!.pooledFeatures(tokens!)
             case (.text, true): return text!.tokenFeatures(tokens!)
+            case (.audio, false): return audio!.pooledFeatures(spectrograms!)
+            case (.audio, true): return audio!.tokenFeatures(spectrograms!)
             }
         }
     }
@@ -101,6 +110,8 @@ public final class FusionModel {
         vision?.transformer.mlpRecomputedBlocks = mlpRecomputed
         text?.transformer.checkpointedBlocks = blocks
         text?.transformer.mlpRecomputedBlocks = mlpRecomputed
+        audio?.transformer.checkpointedBlocks = blocks
+        audio?.transformer.mlpRecomputedBlocks = mlpRecomputed
         early?.transformer.checkpointedBlocks = blocks
         early?.transformer.mlpRecomputedBlocks = mlpRecomputed
     }

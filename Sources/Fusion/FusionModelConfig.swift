@@ -41,8 +41,9 @@ public struct FusionModelConfig: Codable, Equatable, Sendable {
             throw TrainingError("--fusion early-xattn needs exactly two --modalities, the first attending to the second (got \(settings.modalities))")
         }
         let towers = try FusionTowerConfigs.load(settings: settings, modalities: modalities)
-        let widest = max(towers.visionOutputDim, towers.textOutputDim)
-        let earlyWidth = settings.earlyWidth > 0 ? settings.earlyWidth : max(towers.vision?.width ?? 0, towers.text?.width ?? 0)
+        let widest = max(towers.visionOutputDim, towers.textOutputDim, towers.audioOutputDim ?? 0)
+        let earlyWidth = settings.earlyWidth > 0 ? settings.earlyWidth
+            : max(towers.vision?.width ?? 0, towers.text?.width ?? 0, towers.audio?.width ?? 0)
         if (settings.fusion == .early || settings.fusion == .earlyCrossAttention) && earlyWidth % settings.earlyHeads != 0 {
             throw TrainingError("--early-heads \(settings.earlyHeads) does not divide the joint width \(earlyWidth) (--early-width)")
         }

@@ -35,14 +35,15 @@ public struct FusionSettings: SettingCatalog {
     public var families: [String]? { ["fusion"] }
 
     public let fusion = Setting("fusion", FusionKind.late, help: "How the modalities are fused: late, gated, early or early-xattn.")
-    public let modalities = Setting("modalities", "image,text", help: "The modalities read, comma-separated (image, text); one alone is a unimodal baseline.",
-                                    check: { @Sendable value in (try? FusionModality.list(value)) == nil ? "must list image and/or text, each once" : nil })
+    public let modalities = Setting("modalities", "image,text", help: "The modalities read, comma-separated (image, text, audio); one alone is a unimodal baseline.",
+                                    check: { @Sendable value in (try? FusionModality.list(value)) == nil ? "must list image, text and/or audio, each once" : nil })
     public let numClasses = Setting("num-classes", 2, help: "Classes of the classifier.", check: SettingCheck.positive)
     public let multiLabel = Setting("multi-label", false,
                                     help: "Multi-label classification: each sample's classes from its labels field (a .labels member, \"labels\" in its .json, or --csv-labels-key), sigmoid binary cross-entropy, metrics val_map, val_map_micro, val_macro_f1 at a tuned threshold.")
     public let classWeights = Setting("class-weights", "", help: "Loss weight of each class, comma-separated (one per class); empty: all 1.")
     public let modelImage = Setting("model-image", "clip-tiny", help: "Image encoder: a model name or JSON path (a CLIP config's vision_cfg, or a tower config itself).")
     public let modelText = Setting("model-text", "clip-tiny", help: "Text encoder: a model name or JSON path (a CLIP config's text_cfg, or a tower config itself).")
+    public let modelAudio = Setting("model-audio", "audio-tiny", help: "Audio encoder: a model name or JSON path (a spectrogram ViT's audio_cfg, e.g. cluster-configs/models/audio-tiny.json); its mel_bins and frames set the loader's filter banks.")
     public let lateWeights = Setting("late-weights", LateFusionWeights.mean, help: "Late fusion: mean of the modalities' logits, or learned weights.")
     public let gatedWidth = Setting("gated-width", 0, help: "Gated fusion: width of each modality's hidden h_m (0: the widest encoder's output).",
                                     check: SettingCheck.nonNegative)

@@ -55,7 +55,8 @@ public final class FusionTask: TrainingTask {
     }
 
     public func logits(_ batch: TaskBatch, presence: ModalityPresence) -> Tensor {
-        let features = model.features(images: batch.tensors[FusionModality.image.rawValue], tokens: batch.integers[FusionModality.text.rawValue])
+        let features = model.features(images: batch.tensors[FusionModality.image.rawValue], tokens: batch.integers[FusionModality.text.rawValue],
+                                      spectrograms: batch.tensors[FusionModality.audio.rawValue])
         return model.logits(features, presence: presence)
     }
 
@@ -91,7 +92,7 @@ public final class FusionTask: TrainingTask {
 
     /// The sample fields read: each modality's and the class label (or set).
     var fields: [SampleField] {
-        model.config.modalityList.map { $0 == .image ? SampleField.image : SampleField.text } + [labelField]
+        model.config.modalityList.map(\.field) + [labelField]
     }
 
     func dataSetup(_ context: RunContext) -> DataSetup {
@@ -100,6 +101,10 @@ public final class FusionTask: TrainingTask {
                               contextLength: towers.text?.contextLength ?? 77, vocabularySize: towers.text?.vocabSize ?? 49408,
                               runDirectory: context.runDirectory, fields: fields)
         setup.skipIncomplete = context.settings.skipIncomplete
+        if let audio = towers.audio {
+            setup.melBins = audio.melBins
+            setup.audioFrames = audio.frames
+        }
         return setup
     }
 

@@ -3,16 +3,20 @@ import NN
 import TrainingKit
 
 /// The encoder architectures a fusion model composes, read from OpenCLIP-style JSON: a CLIP model config (its
-/// `vision_cfg` / `text_cfg`, projected to its `embed_dim`) or a tower config alone (projected to its own width).
+/// `vision_cfg` / `text_cfg`, projected to its `embed_dim`) or a tower config alone (projected to its own width); the
+/// audio tower from a spectrogram ViT config (`audio_cfg`, see `SpectrogramTransformerConfig`).
 public struct FusionTowerConfigs: Codable, Equatable, Sendable {
     public var vision: VisionTransformerConfig?
     public var visionOutputDim = 0
     public var text: TextTransformerConfig?
     public var textOutputDim = 0
+    public var audio: SpectrogramTransformerConfig?
+    /// Optional so that the configs recorded before audio existed still decode.
+    public var audioOutputDim: Int?
 
     public init() {}
 
-    /// Reads the towers `modalities` need from `--model-image` and `--model-text`.
+    /// Reads the towers `modalities` need from `--model-image`, `--model-text` and `--model-audio`.
     public static func load(settings: Settings, modalities: [FusionModality]) throws -> FusionTowerConfigs {
         var towers = FusionTowerConfigs()
         if modalities.contains(.image) {
@@ -26,6 +30,15 @@ public struct FusionTowerConfigs: Codable, Equatable, Sendable {
             let text = try configError(settings.modelText, flag: "--model-text") { try TextTransformerConfig(section: section) }
             towers.text = text
             towers.textOutputDim = embed ?? text.width
+        }
+        if modalities.contains(.audio) {
+            do {
+                let (audio, embed) = try SpectrogramTransformerConfig.load(path: try ModelConfigFiles.path(settings.modelAudio))
+                towers.audio = audio
+                towers.audioOutputDim = embed ?? audio.width
+            } catch {
+                throw TrainingError("--model-audio \(settings.modelAudio): \(error)")
+            }
         }
         return towers
     }

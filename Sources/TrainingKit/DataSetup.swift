@@ -15,6 +15,8 @@ public struct DataSetup {
     public let fields: [SampleField]
     /// A sample lacking one of `fields` is skipped with a warning (true), or an error naming its shard and key (false).
     public var skipIncomplete = true
+    /// The audio encoder's input shape: filter banks of `melBins` bins fitted to `audioFrames` frames.
+    public var melBins = 128, audioFrames = 204
 
     public init(settings: Settings, imageSize: Int, contextLength: Int, vocabularySize: Int, runDirectory: String,
                 fields: [SampleField] = SampleField.imageText) {
@@ -24,6 +26,19 @@ public struct DataSetup {
         self.contextLength = contextLength
         self.vocabularySize = vocabularySize
         self.runDirectory = runDirectory
+    }
+
+    /// How audio fields become encoder input: the model's shape, `--audio-sample-rate`, `--audio-mean`, `--audio-std`,
+    /// and for training `--audio-augment`.
+    public func audioTransform(training: Bool) -> AudioTransform {
+        var audio = AudioTransform()
+        audio.sampleRate = settings.audioSampleRate
+        audio.melBins = melBins
+        audio.frames = audioFrames
+        audio.mean = Float(settings.audioMean)
+        audio.std = Float(settings.audioStd)
+        if training { audio.augmentation = settings.audioAugment.augmentation }
+        return audio
     }
 
     /// The built-in synthetic dataset at the model's image size (its content does not depend on `--seed`).
@@ -111,7 +126,7 @@ public struct DataSetup {
             options.optionalFields = optionalFields
             return try options.makeSource()
         }
-        if try sourceOptions(data: settings.trainData, split: .train).resolvedType == .synthetic { return synthetic.source(.val) }
+        if try sourceOptions(data: settings.trainData, split: .train).resolvedType == .synthetic { return synthetic.source(.val, audio: fields.contains(.audio)) }
         return nil
     }
 
@@ -176,12 +191,16 @@ public final class LoaderDataSource: TrainingDataSource {
 
     /// Every image field as `[B, 3, size, size]`, every text field as token rows, every class-index field as one id per
     /// sample and every class-set field as one row per sample padded with -1 to the batch's largest set, each under its
-    /// field's name. Raw bytes stay with the family's own conversion.
+    /// field's name, every audio field as `[B, 1, melBins, frames]` (the encoder's one-channel image). Raw bytes stay
+    /// with the family's own conversion.
     public static func taskBatch(_ batch: Batch, imageSize: Int, waitSeconds: Double) -> TaskBatch {
         var task = TaskBatch(count: batch.count, waitSeconds: waitSeconds, keys: batch.keys)
         task.skipped = batch.skipped
         for (field, pixels) in batch.fields.images {
             task.tensors[field.name] = Tensor(shape: [batch.count, 3, imageSize, imageSize], values: pixels)
+        }
+        for (field, values) in batch.fields.spectrograms {
+            task.tensors[field.name] = Tensor(shape: [batch.count, 1, batch.melBins, batch.audioFrames], values: values)
         }
         for (field, tokens) in batch.fields.tokens { task.integers[field.name] = tokens }
         for (field, labels) in batch.fields.labels { task.integers[field.name] = labels.map { Int32($0) } }

@@ -57,6 +57,13 @@ public struct EngineSettings: SettingCatalog {
     public let csvLabelKey = Setting("csv-label-key", "label", help: "CSV column of class indices (families that read a label).")
     public let csvLabelsKey = Setting("csv-labels-key", "labels", help: "CSV column of multi-label class lists (\"3,17\").")
     public let csvAudioKey = Setting("csv-audio-key", "audio", help: "CSV column of audio file paths.")
+    public let audioSampleRate = Setting("audio-sample-rate", 16000, help: "Rate recordings are resampled to before the log-mel filter bank (Hz).",
+                                         check: SettingCheck.within(1000...192_000))
+    public let audioMean = Setting("audio-mean", -4.268, help: "Dataset mean of the log-mel filter bank, subtracted before the audio encoder (ImageBind's AudioSet value).")
+    public let audioStd = Setting("audio-std", 9.138, help: "Dataset std of the log-mel filter bank, divided out before the audio encoder.",
+                                  check: SettingCheck.positive)
+    public let audioAugment = Setting("audio-augment", AudioAugmentSetting(),
+                                      help: "Training audio augmentation: gain_db=D (uniform ±D dB) shift_s=S (±S s) noise=A (Gaussian, std up to A) time_mask=T time_masks=N freq_mask=F freq_masks=N (SpecAugment), or none.")
     public let augCfg = Setting("aug-cfg", AugmentationSetting(),
                                 help: "Image augmentation, OpenCLIP's keys: scale=(0.9,1.0) ratio=(0.75,1.333) color_jitter=(b,c,s,h) color_jitter_prob=p gray_scale_prob=p, or none (evaluation preprocessing).")
     public let zeroshotData = Setting("zeroshot-data", String?.none,

@@ -23,7 +23,8 @@ extension DataSetup {
         let source = try sourceOptions(data: s.trainData, split: .train).makeSource()
         let options = LoaderOptions(mode: .training, batchSize: s.batchSize, worldSize: context.worldSize, rank: context.rank, seed: s.seed,
                                     epochLength: s.trainNumSamples, transform: s.augCfg.config.trainingTransform(size: imageSize),
-                                    contextLength: contextLength, workers: s.workers, fields: fields)
+                                    contextLength: contextLength, workers: s.workers, fields: fields,
+                                    audio: audioTransform(training: true))
         return (try LoaderDataSource(source: source, tokenizer: tokenizer, options: options, imageSize: imageSize), json)
     }
 }

@@ -93,6 +93,9 @@ struct DataCommand: ParsableCommand {
         @Flag(name: .long, help: "Also write the image-name pairs data set (pairs-train/pairs-val shards): each emoji's image with its own name, a name of its subgroup, of its group and of another group, labelled by that relation (pairs-classes.txt).")
         var pairs = false
         @Option(name: .long, help: "Seed of the pairs' partner names and order.") var pairsSeed: UInt64 = 0
+        @Flag(name: .long, help: "Also give every sample a .wav member: espeak-ng speaking the name (16 kHz mono; voice, speed, pitch and noise level chosen from the key).")
+        var speech = false
+        @Option(name: .long, help: "The espeak-ng program (Debian package espeak-ng).") var espeak = EmojiDatasetOptions(output: "").espeakPath
 
         func run() throws {
             try reportingErrors("data emoji") {
@@ -105,6 +108,8 @@ struct DataCommand: ParsableCommand {
                 options.cldrDirectory = cldr == "none" ? nil : cldr
                 options.pairs = pairs
                 options.pairsSeed = pairsSeed
+                options.speech = speech
+                options.espeakPath = espeak
                 print(try EmojiDatasetBuilder.build(options))
             }
         }

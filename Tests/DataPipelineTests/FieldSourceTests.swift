@@ -7,7 +7,9 @@ final class FieldSourceTests: XCTestCase {
         try PNGCodec.encode(gradientImage(width: width, height: height, seed: seed))
     }
 
-    static let everyKind: [SampleField] = [.image, .text, .label, .labels, .audio, .json, SampleField("seg.png")]
+    /// The `audio` member read as bytes (the audio kind decodes it; see AudioFieldTests).
+    static let audioBytes = SampleField("audio", kind: .bytes)
+    static let everyKind: [SampleField] = [.image, .text, .label, .labels, audioBytes, .json, SampleField("seg.png")]
 
     func testWebDatasetMembersBecomeFieldsByExtension() throws {
         let dir = try makeScratchDirectory(self)
@@ -47,7 +49,7 @@ final class FieldSourceTests: XCTestCase {
         XCTAssertEqual(batch.fields.labelSets[.labels]!, [[1, 4, 7], [2]])
         XCTAssertEqual(try batch.fields.multiHot(classCount: 8), [0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0])
         XCTAssertThrowsError(try batch.fields.multiHot(classCount: 5)) { XCTAssertTrue("\($0)".contains("class index 7, outside 0..<5")) }
-        XCTAssertEqual(batch.fields.bytes[.audio]!, [wav, [1, 2, 3]])
+        XCTAssertEqual(batch.fields.bytes[Self.audioBytes]!, [wav, [1, 2, 3]])
         XCTAssertEqual(batch.fields.bytes[SampleField("seg.png")]!, [[9, 9], [7]])
     }
 
@@ -107,7 +109,7 @@ final class FieldSourceTests: XCTestCase {
     func testCSVLabelAndLabelsColumnsAndEmptyCells() throws {
         let dir = try makeScratchDirectory(self)
         for name in ["a", "b", "c"] { try writeWholeFile(dir + "/\(name).png", try png(name.count)) }
-        try writeWholeFile(dir + "/a.wav", [1, 2])
+        try writeWholeFile(dir + "/a.wav", pcm16WAV(tone(seconds: 0.5, rate: 16000), rate: 16000))
         try writeTextFile(dir + "/d.csv", "path,caption,cls,tags,sound\na.png,first,2,\"0,5\",a.wav\nb.png,second,,1,a.wav\nc.png,,1,3 4,a.wav\n")
         let collector = WarningCollector()
         var options = DataSourceOptions(data: dir + "/d.csv", csvSeparator: ",", fields: [.image, .text, .label, .labels, .audio],
@@ -125,7 +127,9 @@ final class FieldSourceTests: XCTestCase {
         XCTAssertEqual(batch.captions, ["first", ""])  // an empty caption is a caption
         XCTAssertEqual(batch.labels, [2, 1])
         XCTAssertEqual(batch.fields.labelSets[.labels]!, [[0, 5], [3, 4]])
-        XCTAssertEqual(batch.fields.bytes[.audio]!, [[1, 2], [1, 2]])
+        let spectrograms = try XCTUnwrap(batch.fields.spectrograms[.audio])
+        XCTAssertEqual(spectrograms.count, 2 * 128 * 204)
+        XCTAssertEqual(Array(spectrograms[0..<(128 * 204)]), Array(spectrograms[(128 * 204)...]))  // the same recording twice
         XCTAssertEqual(batch.keys, [dir + "/a.png", dir + "/c.png"])
     }
 

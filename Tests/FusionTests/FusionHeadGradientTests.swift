@@ -94,6 +94,22 @@ final class FusionHeadGradientTests: XCTestCase {
         checkGated(modalities: 3, presence: somePresent(3))
     }
 
+    /// Audio with images (and text): gradients reach the spectrogram ViT's patches, positions and projection through
+    /// each head, with every modality present and with modality dropout.
+    func testGradientsReachTheAudioEncoder() {
+        let audio = ["audio.conv1", "audio.class_embedding", "audio.positional_embedding", "audio.proj"]
+        for (kind, modalities, head) in [(FusionKind.late, [FusionModality.image, .audio], "late."), (.gated, [.image, .audio], "gated."),
+                                         (.early, [.audio, .image, .text], "early.projection"), (.late, [.audio], "late."),
+                                         (.gated, [.audio, .image, .text], "gated.")] {
+            for dropout in [0.0, 0.5] where dropout == 0 || modalities.count > 1 {
+                let task = TinyFusion.task(kind, modalities: modalities, dropout: dropout)
+                let batch = TinyFusion.batch(count: 4)
+                let prefixes = kind == .early ? ["audio.conv1", "audio.positional_embedding", "audio.ln_post", head] : audio + [head]
+                HeadGradientCheck.check(task.parameters, prefixes: prefixes, tolerance: 5e-3) { task.forward(batch).local! }
+            }
+        }
+    }
+
     /// The whole task, encoders included: gradients reach the towers through each head.
     func testGradientsReachTheEncoders() {
         for (kind, prefixes) in [(FusionKind.late, ["visual.proj", "text.text_projection", "late."]),

@@ -3,7 +3,8 @@ import NN
 import TensorCore
 import TrainingKit
 
-/// Tiny fusion models and batches for the tests: 8 px images in 4 px patches, 4-token texts of 8 ids, width 8.
+/// Tiny fusion models and batches for the tests: 8 px images in 4 px patches, 4-token texts of 8 ids, 8 × 10
+/// spectrograms in overlapping 4 × 4 patches every 3, width 8.
 enum TinyFusion {
     static var towers: FusionTowerConfigs {
         var vision = VisionTransformerConfig()
@@ -23,6 +24,16 @@ enum TinyFusion {
         towers.visionOutputDim = 6
         towers.text = text
         towers.textOutputDim = 5
+        var audio = SpectrogramTransformerConfig()
+        audio.melBins = 8
+        audio.frames = 10
+        audio.patchSize = 4
+        audio.patchStride = 3
+        audio.width = 8
+        audio.layers = 1
+        audio.headWidth = 4
+        towers.audio = audio
+        towers.audioOutputDim = 4
         return towers
     }
 
@@ -53,7 +64,8 @@ enum TinyFusion {
         return settings
     }
 
-    /// Random images, token rows ending in the largest id (the pooled end-of-text token), labels and sample indices.
+    /// Random images, token rows ending in the largest id (the pooled end-of-text token), spectrograms, labels and sample
+    /// indices.
     static func batch(count: Int, classes: Int = 3, seed: UInt64 = 3) -> TaskBatch {
         var generator = SplitMix64(seed: seed)
         let images = Tensor.randomNormal([count, 3, 8, 8], using: &generator)
@@ -62,7 +74,8 @@ enum TinyFusion {
             tokens += [Int32(generator.next() % 6) + 1, Int32(generator.next() % 6) + 1, 7, 0]
             labels.append(Int32(generator.next() % UInt64(classes)))
         }
-        return TaskBatch(count: count, tensors: ["image": images],
+        let spectrograms = Tensor.randomNormal([count, 1, 8, 10], using: &generator)
+        return TaskBatch(count: count, tensors: ["image": images, "audio": spectrograms],
                          integers: ["text": tokens, "label": labels, "sample_index": (0..<count).map { Int32($0) }])
     }
 }
