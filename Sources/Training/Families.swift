@@ -1,3 +1,4 @@
+import Bind
 import CLIP
 import CoCa
 import Fusion
@@ -9,6 +10,7 @@ public enum Families {
         CLIPFamily.self,
         CoCaFamily.self,
         FusionFamily.self,
+        BindFamily.self,
     ]
 
     /// Every setting: the engine's, those several families share, then each family's.
