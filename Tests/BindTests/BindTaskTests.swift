@@ -145,7 +145,7 @@ final class BindTaskTests: XCTestCase {
         model.parameters.track()
         let outputs = task.forward(batch).global
         let global = try task.globalLoss(outputs, communicator: LocalCommunicator())
-        let gradients = Tape.shared.backward(seeds: Array(zip(outputs, global.outputGradients)))
+        let gradients = Tape.shared.backward(seeds: zip(outputs, global.outputGradients).map { (variable: $0.variable, gradient: $1) })
         model.parameters.untrack()
         for (name, indices) in [("audio.proj", [0, 17, 100]), ("audio.ln_post.weight", [0, 9]), ("audio.conv1.weight", [3, 200, 777])] {
             let parameter = model.parameters[name]!
