@@ -72,13 +72,15 @@ let package = Package(
                 swiftSettings: targetCPU),
         .target(name: "Fusion", dependencies: ["NN", "TensorCore", "TrainingKit", "Text", "DataPipeline", "Distributed", "Checkpoint"],
                 swiftSettings: targetCPU),
+        .target(name: "Bind", dependencies: ["NN", "TensorCore", "TrainingKit", "Text", "DataPipeline", "Distributed", "Checkpoint"],
+                swiftSettings: targetCPU),
         // The engine: trainer, step engine, stage controller, checkpoints, logging; generic over families.
         .target(name: "Training", dependencies: [
-            "TensorCore", "NN", "Optim", "Distributed", "Text", "DataPipeline", "Checkpoint", "TrainingKit", "CLIP", "CoCa", "Fusion",
+            "TensorCore", "NN", "Optim", "Distributed", "Text", "DataPipeline", "Checkpoint", "TrainingKit", "CLIP", "CoCa", "Fusion", "Bind",
         ]),
         // Offline embedding of collections and their search indexes; never the trainer (models come in through TrainingKit).
         .target(name: "Retrieval", dependencies: [
-            "TensorCore", "NN", "Text", "DataPipeline", "Checkpoint", "Distributed", "TrainingKit", "CLIP",
+            "TensorCore", "NN", "Text", "DataPipeline", "Checkpoint", "Distributed", "TrainingKit", "CLIP", "Bind",
         ], swiftSettings: targetCPU),
         // The HTTP search service over an index and an embedding model; never the trainer (the CLI hands it the loaded model).
         .target(name: "Serving", dependencies: ["Retrieval", "DataPipeline", .product(name: "Hummingbird", package: "hummingbird")]),
@@ -104,6 +106,7 @@ let package = Package(
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "FusionTests", dependencies: ["Fusion", "Training", "TrainingKit", "NN", "TensorCore"]),
+        .testTarget(name: "BindTests", dependencies: ["Bind", "Training", "TrainingKit", "DataPipeline", "Distributed", "NN", "TensorCore"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "CLIP", "TrainingKit", "DataPipeline", "Distributed", "TensorCore"]),
         .testTarget(name: "AudioTests", dependencies: ["Audio"]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", "Retrieval", "CLIP", "TrainingKit", "DataPipeline", "TensorCore"]),

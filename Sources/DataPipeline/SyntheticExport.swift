@@ -1,3 +1,4 @@
+import Audio
 import Foundation
 
 /// On-disk layouts `writeSynthetic` can produce.
@@ -27,10 +28,11 @@ public enum ExportImageEncoding: Sendable, Equatable {
 
 extension SyntheticShapes {
     /// Writes `count` samples of `split` (default: the whole split) under `directory` and returns the string to pass
-    /// as training data: a brace pattern for shards, the CSV path, or the image-folder root.
+    /// as training data: a brace pattern for shards, the CSV path, or the image-folder root. Shards `withAudio` also hold
+    /// each sample's sound (`.wav`, see `sound(of:)`) and class (`.cls`).
     @discardableResult
     public func writeSynthetic(split: Split, to directory: String, format: SyntheticExportFormat,
-                               encoding: ExportImageEncoding = .png, count: Int? = nil, prefix: String? = nil) throws -> String {
+                               encoding: ExportImageEncoding = .png, count: Int? = nil, prefix: String? = nil, withAudio: Bool = false) throws -> String {
         let n = count ?? self.count(split)
         let name = prefix ?? split.rawValue
         try makeDirectory(directory)
@@ -45,6 +47,10 @@ extension SyntheticShapes {
                     let sample = self.sample(split, index: i)
                     try writer.add(name: key(i) + "." + encoding.fileExtension, contents: try encoding.encode(sample.image))
                     try writer.add(name: key(i) + ".txt", contents: Array(sample.caption.utf8))
+                    if withAudio {
+                        try writer.add(name: key(i) + ".wav", contents: WAVEncoding.pcm16(Self.sound(of: sample, index: i), sampleRate: Self.soundRate))
+                        try writer.add(name: key(i) + ".cls", contents: Array(String(sample.label).utf8))
+                    }
                 }
                 try writer.finish()
             }
@@ -76,5 +82,18 @@ extension SyntheticShapes {
             try writeTextFile(directory + "/templates.txt", Self.templates.joined(separator: "\n") + "\n")
             return directory
         }
+    }
+}
+
+extension SyntheticShapes {
+    /// Sample rate of the generated sounds.
+    public static let soundRate = 16000
+
+    /// What a sample sounds like, so that audio-image pairs can be learned: a low tone naming its colour and a high one
+    /// naming its shape, longer for larger shapes, with a little noise drawn from its index.
+    public static func sound(of sample: Sample, index: Int) -> [Float] {
+        let colourTone = 220 * Foundation.pow(2, Double(sample.colour) / 3), shapeTone = 1200 + 450 * Double(sample.shape)
+        return SyntheticTone.chord([colourTone, shapeTone], seconds: 0.6 + 0.2 * Double(sample.size), sampleRate: soundRate,
+                                   seed: UInt64(index))
     }
 }

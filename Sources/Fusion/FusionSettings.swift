@@ -43,7 +43,6 @@ public struct FusionSettings: SettingCatalog {
     public let classWeights = Setting("class-weights", "", help: "Loss weight of each class, comma-separated (one per class); empty: all 1.")
     public let modelImage = Setting("model-image", "clip-tiny", help: "Image encoder: a model name or JSON path (a CLIP config's vision_cfg, or a tower config itself).")
     public let modelText = Setting("model-text", "clip-tiny", help: "Text encoder: a model name or JSON path (a CLIP config's text_cfg, or a tower config itself).")
-    public let modelAudio = Setting("model-audio", "audio-tiny", help: "Audio encoder: a model name or JSON path (a spectrogram ViT's audio_cfg, e.g. cluster-configs/models/audio-tiny.json); its mel_bins and frames set the loader's filter banks.")
     public let lateWeights = Setting("late-weights", LateFusionWeights.mean, help: "Late fusion: mean of the modalities' logits, or learned weights.")
     public let gatedWidth = Setting("gated-width", 0, help: "Gated fusion: width of each modality's hidden h_m (0: the widest encoder's output).",
                                     check: SettingCheck.nonNegative)

@@ -32,13 +32,9 @@ public struct FusionTowerConfigs: Codable, Equatable, Sendable {
             towers.textOutputDim = embed ?? text.width
         }
         if modalities.contains(.audio) {
-            do {
-                let (audio, embed) = try SpectrogramTransformerConfig.load(path: try ModelConfigFiles.path(settings.modelAudio))
-                towers.audio = audio
-                towers.audioOutputDim = embed ?? audio.width
-            } catch {
-                throw TrainingError("--model-audio \(settings.modelAudio): \(error)")
-            }
+            let (audio, embed) = try AudioTowerSettings.tower(settings)
+            towers.audio = audio
+            towers.audioOutputDim = embed ?? audio.width
         }
         return towers
     }

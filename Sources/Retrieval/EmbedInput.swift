@@ -22,6 +22,8 @@ public struct EmbedInput {
     public var csvImageKey: String
     public var csvCaptionKey: String
     public var csvSeparator: String
+    /// Whether WebDataset shards' recordings (`.wav`/`.flac`) are read too, for a model with a bound audio tower.
+    public var readsAudio = false
 
     public init(data: String, chunkSize: Int = 10_000, csvImageKey: String = "filepath", csvCaptionKey: String = "title",
                 csvSeparator: String = "\t") {
@@ -48,7 +50,8 @@ public struct EmbedInput {
         switch kind {
         case .webDataset:
             units = try BraceExpansion.expandSources(data).map { shard in
-                EmbedUnit(name: Self.stem(shard), origin: shard, open: { try Self.openShard(shard) }, sourcePath: { _ in shard })
+                EmbedUnit(name: Self.stem(shard), origin: shard, open: { [readsAudio] in try Self.openShard(shard, audio: readsAudio) },
+                          sourcePath: { _ in shard })
             }
         case .csv:
             units = try BraceExpansion.expandSources(data).flatMap { file in
@@ -83,10 +86,10 @@ public struct EmbedInput {
 
     /// A shard after checking that it exists and is an undamaged tar archive: an index silently missing the samples after
     /// a damaged byte would be worse than stopping.
-    static func openShard(_ path: String) throws -> SampleSource {
+    static func openShard(_ path: String, audio: Bool = false) throws -> SampleSource {
         let scan = try TarReader.scan(path: path)
         if let damage = scan.damage { throw RetrievalError("\(path): corrupt shard: \(damage)") }
-        return try withCaptionsIfPresent { fields in
+        return try withFieldsIfPresent(audio ? [.text, .audio] : [.text]) { fields in
             let source = try WebDatasetSource(shardSpec: path, fields: fields)
             _ = try source.sampleCount()  // indexes the shard, throwing when a field is absent from all of it
             return source
@@ -95,9 +98,19 @@ public struct EmbedInput {
 
     /// The source opened with image and caption, or with the image alone when the input has no captions at all.
     static func withCaptionsIfPresent(_ open: ([SampleField]) throws -> SampleSource) throws -> SampleSource {
-        do { return try open(SampleField.imageText) } catch let error as DataPipelineError {
-            guard case .fieldNotInDataset(_, let field, _) = error, field == SampleField.text.name else { throw error }
-            return try open([.image])
+        try withFieldsIfPresent([.text], open)
+    }
+
+    /// The source opened with the image and those of `optional` the input has at all.
+    static func withFieldsIfPresent(_ optional: [SampleField], _ open: ([SampleField]) throws -> SampleSource) throws -> SampleSource {
+        var fields = [SampleField.image] + optional
+        while true {
+            do { return try open(fields) } catch let error as DataPipelineError {
+                guard case .fieldNotInDataset(_, let field, _) = error, let index = fields.firstIndex(where: { $0.name == field }), index > 0 else {
+                    throw error
+                }
+                fields.remove(at: index)
+            }
         }
     }
 

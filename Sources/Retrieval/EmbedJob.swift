@@ -42,6 +42,8 @@ public struct EmbedJob {
         do { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) } catch {
             throw RetrievalError("\(output): cannot create the output folder (\(error.localizedDescription))")
         }
+        var input = input
+        input.readsAudio = model.audioInput != nil
         let units = try input.units()
         let mine = units.enumerated().filter { $0.offset % communicator.size == communicator.rank }.map(\.element)
         try removeInterruptedWrites(of: mine)
@@ -57,10 +59,11 @@ public struct EmbedJob {
             let rows = shard.metadata.count
             try files.write(images: NumpyMatrix(rows: rows, columns: model.dimension, dtype: dtype, values: shard.images),
                             texts: shard.texts.map { NumpyMatrix(rows: rows, columns: model.dimension, dtype: dtype, values: $0) },
+                            audio: shard.audio.map { NumpyMatrix(rows: rows, columns: model.dimension, dtype: dtype, values: $0) },
                             metadata: shard.metadata, origin: unit.origin, model: model.identity, skipped: shard.skipped)
             summary.embedded += 1
             summary.rows += rows
-            messages("\(unit.name): \(rows) rows\(shard.texts == nil ? "" : " with captions")\(shard.skipped > 0 ? ", \(shard.skipped) unreadable samples skipped" : "")")
+            messages("\(unit.name): \(rows) rows\(shard.texts == nil ? "" : " with captions")\(shard.audio == nil ? "" : " and audio")\(shard.skipped > 0 ? ", \(shard.skipped) unreadable samples skipped" : "")")
         }
         try communicator.barrier()
         if communicator.rank == 0 {

@@ -1,3 +1,4 @@
+import Bind
 import CLIP
 import TrainingKit
 
@@ -12,6 +13,10 @@ public enum EmbeddingModels {
             let tokenizer = try CLIPEmbeddingModel.tokenizer(model: clip.model, attachment: task.checkpointAttachment, settings: settings,
                                                              runDirectory: runDirectory)
             return CLIPEmbeddingModel(model: clip.model, identity: identity, tokenizer: tokenizer)
+        }
+        if let bind = task as? BindTask {
+            let tokenizer = try BindEmbeddingModel.tokenizer(model: bind.model, attachment: task.checkpointAttachment, settings: settings)
+            return BindEmbeddingModel(model: bind.model, identity: identity, tokenizer: tokenizer)
         }
         throw RetrievalError("the \(family) family has no image embedding to index")
     }

@@ -54,6 +54,7 @@ public struct EmbeddingShardRecord: Codable, Equatable, Sendable {
     public var files: [String: String]
 
     public var hasText: Bool { files[EmbeddingShardFiles.textFile(name)] != nil }
+    public var hasAudio: Bool { files[EmbeddingShardFiles.audioFile(name)] != nil }
 }
 
 /// The files of one embedded shard in an output folder, and how they are written and verified.
@@ -68,19 +69,22 @@ public struct EmbeddingShardFiles {
 
     static func imageFile(_ name: String) -> String { name + ".img.npy" }
     static func textFile(_ name: String) -> String { name + ".txt.npy" }
+    static func audioFile(_ name: String) -> String { name + ".aud.npy" }
     static func metadataFile(_ name: String) -> String { name + ".meta.jsonl" }
     static func recordFile(_ name: String) -> String { name + ".shard.json" }
 
     func path(_ file: String) -> String { directory + "/" + file }
 
     /// Writes the embeddings and metadata, each atomically, then the record that marks the shard complete.
-    func write(images: NumpyMatrix, texts: NumpyMatrix?, metadata: [EmbeddingMetadataRow], origin: String, model: ModelIdentity,
-               skipped: Int) throws {
+    func write(images: NumpyMatrix, texts: NumpyMatrix?, audio: NumpyMatrix? = nil, metadata: [EmbeddingMetadataRow], origin: String,
+               model: ModelIdentity, skipped: Int) throws {
         var contents: [(String, Data)] = [(Self.imageFile(name), images.encoded())]
-        if let texts {
-            contents.append((Self.textFile(name), texts.encoded()))
-        } else if FileManager.default.fileExists(atPath: path(Self.textFile(name))) {
-            try FileManager.default.removeItem(atPath: path(Self.textFile(name)))  // an earlier model's captions
+        for (file, matrix) in [(Self.textFile(name), texts), (Self.audioFile(name), audio)] {
+            if let matrix {
+                contents.append((file, matrix.encoded()))
+            } else if FileManager.default.fileExists(atPath: path(file)) {
+                try FileManager.default.removeItem(atPath: path(file))  // an earlier model's
+            }
         }
         contents.append((Self.metadataFile(name), try Self.jsonLines(metadata)))
         var checksums: [String: String] = [:]

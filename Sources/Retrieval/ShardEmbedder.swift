@@ -7,6 +7,8 @@ struct EmbeddedShard {
     var images: [Float] = []
     /// Caption embeddings, when the input has captions and the model a tokenizer.
     var texts: [Float]?
+    /// Recording embeddings, when the input has recordings and the model a bound audio tower.
+    var audio: [Float]?
     var metadata: [EmbeddingMetadataRow] = []
     var skipped = 0
 }
@@ -22,13 +24,15 @@ struct ShardEmbedder {
     func embed(_ unit: EmbedUnit) throws -> EmbeddedShard {
         let source = try unit.open()
         let hasCaptions = source.fields.contains(.text)
-        let textInput = model.textInput
-        let options = LoaderOptions(mode: .evaluation, batchSize: batchSize, transform: ImageTransform(mode: .eval, size: model.imageSize),
+        let textInput = model.textInput, audioInput = source.fields.contains(.audio) ? model.audioInput : nil
+        var options = LoaderOptions(mode: .evaluation, batchSize: batchSize, transform: ImageTransform(mode: .eval, size: model.imageSize),
                                     contextLength: textInput?.contextLength ?? 1, workers: workers,
-                                    fields: hasCaptions ? SampleField.imageText : [.image])
+                                    fields: (hasCaptions ? SampleField.imageText : [.image]) + (audioInput == nil ? [] : [.audio]))
+        if let audioInput { (options.audio.melBins, options.audio.frames) = audioInput }
         let loader = try DataLoader(source: source, tokenizer: textInput?.tokenizer ?? CaptionsOnly(), options: options)
         var shard = EmbeddedShard()
         if hasCaptions && textInput != nil && embedTexts { shard.texts = [] }
+        if audioInput != nil { shard.audio = [] }
         let size = model.imageSize
         while let (batch, _) = try loader.next() {
             shard.skipped += batch.skipped
@@ -36,6 +40,9 @@ struct ShardEmbedder {
             withoutGradients {
                 shard.images += model.embedImages(Tensor(shape: [batch.count, 3, size, size], values: batch.images)).values
                 if shard.texts != nil { shard.texts! += model.embedTexts(batch.tokens).values }
+                if let audioInput, let spectrograms = batch.fields.spectrograms[.audio] {
+                    shard.audio! += model.embedAudio(Tensor(shape: [batch.count, 1, audioInput.melBins, audioInput.frames], values: spectrograms)).values
+                }
             }
             for (slot, key) in batch.keys.enumerated() {
                 shard.metadata.append(EmbeddingMetadataRow(key: key, caption: hasCaptions ? batch.captions[slot] : nil, source: unit.sourcePath(key)))

@@ -1,3 +1,4 @@
+import Bind
 import CLIP
 import CoCa
 import Fusion
@@ -9,10 +10,11 @@ public enum Families {
         CLIPFamily.self,
         CoCaFamily.self,
         FusionFamily.self,
+        BindFamily.self,
     ]
 
     /// Every setting: the engine's, those several families share, then each family's.
-    public static let registry = SettingRegistry(catalogs: [EngineSettings.declared, ImageTowerSettings.declared, PretrainedTowerSettings.declared] + all.map { $0.settings },
+    public static let registry = SettingRegistry(catalogs: [EngineSettings.declared, ImageTowerSettings.declared, PretrainedTowerSettings.declared, AudioTowerSettings.declared] + all.map { $0.settings },
                                                  families: all.map { $0.name })
 
     /// The family called `name` (`--task`, or a checkpoint's record).

@@ -13,6 +13,8 @@ public struct PretrainedWeights {
     /// The family and model configuration a SwiftCLIP checkpoint records; nil for safetensors.
     public let family: String?
     public let modelConfig: JSONValue?
+    /// The trained tokenizer a SwiftCLIP checkpoint records (its JSON), if its run trained one.
+    public let tokenizer: String?
 
     public init(_ path: String) throws {
         self.path = path
@@ -21,6 +23,7 @@ public struct PretrainedWeights {
             tensors = try Safetensors.read(path).tensors
             family = nil
             modelConfig = nil
+            tokenizer = nil
             return
         }
         let checkpoint: LoadedCheckpoint
@@ -38,6 +41,7 @@ public struct PretrainedWeights {
         }
         family = identity.family ?? "clip"
         modelConfig = identity.model
+        tokenizer = identity.tokenizer
         var byName: [String: StoredTensor] = [:]
         for t in checkpoint.tensors {
             byName[t.name] = StoredTensor(shape: t.shape, dtype: "F32", floats: t.values, integers: [])
@@ -78,5 +82,6 @@ public struct PretrainedWeights {
     private struct RecordedModel: Decodable {
         var family: String?
         var model: JSONValue
+        var tokenizer: String?
     }
 }

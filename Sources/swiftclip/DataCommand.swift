@@ -61,9 +61,12 @@ struct DataCommand: ParsableCommand {
         @Option(name: .long, help: "Samples to write.") var count = 1000
         @Option(name: .long, help: "Image size in pixels.") var imageSize = 32
         @Option(name: .long, help: "Output folder.") var output: String
+        @Flag(name: .long, help: "WebDataset only: also write each sample's sound (.wav: a tone for its colour and one for its shape) and class (.cls).")
+        var audio = false
 
         func run() throws {
             try reportingErrors("data write-synthetic") {
+                if audio && format != "webdataset" { throw ValidationError("--audio needs --format webdataset") }
                 let data = SyntheticShapes(imageSize: imageSize, trainCount: max(count, 1), valCount: max(count, 1))
                 guard let part = SyntheticShapes.Split(rawValue: split) else { throw ValidationError("--split must be train or val") }
                 let layout: SyntheticExportFormat
@@ -73,7 +76,7 @@ struct DataCommand: ParsableCommand {
                 case "imagefolder": layout = .imageFolder
                 default: throw ValidationError("--format must be webdataset, csv or imagefolder")
                 }
-                let spec = try data.writeSynthetic(split: part, to: output, format: layout, encoding: .png, count: count)
+                let spec = try data.writeSynthetic(split: part, to: output, format: layout, encoding: .png, count: count, withAudio: audio)
                 print("wrote \(count) samples; use: \(spec)")
             }
         }
