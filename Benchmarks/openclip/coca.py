@@ -16,7 +16,6 @@ Human-readable lines first; the last line of stdout is one JSON object.
 """
 import argparse
 import json
-import math
 import os
 import statistics
 import sys
@@ -76,15 +75,7 @@ def train(args, torch, open_clip, rank):
         texts[row, :n - 1] = torch.randint(1, vocab - 1, (n - 1,))
         texts[row, n - 1] = vocab - 1
 
-    def one_step():
-        optimizer.zero_grad()
-        losses = loss_fn(**ddp_model(images, texts), output_dict=True)
-        total = sum(losses.values())
-        total.backward()
-        optimizer.step()
-        with torch.no_grad():
-            model.logit_scale.clamp_(0, math.log(100))
-        return float(total.detach())
+    one_step = step.training_step(torch, model, ddp_model, loss_fn, optimizer, images, texts)
 
     say(f"OpenCLIP CoCa {os.path.basename(args.config)}: torch {torch.__version__}, open_clip {open_clip.__version__}, "
         f"params {n_params:,}; world size {world}, {args.threads} thread(s)/process, batch {b}/process")

@@ -98,6 +98,21 @@ def make_optimizer(torch, model):
     )
 
 
+def training_step(torch, model, ddp_model, loss_fn, optimizer, images, texts):
+    """OpenCLIP's training step (main.py's train_one_epoch without AMP): the loss dict summed, backward, AdamW, and the
+    logit scale clamped to ln 100; returns a function running one step that returns the total loss."""
+    def step():
+        optimizer.zero_grad()
+        losses = loss_fn(**ddp_model(images, texts), output_dict=True)
+        total = sum(losses.values())
+        total.backward()
+        optimizer.step()
+        with torch.no_grad():
+            model.logit_scale.clamp_(0, math.log(100))
+        return float(total.detach())
+    return step
+
+
 def sgemm_gflops(torch, reps):
     best = 0.0
     for m, k, n in SGEMM_SHAPES:
@@ -207,16 +222,7 @@ def main():
     images = torch.randn(b, 3, vcfg["image_size"], vcfg["image_size"], dtype=torch.float32)
     texts = torch.randint(0, tcfg["vocab_size"], (b, tcfg["context_length"]), dtype=torch.long)
 
-    def step():
-        optimizer.zero_grad()
-        out = ddp_model(images, texts)
-        losses = loss_fn(**out, output_dict=True)
-        total = sum(losses.values())
-        total.backward()
-        optimizer.step()
-        with torch.no_grad():
-            model.logit_scale.clamp_(0, math.log(100))
-        return float(total.detach())
+    step = training_step(torch, model, ddp_model, loss_fn, optimizer, images, texts)
 
     say(f"OpenCLIP clip-bench: torch {torch.__version__}, open_clip {open_clip.__version__}, "
         f"params {n_params:,}{'' if n_params == EXPECTED_PARAMS else ' (EXPECTED %s)' % format(EXPECTED_PARAMS, ',')}")
