@@ -1,6 +1,7 @@
 import Checkpoint
 import Foundation
 import NN
+import TrainingKit
 
 /// A CoCa architecture as OpenCLIP's model-config JSON describes it (`embed_dim`, `vision_cfg` with the attentional
 /// pooler, `text_cfg` with `embed_cls`, `multimodal_cfg`), with OpenCLIP's defaults for the fields left out.
@@ -52,8 +53,7 @@ extension CoCaConfig {
 
     /// Decodes OpenCLIP's JSON object (as a checkpoint records it).
     public init(json: JSONValue) throws {
-        let value = try JSONDecoder().decode(ConfigValue.self, from: try JSONEncoder().encode(json))
-        try self.init(section: try ConfigSection(value, name: ""))
+        try self.init(section: try ConfigSection(recorded: json))
     }
 
     /// Decodes OpenCLIP's JSON object (the document of a model-config file).
