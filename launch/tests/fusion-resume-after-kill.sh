@@ -17,10 +17,11 @@ fusion_np() {
 }
 fusion full > "$SCRATCH/full.log" 2>&1 || { cat "$SCRATCH/full.log"; exit 1; }
 
-# Start the same run, wait until it has logged step 16 (stage 2 runs steps 11-24), then SIGKILL one rank.
+# Start the same run, wait until it has logged step 12 (stage 2 runs steps 11-24; steps are fast and the log lags by a few),
+# then SIGKILL one rank.
 fusion killed > "$SCRATCH/killed.log" 2>&1 &
 job=$!
-kill_rank_after killed 16 > /dev/null
+kill_rank_after killed 12 > /dev/null
 if wait "$job"; then echo "fusion-resume-after-kill: the killed job exited 0" >&2; exit 1; fi
 last=$(grep -Eo '"step": ?[0-9]+' "$SCRATCH/killed/results.jsonl" | tail -n 1 | grep -Eo '[0-9]+$')
 echo "killed one rank after step $last; checkpoints: $(ls "$SCRATCH/killed/checkpoints" | tr '\n' ' ')"
