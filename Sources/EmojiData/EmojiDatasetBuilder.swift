@@ -17,6 +17,11 @@ public struct EmojiDatasetOptions: Sendable {
     /// Also give every sample a `.wav` member: espeak-ng speaking the emoji's name (in pairs, the paired name).
     public var speech = false
     public var espeakPath = "/usr/bin/espeak-ng"
+    /// Also write the audio-visual pairs data set (`av-train-NNN.tar`, `av-val-NNN.tar`; `EmojiAVPairs`): this many
+    /// rendition rounds for training and `avValRenditions` with held-out voices for validation.
+    public var avPairs = false
+    public var avRenditions = 40
+    public var avValRenditions = 10
 
     public init(output: String) { self.output = output }
 }
@@ -30,6 +35,8 @@ public struct EmojiDatasetSummary: Sendable, CustomStringConvertible {
     public var trainPattern = "", valPattern = ""
     public var pairsTrainCount = 0, pairsValCount = 0
     public var pairsTrainPattern = "", pairsValPattern = ""
+    public var avTrainCount = 0, avValCount = 0
+    public var avTrainPattern = "", avValPattern = ""
 
     public var description: String {
         """
@@ -37,7 +44,8 @@ public struct EmojiDatasetSummary: Sendable, CustomStringConvertible {
         \(undrawable.isEmpty ? "" : ", \(undrawable.count) emoji the font cannot draw left out")
           train: \(trainPattern)
           val:   \(valPattern)\
-        \(pairsTrainPattern.isEmpty ? "" : "\npairs: \(pairsTrainCount) train + \(pairsValCount) val samples, \(EmojiRelation.allCases.count) classes\n  train: \(pairsTrainPattern)\n  val:   \(pairsValPattern)")
+        \(pairsTrainPattern.isEmpty ? "" : "\npairs: \(pairsTrainCount) train + \(pairsValCount) val samples, \(EmojiRelation.allCases.count) classes\n  train: \(pairsTrainPattern)\n  val:   \(pairsValPattern)")\
+        \(avTrainPattern.isEmpty ? "" : "\naudio-visual pairs: \(avTrainCount) train + \(avValCount) val samples (held-out voices)\n  train: \(avTrainPattern)\n  val:   \(avValPattern)")
         """
     }
 }
@@ -73,6 +81,9 @@ public enum EmojiDatasetBuilder {
         guard options.imageSize > 0, options.imageSize <= 4096 else { throw EmojiDataError.invalidOption("--image-size must be in 1...4096") }
         guard options.valFraction >= 0, options.valFraction < 1 else { throw EmojiDataError.invalidOption("--val-fraction must be in [0, 1)") }
         guard options.samplesPerShard > 0 else { throw EmojiDataError.invalidOption("--samples-per-shard must be positive") }
+        guard !options.avPairs || (options.avRenditions > 0 && options.avValRenditions > 0) else {
+            throw EmojiDataError.invalidOption("--av-renditions and --av-val-renditions must be positive")
+        }
         let listText = try readSource(options.emojiTestPath, package: "unicode-data")
         try requireSource(options.fontPath, package: "fonts-noto-color-emoji")
         var keywords: [String: [String]] = [:]
@@ -84,10 +95,10 @@ public enum EmojiDatasetBuilder {
         }
         let entries = try EmojiTestList.parse(listText, path: options.emojiTestPath).filter { $0.group != componentGroup }
         let font = try EmojiFont(path: options.fontPath)
-        let speaker = options.speech ? try EmojiSpeech(executable: options.espeakPath) : nil
+        let speaker = options.speech || options.avPairs ? try EmojiSpeech(executable: options.espeakPath) : nil
         try prepareOutput(options.output)
         // Every name is spoken up front, many espeak-ng processes at once.
-        let speech = try speaker?.speakAll(entries.map { (text: $0.name.lowercased(), key: $0.key) })
+        let speech = try options.speech ? speaker?.speakAll(entries.map { (text: $0.name.lowercased(), key: $0.key) }) : nil
 
         var summary = EmojiDatasetSummary()
         for entry in entries {
@@ -104,6 +115,7 @@ public enum EmojiDatasetBuilder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var pairSources = (train: EmojiPairSources(), val: EmojiPairSources())
+        var avCandidates: [EmojiAVPairs.Member] = []
 
         for (index, entry) in entries.enumerated() {
             guard let png = font.png(entry.codePoints) else {
@@ -126,6 +138,7 @@ public enum EmojiDatasetBuilder {
                 ("json", Array(try encoder.encode(metadata))),
             ] + (wav.map { [("wav", $0)] } ?? [])
             let pairItem = EmojiPairItem(key: entry.key, group: groupIndex, subgroup: subgroupIndex)
+            avCandidates.append(.init(item: pairItem, png: encoded, metadata: metadata))
             if EmojiSplit.isValidation(name: name, valFraction: options.valFraction) {
                 pairSources.val.add(pairItem, png: encoded, metadata: metadata, wav: wav)
                 try val.add(key: entry.key, members: members)
@@ -149,6 +162,21 @@ public enum EmojiDatasetBuilder {
             summary.pairsValCount = pairsVal.count
             summary.pairsTrainPattern = try pairsTrain.finish()
             summary.pairsValPattern = try pairsVal.finish()
+        }
+        if options.avPairs, let speaker {
+            let members = try EmojiAVPairs.closedSet(avCandidates)
+            let avTrain = ShardSequence(directory: options.output, prefix: "av-train", perShard: options.samplesPerShard)
+            let avVal = ShardSequence(directory: options.output, prefix: "av-val", perShard: options.samplesPerShard)
+            try EmojiAVPairs.write(members, split: "train", rounds: options.avRenditions, seed: options.pairsSeed,
+                                   speaker: speaker, to: avTrain, encoder: encoder)
+            try EmojiAVPairs.write(members, split: "val", rounds: options.avValRenditions, seed: options.pairsSeed,
+                                   speaker: speaker, to: avVal, encoder: encoder)
+            summary.avTrainCount = avTrain.count
+            summary.avValCount = avVal.count
+            summary.avTrainPattern = try avTrain.finish()
+            summary.avValPattern = try avVal.finish()
+        }
+        if options.pairs || options.avPairs {
             try writeText(options.output + "/pairs-classes.txt", EmojiRelation.allCases.map(\.className).joined(separator: "\n") + "\n")
         }
         try writeText(options.output + "/classes.txt", summary.groups.joined(separator: "\n") + "\n")

@@ -18,7 +18,7 @@ enum EmojiDatasetReadme {
           keywords joined by commas when CLDR has any)\(options.speech ? speechNote : "").
         - `classes.txt`: the groups (Unicode's, without "Component"); `subgroups.txt`: the subgroups.
         - `zeroshot-groups/`, `zeroshot-subgroups/`: the validation images as zero-shot folders (`swiftclip eval --zeroshot-data`,
-          `swiftclip train --zeroshot-data`), classes named by group or subgroup, prompt template `{}`.\(pairs(summary, options, relative))
+          `swiftclip train --zeroshot-data`), classes named by group or subgroup, prompt template `{}`.\(pairs(summary, options, relative))\(avPairs(summary, options, relative))
 
         ## Sources and licences
 
@@ -50,6 +50,21 @@ enum EmojiDatasetReadme {
         uniformly, and `.cls` that relation (`pairs-classes.txt`); `.json` holds both emoji's metadata\(options.speech ? pairSpeechNote : ""). Each emoji is the \
         image of one pair per relation, so the image alone says nothing about the label and the name alone little (only \
         through the groups' sizes).
+        """
+    }
+
+    static func avPairs(_ summary: EmojiDatasetSummary, _ options: EmojiDatasetOptions, _ relative: (String) -> String) -> String {
+        guard options.avPairs else { return "" }
+        return """
+
+        - `\(relative(summary.avTrainPattern))` (\(summary.avTrainCount) samples), `\(relative(summary.avValPattern))` \
+        (\(summary.avValCount)): audio-visual pairs over a closed set of \(EmojiAVPairs.groups * EmojiAVPairs.subgroupsPerGroup * EmojiAVPairs.emojiPerSubgroup) \
+        emoji (the first \(EmojiAVPairs.groups) groups with \(EmojiAVPairs.subgroupsPerGroup) subgroups of \(EmojiAVPairs.emojiPerSubgroup) emoji \
+        without a qualifier in the name; seed \(options.pairsSeed)). `.png` is one emoji's image, `.wav` a name spoken, labelled \
+        in `.cls` by the relation of the two emoji as in the pairs above (`pairs-classes.txt`); `.txt` is the spoken name \
+        and `.json` both emoji's metadata, the voice and the round. Each of \(options.avRenditions) training rounds \
+        (\(options.avValRenditions) validation rounds) speaks every name once and pairs every image once per relation. \
+        Validation voices use the variants \(EmojiSpeech.heldOutVariants.joined(separator: ", ")), which training never hears.
         """
     }
 }

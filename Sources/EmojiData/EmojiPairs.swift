@@ -66,10 +66,14 @@ public enum EmojiPairs {
             pairs.append(EmojiPair(image: i, text: pick(groupMates), relation: .sameGroup))
             pairs.append(EmojiPair(image: i, text: pick(others), relation: .differentGroup))
         }
-        // Fisher-Yates with the generator's own draws (not the standard library's shuffle, whose algorithm may change).
-        for i in stride(from: pairs.count - 1, to: 0, by: -1) {
-            pairs.swapAt(i, Int(generator.next() % UInt64(i + 1)))
-        }
+        shuffle(&pairs, with: &generator)
         return pairs
+    }
+
+    /// Fisher-Yates with the generator's own draws (not the standard library's shuffle, whose algorithm may change).
+    static func shuffle<Element>(_ array: inout [Element], with generator: inout SplitMix64) {
+        for i in stride(from: array.count - 1, to: 0, by: -1) {
+            array.swapAt(i, Int(generator.next() % UInt64(i + 1)))
+        }
     }
 }

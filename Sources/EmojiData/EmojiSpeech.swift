@@ -9,6 +9,9 @@ import TensorCore
 public struct EmojiSpeech {
     public static let voices = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan"]
     public static let variants = ["m1", "m2", "m3", "m4", "m5", "f1", "f2", "f3", "f4", "f5"]
+    /// Variants a data set may keep for validation only, to measure generalisation to unheard speakers.
+    public static let heldOutVariants = ["m5", "f5"]
+    public static let trainingVariants = variants.filter { !heldOutVariants.contains($0) }
     public static let sampleRate = 16000
 
     /// How one sample is spoken.
@@ -33,8 +36,8 @@ public struct EmojiSpeech {
         self.executable = executable
     }
 
-    /// The rendition of sample `key`: a pure function of the key.
-    public static func rendition(key: String) -> Rendition {
+    /// The rendition of sample `key`, with a variant from `variants`: a pure function of both.
+    public static func rendition(key: String, variants: [String] = variants) -> Rendition {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
         var rng = SplitMix64(mixing: hash, 0x5BEEC4)
@@ -45,7 +48,11 @@ public struct EmojiSpeech {
 
     /// The WAV bytes of `text` spoken as sample `key`; errors name the key.
     public func speak(_ text: String, key: String) throws -> [UInt8] {
-        let rendition = Self.rendition(key: key)
+        try speak(text, key: key, as: Self.rendition(key: key))
+    }
+
+    /// The WAV bytes of `text` spoken with `rendition`; errors name `key`.
+    public func speak(_ text: String, key: String, as rendition: Rendition) throws -> [UInt8] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         let path = NSTemporaryDirectory() + "/swiftclip-speech-\(UUID().uuidString).wav"
@@ -69,8 +76,13 @@ public struct EmojiSpeech {
         return WAVEncoder.pcm16(samples, sampleRate: Self.sampleRate)
     }
 
-    /// Every `(text, key)` spoken, in order, by `parallel` threads each running one espeak-ng process at a time.
+    /// Every `(text, key)` spoken as its key's rendition, in order.
     public func speakAll(_ items: [(text: String, key: String)], parallel: Int = 8) throws -> [[UInt8]] {
+        try speakAll(items.map { (text: $0.text, key: $0.key, rendition: Self.rendition(key: $0.key)) }, parallel: parallel)
+    }
+
+    /// Every item spoken, in order, by `parallel` threads each running one espeak-ng process at a time.
+    public func speakAll(_ items: [(text: String, key: String, rendition: Rendition)], parallel: Int = 8) throws -> [[UInt8]] {
         let box = SpeechResults(count: items.count)
         let done = DispatchGroup()
         let workers = max(1, min(parallel, items.count))
@@ -78,7 +90,7 @@ public struct EmojiSpeech {
             done.enter()
             let thread = Thread {
                 for index in stride(from: worker, to: items.count, by: workers) where !box.failed {
-                    box.store(index, Result { try speak(items[index].text, key: items[index].key) })
+                    box.store(index, Result { try speak(items[index].text, key: items[index].key, as: items[index].rendition) })
                 }
                 done.leave()
             }

@@ -98,6 +98,10 @@ struct DataCommand: ParsableCommand {
         @Option(name: .long, help: "Seed of the pairs' partner names and order.") var pairsSeed: UInt64 = 0
         @Flag(name: .long, help: "Also give every sample a .wav member: espeak-ng speaking the name (16 kHz mono; voice, speed, pitch and noise level chosen from the key).")
         var speech = false
+        @Flag(name: .long, help: "Also write the audio-visual pairs data set (av-train/av-val shards): the pairs task with the name spoken, over a closed set of 16 emoji; validation speaks with voices training never hears.")
+        var avPairs = false
+        @Option(name: .long, help: "Rendition rounds of the audio-visual training pairs (each speaks every name once).") var avRenditions = 40
+        @Option(name: .long, help: "Rendition rounds of the audio-visual validation pairs (held-out voices).") var avValRenditions = 10
         @Option(name: .long, help: "The espeak-ng program (Debian package espeak-ng).") var espeak = EmojiDatasetOptions(output: "").espeakPath
 
         func run() throws {
@@ -112,6 +116,9 @@ struct DataCommand: ParsableCommand {
                 options.pairs = pairs
                 options.pairsSeed = pairsSeed
                 options.speech = speech
+                options.avPairs = avPairs
+                options.avRenditions = avRenditions
+                options.avValRenditions = avValRenditions
                 options.espeakPath = espeak
                 print(try EmojiDatasetBuilder.build(options))
             }
