@@ -90,14 +90,18 @@ public struct EmbedInput {
     static func openShard(_ path: String, audio: Bool = false) throws -> SampleSource {
         let scan = try TarReader.scan(path: path)
         if let damage = scan.damage { throw RetrievalError("\(path): corrupt shard: \(damage)") }
-        let source = try withFieldsIfPresent(audio ? [.image, .text, .audio] : [.text], required: audio ? [] : [.image]) { fields in
-            let source = try WebDatasetSource(shardSpec: path, fields: fields)
-            _ = try source.sampleCount()  // indexes the shard, throwing when a field is absent from all of it
-            return source
+        let nothingToEmbed = RetrievalError("\(path): no images (.png/.jpg) and no recordings (.wav/.flac) to embed")
+        let source: SampleSource
+        do {
+            source = try withFieldsIfPresent(audio ? [.image, .text, .audio] : [.text], required: audio ? [] : [.image]) { fields in
+                let source = try WebDatasetSource(shardSpec: path, fields: fields)
+                _ = try source.sampleCount()  // indexes the shard, throwing when a field is absent from all of it
+                return source
+            }
+        } catch DataPipelineError.fieldNotInDataset where audio {
+            throw nothingToEmbed
         }
-        if audio && !source.fields.contains(.image) && !source.fields.contains(.audio) {
-            throw RetrievalError("\(path): no images (.png/.jpg) and no recordings (.wav/.flac) to embed")
-        }
+        if audio && !source.fields.contains(.image) && !source.fields.contains(.audio) { throw nothingToEmbed }
         return source
     }
 

@@ -46,4 +46,11 @@ if "$SWIFTCLIP" embed --checkpoint "$SCRATCH/clip/checkpoints" --data "$SCRATCH/
   echo "embed-bound-audio: a CLIP checkpoint embedded a shard without images" >&2; exit 1
 fi
 grep "sounds.tar\|image" "$SCRATCH/clip-out.log" | head -n 1
+# Captions alone give the bound model nothing to embed: a one-line error naming the shard.
+rm "$SCRATCH"/members/*.wav
+(cd "$SCRATCH/members" && ls | LC_ALL=C sort | tar --format=ustar -cf "$SCRATCH/captions.tar" -T -)
+if "$SWIFTCLIP" embed --checkpoint "$CKPT" --data "$SCRATCH/captions.tar" --output "$SCRATCH/captions-out" > "$SCRATCH/captions-out.log" 2>&1; then
+  echo "embed-bound-audio: a shard of captions alone was embedded" >&2; exit 1
+fi
+grep -q "captions.tar: no images (.png/.jpg) and no recordings" "$SCRATCH/captions-out.log" || { cat "$SCRATCH/captions-out.log" >&2; exit 1; }
 echo "embed-bound-audio: audio-only shards embed with the run's audio settings; rows match the shard with images"
