@@ -6,12 +6,20 @@ extension BindTask {
     /// Images and recordings: the only fields training reads (a `.txt` member is never used).
     static let trainingFields: [SampleField] = [.image, .audio]
 
-    func dataSetup(_ context: RunContext) -> DataSetup {
-        var setup = DataSetup(settings: context.settings, imageSize: model.config.vision.imageSize, contextLength: model.config.text.contextLength,
-                              vocabularySize: model.config.text.vocabSize, runDirectory: context.runDirectory, fields: Self.trainingFields)
+    func dataSetup(_ context: RunContext) -> DataSetup { dataSetup(settings: context.settings, runDirectory: context.runDirectory) }
+
+    func dataSetup(settings: Settings, runDirectory: String) -> DataSetup {
+        var setup = DataSetup(settings: settings, imageSize: model.config.vision.imageSize, contextLength: model.config.text.contextLength,
+                              vocabularySize: model.config.text.vocabSize, runDirectory: runDirectory, fields: Self.trainingFields)
         setup.skipIncomplete = true
         (setup.melBins, setup.audioFrames) = (model.config.audio.melBins, model.config.audio.frames)
         return setup
+    }
+
+    /// How evaluation turns recordings into the audio tower's input under `settings` (a run's recorded ones: its sample
+    /// rate, filter-bank mean and std), as `embed` must to land in the space the tower was trained in.
+    public func evaluationAudio(settings: Settings) -> AudioTransform {
+        dataSetup(settings: settings, runDirectory: ".").audioTransform(training: false)
     }
 
     public func trainingData(_ context: RunContext) throws -> TrainingDataSource {

@@ -1,4 +1,5 @@
 import Bind
+import DataPipeline
 import Foundation
 import TensorCore
 import Text
@@ -10,18 +11,22 @@ public final class BindEmbeddingModel: EmbeddingModel {
     public let model: BindModel
     public let identity: ModelIdentity
     public let textInput: (tokenizer: TextTokenizer, contextLength: Int)?
+    public let audioInput: AudioTransform?
 
-    public init(model: BindModel, identity: ModelIdentity, tokenizer: TextTokenizer?) {
+    /// `audio`: how recordings are featurised (`BindTask.evaluationAudio`), its shape always the audio tower's.
+    public init(model: BindModel, identity: ModelIdentity, tokenizer: TextTokenizer?, audio: AudioTransform) {
         self.model = model
         self.identity = identity
         textInput = tokenizer.map { (tokenizer: $0, contextLength: model.config.text.contextLength) }
+        var audio = audio
+        (audio.melBins, audio.frames) = (model.config.audio.melBins, model.config.audio.frames)
+        audioInput = audio
     }
 
     public var dimension: Int { model.config.embedDim }
     public var imageSize: Int { model.config.vision.imageSize }
     public func embedImages(_ images: Tensor) -> Tensor { model.encodeImage(images) }
     public func embedTexts(_ tokens: [Int32]) -> Tensor { model.encodeText(tokens) }
-    public var audioInput: (melBins: Int, frames: Int)? { (model.config.audio.melBins, model.config.audio.frames) }
     public func embedAudio(_ spectrograms: Tensor) -> Tensor { model.encodeAudio(spectrograms) }
 
     /// The bound CLIP's tokenizer: the trained one the checkpoint records, or CLIP's BPE for a 49,408-id text tower;

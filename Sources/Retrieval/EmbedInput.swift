@@ -3,7 +3,7 @@ import Foundation
 
 /// One output shard's worth of input: a WebDataset shard, or a fixed-size chunk of a CSV file or an image folder.
 struct EmbedUnit {
-    /// Output file stem: `NAME.img.npy`, `NAME.txt.npy`, `NAME.meta.jsonl`, `NAME.shard.json`.
+    /// Output file stem: `NAME.img.npy`, `NAME.txt.npy`, `NAME.aud.npy`, `NAME.meta.jsonl`, `NAME.shard.json`.
     let name: String
     /// The input file it reads (shard, CSV file or folder), recorded in the outputs.
     let origin: String
@@ -22,7 +22,8 @@ public struct EmbedInput {
     public var csvImageKey: String
     public var csvCaptionKey: String
     public var csvSeparator: String
-    /// Whether WebDataset shards' recordings (`.wav`/`.flac`) are read too, for a model with a bound audio tower.
+    /// Whether WebDataset shards' recordings (`.wav`/`.flac`) are read too, for a model with a bound audio tower; shards
+    /// may then hold recordings without images.
     public var readsAudio = false
 
     public init(data: String, chunkSize: Int = 10_000, csvImageKey: String = "filepath", csvCaptionKey: String = "title",
@@ -85,15 +86,23 @@ public struct EmbedInput {
     }
 
     /// A shard after checking that it exists and is an undamaged tar archive: an index silently missing the samples after
-    /// a damaged byte would be worse than stopping.
+    /// a damaged byte would be worse than stopping. With `audio`, images are optional but a shard needs images or recordings.
     static func openShard(_ path: String, audio: Bool = false) throws -> SampleSource {
         let scan = try TarReader.scan(path: path)
         if let damage = scan.damage { throw RetrievalError("\(path): corrupt shard: \(damage)") }
-        return try withFieldsIfPresent(audio ? [.text, .audio] : [.text]) { fields in
-            let source = try WebDatasetSource(shardSpec: path, fields: fields)
-            _ = try source.sampleCount()  // indexes the shard, throwing when a field is absent from all of it
-            return source
+        let nothingToEmbed = RetrievalError("\(path): no images (.png/.jpg) and no recordings (.wav/.flac) to embed")
+        let source: SampleSource
+        do {
+            source = try withFieldsIfPresent(audio ? [.image, .text, .audio] : [.text], required: audio ? [] : [.image]) { fields in
+                let source = try WebDatasetSource(shardSpec: path, fields: fields)
+                _ = try source.sampleCount()  // indexes the shard, throwing when a field is absent from all of it
+                return source
+            }
+        } catch DataPipelineError.fieldNotInDataset where audio {
+            throw nothingToEmbed
         }
+        if audio && !source.fields.contains(.image) && !source.fields.contains(.audio) { throw nothingToEmbed }
+        return source
     }
 
     /// The source opened with image and caption, or with the image alone when the input has no captions at all.
@@ -101,12 +110,14 @@ public struct EmbedInput {
         try withFieldsIfPresent([.text], open)
     }
 
-    /// The source opened with the image and those of `optional` the input has at all.
-    static func withFieldsIfPresent(_ optional: [SampleField], _ open: ([SampleField]) throws -> SampleSource) throws -> SampleSource {
-        var fields = [SampleField.image] + optional
+    /// The source opened with `required` and those of `optional` the input has at all.
+    static func withFieldsIfPresent(_ optional: [SampleField], required: [SampleField] = [.image],
+                                    _ open: ([SampleField]) throws -> SampleSource) throws -> SampleSource {
+        var fields = required + optional
         while true {
             do { return try open(fields) } catch let error as DataPipelineError {
-                guard case .fieldNotInDataset(_, let field, _) = error, let index = fields.firstIndex(where: { $0.name == field }), index > 0 else {
+                guard case .fieldNotInDataset(_, let field, _) = error, let index = fields.firstIndex(where: { $0.name == field }),
+                      index >= required.count, fields.count > 1 else {
                     throw error
                 }
                 fields.remove(at: index)

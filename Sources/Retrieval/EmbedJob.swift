@@ -57,13 +57,13 @@ public struct EmbedJob {
             }
             let shard = try embedder.embed(unit)
             let rows = shard.metadata.count
-            try files.write(images: NumpyMatrix(rows: rows, columns: model.dimension, dtype: dtype, values: shard.images),
-                            texts: shard.texts.map { NumpyMatrix(rows: rows, columns: model.dimension, dtype: dtype, values: $0) },
-                            audio: shard.audio.map { NumpyMatrix(rows: rows, columns: model.dimension, dtype: dtype, values: $0) },
+            func matrix(_ values: [Float]?) -> NumpyMatrix? { values.map { NumpyMatrix(rows: rows, columns: model.dimension, dtype: dtype, values: $0) } }
+            try files.write(images: matrix(shard.images), texts: matrix(shard.texts), audio: matrix(shard.audio),
                             metadata: shard.metadata, origin: unit.origin, model: model.identity, skipped: shard.skipped)
             summary.embedded += 1
             summary.rows += rows
-            messages("\(unit.name): \(rows) rows\(shard.texts == nil ? "" : " with captions")\(shard.audio == nil ? "" : " and audio")\(shard.skipped > 0 ? ", \(shard.skipped) unreadable samples skipped" : "")")
+            let kinds = [(shard.images, "images"), (shard.texts, "captions"), (shard.audio, "audio")].filter { $0.0 != nil }.map(\.1)
+            messages("\(unit.name): \(rows) rows of \(kinds.joined(separator: ", "))\(shard.skipped > 0 ? ", \(shard.skipped) unreadable samples skipped" : "")")
         }
         try communicator.barrier()
         if communicator.rank == 0 {

@@ -16,14 +16,14 @@ public protocol EmbeddingModel: AnyObject {
     func embedImages(_ images: Tensor) -> Tensor
     /// L2-normalised embeddings [B, dimension] of B token rows.
     func embedTexts(_ tokens: [Int32]) -> Tensor
-    /// The spectrogram size a bound audio tower reads (a bind checkpoint's), embedding audio into the image space; nil
-    /// for models without one.
-    var audioInput: (melBins: Int, frames: Int)? { get }
+    /// How recordings become the input of a bound audio tower (a bind checkpoint's: its spectrogram size and the run's
+    /// sample rate, mean and std), embedding audio into the image space; nil for models without one.
+    var audioInput: AudioTransform? { get }
     /// L2-normalised embeddings [B, dimension] of normalised log-mel spectrograms [B, 1, melBins, frames].
     func embedAudio(_ spectrograms: Tensor) -> Tensor
 }
 
 extension EmbeddingModel {
-    public var audioInput: (melBins: Int, frames: Int)? { nil }
+    public var audioInput: AudioTransform? { nil }
     public func embedAudio(_ spectrograms: Tensor) -> Tensor { preconditionFailure("\(identity.family): this model has no audio tower") }
 }

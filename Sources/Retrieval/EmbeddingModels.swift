@@ -16,7 +16,7 @@ public enum EmbeddingModels {
         }
         if let bind = task as? BindTask {
             let tokenizer = try BindEmbeddingModel.tokenizer(model: bind.model, attachment: task.checkpointAttachment, settings: settings)
-            return BindEmbeddingModel(model: bind.model, identity: identity, tokenizer: tokenizer)
+            return BindEmbeddingModel(model: bind.model, identity: identity, tokenizer: tokenizer, audio: bind.evaluationAudio(settings: settings))
         }
         throw RetrievalError("the \(family) family has no image embedding to index")
     }

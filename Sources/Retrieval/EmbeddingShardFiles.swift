@@ -53,6 +53,7 @@ public struct EmbeddingShardRecord: Codable, Equatable, Sendable {
     /// XXH3 of each file of the shard, by file name.
     public var files: [String: String]
 
+    public var hasImages: Bool { files[EmbeddingShardFiles.imageFile(name)] != nil }
     public var hasText: Bool { files[EmbeddingShardFiles.textFile(name)] != nil }
     public var hasAudio: Bool { files[EmbeddingShardFiles.audioFile(name)] != nil }
 }
@@ -75,11 +76,12 @@ public struct EmbeddingShardFiles {
 
     func path(_ file: String) -> String { directory + "/" + file }
 
-    /// Writes the embeddings and metadata, each atomically, then the record that marks the shard complete.
-    func write(images: NumpyMatrix, texts: NumpyMatrix?, audio: NumpyMatrix? = nil, metadata: [EmbeddingMetadataRow], origin: String,
+    /// Writes the embeddings (at least one kind) and metadata, each atomically, then the record that marks the shard complete.
+    func write(images: NumpyMatrix?, texts: NumpyMatrix?, audio: NumpyMatrix? = nil, metadata: [EmbeddingMetadataRow], origin: String,
                model: ModelIdentity, skipped: Int) throws {
-        var contents: [(String, Data)] = [(Self.imageFile(name), images.encoded())]
-        for (file, matrix) in [(Self.textFile(name), texts), (Self.audioFile(name), audio)] {
+        guard let first = images ?? texts ?? audio else { throw RetrievalError("\(directory)/\(name): no embeddings to write") }
+        var contents: [(String, Data)] = []
+        for (file, matrix) in [(Self.imageFile(name), images), (Self.textFile(name), texts), (Self.audioFile(name), audio)] {
             if let matrix {
                 contents.append((file, matrix.encoded()))
             } else if FileManager.default.fileExists(atPath: path(file)) {
@@ -92,7 +94,7 @@ public struct EmbeddingShardFiles {
             try DurableFile.write(data, to: path(file))
             checksums[file] = ContentChecksum.hex(of: data)
         }
-        let record = EmbeddingShardRecord(name: name, origin: origin, rows: images.rows, dimension: images.columns, dtype: images.dtype,
+        let record = EmbeddingShardRecord(name: name, origin: origin, rows: first.rows, dimension: first.columns, dtype: first.dtype,
                                           model: model, skipped: skipped, files: checksums)
         try DurableFile.write(try Self.encoder.encode(record) + Data("\n".utf8), to: path(Self.recordFile(name)))
     }

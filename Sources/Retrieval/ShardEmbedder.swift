@@ -4,7 +4,8 @@ import Text
 
 /// The embeddings of one input unit, in its sample order (unreadable samples dropped).
 struct EmbeddedShard {
-    var images: [Float] = []
+    /// Image embeddings, when the input has images (recordings alone are embedded for a bound audio tower).
+    var images: [Float]?
     /// Caption embeddings, when the input has captions and the model a tokenizer.
     var texts: [Float]?
     /// Recording embeddings, when the input has recordings and the model a bound audio tower.
@@ -23,14 +24,15 @@ struct ShardEmbedder {
 
     func embed(_ unit: EmbedUnit) throws -> EmbeddedShard {
         let source = try unit.open()
-        let hasCaptions = source.fields.contains(.text)
+        let hasImages = source.fields.contains(.image), hasCaptions = source.fields.contains(.text)
         let textInput = model.textInput, audioInput = source.fields.contains(.audio) ? model.audioInput : nil
+        let fields = (hasImages ? [SampleField.image] : []) + (hasCaptions ? [.text] : []) + (audioInput == nil ? [] : [.audio])
         var options = LoaderOptions(mode: .evaluation, batchSize: batchSize, transform: ImageTransform(mode: .eval, size: model.imageSize),
-                                    contextLength: textInput?.contextLength ?? 1, workers: workers,
-                                    fields: (hasCaptions ? SampleField.imageText : [.image]) + (audioInput == nil ? [] : [.audio]))
-        if let audioInput { (options.audio.melBins, options.audio.frames) = audioInput }
+                                    contextLength: textInput?.contextLength ?? 1, workers: workers, fields: fields)
+        if let audioInput { options.audio = audioInput }
         let loader = try DataLoader(source: source, tokenizer: textInput?.tokenizer ?? CaptionsOnly(), options: options)
         var shard = EmbeddedShard()
+        if hasImages { shard.images = [] }
         if hasCaptions && textInput != nil && embedTexts { shard.texts = [] }
         if audioInput != nil { shard.audio = [] }
         let size = model.imageSize
@@ -38,7 +40,7 @@ struct ShardEmbedder {
             shard.skipped += batch.skipped
             guard batch.count > 0 else { continue }
             withoutGradients {
-                shard.images += model.embedImages(Tensor(shape: [batch.count, 3, size, size], values: batch.images)).values
+                if shard.images != nil { shard.images! += model.embedImages(Tensor(shape: [batch.count, 3, size, size], values: batch.images)).values }
                 if shard.texts != nil { shard.texts! += model.embedTexts(batch.tokens).values }
                 if let audioInput, let spectrograms = batch.fields.spectrograms[.audio] {
                     shard.audio! += model.embedAudio(Tensor(shape: [batch.count, 1, audioInput.melBins, audioInput.frames], values: spectrograms)).values

@@ -5,14 +5,17 @@ import Foundation
 import Retrieval
 import Training
 
-/// `swiftclip embed`: a collection's image (and caption) embeddings as `.npy` shards, on any number of ranks.
+/// `swiftclip embed`: a collection's image (and caption, and for a bound audio tower recording) embeddings as `.npy`
+/// shards, on any number of ranks.
 struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
         abstract: "Embed a collection (WebDataset shards, CSV, image folder) into .npy shards with metadata; run under mpirun for several ranks.",
         discussion: """
-        Writes per input shard (or per --chunk-size samples of a CSV file or image folder) NAME.img.npy, NAME.txt.npy when \
-        captions exist, NAME.meta.jsonl and NAME.shard.json, then manifest.json. Shards already complete for this model are \
+        Writes per input shard (or per --chunk-size samples of a CSV file or image folder) NAME.img.npy when images exist, \
+        NAME.txt.npy when captions exist, NAME.aud.npy for a bound audio checkpoint (--task bind) when .wav/.flac members exist \
+        (such shards need no images; recordings are featurised with the run's recorded sample rate, mean and std unless \
+        overridden), NAME.meta.jsonl and NAME.shard.json, then manifest.json. Shards already complete for this model are \
         skipped, so an interrupted run restarted with the same arguments produces the same files. See docs/retrieval.md.
         """)
 
@@ -31,6 +34,9 @@ struct EmbedCommand: ParsableCommand {
     @Option(name: .long, help: "CSV separator (\\t for tab).") var csvSeparator = "\\t"
     @Option(name: .long, help: "CLIP BPE merges file for 49,408-id models.") var merges: String?
     @Flag(name: .long, help: "Embed images only (captions are still kept in the metadata).") var imagesOnly = false
+    @Option(name: .long, help: "Bound audio: resampling rate in Hz (default: the run's --audio-sample-rate).") var audioSampleRate: String?
+    @Option(name: .long, help: "Bound audio: filter-bank mean (default: the run's --audio-mean).") var audioMean: String?
+    @Option(name: .long, help: "Bound audio: filter-bank std (default: the run's --audio-std).") var audioStd: String?
 
     func validate() throws {
         guard (checkpoint == nil) != (weights == nil) else { throw ValidationError("give exactly one of --checkpoint and --weights") }
@@ -71,8 +77,11 @@ struct EmbedCommand: ParsableCommand {
 
     /// The model from a checkpoint of any family, or from OpenCLIP weights and a model config.
     func loadModel() throws -> EmbeddingModel {
-        if let checkpoint { return try loadEmbeddingModel(checkpoint: checkpoint, merges: merges, command: "embed") }
-        let settings = try Families.settings(arguments: ["--task", task, "--model", model!] + (merges.map { ["--merges", $0] } ?? []))
+        let audio = [("audio-sample-rate", audioSampleRate), ("audio-mean", audioMean), ("audio-std", audioStd)]
+            .compactMap { name, value in value.map { (name, $0) } }
+        if let checkpoint { return try loadEmbeddingModel(checkpoint: checkpoint, merges: merges, overrides: audio, command: "embed") }
+        let settings = try Families.settings(arguments: ["--task", task, "--model", model!] + (merges.map { ["--merges", $0] } ?? [])
+                                             + audio.flatMap { ["--" + $0.0, $0.1] })
         let loaded = try Families.family(named: task).makeTask(settings: settings)
         try loaded.parameters.load(safetensors: weights!)
         return try EmbeddingModels.model(for: loaded, family: task, settings: settings, step: nil, runDirectory: nil)

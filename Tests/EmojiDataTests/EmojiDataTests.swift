@@ -124,20 +124,23 @@ final class EmojiFontTests: XCTestCase {
         XCTAssertNil(font.png([0x1F1EF, 0x1F1EF]), "no flag for JJ")
     }
 
+    /// The excerpt's 8 emoji at 16x16, half in validation, 2 samples a shard, with the pairs data set.
+    static func excerptOptions(output: String) -> EmojiDatasetOptions {
+        var options = EmojiDatasetOptions(output: output)
+        options.emojiTestPath = EmojiTestListTests.excerpt
+        options.cldrDirectory = nil
+        options.imageSize = 16
+        options.valFraction = 0.5
+        options.samplesPerShard = 2
+        options.pairs = true
+        return options
+    }
+
     func testBuildIsByteIdenticalAndComplete() throws {
         _ = try font()
         let root = NSTemporaryDirectory() + "emoji-build-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: root) }
-        func build(_ name: String) throws -> EmojiDatasetSummary {
-            var options = EmojiDatasetOptions(output: root + "/" + name)
-            options.emojiTestPath = EmojiTestListTests.excerpt
-            options.cldrDirectory = nil
-            options.imageSize = 16
-            options.valFraction = 0.5
-            options.samplesPerShard = 2
-            options.pairs = true
-            return try EmojiDatasetBuilder.build(options)
-        }
+        func build(_ name: String) throws -> EmojiDatasetSummary { try EmojiDatasetBuilder.build(Self.excerptOptions(output: root + "/" + name)) }
         let a = try build("a"), b = try build("b")
         XCTAssertEqual(a.trainCount + a.valCount, 8)
         XCTAssertGreaterThan(a.valCount, 0)

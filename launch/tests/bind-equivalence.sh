@@ -3,12 +3,7 @@
 # losses and final parameters on 1 and 2 ranks (the tolerances of train-equivalence.sh), and a resumed run continues bit-exactly. Tiny model, generated tone-image pairs.
 set -euo pipefail
 source "$(dirname "$0")/train-common.bash"
-"$SWIFTCLIP" data write-synthetic --audio --count 64 --output "$SCRATCH/data" > /dev/null
-"$SWIFTCLIP" data write-synthetic --audio --split val --count 32 --output "$SCRATCH/val" > /dev/null
-cat > "$SCRATCH/audio.json" <<'JSON'
-{"audio_cfg": {"mel_bins": 128, "frames": 64, "patch_size": 16, "patch_stride": 16, "width": 32, "layers": 1, "head_width": 16}}
-JSON
-train 1 clip --max-steps 2 --save-every-steps 2 > "$SCRATCH/clip.log" 2>&1 || { cat "$SCRATCH/clip.log"; exit 1; }
+bind_fixture
 
 # bind NP NAME ARGS...: global batch 16 split over NP ranks, deterministic.
 bind() {

@@ -27,3 +27,14 @@ kill_rank_after() {
   kill -9 "$victim"
   echo "${step:-0}"
 }
+
+# bind_fixture: for the binding tests, generated tone-image pairs ($SCRATCH/data: 64 training, $SCRATCH/val: 32
+# validation samples), a tiny audio tower ($SCRATCH/audio.json) and the CLIP checkpoint to bind to ($SCRATCH/clip).
+bind_fixture() {
+  "$SWIFTCLIP" data write-synthetic --audio --count 64 --output "$SCRATCH/data" > /dev/null
+  "$SWIFTCLIP" data write-synthetic --audio --split val --count 32 --output "$SCRATCH/val" > /dev/null
+  cat > "$SCRATCH/audio.json" <<'JSON'
+{"audio_cfg": {"mel_bins": 128, "frames": 64, "patch_size": 16, "patch_stride": 16, "width": 32, "layers": 1, "head_width": 16}}
+JSON
+  train 1 clip --max-steps 2 --save-every-steps 2 > "$SCRATCH/clip.log" 2>&1 || { cat "$SCRATCH/clip.log"; exit 1; }
+}

@@ -21,6 +21,9 @@ public struct EmbeddingCollection {
             guard record.model == manifest.model else {
                 throw RetrievalError("\(files.path(EmbeddingShardFiles.recordFile(shard.name))): embedded by \(record.model), but the manifest's model is \(manifest.model)")
             }
+            guard record.hasImages else {
+                throw RetrievalError("\(files.path(EmbeddingShardFiles.recordFile(shard.name))): no image embeddings (its input had none), which an index needs")
+            }
             images += try Self.matrix(files, EmbeddingShardFiles.imageFile(shard.name), record: record, manifest: manifest)
             if texts != nil { texts! += try Self.matrix(files, EmbeddingShardFiles.textFile(shard.name), record: record, manifest: manifest) }
         }
