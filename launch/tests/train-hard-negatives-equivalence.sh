@@ -2,8 +2,9 @@
 # Mined hard negatives (--hard-negatives, word-order captions from `swiftclip hard-negatives`, 2 per sample) over the
 # same global batches for 6 steps on 1 rank, on 2 ranks and on 2 ranks with GradCache (--accum-freq 2) give the same
 # losses (relative 1e-5 at every step) and final parameters (per tensor 1e-4 of max |value|: the image tower's ln_post.bias
-# is still near zero after 6 steps, and AdamW's normalised update turns rounding in its tiny gradient into differences
-# of up to 5e-5 of it; the unit tests compare the gradients themselves at 1e-5); a file without negatives is CLIP's run bit for bit, and
+# is still near zero after 6 steps, so float rounding is large relative to its largest value; GradCache on one rank,
+# which only reorders the same sums, moves the near-zero biases by the same order; the unit tests compare the gradients
+# themselves at 1e-5); a file without negatives is CLIP's run bit for bit, and
 # mined negatives are not; a malformed line and an unknown key stop training with one line naming the file and line.
 set -euo pipefail
 source "$(dirname "$0")/train-common.bash"
