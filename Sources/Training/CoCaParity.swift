@@ -61,7 +61,9 @@ public struct CoCaParity {
         let (images, tokens) = try Parity.batch(fixture: directory)
 
         model.parameters.track()
-        let outputs = model.forward(images: images, tokens: tokens)
+        // The training forward (the decoder's MLPs skip the padding after each caption); logits of every position come from
+        // the full one.
+        let outputs = model.forward(images: images, tokens: tokens, forCaptionLoss: true)
         let image = outputs.imageLatent.l2Normalized(), text = outputs.textLatent.l2Normalized()
         let clipLoss = ContrastiveLoss.clip(localImage: image, localText: text, gatheredImage: image, gatheredText: text,
                                             logitScale: model.logitScale.tensor, rank: 0)
@@ -78,7 +80,8 @@ public struct CoCaParity {
             try compare("text_features", text.values),
             try compare("image_embs", outputs.imageTokens.values),
             try compare("token_embs", outputs.textTokens.values),
-            try compare("logits", withoutGradients { model.decoder.logits(outputs.decoderFeatures) }.values, relative: 1e-4),
+            try compare("logits", withoutGradients { model.decoder.logits(model.forward(images: images, tokens: tokens).decoderFeatures) }.values,
+                        relative: 1e-4),
             try compare("labels", model.captionLabels(tokens).map { Float($0) }, absolute: 0),
             try compare("logit_scale", [Foundation.exp(model.logitScale.value.scalar)], absolute: 0, relative: 1e-6),
             try compare("logits_per_image", withoutGradients {
@@ -127,7 +130,7 @@ public struct CoCaParity {
                                         logitScale: model.logitScale.value, rank: 0).scaled(by: contrastiveWeight)
         let latentGradients = clip.backward()
         let imageTokens = outputs.imageTokens.copy().tracked(), textTokens = outputs.textTokens.copy().tracked()
-        let features = model.decoder.features(textTokens, imageTokens: imageTokens)
+        let features = model.decoder.features(textTokens, imageTokens: imageTokens, prefixLengths: model.captionPrefixLengths(tokens))
         let f = features.reshaped([features.shape[0] * features.shape[1], features.shape[2]])
         let caption = chunkedCrossEntropy(features: f, projection: model.decoder.projection, labels: model.captionLabels(tokens),
                                           ignoredLabel: Int32(config.text.padId))!.loss.scaled(by: captionWeight)
@@ -150,7 +153,7 @@ extension CoCaParity {
         let model = try makeModel()
         let share = try Parity.rankShare(fixture: directory, contextLength: config.text.contextLength, communicator: communicator, file: path)
         let (clip, caption, targets): (Float, Float, Int) = try withoutGradients {
-            let tokens = share.rows("text"), outputs = model.forward(images: share.tensor("image"), tokens: tokens)
+            let tokens = share.rows("text"), outputs = model.forward(images: share.tensor("image"), tokens: tokens, forCaptionLoss: true)
             let clip = try GlobalLoss.clip(image: outputs.imageLatent.l2Normalized(), text: outputs.textLatent.l2Normalized(),
                                            logitScale: model.logitScale, communicator: communicator).loss
             let caption = model.captionLoss(outputs, tokens: tokens)
