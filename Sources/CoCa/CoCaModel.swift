@@ -38,7 +38,8 @@ public final class CoCaModel {
         /// The text tower's outputs at positions 0 ..< L-1 [B, L-1, W]: the decoder's input (teacher forcing).
         public let textTokens: Tensor
         /// The decoder's features [B, L-1, W] after `ln_final`; position p predicts token p+1. From a forward
-        /// `forCaptionLoss`, only the positions up to each row's last caption target are the decoder's.
+        /// `forCaptionLoss`, only the positions up to each row's last caption target are the decoder's (and `textTokens`
+        /// only up to its first pad).
         public let decoderFeatures: Tensor
     }
 
@@ -47,11 +48,12 @@ public final class CoCaModel {
     ///
     /// `forCaptionLoss` computes the decoder's features exactly only where `captionLoss` reads them: each row's
     /// positions up to its last target that is not padding (`MultimodalDecoder.features(_:imageTokens:prefixLengths:)`),
-    /// which leaves the losses and gradients as they are and skips the decoder's MLPs on the padding after a caption.
+    /// from text tokens exact up to the first pad (`attendedTokensOnly`). That leaves the losses and gradients as they
+    /// are and skips the MLPs of both on the padding after a caption.
     public func forward(images: Tensor, tokens: [Int32], training: Bool = false, forCaptionLoss: Bool = false) -> Outputs {
         let length = config.text.contextLength
         let image = imageEncoder.attentionalPooledFeatures(images, training: training)
-        let text = textEncoder.clsPooledAndTokenFeatures(tokens, length: length)
+        let text = textEncoder.clsPooledAndTokenFeatures(tokens, length: length, attendedTokensOnly: forCaptionLoss)
         let textTokens = text.tokens.slice(axis: 1, 0..<(length - 1))
         return Outputs(imageLatent: image.pooled, textLatent: text.pooled, imageTokens: image.tokens, textTokens: textTokens,
                        decoderFeatures: decoder.features(textTokens, imageTokens: image.tokens,

@@ -61,9 +61,10 @@ public struct CoCaParity {
         let (images, tokens) = try Parity.batch(fixture: directory)
 
         model.parameters.track()
-        // The training forward (the decoder's MLPs skip the padding after each caption); logits of every position come from
-        // the full one.
+        // The training forward (the MLPs skip the padding after each caption); token embeddings and logits of every
+        // position come from the full one.
         let outputs = model.forward(images: images, tokens: tokens, forCaptionLoss: true)
+        let full = withoutGradients { model.forward(images: images, tokens: tokens) }
         let image = outputs.imageLatent.l2Normalized(), text = outputs.textLatent.l2Normalized()
         let clipLoss = ContrastiveLoss.clip(localImage: image, localText: text, gatheredImage: image, gatheredText: text,
                                             logitScale: model.logitScale.tensor, rank: 0)
@@ -79,9 +80,8 @@ public struct CoCaParity {
             try compare("image_features", image.values),
             try compare("text_features", text.values),
             try compare("image_embs", outputs.imageTokens.values),
-            try compare("token_embs", outputs.textTokens.values),
-            try compare("logits", withoutGradients { model.decoder.logits(model.forward(images: images, tokens: tokens).decoderFeatures) }.values,
-                        relative: 1e-4),
+            try compare("token_embs", full.textTokens.values),
+            try compare("logits", withoutGradients { model.decoder.logits(full.decoderFeatures) }.values, relative: 1e-4),
             try compare("labels", model.captionLabels(tokens).map { Float($0) }, absolute: 0),
             try compare("logit_scale", [Foundation.exp(model.logitScale.value.scalar)], absolute: 0, relative: 1e-6),
             try compare("logits_per_image", withoutGradients {
@@ -99,7 +99,7 @@ public struct CoCaParity {
             let width = p.count / 3, ours = Array(parameterGradients[model.parameters.parameters.firstIndex { $0 === p }!].values[width..<(2 * width)])
             results.append(Parity.compare("key-bias grad ≈ 0 \(p.name)", ours, [Float](repeating: 0, count: width), absolute: 1e-6))
         }
-        results += try featureGradients(model: model, outputs: outputs, image: image, text: text, tokens: tokens)
+        results += try featureGradients(model: model, outputs: full, image: image, text: text, tokens: tokens)
         results += try Parity.adamW(fixture: directory, store: model.parameters, expected: expected, ownGradients: parameterGradients)
         return results
     }
