@@ -37,19 +37,35 @@ public final class CoCaModel {
         public let imageTokens: Tensor
         /// The text tower's outputs at positions 0 ..< L-1 [B, L-1, W]: the decoder's input (teacher forcing).
         public let textTokens: Tensor
-        /// The decoder's features [B, L-1, W] after `ln_final`; position p predicts token p+1.
+        /// The decoder's features [B, L-1, W] after `ln_final`; position p predicts token p+1. From a forward
+        /// `forCaptionLoss`, only the positions up to each row's last caption target are the decoder's (and `textTokens`
+        /// only up to its first pad).
         public let decoderFeatures: Tensor
     }
 
     /// The forward pass on images [B, 3, H, W] and token rows of the text context length (B × L ids); a `training`
     /// forward drops the image patches `imageEncoder.patchDropout` says (the pooler attends to the kept tokens).
-    public func forward(images: Tensor, tokens: [Int32], training: Bool = false) -> Outputs {
+    ///
+    /// `forCaptionLoss` computes the decoder's features exactly only where `captionLoss` reads them: each row's
+    /// positions up to its last target that is not padding (`MultimodalDecoder.features(_:imageTokens:prefixLengths:)`),
+    /// from text tokens exact up to the first pad (`attendedTokensOnly`). That leaves the losses and gradients as they
+    /// are and skips the MLPs of both on the padding after a caption.
+    public func forward(images: Tensor, tokens: [Int32], training: Bool = false, forCaptionLoss: Bool = false) -> Outputs {
         let length = config.text.contextLength
         let image = imageEncoder.attentionalPooledFeatures(images, training: training)
-        let text = textEncoder.clsPooledAndTokenFeatures(tokens, length: length)
+        let text = textEncoder.clsPooledAndTokenFeatures(tokens, length: length, attendedTokensOnly: forCaptionLoss)
         let textTokens = text.tokens.slice(axis: 1, 0..<(length - 1))
         return Outputs(imageLatent: image.pooled, textLatent: text.pooled, imageTokens: image.tokens, textTokens: textTokens,
-                       decoderFeatures: decoder.features(textTokens, imageTokens: image.tokens))
+                       decoderFeatures: decoder.features(textTokens, imageTokens: image.tokens,
+                                                         prefixLengths: forCaptionLoss ? captionPrefixLengths(tokens) : nil))
+    }
+
+    /// Per row, how many decoder positions lead up to its last caption target that is not padding (0 when all are).
+    public func captionPrefixLengths(_ tokens: [Int32]) -> [Int] {
+        let targets = config.text.contextLength - 1, pad = Int32(config.text.padId), labels = captionLabels(tokens)
+        return stride(from: 0, to: labels.count, by: targets).map { start in
+            (labels[start..<(start + targets)].lastIndex { $0 != pad }).map { $0 - start + 1 } ?? 0
+        }
     }
 
     /// FLIP's patch dropout of the image tower in training forwards (`--force-patch-dropout`).

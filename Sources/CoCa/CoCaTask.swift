@@ -46,7 +46,7 @@ public final class CoCaTask: TrainingTask {
     public func forward(_ batch: TaskBatch) -> TaskOutputs {
         let tokens = batch.rows("text")
         // Only the engine's training step calls forward; evaluation and captioning use every patch.
-        let outputs = model.forward(images: batch.tensor("image"), tokens: tokens, training: true)
+        let outputs = model.forward(images: batch.tensor("image"), tokens: tokens, training: true, forCaptionLoss: true)
         let caption = model.captionLoss(outputs, tokens: tokens, chunkElements: captionChunkElements)
         let local = caption.map { $0.loss.scaled(by: Float(settings.cocaCaptionLossWeight)) }
         guard settings.cocaContrastiveLossWeight > 0 else { return TaskOutputs(local: local) }

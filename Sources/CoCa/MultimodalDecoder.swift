@@ -34,7 +34,21 @@ public struct MultimodalDecoder {
 
     /// The decoder's features [B, T, W] after `ln_final`, unprojected, of text positions [B, T, W] attending to image
     /// tokens [B, N, W].
-    public func features(_ text: Tensor, imageTokens: Tensor) -> Tensor {
+    ///
+    /// With `prefixLengths`, only the first `prefixLengths[b]` positions of batch row b are exact (those a caption loss
+    /// reads); the MLPs of the layers that keep their activations skip the positions after them. Self-attention is
+    /// causal, so no position of a prefix attends to a skipped one: the prefix's features and every gradient through
+    /// them are unchanged. The skipped positions' features are finite but not the decoder's.
+    public func features(_ text: Tensor, imageTokens: Tensor, prefixLengths: [Int]? = nil) -> Tensor {
+        let (batch, length) = (text.shape[0], text.shape[1])
+        var rows: [Int32]?
+        if let prefixLengths {
+            precondition(prefixLengths.count == batch && prefixLengths.allSatisfy { (0...length).contains($0) },
+                         "multimodal decoder: prefix lengths \(prefixLengths) are not one length in 0...\(length) per batch row of \(batch)")
+            if prefixLengths.contains(where: { $0 < length }) {
+                rows = prefixLengths.enumerated().flatMap { b, n in (0..<n).map { Int32(b * length + $0) } }
+            }
+        }
         var h = text
         for layer in selfAttentionBlocks.indices {
             if layer < checkpointedLayers {
@@ -42,8 +56,8 @@ public struct MultimodalDecoder {
                 h = crossAttentionBlocks[layer].checkpointed(h, attendingTo: imageTokens)
             } else {
                 let recomputing = layer < mlpRecomputedLayers
-                h = selfAttentionBlocks[layer](h, causal: true, recomputingMLP: recomputing)
-                h = crossAttentionBlocks[layer](h, attendingTo: imageTokens, recomputingMLP: recomputing)
+                h = selfAttentionBlocks[layer](h, causal: true, recomputingMLP: recomputing, mlpRows: rows)
+                h = crossAttentionBlocks[layer](h, attendingTo: imageTokens, recomputingMLP: recomputing, mlpRows: rows)
             }
         }
         return finalNorm(h)

@@ -10,12 +10,14 @@ import TensorCore
 extension ResidualAttentionBlock {
     /// The block on x [B, Tq, W] attending to `other` [B, Tk, W], whose batch row b has `validKeyCounts[b]` real leading
     /// positions (nil: all). Both layer norms are fused into the in-projection, the attention into its output
-    /// projection, and the MLP works a chunk of rows at a time, as in self-attention.
-    public func callAsFunction(_ x: Tensor, attendingTo other: Tensor, validKeyCounts: [Int]? = nil, recomputingMLP: Bool = false) -> Tensor {
+    /// projection, and the MLP works a chunk of rows at a time, as in self-attention; with `mlpRows`, on those rows of the
+    /// flattened positions only.
+    public func callAsFunction(_ x: Tensor, attendingTo other: Tensor, validKeyCounts: [Int]? = nil, recomputingMLP: Bool = false,
+                               mlpRows: [Int32]? = nil) -> Tensor {
         guard let ln1KeysValues else { preconditionFailure("residual attention block: built without isCrossAttention, it has no ln_1_kv") }
         let h = attention(x, attendingTo: other, validKeyCounts: validKeyCounts, queryPrologue: ln1.prologue,
                           keyValuePrologue: ln1KeysValues.prologue, adding: x)
-        return mlp(h, recomputingHidden: recomputingMLP)
+        return mlp(h, recomputingHidden: recomputingMLP, onlyRows: mlpRows)
     }
 
     /// The cross-attention block without keeping its activations; backward recomputes it (gradient checkpointing).

@@ -25,4 +25,38 @@ public struct ResidualMLP {
         Tensor.mlp(x, layerNorm: ln2.prologue, fcWeight: fc.weight.tensor, fcBias: fc.bias?.tensor, activation: activation.prologue,
                    projectionWeight: proj.weight.tensor, projectionBias: proj.bias?.tensor, adding: x, recomputingHidden: recomputingHidden)
     }
+
+    /// The same on the rows `rows` of the flattened [N, W] positions only (nil: all); every other row passes through
+    /// unchanged. For rows whose outputs nothing reads (a captioner's positions past its last caption target, which
+    /// only later positions of their own sequence attend to), where the MLP would be work without effect.
+    public func callAsFunction(_ x: Tensor, recomputingHidden: Bool = false, onlyRows rows: [Int32]?) -> Tensor {
+        guard let rows else { return self(x, recomputingHidden: recomputingHidden) }
+        if rows.isEmpty { return x }
+        let width = x.shape.last ?? 0, flat = x.reshaped([x.count / max(width, 1), width])
+        return flat.replacingRows(rows, with: self(flat.gatherRows(rows), recomputingHidden: recomputingHidden)).reshaped(x.shape)
+    }
+}
+
+extension Tensor {
+    /// A copy of the 2-D `self` whose rows `rows` are those of `replacement` [rows.count, width], in order; the gradient
+    /// flows to `replacement` at those rows and to `self` at the others.
+    func replacingRows(_ rows: [Int32], with replacement: Tensor) -> Tensor {
+        precondition(rank == 2 && replacement.shape == [rows.count, shape[1]] && rows.allSatisfy { $0 >= 0 && Int($0) < shape[0] },
+                     "replacingRows: rows of \(replacement.shape) do not fit \(shape)")
+        let (count, width) = (shape[0], shape[1])
+        func scatter(_ source: Tensor, _ rowSource: UnsafePointer<Float>?) -> Tensor {
+            let storage = TensorStorage(capacity: count * width)
+            storage.pointer.update(from: source.pointer, count: count * width)
+            for (i, row) in rows.enumerated() {
+                let destination = storage.pointer + Int(row) * width
+                if let rowSource { destination.update(from: rowSource + i * width, count: width) } else { destination.update(repeating: 0, count: width) }
+            }
+            return Tensor(shape: [count, width], storage: storage)
+        }
+        return Tensor.customOperation(name: "replacingRows", inputs: [self, replacement], output: scatter(self, replacement.pointer)) { g in
+            let gathered = TensorStorage(capacity: rows.count * width)
+            for (i, row) in rows.enumerated() { (gathered.pointer + i * width).update(from: g.pointer + Int(row) * width, count: width) }
+            return [scatter(g, nil), Tensor(shape: [rows.count, width], storage: gathered)]
+        }
+    }
 }

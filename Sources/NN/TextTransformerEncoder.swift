@@ -46,7 +46,11 @@ public struct TextTransformerEncoder {
     /// at position `length` of every row (padded or not), and attention is causal plus OpenCLIP's legacy CoCa padding
     /// mask (`legacyPaddingKeyCounts`). Returns the cls position after `ln_final`, projected, [B, outputDim], and the
     /// token positions [B, length, W] WITHOUT `ln_final` (what the decoder reads).
-    public func clsPooledAndTokenFeatures(_ tokens: [Int32], length: Int) -> (pooled: Tensor, tokens: Tensor) {
+    ///
+    /// With `attendedTokensOnly`, the MLPs skip the positions no query attends to (those past the first pad): the pooled
+    /// output and the token features up to the first pad are unchanged, the others are finite but not the tower's (a
+    /// captioner reads no position past a caption's end token).
+    public func clsPooledAndTokenFeatures(_ tokens: [Int32], length: Int, attendedTokensOnly: Bool = false) -> (pooled: Tensor, tokens: Tensor) {
         guard let clsEmbedding else { preconditionFailure("text encoder: built without embed_cls") }
         precondition(length > 0 && length <= config.contextLength && tokens.count % length == 0,
                      "text encoder: \(tokens.count) token ids are not rows of \(length) ≤ \(config.contextLength)")
@@ -55,7 +59,11 @@ public struct TextTransformerEncoder {
         let x = Tensor.concatenate([tokenEmbedding.tensor.gatherRows(tokens).reshaped([batch, length, width]), cls], axis: 1)
             + positionalEmbedding.tensor.slice(axis: 0, 0..<(length + 1))
         let counts = Self.legacyPaddingKeyCounts(tokens, length: length, padId: Int32(config.padId))
-        let h = head.transformer(x, causal: true, validKeyCounts: counts)                       // [B, length + 1, W]
+        // Every query attends to keys below its row's count only; the cls position (`length`) is read in any case.
+        let attendedRows = attendedTokensOnly && counts.contains { $0 <= length }
+            ? counts.enumerated().flatMap { b, n in ((0..<n).map { $0 } + (n <= length ? [length] : [])).map { Int32(b * (length + 1) + $0) } }
+            : nil
+        let h = head.transformer(x, causal: true, validKeyCounts: counts, mlpRows: attendedRows)  // [B, length + 1, W]
         let last = h.slice(axis: 1, length..<(length + 1)).reshaped([batch, width])
         return (Tensor.matmul(head.finalNorm(last), head.projection.tensor), h.slice(axis: 1, 0..<length))
     }

@@ -32,12 +32,15 @@ public struct ResidualAttentionBlock {
     /// those rows alone (a tower's last block, whose only rows read afterwards are the pooled ones).
     ///
     /// With `validKeyCounts`, batch row b attends to its first `validKeyCounts[b]` positions only (not with `keepingRows`).
+    /// With `mlpRows`, the MLP runs on those rows of the flattened positions only and the others keep the attention's
+    /// output (`ResidualMLP.callAsFunction(_:recomputingHidden:onlyRows:)`).
     public func callAsFunction(_ x: Tensor, causal: Bool, validKeyCounts: [Int]? = nil, recomputingMLP: Bool = false,
-                               keepingRows rows: [Int32]? = nil) -> Tensor {
+                               keepingRows rows: [Int32]? = nil, mlpRows: [Int32]? = nil) -> Tensor {
         precondition(rows == nil || validKeyCounts == nil, "residual attention block: kept rows with a key mask are not supported")
+        precondition(rows == nil || mlpRows == nil, "residual attention block: kept rows and MLP rows together are not supported")
         let h = rows.map { attention(x, causal: causal, prologue: ln1.prologue, adding: x, keepingRows: $0) }
             ?? attention(x, causal: causal, validKeyCounts: validKeyCounts, prologue: ln1.prologue, adding: x)
-        return mlp(h, recomputingHidden: recomputingMLP)
+        return mlp(h, recomputingHidden: recomputingMLP, onlyRows: mlpRows)
     }
 
     /// Every parameter of the block, in registration order.
@@ -82,13 +85,16 @@ public struct Transformer {
 
     /// Runs the blocks on x [B, T, W]. With `keepingRows` (indices into the flattened [B·T] positions), returns only
     /// those rows of the output, [rows.count, W]: the last block computes only those rows' queries and what follows.
-    /// With `validKeyCounts`, batch row b attends to its first `validKeyCounts[b]` positions only.
-    public func callAsFunction(_ x: Tensor, causal: Bool, validKeyCounts: [Int]? = nil, keepingRows rows: [Int32]? = nil) -> Tensor {
+    /// With `validKeyCounts`, batch row b attends to its first `validKeyCounts[b]` positions only. With `mlpRows`, the
+    /// blocks that keep their activations run their MLPs on those flattened positions only (not with `keepingRows`).
+    public func callAsFunction(_ x: Tensor, causal: Bool, validKeyCounts: [Int]? = nil, keepingRows rows: [Int32]? = nil,
+                               mlpRows: [Int32]? = nil) -> Tensor {
         var h = x
         for (index, block) in blocks.enumerated() {
             let kept = index == blocks.count - 1 ? rows : nil
             h = index < checkpointedBlocks ? block.checkpointed(h, causal: causal, validKeyCounts: validKeyCounts, keepingRows: kept)
-                : block(h, causal: causal, validKeyCounts: validKeyCounts, recomputingMLP: index < mlpRecomputedBlocks, keepingRows: kept)
+                : block(h, causal: causal, validKeyCounts: validKeyCounts, recomputingMLP: index < mlpRecomputedBlocks, keepingRows: kept,
+                        mlpRows: mlpRows)
         }
         if let rows, blocks.isEmpty { return h.reshaped([h.shape[0] * h.shape[1], h.shape[2]]).gatherRows(rows) }
         return h

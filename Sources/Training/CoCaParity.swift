@@ -61,7 +61,10 @@ public struct CoCaParity {
         let (images, tokens) = try Parity.batch(fixture: directory)
 
         model.parameters.track()
-        let outputs = model.forward(images: images, tokens: tokens)
+        // The training forward (the MLPs skip the padding after each caption); token embeddings and logits of every
+        // position come from the full one.
+        let outputs = model.forward(images: images, tokens: tokens, forCaptionLoss: true)
+        let full = withoutGradients { model.forward(images: images, tokens: tokens) }
         let image = outputs.imageLatent.l2Normalized(), text = outputs.textLatent.l2Normalized()
         let clipLoss = ContrastiveLoss.clip(localImage: image, localText: text, gatheredImage: image, gatheredText: text,
                                             logitScale: model.logitScale.tensor, rank: 0)
@@ -77,8 +80,8 @@ public struct CoCaParity {
             try compare("image_features", image.values),
             try compare("text_features", text.values),
             try compare("image_embs", outputs.imageTokens.values),
-            try compare("token_embs", outputs.textTokens.values),
-            try compare("logits", withoutGradients { model.decoder.logits(outputs.decoderFeatures) }.values, relative: 1e-4),
+            try compare("token_embs", full.textTokens.values),
+            try compare("logits", withoutGradients { model.decoder.logits(full.decoderFeatures) }.values, relative: 1e-4),
             try compare("labels", model.captionLabels(tokens).map { Float($0) }, absolute: 0),
             try compare("logit_scale", [Foundation.exp(model.logitScale.value.scalar)], absolute: 0, relative: 1e-6),
             try compare("logits_per_image", withoutGradients {
@@ -96,7 +99,7 @@ public struct CoCaParity {
             let width = p.count / 3, ours = Array(parameterGradients[model.parameters.parameters.firstIndex { $0 === p }!].values[width..<(2 * width)])
             results.append(Parity.compare("key-bias grad ≈ 0 \(p.name)", ours, [Float](repeating: 0, count: width), absolute: 1e-6))
         }
-        results += try featureGradients(model: model, outputs: outputs, image: image, text: text, tokens: tokens)
+        results += try featureGradients(model: model, outputs: full, image: image, text: text, tokens: tokens)
         results += try Parity.adamW(fixture: directory, store: model.parameters, expected: expected, ownGradients: parameterGradients)
         return results
     }
@@ -127,7 +130,7 @@ public struct CoCaParity {
                                         logitScale: model.logitScale.value, rank: 0).scaled(by: contrastiveWeight)
         let latentGradients = clip.backward()
         let imageTokens = outputs.imageTokens.copy().tracked(), textTokens = outputs.textTokens.copy().tracked()
-        let features = model.decoder.features(textTokens, imageTokens: imageTokens)
+        let features = model.decoder.features(textTokens, imageTokens: imageTokens, prefixLengths: model.captionPrefixLengths(tokens))
         let f = features.reshaped([features.shape[0] * features.shape[1], features.shape[2]])
         let caption = chunkedCrossEntropy(features: f, projection: model.decoder.projection, labels: model.captionLabels(tokens),
                                           ignoredLabel: Int32(config.text.padId))!.loss.scaled(by: captionWeight)
@@ -150,7 +153,7 @@ extension CoCaParity {
         let model = try makeModel()
         let share = try Parity.rankShare(fixture: directory, contextLength: config.text.contextLength, communicator: communicator, file: path)
         let (clip, caption, targets): (Float, Float, Int) = try withoutGradients {
-            let tokens = share.rows("text"), outputs = model.forward(images: share.tensor("image"), tokens: tokens)
+            let tokens = share.rows("text"), outputs = model.forward(images: share.tensor("image"), tokens: tokens, forCaptionLoss: true)
             let clip = try GlobalLoss.clip(image: outputs.imageLatent.l2Normalized(), text: outputs.textLatent.l2Normalized(),
                                            logitScale: model.logitScale, communicator: communicator).loss
             let caption = model.captionLoss(outputs, tokens: tokens)

@@ -40,6 +40,31 @@ final class CoCaTrainingTests: XCTestCase {
         }
     }
 
+    /// The training forward skips the decoder's MLPs on the padding after each caption: the caption loss and every
+    /// gradient are the full forward's (the fixture's captions have padding).
+    func testCaptionLossForwardSkippingPaddingGivesTheSameGradients() throws {
+        let model = try CoCaParity(fixture: FixturePaths.cocaTiny).makeModel()
+        let stored = try Safetensors.read(FixturePaths.cocaTiny + "/batch.safetensors").tensors
+        let images = stored["images"]!.tensor, tokens = stored["tokens"]!.integers.map { Int32($0) }
+        let positions = model.config.text.contextLength - 1, lengths = model.captionPrefixLengths(tokens)
+        XCTAssertTrue(lengths.contains { $0 < positions } && lengths.allSatisfy { $0 > 0 }, "\(lengths)")
+        func lossAndGradients(forCaptionLoss: Bool) -> (loss: Float, gradients: [[Float]]) {
+            model.parameters.track()
+            defer { model.parameters.untrack() }
+            let loss = model.captionLoss(model.forward(images: images, tokens: tokens, forCaptionLoss: forCaptionLoss), tokens: tokens)!.loss
+            let gradients = loss.backward()
+            return (loss.scalar, model.parameters.parameters.map { (gradients[$0.leaf!] ?? .zeros($0.shape)).values })
+        }
+        let full = lossAndGradients(forCaptionLoss: false), skipping = lossAndGradients(forCaptionLoss: true)
+        XCTAssertEqual(skipping.loss, full.loss, accuracy: 1e-6 * abs(full.loss))
+        for (p, (a, b)) in zip(model.parameters.parameters, zip(full.gradients, skipping.gradients)) {
+            let scale = max(a.map { abs($0) }.max()!, 1e-12)
+            XCTAssertLessThanOrEqual(zip(a, b).map { abs($0 - $1) }.max()!, 1e-5 * scale, p.name)
+        }
+        let mlp = model.parameters.parameters.first { $0.name == "text_decoder.resblocks.0.mlp.c_fc.weight" }!
+        XCTAssertGreaterThan(skipping.gradients[model.parameters.parameters.firstIndex { $0 === mlp }!].map { abs($0) }.max()!, 0)
+    }
+
     /// Recomputing blocks (the towers' and the decoder's, self- and cross-attention) gives the same gradients.
     func testGradientCheckpointingGivesTheSameGradients() throws {
         let (plain, batch) = try makeEngine()
