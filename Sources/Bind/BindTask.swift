@@ -26,6 +26,8 @@ public final class BindTask: TrainingTask {
 
     public var parameters: ParameterStore { model.parameters }
 
+    public var modelLabel: String? { "\(settings.bindModality) encoder \(settings.modelAudio) bound to \(settings.imageCheckpoint)" }
+
     public var modelConfig: JSONValue {
         // Encoding a decoded config cannot fail; a failure here is a programming error.
         try! JSONValue(encoding: model.config)

@@ -18,6 +18,17 @@ public final class FusionTask: TrainingTask {
     /// The current stage's `--fusion-objective`.
     public private(set) var objective = FusionObjective.fused
 
+    public var modelLabel: String? {
+        let towers = settings.modalities.split(separator: ",").map { modality in
+            switch modality {
+            case "image": return "image \(settings.modelImage)"
+            case "text": return "text \(settings.modelText)"
+            default: return "\(modality) \(settings.modelAudio)"
+            }
+        }
+        return "\(settings.fusion.rawValue) head over " + towers.joined(separator: " + ")
+    }
+
     public init(model: FusionModel, settings: Settings) throws {
         self.model = model
         self.settings = settings

@@ -70,7 +70,7 @@ public final class TrainingRun {
             outputs = try RunOutputs(directory: directory, settings: settings)
             checkpoints = try RunCheckpoints(directory: checkpointFolder, keep: settings.keep,
                                              compressionLevel: settings.checkpointCompressionLevel)
-            print("swiftclip: training \(family.name) \(settings.model) (\(task.parameters.count) parameters) on \(communicator.size) rank(s), global batch \(trainer.globalBatch), \(trainer.totalSteps) steps -> \(directory)")
+            print("swiftclip: training \(family.name) \(task.modelLabel ?? settings.model) (\(task.parameters.count) parameters) on \(communicator.size) rank(s), global batch \(trainer.globalBatch), \(trainer.totalSteps) steps -> \(directory)")
             print(OptimizerMemory(engine: trainer.engine, parameterCount: task.parameters.count, ranks: communicator.size).line)
             fflush(stdout)
             for note in notes { try outputs?.message(note) }

@@ -15,6 +15,8 @@ public protocol TrainingTask: AnyObject {
     var parameters: ParameterStore { get }
     /// The model's configuration as the checkpoint header records it (the family's `restore` reads it back).
     var modelConfig: JSONValue { get }
+    /// How the start-of-run line names the model; nil: the `--model` setting (a family with one model setting).
+    var modelLabel: String? { get }
 
     /// Forward of a (micro-)batch, on the tape when parameters are tracked: outputs whose loss couples the global batch
     /// (handed to `globalLoss` over the whole local batch) and the mean loss of terms local to these samples.
@@ -56,6 +58,7 @@ extension TrainingTask {
     public func didStep() {}
     public var stepMetrics: [String: Double] { [:] }
     public var frozenPrefixes: [String] { [] }
+    public var modelLabel: String? { nil }
     public func applyStageSettings(_ settings: Settings) {}
 }
 
