@@ -10,8 +10,8 @@ import TrainingKit
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
-        abstract: "Inspect training data, write the built-in synthetic dataset to disk, or build the emoji data set.",
-        subcommands: [Inspect.self, WriteSynthetic.self, Emoji.self])
+        abstract: "Inspect training data, write the built-in synthetic dataset to disk, build the emoji data set, or write a random subset of shards.",
+        subcommands: [Inspect.self, WriteSynthetic.self, Emoji.self, Subset.self])
 
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -78,6 +78,24 @@ struct DataCommand: ParsableCommand {
                 }
                 let spec = try data.writeSynthetic(split: part, to: output, format: layout, encoding: .png, count: count, withAudio: audio)
                 print("wrote \(count) samples; use: \(spec)")
+            }
+        }
+    }
+
+    struct Subset: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a seeded random subset of WebDataset samples as new shards (every member file copied as it is).")
+        @Option(name: .long, help: "Shards to choose from (brace expansion, '::' joins).") var data: String
+        @Option(name: .long, help: "How many samples to choose (uniformly, without replacement).") var samples: Int
+        @Option(name: .long, help: "Seed of the choice.") var seed: UInt64 = 0
+        @Option(name: .long, help: "Output folder; shards are named PREFIX-000.tar, PREFIX-001.tar, ...") var output: String
+        @Option(name: .long, help: "Name prefix of the output shards.") var prefix = "train"
+        @Option(name: .long, help: "Samples per output shard.") var samplesPerShard = 1000
+
+        func run() throws {
+            try reportingErrors("data subset") {
+                print(try WebDatasetSubset.write(shardSpec: data, count: samples, seed: seed, outputDirectory: output, prefix: prefix,
+                                                 samplesPerShard: samplesPerShard))
             }
         }
     }
