@@ -14,26 +14,31 @@ extension CLIPConfig {
     public var architectureMACsPerSample: Double { forwardMACs(lastBlockRowsPerSample: nil) }
 
     /// `forwardMACsPerSample` of a training forward under `--force-patch-dropout p`: the image tower's blocks run on the
-    /// class token and the kept patches (the patch embedding still sees every patch).
-    public func forwardMACsPerSample(patchDropout p: Double) -> Double {
+    /// class token and the kept patches (the patch embedding still sees every patch). `textPositions`, the mean number of
+    /// positions up to and including each caption's end-of-text token, is where the text tower's MLPs run (the other
+    /// positions feed nothing the pooled one reads); nil: every position, as for captions that fill the context.
+    public func forwardMACsPerSample(patchDropout p: Double, textPositions: Double? = nil) -> Double {
         let dropout = PatchDropout(probability: p)
-        return forwardMACs(lastBlockRowsPerSample: 1, visionTokens: dropout.isActive ? 1 + dropout.keptPatchCount(patches: vision.tokens - 1) : nil)
+        return forwardMACs(lastBlockRowsPerSample: 1, visionTokens: dropout.isActive ? 1 + dropout.keptPatchCount(patches: vision.tokens - 1) : nil,
+                           textMLPRows: textPositions)
     }
 
-    private func forwardMACs(lastBlockRowsPerSample: Double?, visionTokens: Int? = nil) -> Double {
+    private func forwardMACs(lastBlockRowsPerSample: Double?, visionTokens: Int? = nil, textMLPRows: Double? = nil) -> Double {
         let v = vision, t = text, e = Double(embedDim)
-        func tower(tokens: Double, layers: Int, width: Double, mlp: Double) -> Double {
-            func block(rows: Double) -> Double {
+        func tower(tokens: Double, layers: Int, width: Double, mlp: Double, mlpRows: Double? = nil) -> Double {
+            func block(rows: Double, mlpRows: Double) -> Double {
                 tokens * 2 * width * width                                        // k, v projections
                     + rows * (width * width + 2 * tokens * width)                   // q projection; q·k and p·v
-                    + rows * (width * width + 2 * width * mlp)                      // out projection, MLP
+                    + rows * width * width                                          // out projection
+                    + mlpRows * 2 * width * mlp                                     // MLP
             }
             guard layers > 0 else { return 0 }
-            return Double(layers - 1) * block(rows: tokens) + block(rows: lastBlockRowsPerSample ?? tokens)
+            let last = lastBlockRowsPerSample ?? tokens
+            return Double(layers - 1) * block(rows: tokens, mlpRows: mlpRows ?? tokens) + block(rows: last, mlpRows: last)
         }
         let (vt, tt) = (Double(v.tokens), Double(t.contextLength))
         return tower(tokens: Double(visionTokens ?? v.tokens), layers: v.layers, width: Double(v.width), mlp: Double(v.mlpWidth))
             + (vt - 1) * Double(3 * v.patchSize * v.patchSize * v.width) + Double(v.width) * e
-            + tower(tokens: tt, layers: t.layers, width: Double(t.width), mlp: Double(t.mlpWidth)) + Double(t.width) * e
+            + tower(tokens: tt, layers: t.layers, width: Double(t.width), mlp: Double(t.mlpWidth), mlpRows: textMLPRows) + Double(t.width) * e
     }
 }

@@ -26,9 +26,10 @@ struct ProjectedTransformer {
 
     /// The rows `rows` of the flattened [B·T] positions of x after the transformer and the final layer norm, projected:
     /// [rows.count, outputDim]. Only those rows are read after the transformer (the layer norm is per token), so its last
-    /// block computes only their queries, attention and MLP.
-    func pooled(_ x: Tensor, causal: Bool, rows: [Int32]) -> Tensor {
-        Tensor.matmul(finalNorm(transformer(x, causal: causal, keepingRows: rows)), projection.tensor)
+    /// block computes only their queries, attention and MLP. With `mlpRows`, the other blocks run their MLPs on those
+    /// positions only (`Transformer.callAsFunction`).
+    func pooled(_ x: Tensor, causal: Bool, rows: [Int32], mlpRows: [Int32]? = nil) -> Tensor {
+        Tensor.matmul(finalNorm(transformer(x, causal: causal, keepingRows: rows, mlpRows: mlpRows)), projection.tensor)
     }
 
     /// Every position of x [B, T, W] after the transformer and the final layer norm, unprojected.

@@ -33,8 +33,19 @@ public struct TextTransformerEncoder {
 
     /// Features [B, outputDim] of token rows `tokens` (B × context_length ids, row-major): each row's end-of-text token
     /// (its largest id, OpenCLIP's argmax pooling) after `ln_final`, projected (the last block computes those rows only).
+    ///
+    /// Attention is causal, so no position after a row's end-of-text token feeds the pooled one: the MLPs skip those
+    /// positions (short captions in a long context make most of them padding), which leaves the features and every
+    /// gradient as they are.
     public func pooledFeatures(_ tokens: [Int32]) -> Tensor {
-        head.pooled(embed(tokens), causal: true, rows: pooledRows(tokens))
+        let pooled = pooledRows(tokens)
+        return head.pooled(embed(tokens), causal: true, rows: pooled, mlpRows: Self.rowsThrough(pooled, length: config.contextLength))
+    }
+
+    /// The flattened positions 0...pooled[b] of every row b, or nil when that is every position.
+    static func rowsThrough(_ pooled: [Int32], length: Int) -> [Int32]? {
+        guard pooled.enumerated().contains(where: { b, row in Int(row) < b * length + length - 1 }) else { return nil }
+        return pooled.enumerated().flatMap { b, row in (Int32(b * length)...row).map { $0 } }
     }
 
     /// Every position [B, L, W] after `ln_final`, unprojected (what a text decoder builds on).

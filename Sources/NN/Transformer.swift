@@ -86,7 +86,8 @@ public struct Transformer {
     /// Runs the blocks on x [B, T, W]. With `keepingRows` (indices into the flattened [B·T] positions), returns only
     /// those rows of the output, [rows.count, W]: the last block computes only those rows' queries and what follows.
     /// With `validKeyCounts`, batch row b attends to its first `validKeyCounts[b]` positions only. With `mlpRows`, the
-    /// blocks that keep their activations run their MLPs on those flattened positions only (not with `keepingRows`).
+    /// blocks that keep their activations run their MLPs on those flattened positions only (the last block, when it keeps
+    /// rows, computes those rows alone anyway).
     public func callAsFunction(_ x: Tensor, causal: Bool, validKeyCounts: [Int]? = nil, keepingRows rows: [Int32]? = nil,
                                mlpRows: [Int32]? = nil) -> Tensor {
         var h = x
@@ -94,7 +95,7 @@ public struct Transformer {
             let kept = index == blocks.count - 1 ? rows : nil
             h = index < checkpointedBlocks ? block.checkpointed(h, causal: causal, validKeyCounts: validKeyCounts, keepingRows: kept)
                 : block(h, causal: causal, validKeyCounts: validKeyCounts, recomputingMLP: index < mlpRecomputedBlocks, keepingRows: kept,
-                        mlpRows: mlpRows)
+                        mlpRows: kept == nil ? mlpRows : nil)
         }
         if let rows, blocks.isEmpty { return h.reshaped([h.shape[0] * h.shape[1], h.shape[2]]).gatherRows(rows) }
         return h

@@ -22,6 +22,14 @@ public final class RandomDataSource: TrainingDataSource {
 
     public func seek(samplesSeen: Int) { self.samplesSeen = samplesSeen }
 
+    /// A caption's length in token positions, end-of-text token included: uniform over 2...contextLength.
+    static func captionLength(contextLength: Int, using generator: inout SplitMix64) -> Int {
+        2 + Int(generator.next() % UInt64(max(contextLength - 1, 1)))
+    }
+
+    /// The mean of `captionLength` (what a text tower that stops at each caption's end computes per sample).
+    public static func meanCaptionLength(contextLength: Int) -> Double { Double(2 + max(contextLength, 2)) / 2 }
+
     public func next() -> TaskBatch {
         // Seeded by the global index of the rank's first sample, so the global batch does not depend on the world size.
         var generator = SplitMix64(seed: seed, stream: UInt64(samplesSeen + rank * batch))
@@ -30,7 +38,7 @@ public final class RandomDataSource: TrainingDataSource {
         var tokens = [Int32](repeating: 0, count: batch * contextLength)
         for b in 0..<batch {
             // Random lengths with the end-of-text id (the largest) last, as pooled text models expect.
-            let length = 2 + Int(generator.next() % UInt64(max(contextLength - 1, 1)))
+            let length = Self.captionLength(contextLength: contextLength, using: &generator)
             for i in 0..<(length - 1) { tokens[b * contextLength + i] = Int32(1 + generator.next() % UInt64(vocabularySize - 2)) }
             tokens[b * contextLength + length - 1] = Int32(vocabularySize - 1)
         }

@@ -35,8 +35,12 @@ struct BenchStepCommand: ParsableCommand {
             let communicator = try MPILaunch.communicator()
             let settings = try Families.settings(arguments: ["--task", self.task, "--model", model, "--batch-size", "\(batchSize)",
                                                              "--dataset-type", "random"] + settingArguments)
-            // The multiply-adds the step computes: with patch dropout the image tower runs on the kept tokens only.
-            let forwardMACs = config?.forwardMACsPerSample(patchDropout: settings.forcePatchDropout) ?? 0
+            // The multiply-adds the step computes: with patch dropout the image tower runs on the kept tokens only, and
+            // the text tower's MLPs run up to each random caption's end.
+            let forwardMACs = config.map {
+                $0.forwardMACsPerSample(patchDropout: settings.forcePatchDropout,
+                                        textPositions: RandomDataSource.meanCaptionLength(contextLength: $0.text.contextLength))
+            } ?? 0
             let task = try Families.family(named: self.task).makeTask(settings: settings)
             task.setRecomputation(blocks: gradCheckpointingBlocks ?? (gradCheckpointing ? Int.max : 0), mlpBlocks: recomputeMLPBlocks)
             let context = RunContext(settings: settings, rank: communicator.rank, worldSize: communicator.size, runDirectory: NSTemporaryDirectory())

@@ -1,4 +1,4 @@
-import NN
+@testable import NN
 import TensorCore
 import XCTest
 
@@ -82,6 +82,25 @@ final class EncoderTests: XCTestCase {
         }
         for (a, b) in zip(pooledText.values, fromTextTokens.values) { XCTAssertEqual(a, b, accuracy: 1e-5) }
         assertSameGradients(pooledTextGradients, textTokenGradients, relative: 1e-5, "text")
+    }
+
+    /// The text tower's MLPs skip the positions after each row's end-of-text token (nothing the pooled row reads): with a
+    /// full row beside padded ones and recomputed MLP hidden layers, values and every gradient are the full sequence's.
+    func testPooledTextSkipsPositionsAfterTheEndToken() {
+        XCTAssertNil(TextTransformerEncoder.rowsThrough([5, 11], length: 6), "no padding: every position")
+        XCTAssertEqual(TextTransformerEncoder.rowsThrough([2, 11, 12], length: 6), [0, 1, 2, 6, 7, 8, 9, 10, 11, 12])
+        let rows: [Int32] = [3, 7, 19, 0, 0, 0, 4, 5, 6, 8, 9, 19, 19, 0, 0, 0, 0, 0]
+        var generator = SplitMix64(seed: 7)
+        let r = Tensor.randomNormal([3, outputDim], using: &generator)
+        let (store, plain) = makeText()
+        var text = plain
+        text.transformer.mlpRecomputedBlocks = 1
+        let (pooled, gradients) = outputAndGradients(store: store, inputs: [], r: r) { _ in text.pooledFeatures(rows) }
+        let (expected, expectedGradients) = outputAndGradients(store: store, inputs: [], r: r) { _ in
+            Tensor.matmul(plain.tokenFeatures(rows).reshaped([18, 16]).gatherRows([2, 11, 12]), store["text_projection"]!.tensor)
+        }
+        for (a, b) in zip(pooled.values, expected.values) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+        assertSameGradients(gradients, expectedGradients, relative: 1e-5, "text with skipped positions")
     }
 
     /// Each encoder carries its own recomputation settings; they change memory, not values or gradients.
