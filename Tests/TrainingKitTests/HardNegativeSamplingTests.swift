@@ -1,3 +1,6 @@
+import DataPipeline
+import Foundation
+import Text
 import TrainingKit
 import XCTest
 
@@ -38,5 +41,52 @@ final class HardNegativeSamplingTests: XCTestCase {
         XCTAssertEqual(HardNegativeSampling.random.choose(from: ["a", "b"], count: 2, seed: 1, epoch: 4, key: "k"), ["a", "b"])
         XCTAssertEqual(HardNegativeSampling.random.choose(from: ["a"], count: 3, seed: 1, epoch: 4, key: "k"), ["a"])
         XCTAssertEqual(HardNegativeSampling.random.choose(from: [], count: 3, seed: 1, epoch: 4, key: "k"), [])
+    }
+
+    /// Through the training data source: each batch's slots hold the draw of its own epoch (also after a resume's seek).
+    func testDataSourceDrawsForTheBatchesEpoch() throws {
+        let samples = 16, batch = 8, keys = (0..<samples).map { "synthetic-train-\($0)" }
+        let negatives = keys.map { key in (key: key, texts: (0..<4).map { "\(key) negative \($0)" }) }
+        let path = NSTemporaryDirectory() + "sampled-negatives-\(UUID().uuidString).jsonl"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try HardNegativeCaptions.write(negatives, to: path)
+        let tokenizer = ListTokenizer(texts: negatives.flatMap(\.texts))
+        func makeSource() throws -> HardNegativeDataSource {
+            let loader = try LoaderDataSource(source: SyntheticShapes(seed: 0, imageSize: 16, trainCount: samples).source(.train), tokenizer: tokenizer,
+                                              options: LoaderOptions(batchSize: batch, seed: 3, transform: ImageTransform(mode: .eval, size: 16),
+                                                                     contextLength: 3, workers: 0),
+                                              imageSize: 16)
+            return try HardNegativeDataSource(base: loader, captions: try HardNegativeCaptions(contentsOf: path), contextLength: 3, slots: 1,
+                                              sampling: .random, seed: 5)
+        }
+        let source = try makeSource()
+        var batches: [TaskBatch] = [], drawsByKey: [String: Set<String>] = [:]
+        for step in 0..<12 {
+            let next = try source.next()
+            let epoch = step * batch / samples
+            for (row, key) in next.keys.enumerated() {
+                let expected = HardNegativeSampling.random.choose(from: negatives[keys.firstIndex(of: key)!].texts, count: 1, seed: 5, epoch: epoch, key: key)
+                XCTAssertEqual(Array(next.rows("hard_negative_text")[(row * 3)..<(row * 3 + 3)]), tokenizer.encode(expected[0], contextLength: 3), "\(key) epoch \(epoch)")
+                drawsByKey[key, default: []].insert(expected[0])
+            }
+            batches.append(next)
+        }
+        XCTAssertEqual(drawsByKey.count, samples)
+        XCTAssertGreaterThan(drawsByKey.values.map(\.count).min()!, 1, "over 6 epochs each sample gets more than one of its negatives")
+        let resumed = try makeSource()
+        try resumed.seek(samplesSeen: 5 * batch)
+        let after = try resumed.next()
+        XCTAssertEqual(after.keys, batches[5].keys)
+        XCTAssertEqual(after.rows("hard_negative_text"), batches[5].rows("hard_negative_text"))
+    }
+}
+
+/// Token ids that name a text of a list (1 + its position; 0 for any other text), so a slot's text can be read back.
+private struct ListTokenizer: TextTokenizer {
+    let texts: [String]
+    var vocabularySize: Int { texts.count + 1 }
+
+    func encode(_ text: String, contextLength: Int) -> [Int32] {
+        [Int32(texts.firstIndex(of: text).map { $0 + 1 } ?? 0)] + [Int32](repeating: 0, count: contextLength - 1)
     }
 }
