@@ -18,8 +18,10 @@ public struct CLIPSettings: SettingCatalog {
     public let hardNegatives = Setting("hard-negatives", "",
                                        help: "Mined hard negatives (NegCLIP): a JSON Lines file of {\"key\": SAMPLE KEY, \"texts\": [CAPTION, ...]} (swiftclip hard-negatives writes one); each sample's negative captions are encoded by the text tower and added as image→text columns of every image of the global batch (negatives only).")
     public let hardNegativesPerSample = Setting("hard-negatives-per-sample", 1,
-                                                help: "How many of each sample's --hard-negatives texts (the first ones) join the batch; a sample with fewer leaves its other slots empty.",
+                                                help: "How many of each sample's --hard-negatives texts join the batch (which ones: --hard-negatives-sampling); a sample with fewer leaves its other slots empty.",
                                                 check: SettingCheck.positive)
+    public let hardNegativesSampling = Setting("hard-negatives-sampling", HardNegativeSampling.first,
+                                               help: "Which of a sample's --hard-negatives texts fill its slots: first (the first K, always) or random (K drawn anew each epoch, as NegCLIP draws, seeded by --seed, the epoch and the sample's key: the same on any world size and after a resume).")
     public let distillTeacher = Setting("distill-teacher", "",
                                         help: "Distil from this teacher CLIP: a SwiftCLIP checkpoint (file or folder) or OpenCLIP safetensors (with --distill-teacher-model); it runs without a tape on each augmented batch. Needs the student's tokenizer, context length and image size.")
     public let distillTeacherModel = Setting("distill-teacher-model", "",

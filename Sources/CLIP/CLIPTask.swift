@@ -129,7 +129,8 @@ public final class CLIPTask: TrainingTask {
                 throw TrainingError("--hard-negatives needs training data with sample keys (--train-data), not --dataset-type \(settings.datasetType.rawValue)")
             }
             source = try HardNegativeDataSource(base: loader, captions: try HardNegativeCaptions(contentsOf: settings.hardNegatives),
-                                                contextLength: model.config.text.contextLength, slots: settings.hardNegativesPerSample)
+                                                contextLength: model.config.text.contextLength, slots: settings.hardNegativesPerSample,
+                                                sampling: settings.hardNegativesSampling, seed: settings.seed)
         }
         return teacher.map { TeacherEmbeddingDataSource(base: source, teacher: $0) } ?? source
     }

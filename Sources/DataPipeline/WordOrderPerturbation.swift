@@ -24,7 +24,7 @@ public struct WordOrderPerturbation: Sendable {
         let words = caption.split(whereSeparator: \.isWhitespace).map(String.init)
         let original = words.map { $0.lowercased() }
         guard Set(original).count > 1 else { return [] }
-        var random = SplitMix64(mixing: seed, Self.stableHash(key))
+        var random = SplitMix64(mixing: seed, SplitMix64.stableHash(key))
         var results: [String] = [], seen: Set<[String]> = [original]
         for attempt in 0..<(count * 12) where results.count < count {
             let perturbed: [String]
@@ -59,10 +59,5 @@ public struct WordOrderPerturbation: Sendable {
             trigram.shuffle(using: &random)
             return trigram
         }
-    }
-
-    /// A hash of the key's UTF-8 bytes that is the same on every machine and run (Swift's `Hasher` is seeded per process).
-    static func stableHash(_ text: String) -> UInt64 {
-        text.utf8.reduce(UInt64(0xCBF2_9CE4_8422_2325)) { SplitMix64.mix($0 ^ UInt64($1)) }
     }
 }

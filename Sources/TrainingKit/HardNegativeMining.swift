@@ -5,6 +5,15 @@ public enum HardNegativeMining {
     /// What one file holds.
     public struct Summary: Sendable {
         public var samples = 0, samplesWithNegatives = 0, texts = 0
+
+        public init() {}
+
+        /// Adds one sample with its negatives.
+        public mutating func add(negatives: Int) {
+            samples += 1
+            samplesWithNegatives += negatives == 0 ? 0 : 1
+            texts += negatives
+        }
     }
 
     /// Every image-text sample of `source`, in the data's order, with NegCLIP's word-order negatives of its caption
@@ -19,9 +28,7 @@ public enum HardNegativeMining {
             let text = try sample.value(of: .text)
             guard case .text(let caption) = text else { continue }
             let negatives = perturbation.negatives(of: caption, key: sample.key)
-            summary.samples += 1
-            summary.samplesWithNegatives += negatives.isEmpty ? 0 : 1
-            summary.texts += negatives.count
+            summary.add(negatives: negatives.count)
             entries.append((sample.key, negatives))
         }
         try HardNegativeCaptions.write(entries, to: path)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DataPipeline
+import Retrieval
 import TrainingKit
 
 /// `swiftclip hard-negatives`: writes a `--hard-negatives` file for a training data set.
@@ -10,10 +11,14 @@ struct HardNegativesCommand: ParsableCommand {
 
     enum Mode: String, ExpressibleByArgument, CaseIterable {
         case wordOrder = "word-order"
+        case nearest
     }
 
-    @Option(name: .long, help: "Training data as --train-data names it (WebDataset shards with brace expansion, or a CSV file); none: the built-in synthetic shapes.")
+    @Option(name: .long, help: "word-order: training data as --train-data names it (WebDataset shards with brace expansion, or a CSV file); none: the built-in synthetic shapes.")
     var data: String?
+
+    @Option(name: .long, help: "nearest: a `swiftclip embed` folder of the training data with its captions (keys and captions are read from its metadata).")
+    var embeddings: String?
 
     @Option(name: .long, help: "Data set type as training reads it: auto, webdataset, csv or synthetic.")
     var datasetType = "auto"
@@ -21,13 +26,13 @@ struct HardNegativesCommand: ParsableCommand {
     @Option(name: .long, help: "The file to write.")
     var output: String
 
-    @Option(name: .long, help: "word-order: NegCLIP's perturbations of the sample's own caption (two words swapped, trigrams shuffled, words shuffled within trigrams).")
+    @Option(name: .long, help: "word-order: NegCLIP's perturbations of the sample's own caption (two words swapped, trigrams shuffled, words shuffled within trigrams). nearest: the captions whose text embeddings score highest against the sample's image embedding, nearest first, never its own caption.")
     var mode: Mode = .wordOrder
 
     @Option(name: .long, help: "Negatives per sample, at most.")
     var count = 3
 
-    @Option(name: .long, help: "Seed of the perturbations (each sample's also depends on its key only).")
+    @Option(name: .long, help: "word-order: seed of the perturbations (each sample's also depends on its key only).")
     var seed: UInt64 = 0
 
     func validate() throws {
@@ -35,12 +40,24 @@ struct HardNegativesCommand: ParsableCommand {
         guard DataSourceOptions.DatasetType(rawValue: datasetType) != nil else {
             throw ValidationError("--dataset-type must be auto, webdataset, csv or synthetic")
         }
+        switch mode {
+        case .wordOrder where embeddings != nil: throw ValidationError("--embeddings is read by --mode nearest only")
+        case .nearest where embeddings == nil: throw ValidationError("--mode nearest needs --embeddings DIR (a swiftclip embed folder of the training data)")
+        case .nearest where data != nil: throw ValidationError("--mode nearest reads keys and captions from --embeddings; drop --data")
+        default: break
+        }
     }
 
     func run() throws {
         try reportingErrors("hard-negatives") {
-            let source = try DataSourceOptions(datasetType: DataSourceOptions.DatasetType(rawValue: datasetType)!, data: data).makeSource()
-            let summary = try HardNegativeMining.wordOrder(source: source, perturbation: WordOrderPerturbation(seed: seed, count: count), output: output)
+            let summary: HardNegativeMining.Summary
+            switch mode {
+            case .wordOrder:
+                let source = try DataSourceOptions(datasetType: DataSourceOptions.DatasetType(rawValue: datasetType)!, data: data).makeSource()
+                summary = try HardNegativeMining.wordOrder(source: source, perturbation: WordOrderPerturbation(seed: seed, count: count), output: output)
+            case .nearest:
+                summary = try HardNegativeMining.nearest(embeddings: embeddings!, count: count, output: output)
+            }
             print("\(output): \(summary.texts) negative captions for \(summary.samplesWithNegatives) of \(summary.samples) samples (\(mode.rawValue))")
         }
     }

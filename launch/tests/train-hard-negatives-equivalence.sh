@@ -4,7 +4,8 @@
 # losses (relative 1e-5 at every step) and final parameters (per tensor 1e-4 of max |value|: the image tower's ln_post.bias
 # is still near zero after 6 steps, so float rounding is large relative to its largest value; GradCache on one rank,
 # which only reorders the same sums, moves the near-zero biases by the same order; the unit tests compare the gradients
-# themselves at 1e-5); a file without negatives is CLIP's run bit for bit, and
+# themselves at 1e-5); --hard-negatives-sampling random (1 of each sample's 2 drawn by seed, epoch and key) trains the
+# same on 1 and 2 ranks; a file without negatives is CLIP's run bit for bit, and
 # mined negatives are not; a malformed line and an unknown key stop training with one line naming the file and line.
 set -euo pipefail
 source "$(dirname "$0")/train-common.bash"
@@ -17,9 +18,13 @@ run 1 empty --hard-negatives "$SCRATCH/empty.jsonl" --hard-negatives-per-sample 
 run 1 neg1 "${NEGATIVES[@]}"
 run 2 neg2 "${NEGATIVES[@]}"
 run 2 neg2-accum "${NEGATIVES[@]}" --accum-freq 2
+RANDOM_ONE=(--hard-negatives "$SCRATCH/negatives.jsonl" --hard-negatives-per-sample 1 --hard-negatives-sampling random)
+run 1 random1 "${RANDOM_ONE[@]}"
+run 2 random2 "${RANDOM_ONE[@]}"
 "$SWIFTCLIP" compare "$SCRATCH/plain" "$SCRATCH/empty" --exact
 "$SWIFTCLIP" compare "$SCRATCH/neg1" "$SCRATCH/neg2" --ignore-key-bias --parameter-tolerance 1e-4
 "$SWIFTCLIP" compare "$SCRATCH/neg1" "$SCRATCH/neg2-accum" --ignore-key-bias --parameter-tolerance 1e-4
+"$SWIFTCLIP" compare "$SCRATCH/random1" "$SCRATCH/random2" --ignore-key-bias --parameter-tolerance 1e-4
 if "$SWIFTCLIP" compare "$SCRATCH/plain" "$SCRATCH/neg1" > "$SCRATCH/plain-vs-neg.log" 2>&1; then
   cat "$SCRATCH/plain-vs-neg.log"; echo "train-hard-negatives-equivalence: mined negatives trained exactly as CLIP's loss" >&2; exit 1
 fi
@@ -34,4 +39,4 @@ printf '{"key": "synthetic-train-1", "texts": ["red a"]}\n{"key": "synthetic-tra
 printf '{"key": "synthetic-train-1", "texts": ["red a"]}\n\n{"key": "synthetic-train-99999", "texts": ["a red"]}\n' > "$SCRATCH/unknown.jsonl"
 expect_error malformed "$SCRATCH/malformed.jsonl" "$SCRATCH/malformed.jsonl:2: not a JSON object"
 expect_error unknown "$SCRATCH/unknown.jsonl" "$SCRATCH/unknown.jsonl:3: key synthetic-train-99999 is not a sample of the training data"
-echo "train-hard-negatives-equivalence: 1 rank, 2 ranks and GradCache agree with mined negatives; an empty file is CLIP's run bit for bit; bad files are named errors"
+echo "train-hard-negatives-equivalence: 1 rank, 2 ranks and GradCache agree with mined negatives (first and random sampling); an empty file is CLIP's run bit for bit; bad files are named errors"
