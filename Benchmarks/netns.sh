@@ -9,6 +9,9 @@
 #   - the CPU cost of communication (--comm-cpu-ns-per-byte): the trainer's bucketed gradient averaging alone
 #     (distributed-selftest bench-gradient-comm) over the unshaped links, per wire type.
 # The same gradient averaging is also timed on each shaped link, beside plan's all-reduce time.
+# Plan's bandwidth is what MPI's all-reduce achieves, as a cluster measures it: per link and wire type, raw
+# MPI_Allreduce of one bucket's wire bytes (8 MiB fp32, 4 MiB bf16; distributed-selftest probe-allreduce) converted to
+# bus bandwidth per node and direction. Plan with the link's nominal rate is printed beside it.
 # Cases are interleaved round by round (the machine drifts over minutes); the load average is reported.
 # Usage: Benchmarks/run netns [--json]
 #   env: RATES ("1gbit 10gbit"), HOSTS (2), BATCH per rank (16), STEPS (5, the first WARMUP=2 untimed), ROUNDS (1),
@@ -29,7 +32,7 @@ LATENCY_US=${LATENCY_US:-100}
 UNSHAPED_GBS=100  # the bandwidth plan is given for the unshaped veth link: no wire limit, only the CPU cost remains
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-declare -A step frac comm
+declare -A step frac comm bus
 compute="" cpu_fp32="" cpu_bf16="" parameters=""
 cases=()
 for rate in unshaped $RATES; do for dtype in fp32 bf16; do for overlap in true false; do
@@ -83,6 +86,11 @@ gradient_comm() {  # gradient_comm WIRE: the gradient averaging alone over the h
     awk '{ s = $0; sub(/.*"median_seconds": */, "", s); sub(/[,}].*/, "", s)
            c = $0; sub(/.*"ns_per_byte_sent": */, "", c); sub(/[,}].*/, "", c); print s, c }'
 }
+probe() {  # probe WIRE: raw MPI_Allreduce of one bucket's wire bytes over the hosts; its bus bandwidth, GB/s
+  local mib=8; [ "$1" = fp32 ] || mib=4
+  netns_mpirun 1 "$SELFTEST" probe-allreduce --mib "$mib" --repetitions 10 2> "$NETNS_DIR/probe.err" | tail -n 1 |
+    awk '{ b = $0; sub(/.*"bus_gbps": */, "", b); sub(/[,}].*/, "", b); print b }'
+}
 
 for ((round = 1; round <= ROUNDS; round++)); do
   netns_set_rate none
@@ -96,6 +104,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
       comm[$rate:$dtype]+=" $s"
       [ "$rate" != unshaped ] || { [ $dtype = fp32 ] && cpu_fp32+=" $n" || cpu_bf16+=" $n"; }
       echo "round $round $rate $dtype gradient averaging alone: $s s ($n ns per byte sent)" >&2
+      b=$(probe "$dtype"); bus[$rate:$dtype]+=" $b"
+      echo "round $round $rate $dtype raw MPI_Allreduce: bus bandwidth $b GB/s" >&2
     done
     for case in "${cases[@]}"; do
       IFS=: read -r r dtype overlap <<< "$case"
@@ -107,7 +117,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
   done
 done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
-[ -z "${SAVE:-}" ] || declare -p step frac comm compute cpu_fp32 cpu_bf16 parameters load_start load_end > "$SAVE"
+[ -z "${SAVE:-}" ] || declare -p step frac comm bus compute cpu_fp32 cpu_bf16 parameters load_start load_end > "$SAVE"
 fi
 mean() { awk '{ for (i = 1; i <= NF; i++) s += $i } END { printf "%.4f", s / NF }' <<< "$1"; }
 
@@ -116,10 +126,12 @@ calibration=$(awk -v b="$BATCH" -v c="$compute" 'BEGIN { printf "%.3f", b / c }'
 rate_gbs() { [ "$1" = unshaped ] && { echo "$UNSHAPED_GBS"; return; }
   awk -v r="$1" 'BEGIN { n = r + 0; u = tolower(r); sub(/^[0-9.]+/, "", u)
   m = (u == "gbit") ? 1e9 : (u == "mbit") ? 1e6 : 1; printf "%.6f", n * m / 8 / 1e9 }'; }
-plan() {  # plan RATE DTYPE OVERLAP: "step_seconds exposed_comm_seconds gradient_all_reduce_seconds"
+# achieved RATE DTYPE: the bus bandwidth raw MPI_Allreduce reached (GB/s); the nominal rate for saved runs without it.
+achieved() { local b=${bus[$1:$2]:-}; [ -n "${b// }" ] && mean "$b" || rate_gbs "$1"; }
+plan() {  # plan RATE DTYPE OVERLAP BANDWIDTH_GBS: "step_seconds exposed_comm_seconds gradient_all_reduce_seconds"
   local cpu=$cpu_fp32; [ "$2" = fp32 ] || cpu=$cpu_bf16
   "$BIN" plan --model clip-bench --global-batch $((BATCH * HOSTS)) --nodes "$HOSTS" --ranks-per-node 1 \
-    --bandwidth "$(rate_gbs "$1")" --latency "$LATENCY_US" --bucket-mib 8 --samples-per-second-per-rank "$calibration" \
+    --bandwidth "$4" --latency "$LATENCY_US" --bucket-mib 8 --samples-per-second-per-rank "$calibration" \
     --grad-comm-dtype "$2" --overlap-comm "$3" --comm-cpu-ns-per-byte "$cpu" --json | tail -1 |
     awk '{ s = $0; sub(/.*"step_seconds": */, "", s); sub(/[,}].*/, "", s)
            e = $0; sub(/.*"exposed_comm_seconds": */, "", e); sub(/[,}].*/, "", e)
@@ -130,27 +142,35 @@ printf '\nclip-bench (%s parameters), %d hosts x 1 rank, batch %d per rank, %d t
   "$parameters" "$HOSTS" "$BATCH" $((STEPS - WARMUP)) "$ROUNDS" "$load_start" "$load_end"
 printf 'plan inputs: latency %s us; compute %.3f s/step (%s samples/s per rank, %d one-rank runs at once); communication CPU %s ns/byte (fp32), %s ns/byte (bf16)\n\n' \
   "$LATENCY_US" "$compute" "$calibration" "$HOSTS" "$cpu_fp32" "$cpu_bf16"
-printf 'gradient averaging alone (%s parameters in 8 MiB buckets, no compute):\n%-9s %-5s %9s %9s %8s\n' "$parameters" link wire measured plan error
+pct() { awk -v m="$1" -v p="$2" 'BEGIN { printf "%.1f", (m > 0 ? 100 * (p - m) / m : 0) }'; }
+printf 'gradient averaging alone (%s parameters in 8 MiB buckets, no compute); plan with the bandwidth raw MPI_Allreduce achieved (bus GB/s) | with the nominal rate:\n%-9s %-5s %8s %9s %9s %8s | %9s %8s\n' \
+  "$parameters" link wire bus_GB/s measured plan error nominal error
 json_comm=""
 for rate in unshaped $RATES; do for dtype in fp32 bf16; do
-  m=$(mean "${comm[$rate:$dtype]}")
-  read -r _ _ pg <<< "$(plan "$rate" "$dtype" false)"
-  err=$(awk -v m="$m" -v p="$pg" 'BEGIN { printf "%.1f", 100 * (p - m) / m }')
-  printf '%-9s %-5s %9.3f %9.3f %7s%%\n' "$rate" "$dtype" "$m" "$pg" "$err"
-  json_comm+="${json_comm:+,}{\"link\":\"$rate\",\"wire\":\"$dtype\",\"seconds\":$m,\"plan_seconds\":$pg,\"error_pct\":$err}"
+  m=$(mean "${comm[$rate:$dtype]}") bw=$(achieved "$rate" "$dtype")
+  read -r _ _ pg <<< "$(plan "$rate" "$dtype" false "$bw")"
+  read -r _ _ ng <<< "$(plan "$rate" "$dtype" false "$(rate_gbs "$rate")")"
+  err=$(pct "$m" "$pg") nerr=$(pct "$m" "$ng")
+  printf '%-9s %-5s %8.4f %9.3f %9.3f %7s%% | %9.3f %7s%%\n' "$rate" "$dtype" "$bw" "$m" "$pg" "$err" "$ng" "$nerr"
+  json_comm+="${json_comm:+,}{\"link\":\"$rate\",\"wire\":\"$dtype\",\"bus_gbps\":$bw,\"nominal_gbps\":$(rate_gbs "$rate"),\"seconds\":$m,\"plan_seconds\":$pg,\"error_pct\":$err,\"nominal_plan_seconds\":$ng,\"nominal_error_pct\":$nerr}"
 done; done
-printf '\ntraining:\n%-9s %-5s %-8s %10s %9s %9s | %9s %9s %8s %8s\n' link wire overlap samples/s step_s exposed plan_step plan_exp step_err exp_err
+printf '\ntraining (plan with the achieved bandwidth | with the nominal rate):\n%-9s %-5s %-8s %10s %9s %9s | %9s %9s %8s %8s | %9s %9s %8s %8s\n' \
+  link wire overlap samples/s step_s exposed plan_step plan_exp step_err exp_err nom_step nom_exp step_err exp_err
 json_rows=""
 for case in "${cases[@]}"; do
   IFS=: read -r rate dtype overlap <<< "$case"
   s=$(mean "${step[$case]}") f=$(mean "${frac[$case]}")
-  read -r ps pe _ <<< "$(plan "$rate" "$dtype" "$overlap")"
+  read -r ps pe _ <<< "$(plan "$rate" "$dtype" "$overlap" "$(achieved "$rate" "$dtype")")"
+  read -r ns ne _ <<< "$(plan "$rate" "$dtype" "$overlap" "$(rate_gbs "$rate")")"
   row=$(awk -v s="$s" -v f="$f" -v ps="$ps" -v pe="$pe" -v g=$((BATCH * HOSTS)) 'BEGIN {
-    me = s * f; printf "%.1f %.3f %.4f %.3f %.3f %.1f %.1f", g / s, s, f, ps, pe, 100 * (ps - s) / s, (me > 0 ? 100 * (pe - me) / me : 0) }')
-  read -r sps ms mf pstep pexp serr eerr <<< "$row"
-  printf '%-9s %-5s %-8s %10s %9s %8.1f%% | %9s %9s %7s%% %7s%%\n' "$rate" "$dtype" "$overlap" "$sps" "$ms" \
-    "$(awk -v f="$mf" 'BEGIN { print 100 * f }')" "$pstep" "$pexp" "$serr" "$eerr"
-  json_rows+="${json_rows:+,}{\"link\":\"$rate\",\"wire\":\"$dtype\",\"overlap\":$overlap,\"samples_per_s\":$sps,\"step_seconds\":$ms,\"exposed_comm_fraction\":$mf,\"plan_step_seconds\":$pstep,\"plan_exposed_comm_seconds\":$pexp,\"step_error_pct\":$serr,\"exposed_error_pct\":$eerr}"
+    me = s * f; printf "%.1f %.3f %.4f %.3f %.3f\n", g / s, s, f, ps, pe }')
+  read -r sps ms mf pstep pexp <<< "$row"
+  me=$(awk -v s="$ms" -v f="$mf" 'BEGIN { printf "%.4f", s * f }')
+  serr=$(pct "$ms" "$ps") eerr=$(pct "$me" "$pe") nserr=$(pct "$ms" "$ns") neerr=$(pct "$me" "$ne")
+  nstep=$(printf '%.3f' "$ns") nexp=$(printf '%.3f' "$ne")
+  printf '%-9s %-5s %-8s %10s %9s %8.1f%% | %9s %9s %7s%% %7s%% | %9s %9s %7s%% %7s%%\n' "$rate" "$dtype" "$overlap" "$sps" "$ms" \
+    "$(awk -v f="$mf" 'BEGIN { print 100 * f }')" "$pstep" "$pexp" "$serr" "$eerr" "$nstep" "$nexp" "$nserr" "$neerr"
+  json_rows+="${json_rows:+,}{\"link\":\"$rate\",\"wire\":\"$dtype\",\"overlap\":$overlap,\"samples_per_s\":$sps,\"step_seconds\":$ms,\"exposed_comm_fraction\":$mf,\"plan_step_seconds\":$pstep,\"plan_exposed_comm_seconds\":$pexp,\"step_error_pct\":$serr,\"exposed_error_pct\":$eerr,\"nominal_plan_step_seconds\":$nstep,\"nominal_plan_exposed_comm_seconds\":$nexp,\"nominal_step_error_pct\":$nserr,\"nominal_exposed_error_pct\":$neerr}"
 done
-echo "(exposed: time waiting for gradient all-reduce after backward / step time; plan_exp: the model's exposed communication in s; errors: plan vs measured; unshaped: plan at $UNSHAPED_GBS GB/s)"
+echo "(exposed: time waiting for gradient all-reduce after backward / step time; plan_exp: the model's exposed communication in s; errors: plan vs measured; nominal: plan at the link rate, $UNSHAPED_GBS GB/s for unshaped)"
 [ "$json" = 0 ] || echo "{\"benchmark\":\"netns\",\"hosts\":$HOSTS,\"batch_per_rank\":$BATCH,\"latency_us\":$LATENCY_US,\"load_start\":\"$load_start\",\"load_end\":\"$load_end\",\"compute_seconds\":$compute,\"calibration_samples_per_s_per_rank\":$calibration,\"comm_cpu_ns_per_byte\":{\"fp32\":$cpu_fp32,\"bf16\":$cpu_bf16},\"gradient_comm\":[$json_comm],\"cases\":[$json_rows]}"

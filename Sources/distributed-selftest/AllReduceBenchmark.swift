@@ -1,4 +1,3 @@
-import CMPI
 import Distributed
 import Foundation
 
@@ -70,15 +69,8 @@ struct AllReduceBenchmark {
         defer { buffer.deallocate() }
         // Zeros stay zeros under repeated summing, so values never overflow to infinity.
         buffer.initialize(repeating: 0)
-        let base = buffer.baseAddress!
 
-        func timeRaw() throws -> Double {
-            try communicator.withWorldCommunicator { world -> Double in
-                let start = MPI_Wtime()
-                try checkMPI(MPI_Allreduce(CMPI_inPlace(), base, Int32(count), CMPI_float(), CMPI_sum(), world), "MPI_Allreduce")
-                return MPI_Wtime() - start
-            }
-        }
+        func timeRaw() throws -> Double { try communicator.timeRawAllReduce(buffer) }
         func timeOurs(nonBlocking: Bool) throws -> Double {
             let start = DispatchTime.now().uptimeNanoseconds
             if nonBlocking {
@@ -116,10 +108,5 @@ struct AllReduceBenchmark {
                    mpiSeconds: min(blocking.raw.min()!, queued.raw.min()!), nonBlockingSeconds: queued.ours.min()!,
                    ratio: median(zip(blocking.raw, blocking.ours).map { $0 / $1 }),
                    nonBlockingRatio: median(zip(queued.raw, queued.ours).map { $0 / $1 }))
-    }
-
-    private func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 }

@@ -38,20 +38,16 @@ struct GradientCommBenchmark {
             if repetition > 0 { times.append(seconds[0]) }  // repetition 0 warms up buffers and connections
         }
         guard communicator.rank == 0 else { return }
-        let sorted = times.sorted()
-        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-        let wireBytes = Double(parameters * wire.bytesPerElement)
-        // Bytes each rank sends in a ring all-reduce: 2 (W − 1) / W of the buffer.
-        let w = Double(communicator.size)
-        let moved = 2 * (w - 1) / w * wireBytes
-        let nsPerByte = moved > 0 ? median / moved * 1e9 : 0
+        let typical = median(times), fastest = times.min() ?? 0
+        let moved = RingTraffic.allReduceBytesSent(bytes: Double(parameters * wire.bytesPerElement), ranks: communicator.size)
+        let nsPerByte = moved > 0 ? typical / moved * 1e9 : 0
         print("gradient communication: \(communicator.size) ranks, \(parameters) parameters in "
             + String(format: "%.1f MiB buckets, ", bucketMegabytes) + "\(wire.rawValue) on the wire: "
             + String(format: "median %.4f s, min %.4f s over %d; %.2f ns per byte sent per rank",
-                     median, sorted.first ?? 0, sorted.count, nsPerByte))
+                     typical, fastest, times.count, nsPerByte))
         print("{\"benchmark\":\"gradient-comm\",\"ranks\":\(communicator.size),\"parameters\":\(parameters),"
             + "\"wire\":\"\(wire.rawValue)\","
             + String(format: "\"bucket_mib\":%.3f,\"median_seconds\":%.6f,\"min_seconds\":%.6f,\"ns_per_byte_sent\":%.4f}",
-                     bucketMegabytes, median, sorted.first ?? 0, nsPerByte))
+                     bucketMegabytes, typical, fastest, nsPerByte))
     }
 }

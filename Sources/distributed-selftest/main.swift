@@ -9,6 +9,8 @@ import Foundation
 //   distributed-selftest bench-allreduce [--json]               our allReduce vs raw MPI_Allreduce, 1-256 MB
 //   distributed-selftest bench-gradient-comm --parameters N [--bucket-mb 8] [--wire fp32|bf16] [--repetitions 5]
 //                                                               the trainer's bucketed gradient averaging alone
+//   distributed-selftest probe-allreduce [--mib 8] [--repetitions 10]
+//                                                               raw MPI_Allreduce's bus bandwidth: plan's --bandwidth
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 
@@ -50,8 +52,14 @@ do {
         try GradientCommBenchmark(communicator: communicator, parameters: parameters, bucketMegabytes: bucket, wire: wire,
                                   repetitions: repetitions).run()
         try communicator.finalize()
+    case "probe-allreduce":
+        guard let mebibytes = Double(option("--mib") ?? "8"), mebibytes > 0 else { fail("--mib must be a positive number") }
+        guard let repetitions = Int(option("--repetitions") ?? "10"), repetitions > 0 else { fail("--repetitions must be positive") }
+        let communicator = try MPICommunicator()
+        try AllReduceProbe(communicator: communicator, mebibytes: mebibytes, repetitions: repetitions).run()
+        try communicator.finalize()
     default:
-        fail("usage: distributed-selftest check | dead-peer exit|kill|stall|stall-nonblocking [--timeout S] | bench-allreduce [--json] [--max-mb N] | bench-gradient-comm --parameters N [--bucket-mb MB] [--wire fp32|bf16] [--repetitions R]")
+        fail("usage: distributed-selftest check | dead-peer exit|kill|stall|stall-nonblocking [--timeout S] | bench-allreduce [--json] [--max-mb N] | bench-gradient-comm --parameters N [--bucket-mb MB] [--wire fp32|bf16] [--repetitions R] | probe-allreduce [--mib MIB] [--repetitions R]")
     }
 } catch {
     fail("\(error)")

@@ -21,7 +21,10 @@ struct PlanCommand: ParsableCommand {
     var maxNodes = 1024
     @Option(name: .long, help: "MPI ranks per node.")
     var ranksPerNode = 1
-    @Option(name: .long, help: "Network bandwidth per node and direction, GB/s.")
+    @Option(name: .long, help: ArgumentHelp(
+        "Bandwidth per node and direction that MPI's all-reduce achieves between the nodes, GB/s (not the link's nominal rate).",
+        discussion: "Measure it on the cluster with one rank per node: mpirun -np NODES --map-by ppr:1:node distributed-selftest "
+            + "probe-allreduce --mib 8 (half the bucket, --mib 4, for --grad-comm-dtype bf16) prints the bus bandwidth to give here."))
     var bandwidth = 12.5
     @Option(name: .long, help: "Network latency per message, µs.")
     var latency = 5.0

@@ -1,6 +1,9 @@
-/// Time of MPI collectives under the α–β model: each message costs `latency + bytes / bandwidth`, plus
-/// `cpuPerByte` seconds of the sending rank's own CPU per byte (copies, reduction, the TCP stack), which on a
-/// rank whose cores are busy computing does not overlap the transfer (docs/scaling-model.md).
+import Distributed
+
+/// Time of MPI collectives under the α–β model: each message costs `latency + bytes × max(1 / bandwidth, cpuPerByte)`.
+/// `cpuPerByte` is the sending rank's own CPU per byte (copies, reduction, bf16 rounding, the TCP stack). MPI moves a
+/// large message in fragments, so the CPU work on one fragment runs while the previous one is on the wire: the slower
+/// of the two sets the pace, they do not add up (docs/scaling-model.md, "The CPU cost of communication").
 ///
 /// Ring algorithms throughout, as Open MPI and NCCL use for large messages: with W ranks the data moves in
 /// W − 1 steps of size/W each (all-gather, reduce-scatter), or twice that (all-reduce = reduce-scatter +
@@ -13,13 +16,12 @@ public enum CollectiveCost {
                                      cpuPerByte: Double = 0) -> Double {
         guard ranks > 1 else { return 0 }
         let w = Double(ranks)
-        return (w - 1) * latency + (w - 1) / w * totalBytes * (1 / bandwidth + cpuPerByte)
+        return (w - 1) * latency + (w - 1) / w * totalBytes * secondsPerByte(bandwidth: bandwidth, cpuPerByte: cpuPerByte)
     }
 
-    /// Bytes one rank sends in a ring all-reduce of `bytes`: 2 (W − 1) / W of the buffer.
-    public static func ringAllReduceBytesSent(bytes: Double, ranks: Int) -> Double {
-        guard ranks > 1 else { return 0 }
-        return 2 * Double(ranks - 1) / Double(ranks) * bytes
+    /// Seconds per byte a rank sends when its CPU work and the wire transfer are pipelined: the slower of the two.
+    public static func secondsPerByte(bandwidth: Double, cpuPerByte: Double) -> Double {
+        max(1 / bandwidth, cpuPerByte)
     }
 
     /// Reduce-scatter of a `totalBytes` buffer (each rank ends with its summed 1/W share): same cost as the all-gather.

@@ -1,9 +1,11 @@
+import Distributed
 import NN
 
 /// Hardware and algorithm assumptions of the scaling model (see docs/scaling-model.md).
 public struct ClusterAssumptions: Sendable, Equatable {
     public var ranksPerNode = 1
-    /// Network bandwidth per node and direction, bytes/s (12.5 GB/s = 100 Gb/s).
+    /// Network bandwidth per node and direction, bytes/s (12.5 GB/s = 100 Gb/s): best the bus bandwidth MPI's
+    /// all-reduce achieves (`distributed-selftest probe-allreduce`), which can be well below the link's nominal rate.
     public var interNodeBandwidth = 12.5e9
     /// One message's network latency, seconds.
     public var interNodeLatency = 5e-6
@@ -21,8 +23,9 @@ public struct ClusterAssumptions: Sendable, Equatable {
     /// Whether gradient buckets are all-reduced while backward runs (`--overlap-comm`); false exposes all of it.
     public var overlapsGradientCommunication = true
     /// Seconds of a rank's own CPU per byte it sends in a collective (copies, reduction, bf16 rounding, the TCP
-    /// stack): measured with `distributed-selftest bench-gradient-comm` on an unshaped link. It lengthens every
-    /// collective, and when overlapped it is still taken from compute (ranks × BLAS threads fill the cores).
+    /// stack): measured with `distributed-selftest bench-gradient-comm` on an unshaped link. A collective runs at the
+    /// slower of this and the bandwidth (the two are pipelined); when overlapped, it is still taken from compute
+    /// (ranks × BLAS threads fill the cores).
     public var communicationCPUPerByte = 0.0
     /// Logit tile budget of the loss, entries (ContrastiveLoss.defaultTileElements).
     public var lossTileElements = ContrastiveLoss.defaultTileElements
@@ -122,7 +125,7 @@ public struct ScalingModel: Sendable {
                                                          ranks: ranks, bandwidth: bandwidth, latency: latency, cpuPerByte: cpu)
         let window = a.backwardShare * towerCompute
         let hidden = a.overlapsGradientCommunication ? max(0, min(gradients.total - gradients.lastBucket, window)) : 0
-        let gradientCPU = cpu * CollectiveCost.ringAllReduceBytesSent(bytes: p * 4 * wireShare, ranks: ranks)
+        let gradientCPU = cpu * RingTraffic.allReduceBytesSent(bytes: p * 4 * wireShare, ranks: ranks)
         let hiddenCPU = gradients.total > 0 ? gradientCPU * hidden / gradients.total : 0
 
         let tile = Double(max(1, min(globalBatch, a.lossTileElements / max(b, 1))))
