@@ -48,9 +48,10 @@ public struct ResidualAttentionBlock {
 
     /// The block without keeping its activations: the forward pass runs without recording, and backward
     /// recomputes the block (with the tape on) to differentiate it. Same gradients, memory of one block.
-    public func checkpointed(_ x: Tensor, causal: Bool, validKeyCounts: [Int]? = nil, keepingRows rows: [Int32]? = nil) -> Tensor {
+    public func checkpointed(_ x: Tensor, causal: Bool, validKeyCounts: [Int]? = nil, keepingRows rows: [Int32]? = nil,
+                             mlpRows: [Int32]? = nil) -> Tensor {
         recomputedInBackward([x], parameters: parameters, name: "checkpointedBlock") {
-            self($0[0], causal: causal, validKeyCounts: validKeyCounts, keepingRows: rows)
+            self($0[0], causal: causal, validKeyCounts: validKeyCounts, keepingRows: rows, mlpRows: mlpRows)
         }
     }
 }
@@ -86,16 +87,18 @@ public struct Transformer {
     /// Runs the blocks on x [B, T, W]. With `keepingRows` (indices into the flattened [B·T] positions), returns only
     /// those rows of the output, [rows.count, W]: the last block computes only those rows' queries and what follows.
     /// With `validKeyCounts`, batch row b attends to its first `validKeyCounts[b]` positions only. With `mlpRows`, the
-    /// blocks that keep their activations run their MLPs on those flattened positions only (the last block, when it keeps
-    /// rows, computes those rows alone anyway).
+    /// blocks run their MLPs on those flattened positions only (the last block, when it keeps rows, computes those rows
+    /// alone anyway).
     public func callAsFunction(_ x: Tensor, causal: Bool, validKeyCounts: [Int]? = nil, keepingRows rows: [Int32]? = nil,
                                mlpRows: [Int32]? = nil) -> Tensor {
         var h = x
         for (index, block) in blocks.enumerated() {
             let kept = index == blocks.count - 1 ? rows : nil
-            h = index < checkpointedBlocks ? block.checkpointed(h, causal: causal, validKeyCounts: validKeyCounts, keepingRows: kept)
+            let blockMLPRows = kept == nil ? mlpRows : nil
+            h = index < checkpointedBlocks
+                ? block.checkpointed(h, causal: causal, validKeyCounts: validKeyCounts, keepingRows: kept, mlpRows: blockMLPRows)
                 : block(h, causal: causal, validKeyCounts: validKeyCounts, recomputingMLP: index < mlpRecomputedBlocks, keepingRows: kept,
-                        mlpRows: kept == nil ? mlpRows : nil)
+                        mlpRows: blockMLPRows)
         }
         if let rows, blocks.isEmpty { return h.reshaped([h.shape[0] * h.shape[1], h.shape[2]]).gatherRows(rows) }
         return h
