@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Binding (--task bind): an audio encoder trained against the frozen image tower of a CLIP checkpoint gives the same
-# losses and final parameters on 1 and 2 ranks (the tolerances of train-equivalence.sh), and a resumed run continues bit-exactly. Tiny model, generated tone-image pairs.
+# losses on 1 and 2 ranks (relative 1e-5 at every step, as train-equivalence.sh) and final parameters (per tensor 1e-4 of
+# max |value|: the audio tower's ln_post.bias is still near zero after 6 steps, so float rounding, which AdamW's
+# normalised update carries into it, is large relative to its largest value, as in train-hard-negatives-equivalence.sh),
+# and a resumed run continues bit-exactly. Tiny model, generated tone-image pairs.
 set -euo pipefail
 source "$(dirname "$0")/train-common.bash"
 bind_fixture
@@ -17,7 +20,7 @@ bind() {
 }
 bind 1 np1 --max-steps 6 --epochs 2 --save-every-steps 3
 bind 2 np2 --max-steps 6 --epochs 2
-"$SWIFTCLIP" compare "$SCRATCH/np1" "$SCRATCH/np2" --ignore-key-bias
+"$SWIFTCLIP" compare "$SCRATCH/np1" "$SCRATCH/np2" --ignore-key-bias --parameter-tolerance 1e-4
 
 # Resume at step 3 on one rank: the same final parameters, bit for bit.
 bind 1 resumed --max-steps 6 --epochs 2 --resume "$SCRATCH/np1/checkpoints/step-00000003.sclip"
