@@ -42,7 +42,7 @@ public enum WebDatasetSubset {
     static func choose(_ count: Int, of total: Int, seed: UInt64) -> [Int] {
         var generator = SplitMix64(mixing: seed, RandomStream.subset.rawValue)
         var indices = Array(0..<total)
-        for i in 0..<count { indices.swapAt(i, i + Int(generator.next() % UInt64(total - i))) }
+        generator.shuffleFirst(count, of: &indices)
         return indices[..<count].sorted()
     }
 

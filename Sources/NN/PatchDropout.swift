@@ -34,8 +34,7 @@ public struct PatchDropout: Sendable, Equatable {
         return (0..<batch).map { b in
             var generator = SplitMix64(seed: seed, stream: Self.fingerprint(images.pointer + b * pixels, count: pixels))
             var order = Array(1...patches)
-            // A partial Fisher-Yates shuffle: the first `kept` entries are a uniform random subset.
-            for i in 0..<kept { order.swapAt(i, i + Int(generator.next() % UInt64(patches - i))) }
+            generator.shuffleFirst(kept, of: &order)
             return [0] + order[..<kept].sorted()
         }
     }

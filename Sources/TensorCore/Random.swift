@@ -48,6 +48,12 @@ public struct SplitMix64: RandomNumberGenerator, Codable, Sendable, Equatable {
     /// Uniform double in [lower, upper).
     public mutating func uniform(_ lower: Double, _ upper: Double) -> Double { lower + (upper - lower) * nextUnit() }
 
+    /// Shuffles the first `count` places of `array` by a partial Fisher-Yates shuffle (place i takes a uniform pick of
+    /// places i..<end, by `next() % remaining`), so `array[..<count]` is a uniform random subset of its elements.
+    public mutating func shuffleFirst<T>(_ count: Int, of array: inout [T]) {
+        for i in 0..<count { array.swapAt(i, i + Int(next() % UInt64(array.count - i))) }
+    }
+
     /// Uniform integer in 0..<bound (bound > 0), by Lemire's multiply-shift with rejection, so it is exactly uniform.
     public mutating func below(_ bound: Int) -> Int {
         precondition(bound > 0)

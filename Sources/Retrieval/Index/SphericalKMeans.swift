@@ -16,7 +16,7 @@ struct SphericalKMeans {
         var rng = SplitMix64(seed: seed)
         var order = Array(0..<count)
         let sampleCount = min(count, clusters * samplesPerCluster)
-        for i in 0..<sampleCount { order.swapAt(i, i + Int(rng.next() % UInt64(count - i))) }
+        rng.shuffleFirst(sampleCount, of: &order)
         var sample = [Float](repeating: 0, count: sampleCount * dimension)
         for (s, row) in order.prefix(sampleCount).enumerated() {
             sample.replaceSubrange((s * dimension)..<((s + 1) * dimension), with: vectors[(row * dimension)..<((row + 1) * dimension)])
