@@ -43,7 +43,7 @@ public struct CaptionTimer {
             if call >= warmup { times.append(elapsed) }
             lengths.formUnion(captions.map(\.count))
         }
-        let seconds = StepTimer.median(times)
+        let seconds = times.median
         return Measurement(secondsPerBatch: seconds, captionsPerSecond: Double(batch) / seconds, tokenCounts: lengths.sorted(),
                            peakResidentBytes: StepTimer.peakResidentBytes())
     }

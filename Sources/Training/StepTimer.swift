@@ -80,14 +80,9 @@ public struct StepTimer {
         var rss = [Double](repeating: 0, count: communicator.size)
         rss[communicator.rank] = Double(Self.peakResidentBytes())
         try communicator.allReduce(&rss, .sum)
-        return Measurement(secondsPerStep: Self.median(times), exposedCommunication: Self.median(waits), loss: loss,
+        return Measurement(secondsPerStep: times.median, exposedCommunication: waits.median, loss: loss,
                            peakResidentBytes: rss.map { Int($0) }, worldSize: communicator.size,
-                           sgemmGFLOPS: Self.median(sgemm), gflopsVsSgemm: Self.median(ratios))
-    }
-
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+                           sgemmGFLOPS: sgemm.median, gflopsVsSgemm: ratios.median)
     }
 
     /// Peak resident set size of this process (getrusage's ru_maxrss, in kilobytes on Linux).

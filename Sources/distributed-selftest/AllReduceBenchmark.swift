@@ -1,5 +1,6 @@
 import Distributed
 import Foundation
+import TensorCore
 
 /// Measures, in one run and on the same buffers, the bandwidth of `MPICommunicator.allReduce`
 /// against raw MPI_Allreduce called directly on the MPI thread.
@@ -106,7 +107,7 @@ struct AllReduceBenchmark {
         let queued = try pairs(nonBlocking: true)
         return Row(megabytes: megabytes, repetitions: repetitions, oursSeconds: blocking.ours.min()!,
                    mpiSeconds: min(blocking.raw.min()!, queued.raw.min()!), nonBlockingSeconds: queued.ours.min()!,
-                   ratio: median(zip(blocking.raw, blocking.ours).map { $0 / $1 }),
-                   nonBlockingRatio: median(zip(queued.raw, queued.ours).map { $0 / $1 }))
+                   ratio: zip(blocking.raw, blocking.ours).map { $0 / $1 }.median,
+                   nonBlockingRatio: zip(queued.raw, queued.ours).map { $0 / $1 }.median)
     }
 }

@@ -1,5 +1,6 @@
 import Distributed
 import Foundation
+import TensorCore
 
 /// The bandwidth MPI's all-reduce achieves between the ranks mpirun gives it, as a planner needs it and as clusters
 /// measure it (nccl-tests' busbw): `repetitions` raw `MPI_Allreduce` calls of float32 buffers of `mebibytes` (the
@@ -27,7 +28,7 @@ struct AllReduceProbe {
         try communicator.allReduce(&total, .max)
         guard communicator.rank == 0 else { return }
         let size = Double(buffer.count * MemoryLayout<Float>.stride)
-        let mean = total[0] / Double(repetitions), middle = median(times), fastest = times.min() ?? 0
+        let mean = total[0] / Double(repetitions), middle = times.median, fastest = times.min() ?? 0
         let busBandwidth = RingTraffic.allReduceBytesSent(bytes: size, ranks: communicator.size) / mean
         print(String(format: "MPI_Allreduce of %.1f MiB (float32 sum) over %d ranks, %d back to back: mean %.5f s (rank 0: median %.5f, "
                      + "min %.5f); algorithm bandwidth %.4f GB/s, bus bandwidth %.4f GB/s per node and direction "
@@ -38,10 +39,4 @@ struct AllReduceProbe {
                      + "\"median_seconds\":%.6f,\"min_seconds\":%.6f,\"algbw_gbps\":%.6f,\"bus_gbps\":%.6f}",
                      communicator.size, mebibytes, repetitions, mean, middle, fastest, size / mean / 1e9, busBandwidth / 1e9))
     }
-}
-
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    guard !sorted.isEmpty else { return 0 }
-    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }

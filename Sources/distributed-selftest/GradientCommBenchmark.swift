@@ -1,5 +1,6 @@
 import Distributed
 import Foundation
+import TensorCore
 
 /// Times the trainer's gradient communication alone: `parameters` Float32 gradients averaged in buckets of
 /// `bucketMegabytes` with `startAverage(wire:)` (all buckets started, then waited for, as with `--overlap-comm false`),
@@ -38,7 +39,7 @@ struct GradientCommBenchmark {
             if repetition > 0 { times.append(seconds[0]) }  // repetition 0 warms up buffers and connections
         }
         guard communicator.rank == 0 else { return }
-        let typical = median(times), fastest = times.min() ?? 0
+        let typical = times.median, fastest = times.min() ?? 0
         let moved = RingTraffic.allReduceBytesSent(bytes: Double(parameters * wire.bytesPerElement), ranks: communicator.size)
         let nsPerByte = moved > 0 ? typical / moved * 1e9 : 0
         print("gradient communication: \(communicator.size) ranks, \(parameters) parameters in "

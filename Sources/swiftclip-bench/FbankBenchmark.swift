@@ -1,5 +1,6 @@
 import Audio
 import Foundation
+import TensorCore
 
 /// Our side of Benchmarks/fbank.sh: `swiftclip-bench fbank WAV REPS` times resampling to 16 kHz and the Kaldi filter
 /// bank (ImageBind's settings, waveform mean removed) on one WAV, and prints one JSON object (median milliseconds), the
@@ -30,6 +31,6 @@ enum FbankBenchmark {
 
     static func medianMilliseconds(_ reps: Int, _ body: () -> Void) -> Double {
         body()
-        return Timing.median((0..<reps).map { _ in Timing.seconds(body) }) * 1000
+        return (0..<reps).map { _ in Timing.seconds(body) }.median * 1000
     }
 }

@@ -24,7 +24,7 @@ enum KernelProbe {
         for (name, body) in cases {
             var times: [Double] = []
             for _ in 0..<15 { times.append(Timing.seconds { for _ in 0..<20 { body() } }) }
-            print(pad(name, 16) + fmt(Timing.median(times) / 20 / Double(n) * 1e9, 3) + " ns/element")
+            print(pad(name, 16) + fmt(times.median / 20 / Double(n) * 1e9, 3) + " ns/element")
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// Wall-clock timing helpers shared by the benchmarks.
 enum Timing {
@@ -16,12 +17,6 @@ enum Timing {
         return now() - start
     }
 
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        let n = sorted.count
-        return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2])
-    }
-
     /// Median seconds of `reference` and `candidate`, run alternately `repetitions` times after one
     /// warm-up each, so that drift of the machine (frequency, other load) affects both alike.
     static func interleaved(repetitions: Int, reference: () -> Void, candidate: () -> Void) -> (reference: Double, candidate: Double) {
@@ -35,7 +30,7 @@ enum Timing {
                 c.append(seconds(candidate)); r.append(seconds(reference))
             }
         }
-        return (median(r), median(c))
+        return (r.median, c.median)
     }
 }
 
