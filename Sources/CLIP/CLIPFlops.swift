@@ -14,16 +14,17 @@ extension CLIPConfig {
     public var architectureMACsPerSample: Double { forwardMACs(lastBlockRowsPerSample: nil) }
 
     /// `forwardMACsPerSample` of a training forward under `--force-patch-dropout p`: the image tower's blocks run on the
-    /// class token and the kept patches (the patch embedding still sees every patch). `textPositions`, the mean number of
-    /// positions up to and including each caption's end-of-text token, is where the text tower's MLPs run (the other
-    /// positions feed nothing the pooled one reads); nil: every position, as for captions that fill the context.
-    public func forwardMACsPerSample(patchDropout p: Double, textPositions: Double? = nil) -> Double {
+    /// class token and the kept patches (the patch embedding still sees every patch). With `captionLengths`, a batch's
+    /// positions up to and including each caption's end-of-text token, the text tower runs as it does on that batch:
+    /// each `CaptionLengthGroups` group as far as its longest caption, the MLPs up to each caption's end; nil: every
+    /// position, as for captions that fill the context.
+    public func forwardMACsPerSample(patchDropout p: Double, captionLengths: [Int]? = nil) -> Double {
         let dropout = PatchDropout(probability: p)
         return forwardMACs(lastBlockRowsPerSample: 1, visionTokens: dropout.isActive ? 1 + dropout.keptPatchCount(patches: vision.tokens - 1) : nil,
-                           textMLPRows: textPositions)
+                           captionLengths: captionLengths)
     }
 
-    private func forwardMACs(lastBlockRowsPerSample: Double?, visionTokens: Int? = nil, textMLPRows: Double? = nil) -> Double {
+    private func forwardMACs(lastBlockRowsPerSample: Double?, visionTokens: Int? = nil, captionLengths: [Int]? = nil) -> Double {
         let v = vision, t = text, e = Double(embedDim)
         func tower(tokens: Double, layers: Int, width: Double, mlp: Double, mlpRows: Double? = nil) -> Double {
             func block(rows: Double, mlpRows: Double) -> Double {
@@ -36,9 +37,21 @@ extension CLIPConfig {
             let last = lastBlockRowsPerSample ?? tokens
             return Double(layers - 1) * block(rows: tokens, mlpRows: mlpRows ?? tokens) + block(rows: last, mlpRows: last)
         }
-        let (vt, tt) = (Double(v.tokens), Double(t.contextLength))
+        func textTower(tokens: Double, mlpRows: Double? = nil) -> Double {
+            tower(tokens: tokens, layers: t.layers, width: Double(t.width), mlp: Double(t.mlpWidth), mlpRows: mlpRows)
+        }
+        let textMACs: Double
+        if let captionLengths, !captionLengths.isEmpty {
+            textMACs = CaptionLengthGroups(lengths: captionLengths).groups.reduce(0) { sum, group in
+                let meanLength = Double(group.rows.reduce(0) { $0 + captionLengths[$1] }) / Double(group.rows.count)
+                return sum + Double(group.rows.count) * textTower(tokens: Double(group.length), mlpRows: meanLength)
+            } / Double(captionLengths.count)
+        } else {
+            textMACs = textTower(tokens: Double(t.contextLength))
+        }
+        let vt = Double(v.tokens)
         return tower(tokens: Double(visionTokens ?? v.tokens), layers: v.layers, width: Double(v.width), mlp: Double(v.mlpWidth))
             + (vt - 1) * Double(3 * v.patchSize * v.patchSize * v.width) + Double(v.width) * e
-            + tower(tokens: tt, layers: t.layers, width: Double(t.width), mlp: Double(t.mlpWidth), mlpRows: textMLPRows) + Double(t.width) * e
+            + textMACs + Double(t.width) * e
     }
 }

@@ -34,12 +34,38 @@ public struct TextTransformerEncoder {
     /// Features [B, outputDim] of token rows `tokens` (B × context_length ids, row-major): each row's end-of-text token
     /// (its largest id, OpenCLIP's argmax pooling) after `ln_final`, projected (the last block computes those rows only).
     ///
-    /// Attention is causal, so no position after a row's end-of-text token feeds the pooled one: the MLPs skip those
-    /// positions (short captions in a long context make most of them padding), which leaves the features and every
-    /// gradient as they are.
+    /// Attention is causal, so no position after a row's end-of-text token feeds the pooled one. The rows run in groups
+    /// of similar caption length (`CaptionLengthGroups`), each only as far as its longest caption, and the MLPs skip
+    /// the positions after each row's own end (short captions in a long context make most positions padding); the
+    /// features and every gradient stay as they are.
     public func pooledFeatures(_ tokens: [Int32]) -> Tensor {
-        let pooled = pooledRows(tokens)
-        return head.pooled(embed(tokens), causal: true, rows: pooled, mlpRows: Self.rowsThrough(pooled, length: config.contextLength))
+        let length = config.contextLength
+        precondition(tokens.count % length == 0, "text encoder: \(tokens.count) token ids are not a whole number of rows of \(length)")
+        let ends = Self.endOfTextPositions(tokens, contextLength: length)
+        let groups = CaptionLengthGroups(lengths: ends.map { $0 + 1 }).groups
+        let pooled = groups.map { group -> Tensor in
+            let rows = group.rows
+            let groupTokens = rows.flatMap { tokens[($0 * length)..<($0 * length + group.length)] }
+            let x = tokenEmbedding.tensor.gatherRows(groupTokens).reshaped([rows.count, group.length, config.width])
+                + positionalEmbedding.tensor.slice(axis: 0, 0..<group.length)
+            let kept = rows.enumerated().map { Int32($0.offset * group.length + ends[$0.element]) }
+            return head.transformer(x, causal: true, keepingRows: kept, mlpRows: Self.rowsThrough(kept, length: group.length))
+        }
+        // Back to the batch's order (groups hold their rows shortest first).
+        let order = groups.flatMap(\.rows)
+        var position = [Int32](repeating: 0, count: order.count)
+        for (index, row) in order.enumerated() { position[row] = Int32(index) }
+        let inOrder = order == Array(order.indices) ? Tensor.concatenate(pooled, axis: 0) : Tensor.concatenate(pooled, axis: 0).gatherRows(position)
+        return Tensor.matmul(head.finalNorm(inOrder), head.projection.tensor)
+    }
+
+    /// Each row's end-of-text position within the row (the first largest id, as OpenCLIP's argmax pools).
+    public static func endOfTextPositions(_ tokens: [Int32], contextLength length: Int) -> [Int] {
+        (0..<(tokens.count / length)).map { b in
+            var best = 0
+            for i in 1..<length where tokens[b * length + i] > tokens[b * length + best] { best = i }
+            return best
+        }
     }
 
     /// The flattened positions 0...pooled[b] of every row b, or nil when that is every position.
@@ -98,15 +124,5 @@ public struct TextTransformerEncoder {
         let length = config.contextLength
         precondition(tokens.count % length == 0, "text encoder: \(tokens.count) token ids are not a whole number of rows of \(length)")
         return tokenEmbedding.tensor.gatherRows(tokens).reshaped([tokens.count / length, length, config.width]) + positionalEmbedding.tensor
-    }
-
-    /// The flattened position of each row's end-of-text token (the first largest id).
-    private func pooledRows(_ tokens: [Int32]) -> [Int32] {
-        let length = config.contextLength
-        return (0..<(tokens.count / length)).map { b in
-            var best = 0
-            for i in 1..<length where tokens[b * length + i] > tokens[b * length + best] { best = i }
-            return Int32(b * length + best)
-        }
     }
 }

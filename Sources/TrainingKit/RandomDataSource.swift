@@ -27,8 +27,14 @@ public final class RandomDataSource: TrainingDataSource {
         2 + Int(generator.next() % UInt64(max(contextLength - 1, 1)))
     }
 
-    /// The mean of `captionLength` (what a text tower that stops at each caption's end computes per sample).
-    public static func meanCaptionLength(contextLength: Int) -> Double { Double(2 + max(contextLength, 2)) / 2 }
+    /// The caption lengths of a batch of `batch` samples, end-of-text token included: what a text tower that stops at
+    /// each caption's end computes on one batch (every batch draws from the same distribution).
+    public static func captionLengths(batch: Int, contextLength: Int) -> [Int] {
+        let source = RandomDataSource(imageSize: 1, contextLength: contextLength, vocabularySize: 3, batchPerRank: batch, rank: 0,
+                                      worldSize: 1, samplesPerEpoch: batch, seed: 0)
+        let tokens = source.next().integers["text"] ?? []
+        return (0..<batch).map { b in (tokens[(b * contextLength)..<((b + 1) * contextLength)].firstIndex(of: 2) ?? 0) - b * contextLength + 1 }
+    }
 
     public func next() -> TaskBatch {
         // Seeded by the global index of the rank's first sample, so the global batch does not depend on the world size.

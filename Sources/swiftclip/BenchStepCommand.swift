@@ -36,10 +36,10 @@ struct BenchStepCommand: ParsableCommand {
             let settings = try Families.settings(arguments: ["--task", self.task, "--model", model, "--batch-size", "\(batchSize)",
                                                              "--dataset-type", "random"] + settingArguments)
             // The multiply-adds the step computes: with patch dropout the image tower runs on the kept tokens only, and
-            // the text tower's MLPs run up to each random caption's end.
+            // the text tower as it runs on the random captions of a batch like the timed ones.
             let forwardMACs = config.map {
                 $0.forwardMACsPerSample(patchDropout: settings.forcePatchDropout,
-                                        textPositions: RandomDataSource.meanCaptionLength(contextLength: $0.text.contextLength))
+                                        captionLengths: RandomDataSource.captionLengths(batch: batchSize, contextLength: $0.text.contextLength))
             } ?? 0
             let task = try Families.family(named: self.task).makeTask(settings: settings)
             task.setRecomputation(blocks: gradCheckpointingBlocks ?? (gradCheckpointing ? Int.max : 0), mlpBlocks: recomputeMLPBlocks)

@@ -103,6 +103,33 @@ final class EncoderTests: XCTestCase {
         assertSameGradients(gradients, expectedGradients, relative: 1e-5, "text with skipped positions")
     }
 
+    /// Many short captions beside a few long ones run as separate length groups (`CaptionLengthGroups`), each only as far
+    /// as its longest caption, and come back in the batch's order: values and every gradient are the full sequence's,
+    /// also with checkpointed blocks.
+    func testPooledTextRunsLengthGroupsInTheBatchsOrder() {
+        var rows: [Int32] = [], ends: [Int32] = []
+        for b in 0..<44 {
+            let length = b % 11 == 5 ? 6 : 1 + b % 3   // four full rows among short ones
+            rows += (0..<6).map { $0 < length - 1 ? Int32(1 + (b + $0) % 17) : $0 == length - 1 ? 19 : 0 }
+            ends.append(Int32(b * 6 + length - 1))
+        }
+        let lengths = TextTransformerEncoder.endOfTextPositions(rows, contextLength: 6).map { $0 + 1 }
+        XCTAssertGreaterThan(CaptionLengthGroups(lengths: lengths).groups.count, 1, "the batch must split into groups")
+        var generator = SplitMix64(seed: 8)
+        let r = Tensor.randomNormal([44, outputDim], using: &generator)
+        let (store, plain) = makeText()
+        let (expected, expectedGradients) = outputAndGradients(store: store, inputs: [], r: r) { _ in
+            Tensor.matmul(plain.tokenFeatures(rows).reshaped([44 * 6, 16]).gatherRows(ends), store["text_projection"]!.tensor)
+        }
+        for checkpointed in [0, 1] {
+            var text = plain
+            text.transformer.checkpointedBlocks = checkpointed
+            let (pooled, gradients) = outputAndGradients(store: store, inputs: [], r: r) { _ in text.pooledFeatures(rows) }
+            for (a, b) in zip(pooled.values, expected.values) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+            assertSameGradients(gradients, expectedGradients, relative: 1e-5, "grouped text, \(checkpointed) checkpointed blocks")
+        }
+    }
+
     /// Each encoder carries its own recomputation settings; they change memory, not values or gradients.
     func testRecomputationSettingsAreTheEncodersOwn() {
         var generator = SplitMix64(seed: 6)
