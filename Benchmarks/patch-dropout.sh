@@ -3,7 +3,7 @@
 # against 0, interleaved (Benchmarks/interleaved.bash).
 # patch_dropout_speedup: samples/s at 0.5 over samples/s at 0. patch_dropout_flop_ratio: the same ratio of the
 # multiply-adds the two steps compute, the ceiling if time followed FLOPs (the image tower's blocks run on 33 of 65
-# tokens; the text tower, the patch embedding, the loss and AdamW are unchanged); patch_dropout_efficiency = speedup /
+# tokens and only the kept patches are embedded; the text tower, the loss and AdamW are unchanged); patch_dropout_efficiency = speedup /
 # FLOP ratio.
 # Usage: Benchmarks/run patch-dropout [--json]      (PAIRS=N runs at 0.5, default 3; STEPS=N timed steps each, default 3)
 set -euo pipefail

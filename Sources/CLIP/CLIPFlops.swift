@@ -14,7 +14,7 @@ extension CLIPConfig {
     public var architectureMACsPerSample: Double { forwardMACs(lastBlockRowsPerSample: nil) }
 
     /// `forwardMACsPerSample` of a training forward under `--force-patch-dropout p`: the image tower's blocks run on the
-    /// class token and the kept patches (the patch embedding still sees every patch). With `captionLengths`, a batch's
+    /// class token and the kept patches, and only the kept patches are embedded. With `captionLengths`, a batch's
     /// positions up to and including each caption's end-of-text token, the text tower runs as it does on that batch:
     /// each `CaptionLengthGroups` group as far as its longest caption, the MLPs up to each caption's end; nil: every
     /// position, as for captions that fill the context.
@@ -49,8 +49,8 @@ extension CLIPConfig {
         } else {
             textMACs = textTower(tokens: Double(t.contextLength))
         }
-        let vt = Double(v.tokens)
-        return tower(tokens: Double(visionTokens ?? v.tokens), layers: v.layers, width: Double(v.width), mlp: Double(v.mlpWidth))
+        let vt = Double(visionTokens ?? v.tokens)
+        return tower(tokens: vt, layers: v.layers, width: Double(v.width), mlp: Double(v.mlpWidth))
             + (vt - 1) * Double(3 * v.patchSize * v.patchSize * v.width) + Double(v.width) * e
             + textMACs + Double(t.width) * e
     }

@@ -1,7 +1,8 @@
 import TensorCore
 
 /// FLIP's patch dropout (Li et al. 2023; OpenCLIP's `--force-patch-dropout`): in training an image keeps only a random
-/// subset of its patch tokens, after the positional embedding was added, so every later layer costs roughly 1 − p.
+/// subset of its patch tokens, with their positional embeddings, so every layer costs roughly 1 − p (the patch
+/// embedding too: `PatchTokenEmbedding` embeds the kept patches only).
 /// The class token (row 0) is always kept; kept patches stay in their original order.
 ///
 /// Which patches an image keeps depends only on `seed` and the image's pixels, never on its position in a batch: the
@@ -37,15 +38,6 @@ public struct PatchDropout: Sendable, Equatable {
             generator.shuffleFirst(kept, of: &order)
             return [0] + order[..<kept].sorted()
         }
-    }
-
-    /// The kept token rows of `tokens` [B, T, W]: [B, K, W] with K = 1 + kept patches (gradients reach the kept rows).
-    public func callAsFunction(_ tokens: Tensor, images: Tensor) -> Tensor {
-        guard isActive else { return tokens }
-        let (batch, count, width) = (tokens.shape[0], tokens.shape[1], tokens.shape[2])
-        let kept = keptTokens(images: images, tokens: count)
-        let rows = kept.enumerated().flatMap { b, indices in indices.map { Int32(b * count + $0) } }
-        return tokens.reshaped([batch * count, width]).gatherRows(rows).reshaped([batch, kept[0].count, width])
     }
 
     /// A 64-bit digest of an image's pixels (their bit patterns, mixed in order).

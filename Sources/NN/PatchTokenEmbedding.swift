@@ -32,13 +32,23 @@ struct PatchTokenEmbedding {
     var tokens: Int { Self.tokens(height: height, width: width, patchSize: patchSize, stride: stride) }
 
     /// The class token and the patch embeddings (row by row) plus the positional embedding, [B, T, W], before `ln_pre`.
-    func positioned(_ input: Tensor, name: String) -> Tensor {
+    /// With `kept` (each image's token rows, class token first, as `PatchDropout.keptTokens` gives them), only those
+    /// tokens, [B, K, W]: only the kept patches are embedded, each with its own position's embedding.
+    func positioned(_ input: Tensor, keeping kept: [[Int]]? = nil, name: String) -> Tensor {
         precondition(input.rank == 4 && input.shape[1] == channels && input.shape[2] == height && input.shape[3] == width,
                      "\(name): input of shape \(input.shape), the model expects [B, \(channels), \(height), \(width)]")
-        let batch = input.shape[0]
-        let patches = Tensor.conv2d(input, weight: conv1.tensor, stride: stride)              // [B, W, gh, gw]
-            .reshaped([batch, modelWidth, tokens - 1]).permuted([0, 2, 1])                   // [B, gh·gw, W]
+        let batch = input.shape[0], patches = tokens - 1, patchLength = channels * patchSize * patchSize
+        let keptTokens = kept?.first?.count ?? tokens
+        var unfolded = Tensor.unfoldPatches(input, kernel: patchSize, stride: stride).reshaped([batch * patches, patchLength])
+        if let kept {
+            unfolded = unfolded.gatherRows(kept.enumerated().flatMap { b, rows in rows.dropFirst().map { Int32(b * patches + $0 - 1) } })
+        }
+        // conv1 is a linear layer over the unfolded patches, its weight [W, C, k, k] viewed as [W, C·k·k].
+        let embedded = Tensor.linear(unfolded, weight: conv1.tensor.reshaped([modelWidth, patchLength]), bias: nil)
+            .reshaped([batch, keptTokens - 1, modelWidth])
         let classToken = classEmbedding.tensor.reshaped([1, 1, modelWidth]).expanded(to: [batch, 1, modelWidth])
-        return Tensor.concatenate([classToken, patches], axis: 1) + positionalEmbedding.tensor
+        let sequence = Tensor.concatenate([classToken, embedded], axis: 1)
+        guard let kept else { return sequence + positionalEmbedding.tensor }
+        return sequence + positionalEmbedding.tensor.gatherRows(kept.flatMap { $0.map(Int32.init) }).reshaped([batch, keptTokens, modelWidth])
     }
 }

@@ -56,9 +56,10 @@ public struct VisionTransformerEncoder {
     }
 
     /// `ln_pre` of the class token and the patch embeddings plus the positional embedding, [B, T, W]; in a `training`
-    /// forward only the tokens `patchDropout` keeps, [B, K, W] (dropped before `ln_pre`, as OpenCLIP does).
+    /// forward only the tokens `patchDropout` keeps, [B, K, W] (dropped before `ln_pre`, as OpenCLIP does; the dropped
+    /// patches are not embedded at all).
     private func embed(_ images: Tensor, training: Bool = false) -> Tensor {
-        let positioned = embedding.positioned(images, name: "vision encoder")
-        return embedding.lnPre(training ? patchDropout(positioned, images: images) : positioned)
+        let kept = training && patchDropout.isActive ? patchDropout.keptTokens(images: images, tokens: embedding.tokens) : nil
+        return embedding.lnPre(embedding.positioned(images, keeping: kept, name: "vision encoder"))
     }
 }

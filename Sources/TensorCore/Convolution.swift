@@ -1,6 +1,6 @@
-/// Sizes of a 2-D convolution over NCHW input with a square kernel.
-public struct Conv2DGeometry: Equatable {
-    public let batch, inChannels, height, width, outChannels, kernel, stride, padding: Int
+/// Sizes of the square k×k patches of NCHW input taken every `stride` pixels (a convolution's receptive fields).
+public struct PatchGeometry: Equatable {
+    public let batch, inChannels, height, width, kernel, stride, padding: Int
     public var outHeight: Int { (height + 2 * padding - kernel) / stride + 1 }
     public var outWidth: Int { (width + 2 * padding - kernel) / stride + 1 }
     /// Length of one unfolded patch: C · k · k.
@@ -61,23 +61,19 @@ public struct Conv2DGeometry: Equatable {
 }
 
 extension Tensor {
-    /// 2-D convolution without bias: input [B, C, H, W], weight [O, C, k, k] -> [B, O, H', W'] (im2col + sgemm).
-    public static func conv2d(_ input: Tensor, weight: Tensor, stride: Int = 1, padding: Int = 0) -> Tensor {
-        precondition(input.rank == 4 && weight.rank == 4 && weight.shape[1] == input.shape[1] && weight.shape[2] == weight.shape[3],
-                     "conv2d: input shape \(input.shape) and weight shape \(weight.shape) do not fit")
-        precondition(stride > 0 && padding >= 0, "conv2d: stride \(stride) and padding \(padding) must be positive and non-negative")
-        let g = Conv2DGeometry(batch: input.shape[0], inChannels: input.shape[1], height: input.shape[2], width: input.shape[3],
-                               outChannels: weight.shape[0], kernel: weight.shape[2], stride: stride, padding: padding)
-        precondition(g.outHeight > 0 && g.outWidth > 0, "conv2d: kernel \(g.kernel) larger than padded input \(input.shape)")
-        let out = Tensor(uninitializedShape: [g.batch, g.outChannels, g.outHeight, g.outWidth])
-        let columns = TensorStorage(capacity: g.positions * g.patchLength)
-        for b in 0..<g.batch {
-            g.im2col(input.pointer, b, columns.pointer)
-            BLAS.gemm(transposeA: false, transposeB: true, m: g.outChannels, n: g.positions, k: g.patchLength,
-                      a: weight.pointer, lda: g.patchLength, b: columns.pointer, ldb: g.patchLength,
-                      c: out.storage.pointer + b * g.outChannels * g.positions, ldc: g.positions)
-        }
-        return Tape.shared.record(.conv2d(input: input, weight: weight, geometry: g), inputs: [input, weight], output: out)
+    /// The k×k patches of input [B, C, H, W] every `stride` pixels (zeros where `padding`), unfolded (im2col):
+    /// [B, H'·W', C·k·k], each patch in (channel, row, column) order. A convolution with weight [O, C, k, k] is then a
+    /// linear layer with the weight viewed as [O, C·k·k]: one product over every image's patches, already in token
+    /// layout, and a subset of the patches (patch dropout) is a row gather before it.
+    public static func unfoldPatches(_ input: Tensor, kernel: Int, stride: Int = 1, padding: Int = 0) -> Tensor {
+        precondition(input.rank == 4 && kernel > 0, "unfoldPatches: input shape \(input.shape) with kernel \(kernel)")
+        precondition(stride > 0 && padding >= 0, "unfoldPatches: stride \(stride) and padding \(padding) must be positive and non-negative")
+        let g = PatchGeometry(batch: input.shape[0], inChannels: input.shape[1], height: input.shape[2], width: input.shape[3],
+                              kernel: kernel, stride: stride, padding: padding)
+        precondition(g.outHeight > 0 && g.outWidth > 0, "unfoldPatches: kernel \(kernel) larger than padded input \(input.shape)")
+        let out = Tensor(uninitializedShape: [g.batch, g.positions, g.patchLength])
+        for b in 0..<g.batch { g.im2col(input.pointer, b, out.storage.pointer + b * g.positions * g.patchLength) }
+        return Tape.shared.record(.unfoldPatches(geometry: g), inputs: [input], output: out)
     }
 
     /// Average pooling over k×k windows with the given stride, no padding: [B, C, H, W] -> [B, C, H', W'].
@@ -103,25 +99,11 @@ extension Tensor {
 }
 
 enum ConvolutionGradient {
-    static func conv2d(input: Tensor, weight: Tensor, g: Conv2DGeometry, outputGradient dy: Tensor, needs: [Bool]) -> [Tensor?] {
-        let dWeight = Tensor(shape: weight.shape, repeating: 0)
-        let dInput: Tensor? = needs[0] ? Tensor(shape: input.shape, repeating: 0) : nil
-        let columns = TensorStorage(capacity: g.positions * g.patchLength)
-        for b in 0..<g.batch {
-            let dyb = dy.pointer + b * g.outChannels * g.positions
-            if needs[1] {
-                g.im2col(input.pointer, b, columns.pointer)
-                BLAS.gemm(transposeA: false, transposeB: false, m: g.outChannels, n: g.patchLength, k: g.positions,
-                          a: dyb, lda: g.positions, b: columns.pointer, ldb: g.patchLength,
-                          beta: 1, c: dWeight.storage.pointer, ldc: g.patchLength)
-            }
-            if let dInput {
-                BLAS.gemm(transposeA: true, transposeB: false, m: g.positions, n: g.patchLength, k: g.outChannels,
-                          a: dyb, lda: g.positions, b: weight.pointer, ldb: g.patchLength, c: columns.pointer, ldc: g.patchLength)
-                g.col2imAdd(columns.pointer, b, dInput.storage.pointer)
-            }
-        }
-        return [dInput, needs[1] ? dWeight : nil]
+    /// The adjoint of `unfoldPatches`: every patch's gradient added back where its pixels came from.
+    static func unfoldPatches(geometry g: PatchGeometry, outputGradient dy: Tensor) -> Tensor {
+        let dInput = Tensor(shape: [g.batch, g.inChannels, g.height, g.width], repeating: 0)
+        for b in 0..<g.batch { g.col2imAdd(dy.pointer + b * g.positions * g.patchLength, b, dInput.storage.pointer) }
+        return dInput
     }
 
     static func avgPool2d(inputShape: [Int], kernel: Int, stride: Int, outputGradient dy: Tensor) -> Tensor {

@@ -113,8 +113,8 @@ enum Gradient {
             return FusedMLPGradient.backward(context, outputGradient: g, needs: needs)
         case .attentionProjection(let context):
             return AttentionProjectionGradient.backward(context.restored(), outputGradient: g, needs: needs)
-        case .conv2d(let x, let w, let geometry):
-            return ConvolutionGradient.conv2d(input: x, weight: w, g: geometry, outputGradient: g, needs: needs)
+        case .unfoldPatches(let geometry):
+            return [ConvolutionGradient.unfoldPatches(geometry: geometry, outputGradient: g)]
         case .avgPool2d(let shape, let kernel, let stride):
             return [ConvolutionGradient.avgPool2d(inputShape: shape, kernel: kernel, stride: stride, outputGradient: g)]
         case .custom(_, let rule):

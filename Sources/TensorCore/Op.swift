@@ -41,7 +41,7 @@ public enum Op {
     case fusedMLP(FusedMLPContext)
     /// Attention followed by its output projection (+ residual), keeping neither the attention output nor its probabilities.
     case attentionProjection(AttentionProjectionContext)
-    case conv2d(input: Tensor, weight: Tensor, geometry: Conv2DGeometry)
+    case unfoldPatches(geometry: PatchGeometry)
     case avgPool2d(inputShape: [Int], kernel: Int, stride: Int)
     /// An operation defined outside TensorCore (e.g. a fused loss) with its own backward closure,
     /// which maps the output gradient to one optional gradient per input.

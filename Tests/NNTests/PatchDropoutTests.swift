@@ -1,4 +1,4 @@
-import NN
+@testable import NN
 import TensorCore
 import XCTest
 
@@ -31,25 +31,16 @@ final class PatchDropoutTests: XCTestCase {
         return (store, encoder)
     }
 
-    /// Tokens [B, 17, 2] whose row t of image b holds (b, t), so every output row says where it came from.
-    func labelledTokens(_ batch: Int) -> Tensor {
-        Tensor(shape: [batch, 17, 2], values: (0..<batch).flatMap { b in (0..<17).flatMap { [Float(b), Float($0)] } })
-    }
-
     func testKeepsTheClassTokenAndTheRoundedShareOfPatchesInOrder() {
         let input = images(4)
         for (probability, kept) in [(0.5, 8), (0.3, 11), (0.75, 4), (0.99, 1)] {
             let dropout = PatchDropout(probability: probability, seed: 7)
             XCTAssertEqual(dropout.keptPatchCount(patches: 16), kept)
-            let output = dropout(labelledTokens(4), images: input)
-            XCTAssertEqual(output.shape, [4, 1 + kept, 2], "p = \(probability)")
-            let keptTokens = dropout.keptTokens(images: input, tokens: 17)
-            for b in 0..<4 {
-                let rows = (0...kept).map { Int(output.values[(b * (1 + kept) + $0) * 2 + 1]) }
+            for rows in dropout.keptTokens(images: input, tokens: 17) {
+                XCTAssertEqual(rows.count, 1 + kept, "p = \(probability)")
                 XCTAssertEqual(rows.first, 0, "the class token comes first")
-                XCTAssertEqual(rows, keptTokens[b])
                 XCTAssertEqual(rows, Array(Set(rows)).sorted(), "distinct rows in their original order")
-                XCTAssert((0...kept).allSatisfy { Int(output.values[(b * (1 + kept) + $0) * 2]) == b }, "rows of the image itself")
+                XCTAssert(rows.allSatisfy { (0..<17).contains($0) })
             }
         }
     }
@@ -63,21 +54,24 @@ final class PatchDropoutTests: XCTestCase {
         XCTAssertNotEqual(PatchDropout(probability: 0.5, seed: 8).keptTokens(images: images(4), tokens: 17), four)
     }
 
-    /// The gradient of the input tokens is the output's gradient at the kept rows and zero at the dropped ones.
-    func testGradientsReachExactlyTheKeptTokens() {
-        let dropout = PatchDropout(probability: 0.5, seed: 7), input = images(2)
+    /// Embedding the kept patches only is the full embedding's kept rows: values and the gradients of conv1, the class
+    /// token and the positional embedding (zero at the dropped positions).
+    func testKeptPatchesEmbedAsTheFullEmbeddingsKeptRows() {
+        let (store, encoder) = makeVision(dropout: PatchDropout(probability: 0.5, seed: 7))
+        let input = images(3)
+        let kept = encoder.patchDropout.keptTokens(images: input, tokens: 17)
+        let rows = kept.enumerated().flatMap { b, tokens in tokens.map { Int32(b * 17 + $0) } }
         var generator = SplitMix64(seed: 9)
-        let r = Tensor.randomNormal([2, 9, 2], using: &generator)
-        Tape.shared.reset()
-        let tokens = labelledTokens(2).tracked()
-        let gradient = Tape.shared.backward(from: dropout(tokens, images: input), seed: r)[tokens]!.values
-        let kept = dropout.keptTokens(images: input, tokens: 17)
-        for b in 0..<2 {
-            for t in 0..<17 {
-                let expected = kept[b].firstIndex(of: t).map { Array(r.values[((b * 9 + $0) * 2)..<((b * 9 + $0) * 2 + 2)]) } ?? [0, 0]
-                XCTAssertEqual(Array(gradient[((b * 17 + t) * 2)..<((b * 17 + t) * 2 + 2)]), expected, "image \(b) token \(t)")
-            }
+        let r = Tensor.randomNormal([3, 9, 16], using: &generator)
+        let (dropped, droppedGradients) = outputAndGradients(store: store, inputs: [], r: r) { _ in
+            encoder.embedding.positioned(input, keeping: kept, name: "test")
         }
+        let (full, fullGradients) = outputAndGradients(store: store, inputs: [], r: r) { _ in
+            encoder.embedding.positioned(input, name: "test").reshaped([3 * 17, 16]).gatherRows(rows).reshaped([3, 9, 16])
+        }
+        XCTAssertEqual(dropped.shape, [3, 9, 16])
+        for (a, b) in zip(dropped.values, full.values) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+        assertSameGradients(droppedGradients, fullGradients, relative: 1e-5, "kept patches")
     }
 
     /// Through the whole tower: the positional embedding's gradient by central differences, zero at dropped patches;

@@ -85,14 +85,16 @@ final class ForwardValueTests: XCTestCase {
                     absolute: 1e-5, "Tq≠Tk")
     }
 
-    func testConv2dAgainstDirectLoops() {
+    /// A convolution as the patch embedding computes it, unfolded patches through a linear layer, against direct loops.
+    func testUnfoldedPatchesConvolveAsDirectLoops() {
         for (stride, padding, kernel, size) in [(4, 0, 4, 8), (2, 1, 3, 7), (1, 2, 3, 5)] {
             let x = G.uniform([2, 3, size, size], seed: 72), w = G.uniform([4, 3, kernel, kernel], seed: 73)
-            let y = Tensor.conv2d(x, weight: w, stride: stride, padding: padding)
             let out = (size + 2 * padding - kernel) / stride + 1
-            XCTAssertEqual(y.shape, [2, 4, out, out])
+            let patches = Tensor.unfoldPatches(x, kernel: kernel, stride: stride, padding: padding)
+            XCTAssertEqual(patches.shape, [2, out * out, 3 * kernel * kernel])
+            let y = Tensor.linear(patches, weight: w.reshaped([4, 3 * kernel * kernel]), bias: nil)   // [B, positions, O]
             var expected: [Double] = []
-            for b in 0..<2 { for o in 0..<4 { for oy in 0..<out { for ox in 0..<out {
+            for b in 0..<2 { for oy in 0..<out { for ox in 0..<out { for o in 0..<4 {
                 var s = 0.0
                 for c in 0..<3 { for ky in 0..<kernel { for kx in 0..<kernel {
                     let iy = oy * stride + ky - padding, ix = ox * stride + kx - padding
@@ -100,7 +102,7 @@ final class ForwardValueTests: XCTestCase {
                 } } }
                 expected.append(s)
             } } } }
-            assertClose(y, expected, absolute: 1e-5, "conv2d stride \(stride) padding \(padding)")
+            assertClose(y, expected, absolute: 1e-5, "unfolded convolution stride \(stride) padding \(padding)")
         }
     }
 

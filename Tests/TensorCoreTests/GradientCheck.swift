@@ -11,7 +11,7 @@
 //
 // Pass criterion: max |analytic − reference| ≤ tolerance · max(max |reference|, 1e-2).
 // Tolerances (relative to the largest reference component):
-//   5e-4  default: every op whose forward is exact Float32 arithmetic or libm (add … matmul, conv2d).
+//   5e-4  default: every op whose forward is exact Float32 arithmetic or libm (add … matmul, unfoldPatches).
 //   1e-3  ops built on the vectorised polynomial exp/erf (exp, tanh, sigmoid, gelu, softmax family,
 //         attention, cross-entropy): their approximations differ from the true functions by ~1e-7,
 //         which can move the difference quotient by up to ~1e-4 of the scale.

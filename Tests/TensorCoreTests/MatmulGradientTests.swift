@@ -150,14 +150,19 @@ final class MatmulGradientTests: XCTestCase {
         }
     }
 
-    func testConv2dPatchEmbedding() {
+    func testUnfoldedPatchEmbedding() {
         let x = G.uniform([2, 3, 8, 8], seed: 55), w = G.uniform([4, 3, 4, 4], seed: 56)
-        assertGradients("conv2d stride=kernel", [x, w]) { Tensor.conv2d($0[0], weight: $0[1], stride: 4) }
-        assertGradients("conv2d weight only", [x, w], differentiate: [1]) { Tensor.conv2d($0[0], weight: $0[1], stride: 4) }
+        func embed(_ t: [Tensor]) -> Tensor {
+            Tensor.linear(Tensor.unfoldPatches(t[0], kernel: 4, stride: 4), weight: t[1].reshaped([4, 48]), bias: nil)
+        }
+        assertGradients("unfolded patches, stride = kernel", [x, w], embed)
+        assertGradients("unfolded patches, weight only", [x, w], differentiate: [1], embed)
     }
 
-    func testConv2dStrideTwoPaddingOne() {
+    func testUnfoldedPatchesStrideTwoPaddingOne() {
         let x = G.uniform([2, 2, 7, 7], seed: 57), w = G.uniform([3, 2, 3, 3], seed: 58)
-        assertGradients("conv2d stride 2 padding 1", [x, w]) { Tensor.conv2d($0[0], weight: $0[1], stride: 2, padding: 1) }
+        assertGradients("unfolded patches stride 2 padding 1", [x, w]) {
+            Tensor.linear(Tensor.unfoldPatches($0[0], kernel: 3, stride: 2, padding: 1), weight: $0[1].reshaped([3, 18]), bias: nil)
+        }
     }
 }
