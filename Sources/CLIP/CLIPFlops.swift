@@ -23,7 +23,15 @@ extension CLIPConfig {
                            textMLPRows: textPositions)
     }
 
+    /// `forwardMACsPerSample` split by tower (each with its projection): the share of backward each takes.
+    public var forwardMACsPerTower: (image: Double, text: Double) { towerMACs(lastBlockRowsPerSample: 1) }
+
     private func forwardMACs(lastBlockRowsPerSample: Double?, visionTokens: Int? = nil, textMLPRows: Double? = nil) -> Double {
+        let towers = towerMACs(lastBlockRowsPerSample: lastBlockRowsPerSample, visionTokens: visionTokens, textMLPRows: textMLPRows)
+        return towers.image + towers.text
+    }
+
+    private func towerMACs(lastBlockRowsPerSample: Double?, visionTokens: Int? = nil, textMLPRows: Double? = nil) -> (image: Double, text: Double) {
         let v = vision, t = text, e = Double(embedDim)
         func tower(tokens: Double, layers: Int, width: Double, mlp: Double, mlpRows: Double? = nil) -> Double {
             func block(rows: Double, mlpRows: Double) -> Double {
@@ -37,8 +45,8 @@ extension CLIPConfig {
             return Double(layers - 1) * block(rows: tokens, mlpRows: mlpRows ?? tokens) + block(rows: last, mlpRows: last)
         }
         let (vt, tt) = (Double(v.tokens), Double(t.contextLength))
-        return tower(tokens: Double(visionTokens ?? v.tokens), layers: v.layers, width: Double(v.width), mlp: Double(v.mlpWidth))
-            + (vt - 1) * Double(3 * v.patchSize * v.patchSize * v.width) + Double(v.width) * e
-            + tower(tokens: tt, layers: t.layers, width: Double(t.width), mlp: Double(t.mlpWidth), mlpRows: textMLPRows) + Double(t.width) * e
+        return (tower(tokens: Double(visionTokens ?? v.tokens), layers: v.layers, width: Double(v.width), mlp: Double(v.mlpWidth))
+                    + (vt - 1) * Double(3 * v.patchSize * v.patchSize * v.width) + Double(v.width) * e,
+                tower(tokens: tt, layers: t.layers, width: Double(t.width), mlp: Double(t.mlpWidth), mlpRows: textMLPRows) + Double(t.width) * e)
     }
 }
