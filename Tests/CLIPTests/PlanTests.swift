@@ -100,18 +100,18 @@ final class PlanTests: XCTestCase {
 
     func testBucketsCompletedAfterBackwardAreExposedWhateverBackwardsLength() throws {
         // clip-bench over 2 ranks at 1 Gbit/s with a backward far longer than the averaging. The old rule exposed only
-        // the last 8 MiB bucket's remainder (5.2 MiB); the trainer's buckets are sent when complete, and three are only
-        // complete after backward: logit_scale's (with text_projection and the text tower's last blocks, 8.7 MB), the
-        // one holding the image tower's first block (8.4 MB), and the image stem's (2.4 MB).
+        // the last 8 MiB bucket's remainder (5.2 MiB); the trainer's buckets are sent when complete, and two are only
+        // complete after backward: logit_scale's (with text_projection and the text tower's last blocks, 8.7 MB) and
+        // the image stem's (with the first block's attention and c_fc, 2.4 MB).
         var a = latencyFree(bandwidth: 0.125e9)
         a.flopsPerRank = 1e8
         let bench = try config("clip-bench")
         let e = try XCTUnwrap(ScalingModel(config: bench, globalBatch: 64, assumptions: a).estimate(nodes: 2))
         let tail = try afterBackward(bench, a, ranks: 2, bandwidth: 0.125e9, latency: 0)
-        XCTAssertEqual(tail, (2_171_137 + 2_106_112 + 593_920) * 4 / 0.125e9, accuracy: 1e-9)
+        XCTAssertEqual(tail, (2_171_137 + 593_920) * 4 / 0.125e9, accuracy: 1e-9)
         XCTAssertEqual(e.gradientAllReduceExposed, tail, accuracy: 1e-9)
         let remainder = 4 * Double(ModelSize(config: bench).parameterCount).truncatingRemainder(dividingBy: Double(2 << 20)) / 0.125e9
-        XCTAssertGreaterThan(e.gradientAllReduceExposed, 2 * remainder)
+        XCTAssertGreaterThan(e.gradientAllReduceExposed, 1.5 * remainder)
     }
 
     func testPollingMPIThreadSlowsBackwardForAsLongAsBucketsAreInFlight() throws {
@@ -129,11 +129,13 @@ final class PlanTests: XCTestCase {
         let backward = 2.0 / 3 * e.towerCompute
         let macs = bench.forwardMACsPerTower, s = macs.text / (macs.text + macs.image)
         XCTAssertGreaterThan(e.gradientAllReduce, 0.7)  // on the wire for all of backward after s
-        XCTAssertEqual(e.gradientAllReduceHiddenCPU, (1 - s) * backward, accuracy: 1e-9)
+        // (The bucket holding the text tower's first blocks can leave up to one text block's share s B / 6 earlier.)
+        let earlier = s * backward / 6
+        XCTAssertEqual(e.gradientAllReduceHiddenCPU, (1 - s) * backward + earlier / 2, accuracy: earlier / 2)
         // Bucket transfers are wire-bound (2 ns of CPU at half speed against 8 ns on the wire), so they move at full
-        // pace beside backward for its 2 (1 − s) B seconds.
-        XCTAssertEqual(e.gradientAllReduceExposed, e.gradientAllReduce - 2 * (1 - s) * backward, accuracy: 1e-9)
-        XCTAssertEqual(e.stepTime, e.compute + (1 - s) * backward + e.exposedCommunication, accuracy: 1e-9)
+        // pace beside backward: what is hidden is twice what backward loses.
+        XCTAssertEqual(e.gradientAllReduceExposed, e.gradientAllReduce - 2 * e.gradientAllReduceHiddenCPU, accuracy: 1e-9)
+        XCTAssertEqual(e.stepTime, e.compute + e.gradientAllReduceHiddenCPU + e.exposedCommunication, accuracy: 1e-9)
         a.computeThreadsPerRank = 0
         let unpolled = try XCTUnwrap(ScalingModel(config: bench, globalBatch: 32, assumptions: a).estimate(nodes: 2))
         XCTAssertLessThan(unpolled.gradientAllReduceHiddenCPU, 0.5 * e.gradientAllReduceHiddenCPU)

@@ -14,6 +14,16 @@ public struct ModelSize: Sendable {
         [w, w, 3 * w * w, 3 * w, w * w, w, w, w, mlp * w, mlp, w * mlp, w]
     }
 
+    /// For each of `blockParameterCounts`, the share of the block's backward done when its gradient is final. Backward
+    /// runs c_proj, c_fc (ln_2 with it), the output projection, the attention products, then the q|k|v projection
+    /// (ln_1 with it); each step's share is its multiply-adds per token.
+    static func blockParameterReadiness(width: Int, mlp: Int, tokens: Int) -> [Double] {
+        let w = Double(width), m = Double(mlp), t = Double(tokens)
+        let total = 2 * w * m + 4 * w * w + 2 * t * w
+        let mlpDone = 2 * w * m / total, outDone = (2 * w * m + w * w) / total, cProjDone = w * m / total
+        return [1, 1, 1, 1, outDone, outDone, mlpDone, mlpDone, mlpDone, mlpDone, cProjDone, cProjDone]
+    }
+
     /// One parameter as gradient bucketing sees it: its size and when backward finishes its gradient.
     public struct GradientSource: Sendable, Equatable {
         public let elements: Int
@@ -26,24 +36,27 @@ public struct ModelSize: Sendable {
     /// `GradientBucketPlan` groups into buckets), each with when backward finishes its gradient. Backward runs in
     /// reverse of forward: the text tower (encoded second) first, then the image tower, each from its projection down
     /// to its embeddings; a tower's share of backward is its share of the forward multiply-adds, spread evenly over its
-    /// blocks (a block's parameters are taken as ready when the block is done).
+    /// blocks, and within a block its layers' multiply-adds (`blockParameterReadiness`).
     public var gradientSources: [GradientSource] {
         let v = config.vision, t = config.text, e = config.embedDim
         let macs = config.forwardMACsPerTower
         let textShare = macs.text / max(macs.image + macs.text, 1)
-        func tower(start: Double, share: Double, layers: Int, width: Int, mlp: Int, embeddings: [Int], head: [Int]) -> [GradientSource] {
+        func tower(start: Double, share: Double, layers: Int, width: Int, mlp: Int, tokens: Int, embeddings: [Int],
+                   head: [Int]) -> [GradientSource] {
             let block = Self.blockParameterCounts(width: width, mlp: mlp)
+            let within = Self.blockParameterReadiness(width: width, mlp: mlp, tokens: tokens)
             var sources = embeddings.map { GradientSource(elements: $0, readyAfter: start + share) }
-            for k in 0..<layers {  // block k is done once blocks layers-1 ... k are
-                let ready = start + share * Double(layers - k) / Double(max(layers, 1))
-                sources += block.map { GradientSource(elements: $0, readyAfter: ready) }
+            for k in 0..<layers {  // block k starts once blocks layers-1 ... k+1 are done
+                sources += zip(block, within).map { count, done in
+                    GradientSource(elements: count, readyAfter: start + share * (Double(layers - 1 - k) + done) / Double(max(layers, 1)))
+                }
             }
             return sources + head.map { GradientSource(elements: $0, readyAfter: start) }
         }
-        let image = tower(start: textShare, share: 1 - textShare, layers: v.layers, width: v.width, mlp: v.mlpWidth,
+        let image = tower(start: textShare, share: 1 - textShare, layers: v.layers, width: v.width, mlp: v.mlpWidth, tokens: v.tokens,
                           embeddings: [v.width * 3 * v.patchSize * v.patchSize, v.width, v.tokens * v.width, v.width, v.width],
                           head: [v.width, v.width, v.width * e])  // conv1, class/positional embeddings, ln_pre; ln_post, proj
-        let text = tower(start: 0, share: textShare, layers: t.layers, width: t.width, mlp: t.mlpWidth,
+        let text = tower(start: 0, share: textShare, layers: t.layers, width: t.width, mlp: t.mlpWidth, tokens: t.contextLength,
                          embeddings: [t.vocabSize * t.width, t.contextLength * t.width],
                          head: [t.width, t.width, t.width * e])  // token/positional embeddings; ln_final, text_projection
         let loss = [GradientSource(elements: 1, readyAfter: 1)] + (config.initLogitBias == nil ? [] : [GradientSource(elements: 1, readyAfter: 1)])
