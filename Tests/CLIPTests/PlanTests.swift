@@ -118,7 +118,7 @@ final class PlanTests: XCTestCase {
         // 2 ranks at 1 Gbit/s, one BLAS thread per rank: the MPI thread polls while a bucket is on the wire, so
         // backward runs at half speed from the moment the first buckets are complete (the text tower's embedding and
         // first blocks, once the text tower's backward is done) until its end: it loses (1 − s) × B, s the text tower's
-        // share. The old rule charged only the CPU work of the hidden bytes (1 ns each: 0.06 s).
+        // share. The old rule charged only the CPU work of the hidden bytes (1 ns each: about 0.04 s).
         var a = latencyFree(bandwidth: 0.125e9)
         a.communicationCPUPerByte = 1e-9
         a.computeThreadsPerRank = 1
