@@ -9,9 +9,12 @@
 #   - the CPU cost of communication (--comm-cpu-ns-per-byte): the trainer's bucketed gradient averaging alone
 #     (distributed-selftest bench-gradient-comm) over the unshaped links, per wire type.
 # The same gradient averaging is also timed on each shaped link, beside plan's all-reduce time.
-# Plan's bandwidth is what MPI's all-reduce achieves, as a cluster measures it: per link and wire type, raw
-# MPI_Allreduce of one bucket's wire bytes (8 MiB fp32, 4 MiB bf16; distributed-selftest probe-allreduce) converted to
-# bus bandwidth per node and direction. Plan with the link's nominal rate is printed beside it.
+# Plan's bandwidths are what MPI achieves, as a cluster measures it: per link, the raw MPI calls of one 8 MiB gradient
+# bucket (distributed-selftest probe-allreduce: --wire fp32, MPI_Allreduce, plan's --bandwidth; --wire bf16, the bf16
+# averaging's MPI_Alltoallv + MPI_Allgatherv, plan's --bf16-bandwidth) converted to bus bandwidth per node and
+# direction. Plan is told each rank runs 1 BLAS thread (--compute-threads-per-rank 1). Plan's exposed communication
+# compared is its gradient averaging's wait after backward, the quantity comm_wait measures (the feature collectives
+# before the loss are not in comm_wait; they are in the step time). Plan with the link's nominal rate is printed beside it.
 # Cases are interleaved round by round (the machine drifts over minutes); the load average is reported.
 # Usage: Benchmarks/run netns [--json]
 #   env: RATES ("1gbit 10gbit"), HOSTS (2), BATCH per rank (16), STEPS (5, the first WARMUP=2 untimed), ROUNDS (1),
@@ -86,9 +89,8 @@ gradient_comm() {  # gradient_comm WIRE: the gradient averaging alone over the h
     awk '{ s = $0; sub(/.*"median_seconds": */, "", s); sub(/[,}].*/, "", s)
            c = $0; sub(/.*"ns_per_byte_sent": */, "", c); sub(/[,}].*/, "", c); print s, c }'
 }
-probe() {  # probe WIRE: raw MPI_Allreduce of one bucket's wire bytes over the hosts; its bus bandwidth, GB/s
-  local mib=8; [ "$1" = fp32 ] || mib=4
-  netns_mpirun 1 "$SELFTEST" probe-allreduce --mib "$mib" --repetitions 10 2> "$NETNS_DIR/probe.err" | tail -n 1 |
+probe() {  # probe WIRE: the raw MPI calls of one 8 MiB bucket on that wire over the hosts; their bus bandwidth, GB/s
+  netns_mpirun 1 "$SELFTEST" probe-allreduce --mib 8 --wire "$1" --repetitions 10 2> "$NETNS_DIR/probe.err" | tail -n 1 |
     awk '{ b = $0; sub(/.*"bus_gbps": */, "", b); sub(/[,}].*/, "", b); print b }'
 }
 
@@ -105,7 +107,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
       [ "$rate" != unshaped ] || { [ $dtype = fp32 ] && cpu_fp32+=" $n" || cpu_bf16+=" $n"; }
       echo "round $round $rate $dtype gradient averaging alone: $s s ($n ns per byte sent)" >&2
       b=$(probe "$dtype"); bus[$rate:$dtype]+=" $b"
-      echo "round $round $rate $dtype raw MPI_Allreduce: bus bandwidth $b GB/s" >&2
+      echo "round $round $rate $dtype raw bucket collective: bus bandwidth $b GB/s" >&2
     done
     for case in "${cases[@]}"; do
       IFS=: read -r r dtype overlap <<< "$case"
@@ -126,15 +128,15 @@ calibration=$(awk -v b="$BATCH" -v c="$compute" 'BEGIN { printf "%.3f", b / c }'
 rate_gbs() { [ "$1" = unshaped ] && { echo "$UNSHAPED_GBS"; return; }
   awk -v r="$1" 'BEGIN { n = r + 0; u = tolower(r); sub(/^[0-9.]+/, "", u)
   m = (u == "gbit") ? 1e9 : (u == "mbit") ? 1e6 : 1; printf "%.6f", n * m / 8 / 1e9 }'; }
-# achieved RATE DTYPE: the bus bandwidth raw MPI_Allreduce reached (GB/s); the nominal rate for saved runs without it.
+# achieved RATE DTYPE: the bus bandwidth the probe reached (GB/s); the nominal rate for saved runs without it.
 achieved() { local b=${bus[$1:$2]:-}; [ -n "${b// }" ] && mean "$b" || rate_gbs "$1"; }
-plan() {  # plan RATE DTYPE OVERLAP BANDWIDTH_GBS: "step_seconds exposed_comm_seconds gradient_all_reduce_seconds"
-  local cpu=$cpu_fp32; [ "$2" = fp32 ] || cpu=$cpu_bf16
+plan() {  # plan RATE DTYPE OVERLAP FP32_GBS BF16_GBS: "step_seconds gradient_exposed_seconds gradient_all_reduce_seconds"
   "$BIN" plan --model clip-bench --global-batch $((BATCH * HOSTS)) --nodes "$HOSTS" --ranks-per-node 1 \
-    --bandwidth "$4" --latency "$LATENCY_US" --bucket-mib 8 --samples-per-second-per-rank "$calibration" \
-    --grad-comm-dtype "$2" --overlap-comm "$3" --comm-cpu-ns-per-byte "$cpu" --json | tail -1 |
+    --bandwidth "$4" --bf16-bandwidth "$5" --latency "$LATENCY_US" --bucket-mib 8 --samples-per-second-per-rank "$calibration" \
+    --grad-comm-dtype "$2" --overlap-comm "$3" --comm-cpu-ns-per-byte "$cpu_fp32" --bf16-comm-cpu-ns-per-byte "$cpu_bf16" \
+    --compute-threads-per-rank 1 --json | tail -1 |
     awk '{ s = $0; sub(/.*"step_seconds": */, "", s); sub(/[,}].*/, "", s)
-           e = $0; sub(/.*"exposed_comm_seconds": */, "", e); sub(/[,}].*/, "", e)
+           e = $0; sub(/.*"gradient_all_reduce_exposed_seconds": */, "", e); sub(/[,}].*/, "", e)
            g = $0; sub(/.*"gradient_all_reduce_seconds": */, "", g); sub(/[,}].*/, "", g); print s, e, g }'
 }
 
@@ -143,13 +145,13 @@ printf '\nclip-bench (%s parameters), %d hosts x 1 rank, batch %d per rank, %d t
 printf 'plan inputs: latency %s us; compute %.3f s/step (%s samples/s per rank, %d one-rank runs at once); communication CPU %s ns/byte (fp32), %s ns/byte (bf16)\n\n' \
   "$LATENCY_US" "$compute" "$calibration" "$HOSTS" "$cpu_fp32" "$cpu_bf16"
 pct() { awk -v m="$1" -v p="$2" 'BEGIN { printf "%.1f", (m > 0 ? 100 * (p - m) / m : 0) }'; }
-printf 'gradient averaging alone (%s parameters in 8 MiB buckets, no compute); plan with the bandwidth raw MPI_Allreduce achieved (bus GB/s) | with the nominal rate:\n%-9s %-5s %8s %9s %9s %8s | %9s %8s\n' \
+printf 'gradient averaging alone (%s parameters in 8 MiB buckets, no compute); plan with the bandwidth the probe achieved (bus GB/s) | with the nominal rate:\n%-9s %-5s %8s %9s %9s %8s | %9s %8s\n' \
   "$parameters" link wire bus_GB/s measured plan error nominal error
 json_comm=""
 for rate in unshaped $RATES; do for dtype in fp32 bf16; do
   m=$(mean "${comm[$rate:$dtype]}") bw=$(achieved "$rate" "$dtype")
-  read -r _ _ pg <<< "$(plan "$rate" "$dtype" false "$bw")"
-  read -r _ _ ng <<< "$(plan "$rate" "$dtype" false "$(rate_gbs "$rate")")"
+  read -r _ _ pg <<< "$(plan "$rate" "$dtype" false "$(achieved "$rate" fp32)" "$(achieved "$rate" bf16)")"
+  read -r _ _ ng <<< "$(plan "$rate" "$dtype" false "$(rate_gbs "$rate")" "$(rate_gbs "$rate")")"
   err=$(pct "$m" "$pg") nerr=$(pct "$m" "$ng")
   printf '%-9s %-5s %8.4f %9.3f %9.3f %7s%% | %9.3f %7s%%\n' "$rate" "$dtype" "$bw" "$m" "$pg" "$err" "$ng" "$nerr"
   json_comm+="${json_comm:+,}{\"link\":\"$rate\",\"wire\":\"$dtype\",\"bus_gbps\":$bw,\"nominal_gbps\":$(rate_gbs "$rate"),\"seconds\":$m,\"plan_seconds\":$pg,\"error_pct\":$err,\"nominal_plan_seconds\":$ng,\"nominal_error_pct\":$nerr}"
@@ -160,8 +162,8 @@ json_rows=""
 for case in "${cases[@]}"; do
   IFS=: read -r rate dtype overlap <<< "$case"
   s=$(mean "${step[$case]}") f=$(mean "${frac[$case]}")
-  read -r ps pe _ <<< "$(plan "$rate" "$dtype" "$overlap" "$(achieved "$rate" "$dtype")")"
-  read -r ns ne _ <<< "$(plan "$rate" "$dtype" "$overlap" "$(rate_gbs "$rate")")"
+  read -r ps pe _ <<< "$(plan "$rate" "$dtype" "$overlap" "$(achieved "$rate" fp32)" "$(achieved "$rate" bf16)")"
+  read -r ns ne _ <<< "$(plan "$rate" "$dtype" "$overlap" "$(rate_gbs "$rate")" "$(rate_gbs "$rate")")"
   row=$(awk -v s="$s" -v f="$f" -v ps="$ps" -v pe="$pe" -v g=$((BATCH * HOSTS)) 'BEGIN {
     me = s * f; printf "%.1f %.3f %.4f %.3f %.3f\n", g / s, s, f, ps, pe }')
   read -r sps ms mf pstep pexp <<< "$row"
@@ -172,5 +174,5 @@ for case in "${cases[@]}"; do
     "$(awk -v f="$mf" 'BEGIN { print 100 * f }')" "$pstep" "$pexp" "$serr" "$eerr" "$nstep" "$nexp" "$nserr" "$neerr"
   json_rows+="${json_rows:+,}{\"link\":\"$rate\",\"wire\":\"$dtype\",\"overlap\":$overlap,\"samples_per_s\":$sps,\"step_seconds\":$ms,\"exposed_comm_fraction\":$mf,\"plan_step_seconds\":$pstep,\"plan_exposed_comm_seconds\":$pexp,\"step_error_pct\":$serr,\"exposed_error_pct\":$eerr,\"nominal_plan_step_seconds\":$nstep,\"nominal_plan_exposed_comm_seconds\":$nexp,\"nominal_step_error_pct\":$nserr,\"nominal_exposed_error_pct\":$neerr}"
 done
-echo "(exposed: time waiting for gradient all-reduce after backward / step time; plan_exp: the model's exposed communication in s; errors: plan vs measured; nominal: plan at the link rate, $UNSHAPED_GBS GB/s for unshaped)"
+echo "(exposed: time waiting for gradient averaging after backward / step time; plan_exp: the model's same wait in s; errors: plan vs measured; nominal: plan at the link rate, $UNSHAPED_GBS GB/s for unshaped)"
 [ "$json" = 0 ] || echo "{\"benchmark\":\"netns\",\"hosts\":$HOSTS,\"batch_per_rank\":$BATCH,\"latency_us\":$LATENCY_US,\"load_start\":\"$load_start\",\"load_end\":\"$load_end\",\"compute_seconds\":$compute,\"calibration_samples_per_s_per_rank\":$calibration,\"comm_cpu_ns_per_byte\":{\"fp32\":$cpu_fp32,\"bf16\":$cpu_bf16},\"gradient_comm\":[$json_comm],\"cases\":[$json_rows]}"

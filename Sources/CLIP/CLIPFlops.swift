@@ -24,7 +24,15 @@ extension CLIPConfig {
                            captionLengths: captionLengths)
     }
 
+    /// `forwardMACsPerSample` split by tower (each with its projection): the share of backward each takes.
+    public var forwardMACsPerTower: (image: Double, text: Double) { towerMACs(lastBlockRowsPerSample: 1) }
+
     private func forwardMACs(lastBlockRowsPerSample: Double?, visionTokens: Int? = nil, captionLengths: [Int]? = nil) -> Double {
+        let towers = towerMACs(lastBlockRowsPerSample: lastBlockRowsPerSample, visionTokens: visionTokens, captionLengths: captionLengths)
+        return towers.image + towers.text
+    }
+
+    private func towerMACs(lastBlockRowsPerSample: Double?, visionTokens: Int? = nil, captionLengths: [Int]? = nil) -> (image: Double, text: Double) {
         let v = vision, t = text, e = Double(embedDim)
         func tower(tokens: Double, layers: Int, width: Double, mlp: Double, mlpRows: Double? = nil) -> Double {
             func block(rows: Double, mlpRows: Double) -> Double {
@@ -50,8 +58,8 @@ extension CLIPConfig {
             textMACs = textTower(tokens: Double(t.contextLength))
         }
         let vt = Double(visionTokens ?? v.tokens)
-        return tower(tokens: vt, layers: v.layers, width: Double(v.width), mlp: Double(v.mlpWidth))
-            + (vt - 1) * Double(3 * v.patchSize * v.patchSize * v.width) + Double(v.width) * e
-            + textMACs + Double(t.width) * e
+        return (tower(tokens: vt, layers: v.layers, width: Double(v.width), mlp: Double(v.mlpWidth))
+                    + (vt - 1) * Double(3 * v.patchSize * v.patchSize * v.width) + Double(v.width) * e,
+                textMACs + Double(t.width) * e)
     }
 }

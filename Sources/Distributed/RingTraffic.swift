@@ -7,4 +7,11 @@ public enum RingTraffic {
         guard ranks > 1 else { return 0 }
         return 2 * Double(ranks - 1) / Double(ranks) * bytes
     }
+
+    /// The trainer's bfloat16 averaging of a `bytes` wire buffer (`--grad-comm-dtype bf16`): an all-to-all sends all
+    /// but this rank's own 1/W of the buffer, then an all-gather of the owned segments sends (W − 1)/W of it again.
+    /// The same count as the all-reduce, so the two patterns' bus bandwidths compare directly.
+    public static func bfloat16AverageBytesSent(bytes: Double, ranks: Int) -> Double {
+        allReduceBytesSent(bytes: bytes, ranks: ranks)
+    }
 }

@@ -9,8 +9,9 @@ import Foundation
 //   distributed-selftest bench-allreduce [--json]               our allReduce vs raw MPI_Allreduce, 1-256 MB
 //   distributed-selftest bench-gradient-comm --parameters N [--bucket-mb 8] [--wire fp32|bf16] [--repetitions 5]
 //                                                               the trainer's bucketed gradient averaging alone
-//   distributed-selftest probe-allreduce [--mib 8] [--repetitions 10]
-//                                                               raw MPI_Allreduce's bus bandwidth: plan's --bandwidth
+//   distributed-selftest probe-allreduce [--mib 8] [--wire fp32|bf16] [--repetitions 10]
+//                                                               the bus bandwidth of the raw MPI calls of one gradient
+//                                                               bucket: plan's --bandwidth (fp32), --bf16-bandwidth (bf16)
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 
@@ -55,11 +56,12 @@ do {
     case "probe-allreduce":
         guard let mebibytes = Double(option("--mib") ?? "8"), mebibytes > 0 else { fail("--mib must be a positive number") }
         guard let repetitions = Int(option("--repetitions") ?? "10"), repetitions > 0 else { fail("--repetitions must be positive") }
+        guard let wire = WirePrecision(rawValue: option("--wire") ?? "fp32") else { fail("--wire must be fp32 or bf16") }
         let communicator = try MPICommunicator()
-        try AllReduceProbe(communicator: communicator, mebibytes: mebibytes, repetitions: repetitions).run()
+        try AllReduceProbe(communicator: communicator, mebibytes: mebibytes, repetitions: repetitions, wire: wire).run()
         try communicator.finalize()
     default:
-        fail("usage: distributed-selftest check | dead-peer exit|kill|stall|stall-nonblocking [--timeout S] | bench-allreduce [--json] [--max-mb N] | bench-gradient-comm --parameters N [--bucket-mb MB] [--wire fp32|bf16] [--repetitions R] | probe-allreduce [--mib MIB] [--repetitions R]")
+        fail("usage: distributed-selftest check | dead-peer exit|kill|stall|stall-nonblocking [--timeout S] | bench-allreduce [--json] [--max-mb N] | bench-gradient-comm --parameters N [--bucket-mb MB] [--wire fp32|bf16] [--repetitions R] | probe-allreduce [--mib MIB] [--wire fp32|bf16] [--repetitions R]")
     }
 } catch {
     fail("\(error)")

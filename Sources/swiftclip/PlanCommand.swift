@@ -24,8 +24,13 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp(
         "Bandwidth per node and direction that MPI's all-reduce achieves between the nodes, GB/s (not the link's nominal rate).",
         discussion: "Measure it on the cluster with one rank per node: mpirun -np NODES --map-by ppr:1:node distributed-selftest "
-            + "probe-allreduce --mib 8 (half the bucket, --mib 4, for --grad-comm-dtype bf16) prints the bus bandwidth to give here."))
+            + "probe-allreduce --mib 8 prints the bus bandwidth to give here (the float32 collectives: feature gather, gradient all-reduce)."))
     var bandwidth = 12.5
+    @Option(name: .long, help: ArgumentHelp(
+        "Bus bandwidth of the bfloat16 gradient averaging (--grad-comm-dtype bf16) between the nodes, GB/s (default: --bandwidth).",
+        discussion: "bf16 averaging is an all-to-all plus an all-gather, not an all-reduce; measure it the same way with "
+            + "distributed-selftest probe-allreduce --mib 8 --wire bf16 (--mib: the float32 bucket, train's --bucket-mb)."))
+    var bf16Bandwidth: Double?
     @Option(name: .long, help: "Network latency per message, µs.")
     var latency = 5.0
     @Option(name: .long, help: "Shared-memory bandwidth between ranks of one node, GB/s.")
@@ -40,8 +45,12 @@ struct PlanCommand: ParsableCommand {
     var gradCommDtype = WirePrecision.fp32
     @Option(name: .long, help: "Whether gradient buckets are all-reduced during backward (train's --overlap-comm).")
     var overlapComm = true
-    @Option(name: .long, help: "CPU time of a rank per byte it sends in a collective, ns (measure with distributed-selftest bench-gradient-comm on an unshaped link; 0 ignores it).")
+    @Option(name: .long, help: "CPU time of a rank per byte it sends in a collective, ns (measure with distributed-selftest bench-gradient-comm --wire fp32 on an unshaped link; 0 ignores it).")
     var commCpuNsPerByte = 0.0
+    @Option(name: .customLong("bf16-comm-cpu-ns-per-byte"), help: "The same for the bfloat16 gradient averaging, ns (bench-gradient-comm --wire bf16; default: --comm-cpu-ns-per-byte).")
+    var bf16CommCpuNsPerByte: Double?
+    @Option(name: .long, help: "BLAS threads per rank; with it, an overlapped bucket's polling MPI thread takes 1/(N+1) of the rank's cores while in flight (0: only its CPU work).")
+    var computeThreadsPerRank = 0
     @Flag(name: .long, help: "Also print one JSON object with every row on the last line.")
     var json = false
     @Option(name: .long, help: "Micro-batches per step with gradient caching (activations of one micro-batch at a time).")
@@ -51,8 +60,9 @@ struct PlanCommand: ParsableCommand {
         guard globalBatch > 0 else { throw ValidationError("--global-batch must be positive") }
         guard nodes.map({ $0 > 0 }) ?? true, maxNodes > 0, ranksPerNode > 0 else { throw ValidationError("node and rank counts must be positive") }
         guard accumFreq > 0 else { throw ValidationError("--accum-freq must be positive") }
-        guard bandwidth > 0, intraNodeBandwidth > 0, latency >= 0, gflopsPerRank > 0, bucketMiB > 0, commCpuNsPerByte >= 0 else {
-            throw ValidationError("bandwidths, GFLOP/s and bucket size must be positive, latency and --comm-cpu-ns-per-byte not negative")
+        guard bandwidth > 0, bf16Bandwidth.map({ $0 > 0 }) ?? true, intraNodeBandwidth > 0, latency >= 0, gflopsPerRank > 0, bucketMiB > 0,
+              commCpuNsPerByte >= 0, bf16CommCpuNsPerByte.map({ $0 >= 0 }) ?? true, computeThreadsPerRank >= 0 else {
+            throw ValidationError("bandwidths, GFLOP/s and bucket size must be positive; latency, CPU per byte and --compute-threads-per-rank not negative")
         }
         if let s = samplesPerSecondPerRank, s <= 0 { throw ValidationError("--samples-per-second-per-rank must be positive") }
     }
@@ -69,6 +79,9 @@ struct PlanCommand: ParsableCommand {
         assumptions.gradientWireBytes = Double(gradCommDtype.bytesPerElement)
         assumptions.overlapsGradientCommunication = overlapComm
         assumptions.communicationCPUPerByte = commCpuNsPerByte * 1e-9
+        assumptions.bf16InterNodeBandwidth = bf16Bandwidth.map { $0 * 1e9 }
+        assumptions.bf16CommunicationCPUPerByte = bf16CommCpuNsPerByte.map { $0 * 1e-9 }
+        assumptions.computeThreadsPerRank = computeThreadsPerRank
         var scaling = ScalingModel(config: config, globalBatch: globalBatch, assumptions: assumptions, accumulationSteps: accumFreq)
         if let measured = samplesPerSecondPerRank {
             assumptions.flopsPerRank = scaling.flopsPerRank(measuredSamplesPerSecond: measured)

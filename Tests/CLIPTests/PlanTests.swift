@@ -1,5 +1,6 @@
 import Foundation
 @testable import CLIP
+import Distributed
 import NN
 import XCTest
 
@@ -13,18 +14,25 @@ final class PlanTests: XCTestCase {
         XCTAssertEqual(CollectiveCost.ringAllReduce(bytes: 1e9, ranks: 1, bandwidth: 1e10, latency: 1e-5), 0)
     }
 
-    func testBucketedAllReducePaysLatencyPerBucket() {
-        let mib = 1024.0 * 1024
-        let r = CollectiveCost.bucketedAllReduce(bytes: 100e6, bucketBytes: 25 * mib, ranks: 8, bandwidth: 1e10, latency: 1e-4)
-        // 4 buckets: bandwidth term of the whole, latency 2·7·α four times.
-        let bandwidthTerm: Double = 2 * 7.0 / 8 * 100e6 / 1e10
-        let latencyTerm: Double = 4 * 14 * 1e-4
-        XCTAssertEqual(r.total, bandwidthTerm + latencyTerm, accuracy: 1e-12)
-        let lastBytes = 100e6 - 3 * 25 * mib
-        let lastTerm: Double = 2 * 7.0 / 8 * lastBytes / 1e10
-        XCTAssertEqual(r.lastBucket, lastTerm + 14e-4, accuracy: 1e-12)
-        XCTAssertEqual(CollectiveCost.bucketedAllReduce(bytes: 1e6, bucketBytes: 25 * mib, ranks: 8, bandwidth: 1e10, latency: 0).total,
-                       CollectiveCost.ringAllReduce(bytes: 1e6, ranks: 8, bandwidth: 1e10, latency: 0), accuracy: 1e-15)
+    func testGradientsAreBucketedAsTheTrainerBucketsThemAndPayLatencyPerBucket() throws {
+        // Plan's parameter list is the model's, parameter by parameter, so its buckets are GradientBucketPlan's.
+        for name in ["clip-tiny", "clip-bench"] {
+            let c = name == "clip-tiny" ? try CLIPConfig.load(FixturePaths.clipTiny + "/config.json") : try config(name)
+            XCTAssertEqual(ModelSize(config: c).gradientSources.map(\.elements), CLIPModel(config: c).parameters.parameters.map(\.count), name)
+        }
+        var a = ClusterAssumptions()
+        a.interNodeBandwidth = 1e15
+        a.intraNodeBandwidth = 1e15
+        a.interNodeLatency = 1e-4
+        a.overlapsGradientCommunication = false
+        let bench = try config("clip-bench")
+        let counts = ModelSize(config: bench).gradientSources.map(\.elements)
+        let buckets = try GradientBucketPlan(layout: GradientBucketPlan.packedLayout(parameterCounts: counts).layout, bucketBytes: 8 << 20).buckets
+        let e = try XCTUnwrap(ScalingModel(config: bench, globalBatch: 64, assumptions: a).estimate(nodes: 4))
+        // clip-bench's 22.3 M parameters make 6 buckets, not 11 of 8 MiB: the 50.6 MB token embedding is one.
+        XCTAssertEqual(e.gradientBuckets, buckets.count)
+        XCTAssertEqual(e.gradientBuckets, 6)
+        XCTAssertEqual(e.gradientAllReduce, 6 * 2 * 3 * 1e-4, accuracy: 1e-6)
     }
 
     func testCommunicationCPUAndTransferArePipelinedTheSlowerSetsThePace() {
@@ -48,7 +56,7 @@ final class PlanTests: XCTestCase {
         let bench = try config("clip-bench")
         let p = Double(ModelSize(config: bench).parameterCount)
         let e = try XCTUnwrap(ScalingModel(config: bench, globalBatch: 32, assumptions: a).estimate(nodes: 2))
-        let buckets = (4 * p / a.bucketBytes).rounded(.up)
+        let buckets = Double(e.gradientBuckets)
         XCTAssertEqual(e.gradientAllReduce, 4 * p * 1e-9 + buckets * 2 * 1e-4, accuracy: 1e-9)
         XCTAssertLessThan(e.gradientAllReduce, 4 * p * (1e-9 + 1 / 1.25e9))
     }
@@ -77,6 +85,94 @@ final class PlanTests: XCTestCase {
         XCTAssertEqual(serial.gradientAllReduceExposed, costly.gradientAllReduce, accuracy: 1e-12)
     }
 
+    /// Seconds of the buckets whose gradients are only complete after backward (the one holding `logit_scale`, whose
+    /// gradient the loss adds after backward, and those of the image tower's first block and stem), sent one by one.
+    private func afterBackward(_ c: CLIPConfig, _ a: ClusterAssumptions, ranks: Int, bandwidth: Double, latency: Double,
+                               cpuPerByte: Double = 0) throws -> Double {
+        let sources = ModelSize(config: c).gradientSources
+        let plan = try GradientBucketPlan(layout: GradientBucketPlan.packedLayout(parameterCounts: sources.map(\.elements)).layout,
+                                          bucketBytes: Int(a.bucketBytes))
+        return plan.buckets.filter { $0.parameters.contains { sources[$0].readyAfter >= 1 } }.reduce(0) {
+            $0 + CollectiveCost.ringAllReduce(bytes: Double($1.elementCount) * a.gradientWireBytes, ranks: ranks, bandwidth: bandwidth,
+                                              latency: latency, cpuPerByte: cpuPerByte)
+        }
+    }
+
+    func testBucketsCompletedAfterBackwardAreExposedWhateverBackwardsLength() throws {
+        // clip-bench over 2 ranks at 1 Gbit/s with a backward far longer than the averaging. The old rule exposed only
+        // the last 8 MiB bucket's remainder (5.2 MiB); the trainer's buckets are sent when complete, and two are only
+        // complete after backward: logit_scale's (with text_projection and the text tower's last blocks, 8.7 MB) and
+        // the image stem's (with the first block's attention and c_fc, 2.4 MB).
+        var a = latencyFree(bandwidth: 0.125e9)
+        a.flopsPerRank = 1e8
+        let bench = try config("clip-bench")
+        let e = try XCTUnwrap(ScalingModel(config: bench, globalBatch: 64, assumptions: a).estimate(nodes: 2))
+        let tail = try afterBackward(bench, a, ranks: 2, bandwidth: 0.125e9, latency: 0)
+        XCTAssertEqual(tail, (2_171_137 + 593_920) * 4 / 0.125e9, accuracy: 1e-9)
+        XCTAssertEqual(e.gradientAllReduceExposed, tail, accuracy: 1e-9)
+        let remainder = 4 * Double(ModelSize(config: bench).parameterCount).truncatingRemainder(dividingBy: Double(2 << 20)) / 0.125e9
+        XCTAssertGreaterThan(e.gradientAllReduceExposed, 1.5 * remainder)
+    }
+
+    func testPollingMPIThreadSlowsBackwardForAsLongAsBucketsAreInFlight() throws {
+        // 2 ranks at 1 Gbit/s, one BLAS thread per rank: the MPI thread polls while a bucket is on the wire, so
+        // backward runs at half speed from the moment the first buckets are complete (the text tower's embedding and
+        // first blocks, once the text tower's backward is done) until its end: it loses (1 − s) × B, s the text tower's
+        // share. The old rule charged only the CPU work of the hidden bytes (1 ns each: about 0.04 s).
+        var a = latencyFree(bandwidth: 0.125e9)
+        a.communicationCPUPerByte = 1e-9
+        a.computeThreadsPerRank = 1
+        let bench = try config("clip-bench")
+        let model = ScalingModel(config: bench, globalBatch: 32, assumptions: a)
+        a.flopsPerRank = model.flopsPerRank(measuredSamplesPerSecond: 16 / 0.45)  // 0.45 s per step of 16 samples
+        let e = try XCTUnwrap(ScalingModel(config: bench, globalBatch: 32, assumptions: a).estimate(nodes: 2))
+        let backward = 2.0 / 3 * e.towerCompute
+        let macs = bench.forwardMACsPerTower, s = macs.text / (macs.text + macs.image)
+        XCTAssertGreaterThan(e.gradientAllReduce, 0.7)  // on the wire for all of backward after s
+        // (The bucket holding the text tower's first blocks can leave up to one text block's share s B / 6 earlier.)
+        let earlier = s * backward / 6
+        XCTAssertEqual(e.gradientAllReduceHiddenCPU, (1 - s) * backward + earlier / 2, accuracy: earlier / 2)
+        // Bucket transfers are wire-bound (2 ns of CPU at half speed against 8 ns on the wire), so they move at full
+        // pace beside backward: what is hidden is twice what backward loses.
+        XCTAssertEqual(e.gradientAllReduceExposed, e.gradientAllReduce - 2 * e.gradientAllReduceHiddenCPU, accuracy: 1e-9)
+        XCTAssertEqual(e.stepTime, e.compute + e.gradientAllReduceHiddenCPU + e.exposedCommunication, accuracy: 1e-9)
+        a.computeThreadsPerRank = 0
+        let unpolled = try XCTUnwrap(ScalingModel(config: bench, globalBatch: 32, assumptions: a).estimate(nodes: 2))
+        XCTAssertLessThan(unpolled.gradientAllReduceHiddenCPU, 0.5 * e.gradientAllReduceHiddenCPU)
+    }
+
+    func testBF16AveragingHasItsOwnBandwidthAndCPUCost() throws {
+        // bf16 buckets are an all-to-all and an all-gather, which reach another bandwidth than the all-reduce (the
+        // probe's --wire bf16); the feature collectives stay float32 and keep --bandwidth.
+        var a = latencyFree(bandwidth: 0.06e9)
+        a.gradientWireBytes = 2
+        a.overlapsGradientCommunication = false
+        let bench = try config("clip-bench")
+        let p = Double(ModelSize(config: bench).parameterCount)
+        let shared = try XCTUnwrap(ScalingModel(config: bench, globalBatch: 32, assumptions: a).estimate(nodes: 2))
+        a.bf16InterNodeBandwidth = 0.1e9
+        let own = try XCTUnwrap(ScalingModel(config: bench, globalBatch: 32, assumptions: a).estimate(nodes: 2))
+        XCTAssertEqual(shared.gradientAllReduce, 2 * p / 0.06e9, accuracy: 1e-9)
+        XCTAssertEqual(own.gradientAllReduce, 2 * p / 0.1e9, accuracy: 1e-9)
+        XCTAssertEqual(own.featureAllGather, shared.featureAllGather)
+        a.bf16CommunicationCPUPerByte = 20e-9  // slower than the wire: the CPU sets the pace
+        a.communicationCPUPerByte = 1e-9
+        let cpu = try XCTUnwrap(ScalingModel(config: bench, globalBatch: 32, assumptions: a).estimate(nodes: 2))
+        XCTAssertEqual(cpu.gradientAllReduce, 2 * p * 20e-9, accuracy: 1e-9)
+        a.gradientWireBytes = 4  // fp32 ignores the bf16 figures
+        let fp32 = try XCTUnwrap(ScalingModel(config: bench, globalBatch: 32, assumptions: a).estimate(nodes: 2))
+        XCTAssertEqual(fp32.gradientAllReduce, 4 * p / 0.06e9, accuracy: 1e-9)
+    }
+
+    /// Assumptions with only a network bandwidth, no latency, so times can be worked out from bytes alone.
+    private func latencyFree(bandwidth: Double) -> ClusterAssumptions {
+        var a = ClusterAssumptions()
+        a.interNodeBandwidth = bandwidth
+        a.interNodeLatency = 0
+        a.intraNodeLatency = 0
+        return a
+    }
+
     private func config(_ name: String) throws -> CLIPConfig {
         try CLIPConfig.load(FixturePaths.repository + "/cluster-configs/models/\(name).json")
     }
@@ -90,10 +186,7 @@ final class PlanTests: XCTestCase {
     }
 
     func testBF16WireHalvesTheGradientAllReduceAndNoOverlapExposesAllOfIt() throws {
-        var a = ClusterAssumptions()
-        a.interNodeBandwidth = 0.125e9
-        a.interNodeLatency = 0
-        a.intraNodeLatency = 0
+        var a = latencyFree(bandwidth: 0.125e9)
         let bench = try config("clip-bench")
         let fp32 = try XCTUnwrap(ScalingModel(config: bench, globalBatch: 64, assumptions: a).estimate(nodes: 2))
         a.gradientWireBytes = 2
@@ -122,9 +215,9 @@ final class PlanTests: XCTestCase {
         XCTAssertEqual(e.towerCompute, 512 * 6 * vit.forwardMACsPerSample / 1e12, accuracy: 1e-9)
         XCTAssertEqual(e.lossCompute, 12.0 * 512 * 1024 * 512 / 1e12, accuracy: 1e-12)
         XCTAssertEqual(e.stateBytes, 16 * 151_277_313)
-        // Everything but the last bucket hides behind 2/3 of the tower compute when that is long enough.
-        let buckets = CollectiveCost.bucketedAllReduce(bytes: 4 * 151_277_313, bucketBytes: a.bucketBytes, ranks: 2, bandwidth: 10e9, latency: 1e-5)
-        XCTAssertEqual(e.gradientAllReduceHidden, min(buckets.total - buckets.lastBucket, 2.0 / 3 * e.towerCompute), accuracy: 1e-12)
+        // Backward (9 s) is far longer than the averaging: all of it hides but the buckets only complete after backward.
+        XCTAssertEqual(e.gradientAllReduceExposed, try afterBackward(vit, a, ranks: 2, bandwidth: 10e9, latency: 1e-5), accuracy: 1e-12)
+        XCTAssertEqual(e.gradientAllReduceHidden + e.gradientAllReduceExposed, e.gradientAllReduce, accuracy: 1e-12)
         XCTAssertEqual(e.stepTime, e.compute + e.featureAllGather + e.featureGradientReduceScatter + e.gradientAllReduceExposed, accuracy: 1e-12)
         XCTAssertNil(model.estimate(nodes: 3))  // 1024 does not split over 3 ranks
     }

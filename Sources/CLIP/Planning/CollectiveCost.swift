@@ -34,18 +34,4 @@ public enum CollectiveCost {
     public static func ringAllReduce(bytes: Double, ranks: Int, bandwidth: Double, latency: Double, cpuPerByte: Double = 0) -> Double {
         2 * ringAllGather(totalBytes: bytes, ranks: ranks, bandwidth: bandwidth, latency: latency, cpuPerByte: cpuPerByte)
     }
-
-    /// Gradient all-reduce in buckets of at most `bucketBytes` (as DDP sends them while backward runs):
-    /// the bandwidth term of one all-reduce of everything, the latency term once per bucket.
-    /// - Returns: the total time and the time of the last (smallest) bucket, which cannot overlap backward.
-    public static func bucketedAllReduce(bytes: Double, bucketBytes: Double, ranks: Int, bandwidth: Double,
-                                         latency: Double, cpuPerByte: Double = 0) -> (total: Double, lastBucket: Double) {
-        guard ranks > 1, bytes > 0 else { return (0, 0) }
-        let buckets = max(1, (bytes / bucketBytes).rounded(.up))
-        let lastBytes = bytes - (buckets - 1) * bucketBytes
-        var total = 0.0
-        if buckets > 1 { total += (buckets - 1) * ringAllReduce(bytes: bucketBytes, ranks: ranks, bandwidth: bandwidth, latency: latency, cpuPerByte: cpuPerByte) }
-        let last = ringAllReduce(bytes: lastBytes, ranks: ranks, bandwidth: bandwidth, latency: latency, cpuPerByte: cpuPerByte)
-        return (total + last, last)
-    }
 }

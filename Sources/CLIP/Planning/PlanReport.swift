@@ -18,6 +18,13 @@ public enum PlanReport {
                               ? String(format: "overlapping backward (%.0f%% of tower compute)", 100 * a.backwardShare)
                               : "all sent after backward")
                    + (model.accumulationSteps > 1 ? "; gradient caching over \(model.accumulationSteps) micro-batches" : ""))
+        var wire: [String] = []
+        if a.gradientWireBytes < 4, let b = a.bf16InterNodeBandwidth { wire.append(String(format: "bf16 averaging at %.3f GB/s", b / 1e9)) }
+        if a.gradientWireBytes < 4, let c = a.bf16CommunicationCPUPerByte { wire.append(String(format: "%.2f ns of CPU per bf16 byte sent", c * 1e9)) }
+        if a.computeThreadsPerRank > 0 {
+            wire.append("\(a.computeThreadsPerRank) BLAS thread(s) per rank sharing their cores with the polling MPI thread while buckets are in flight")
+        }
+        if !wire.isEmpty { out.append(wire.joined(separator: "; ")) }
         out.append("")
         let header = ["nodes", "ranks", "local", "compute", "(loss)", "gather", "scatter", "allreduce", "exposed",
                       "comm cpu", "step", "samples/s", "eff%", "state GB", "activ GB", "loss GB", "comm>compute"]

@@ -22,11 +22,20 @@ public struct ClusterAssumptions: Sendable, Equatable {
     public var gradientWireBytes = 4.0
     /// Whether gradient buckets are all-reduced while backward runs (`--overlap-comm`); false exposes all of it.
     public var overlapsGradientCommunication = true
-    /// Seconds of a rank's own CPU per byte it sends in a collective (copies, reduction, bf16 rounding, the TCP
-    /// stack): measured with `distributed-selftest bench-gradient-comm` on an unshaped link. A collective runs at the
-    /// slower of this and the bandwidth (the two are pipelined); when overlapped, it is still taken from compute
-    /// (ranks × BLAS threads fill the cores).
+    /// Seconds of a rank's own CPU per byte it sends in a collective (copies, reduction, the TCP stack): measured with
+    /// `distributed-selftest bench-gradient-comm --wire fp32` on an unshaped link. A collective runs at the slower of
+    /// this and the bandwidth (the two are pipelined); when overlapped, it is still taken from compute (ranks × BLAS
+    /// threads fill the cores).
     public var communicationCPUPerByte = 0.0
+    /// The bfloat16 gradient averaging's own figures (`--grad-comm-dtype bf16`: an all-to-all and an all-gather of
+    /// bfloat16, with rounding and widening, not an all-reduce): its bus bandwidth between nodes (`distributed-selftest
+    /// probe-allreduce --wire bf16`) and CPU per byte sent (`bench-gradient-comm --wire bf16`); nil: the float32 ones.
+    public var bf16InterNodeBandwidth: Double?
+    public var bf16CommunicationCPUPerByte: Double?
+    /// BLAS threads per rank, filling its cores. While a gradient bucket is in flight during backward, the rank's MPI
+    /// thread polls and takes a core share like one more thread: backward and the collective's CPU work run at
+    /// T / (T + 1). 0: communication takes no core beyond its CPU work (`communicationCPUPerByte` of what is hidden).
+    public var computeThreadsPerRank = 0
     /// Logit tile budget of the loss, entries (ContrastiveLoss.defaultTileElements).
     public var lossTileElements = ContrastiveLoss.defaultTileElements
 
@@ -45,8 +54,11 @@ public struct StepEstimate: Sendable, Equatable {
     public var featureGradientReduceScatter: Double
     public var gradientAllReduce: Double
     public var gradientAllReduceHidden: Double
-    /// The CPU work of the hidden part of the all-reduce: it runs on the cores backward uses, so it still costs time.
+    /// What the hidden part of the gradient averaging costs backward: it runs on the cores backward uses (its CPU work,
+    /// or, with `computeThreadsPerRank`, the polling MPI thread's core share for as long as buckets are in flight).
     public var gradientAllReduceHiddenCPU: Double
+    /// Gradient buckets per step, grouped as the trainer groups them (`GradientBucketPlan`).
+    public var gradientBuckets: Int
     // Bytes per rank.
     public var stateBytes: Double
     public var activationBytes: Double
@@ -120,13 +132,31 @@ public struct ScalingModel: Sendable {
         let scatter = CollectiveCost.ringReduceScatter(totalBytes: featureBytes, ranks: ranks, bandwidth: bandwidth,
                                                        latency: latency, cpuPerByte: cpu)
         // Buckets hold bucketBytes of float32 gradients whatever the wire type; bf16 halves what each one sends.
-        let wireShare = a.gradientWireBytes / 4
-        let gradients = CollectiveCost.bucketedAllReduce(bytes: p * 4 * wireShare, bucketBytes: a.bucketBytes * wireShare,
-                                                         ranks: ranks, bandwidth: bandwidth, latency: latency, cpuPerByte: cpu)
+        let isBF16 = a.gradientWireBytes < 4
+        let gradientBandwidth = isBF16 && nodes > 1 ? min(a.bf16InterNodeBandwidth ?? a.interNodeBandwidth, a.intraNodeBandwidth) : bandwidth
+        let gradientCPUPerByte = isBF16 ? a.bf16CommunicationCPUPerByte ?? cpu : cpu
+        let threads = Double(a.computeThreadsPerRank)
+        let computeRate = threads > 0 ? threads / (threads + 1) : 1
+        let sources = ModelSize(config: config).gradientSources
+        guard let plan = try? GradientBucketPlan(layout: GradientBucketPlan.packedLayout(parameterCounts: sources.map(\.elements)).layout,
+                                                 bucketBytes: max(1, Int(a.bucketBytes))) else { return nil }
+        let buckets = plan.buckets.map { bucket -> BucketTimeline.Bucket in
+            let bytes = Double(bucket.elementCount) * a.gradientWireBytes
+            func time(cpuPerByte: Double) -> Double {
+                CollectiveCost.ringAllReduce(bytes: bytes, ranks: ranks, bandwidth: gradientBandwidth, latency: latency, cpuPerByte: cpuPerByte)
+            }
+            return .init(readyAfter: bucket.parameters.map { sources[$0].readyAfter }.max() ?? 1,
+                         alone: time(cpuPerByte: gradientCPUPerByte), beside: time(cpuPerByte: gradientCPUPerByte / computeRate))
+        }
+        let gradients = buckets.reduce(0) { $0 + $1.alone }
         let window = a.backwardShare * towerCompute
-        let hidden = a.overlapsGradientCommunication ? max(0, min(gradients.total - gradients.lastBucket, window)) : 0
-        let gradientCPU = cpu * RingTraffic.allReduceBytesSent(bytes: p * 4 * wireShare, ranks: ranks)
-        let hiddenCPU = gradients.total > 0 ? gradientCPU * hidden / gradients.total : 0
+        var hidden = 0.0, hiddenCPU = 0.0
+        if a.overlapsGradientCommunication {
+            let timeline = BucketTimeline(buckets: buckets, backward: window, computeRate: computeRate)
+            hidden = max(0, gradients - timeline.waitAfterBackward)
+            let gradientCPU = gradientCPUPerByte * RingTraffic.allReduceBytesSent(bytes: p * a.gradientWireBytes, ranks: ranks)
+            hiddenCPU = threads > 0 ? timeline.backwardSeconds - window : (gradients > 0 ? gradientCPU * hidden / gradients : 0)
+        }
 
         let tile = Double(max(1, min(globalBatch, a.lossTileElements / max(b, 1))))
         let lossBytes = 2 * featureBytes                // gathered features and their gradients
@@ -134,8 +164,8 @@ public struct ScalingModel: Sendable {
         return StepEstimate(nodes: nodes, ranks: ranks, localBatch: b,
                             towerCompute: towerCompute, lossCompute: lossCompute,
                             featureAllGather: gather, featureGradientReduceScatter: scatter,
-                            gradientAllReduce: gradients.total, gradientAllReduceHidden: hidden,
-                            gradientAllReduceHiddenCPU: hiddenCPU,
+                            gradientAllReduce: gradients, gradientAllReduceHidden: hidden,
+                            gradientAllReduceHiddenCPU: hiddenCPU, gradientBuckets: buckets.count,
                             stateBytes: 16 * p,  // parameters, gradients, AdamW first and second moments
                             activationBytes: Double((b + accumulationSteps - 1) / accumulationSteps)
                                 * ModelSize(config: config).activationBytesPerSample,
