@@ -1,4 +1,5 @@
 import DataPipeline
+import Dispatch
 import TensorCore
 import Text
 
@@ -43,7 +44,12 @@ public final class HardNegativeDataSource: TrainingDataSource {
     public func next() throws -> TaskBatch {
         var batch = try base.next()  // opens the next epoch first when one ends, so `base.epoch` is this batch's
         if negatives.hasTexts { addTexts(to: &batch) }
-        if negatives.hasImages { try addImages(to: &batch) }
+        if negatives.hasImages {
+            // Read here, not by the loader's prefetching workers: the step waits for it, so it counts as data time.
+            let start = DispatchTime.now().uptimeNanoseconds
+            try addImages(to: &batch)
+            batch.waitSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
         return batch
     }
 
