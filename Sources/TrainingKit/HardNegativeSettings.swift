@@ -31,6 +31,19 @@ extension Settings {
     /// Whether the contrastive loss is anything but CLIP's plain one: HN-NCE weights or mined negatives.
     public var usesHardNegatives: Bool { !hardNegativeWeighting.isPlainInfoNCE || !self.hardNegatives.isEmpty }
 
+    /// A one-line error for a hard-negative setting that would do nothing: any of them without a contrastive loss
+    /// (`hasContrastiveLoss` false), or a choice among the file's entries without `--hard-negatives`.
+    public func checkHardNegativeSettings(hasContrastiveLoss: Bool, lossName: String) throws {
+        if !hasContrastiveLoss && usesHardNegatives {
+            throw TrainingError("--hard-negatives and --hn-* shape the contrastive loss, which \(lossName) turns off")
+        }
+        let declared = HardNegativeSettings.declared
+        if self.hardNegatives.isEmpty,
+           let idle = [declared.hardNegativesPerSample.name, declared.hardNegativesSampling.name].first(where: { recorded[$0] != nil }) {
+            throw TrainingError("--\(idle) chooses among a --hard-negatives file's entries; it does nothing without --hard-negatives FILE")
+        }
+    }
+
     public subscript<V>(dynamicMember path: KeyPath<HardNegativeSettings, Setting<V>>) -> V {
         get { self[HardNegativeSettings.declared[keyPath: path]] }
         set { self[HardNegativeSettings.declared[keyPath: path]] = newValue }

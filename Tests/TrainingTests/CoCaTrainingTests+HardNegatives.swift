@@ -114,7 +114,8 @@ extension CoCaTrainingTests {
         XCTAssertLessThanOrEqual(zip(a, b).map { abs($0 - $1) }.max()!, 1e-4 * scale)
     }
 
-    /// Settings that shape a contrastive loss are errors where there is none, and CLIP-only flags are refused by CoCa.
+    /// Settings that shape a contrastive loss are errors where there is none, as is a choice among a file's entries
+    /// without the file; CLIP-only flags are refused by CoCa.
     func testHardNegativeFlagsWithoutAContrastiveLossAreErrors() throws {
         for flags in [["--hn-beta", "0.5"], ["--hard-negatives", "x.jsonl"]] {
             let settings = try Families.settings(arguments: ["--task", "coca", "--coca-contrastive-loss-weight", "0"] + flags)
@@ -123,5 +124,10 @@ extension CoCaTrainingTests {
             }
         }
         XCTAssertThrowsError(try Families.settings(arguments: ["--task", "coca", "--siglip"]))
+        for flags in [["--hard-negatives-per-sample", "2"], ["--hard-negatives-sampling", "random"]] {
+            XCTAssertThrowsError(try CoCaFamily.makeTask(settings: try Families.settings(arguments: ["--task", "coca"] + flags))) { error in
+                XCTAssertTrue("\(error)".hasSuffix("it does nothing without --hard-negatives FILE"), "\(error)")
+            }
+        }
     }
 }
