@@ -12,6 +12,10 @@ public enum CLIPFamily: ModelFamily {
         if settings.siglip && !settings.hardNegativeWeighting.isPlainInfoNCE {
             throw TrainingError("--hn-alpha, --hn-beta and --hn-debiased-tau-plus weigh a softmax's denominator, which --siglip does not have")
         }
+        if settings.siglip && !settings.hardNegatives.isEmpty {
+            throw TrainingError("--hard-negatives adds softmax columns; it does not apply to --siglip")
+        }
+        try settings.checkHardNegativeSettings(hasContrastiveLoss: true, lossName: "")
         var config = try ModelCatalog.config(settings.model)
         if settings.siglip && config.initLogitBias == nil {
             // OpenCLIP's --siglip initialisation: a learnable bias of -10 and a temperature of 10.

@@ -9,7 +9,8 @@ import TrainingKit
 
 /// How the engine trains a `CLIPModel`: image and text embeddings are the global outputs; the loss is OpenCLIP's
 /// `ClipLoss(local_loss=True, gather_with_grad=True)` (or `SigLipLoss`, or HN-NCE with `--hn-beta`/`--hn-alpha`)
-/// over every rank's gathered embeddings, with `--hard-negatives` captions as extra image→text columns.
+/// over every rank's gathered embeddings, with `--hard-negatives` captions as extra image→text columns and images as
+/// extra text→image columns.
 public final class CLIPTask: TrainingTask {
     public let model: CLIPModel
     let settings: Settings
@@ -23,6 +24,9 @@ public final class CLIPTask: TrainingTask {
     public let teacher: DistillationTeacher?
     /// The unweighted distillation losses of the last step on this rank, for logging.
     private var distillationTerms: [String: Double] = [:]
+    /// Which mined negatives the batches carry (`--hard-negatives` captions, images): forward's outputs hold their
+    /// embeddings and masks, which the global loss of the same step reads.
+    private var negativeKinds = (texts: false, images: false)
 
     public init(model: CLIPModel, settings: Settings, teacher: DistillationTeacher? = nil) {
         self.model = model
@@ -47,10 +51,18 @@ public final class CLIPTask: TrainingTask {
         // Only the engine's training step calls forward; evaluation encodes through the model, with every patch.
         let image = model.encodeImage(batch.tensor("image"), training: true), text = model.encodeText(batch.rows("text"))
         var global = [image, text]
-        if let negativeTokens = batch.integers["hard_negative_text"] {
-            // One row of K embeddings per sample, so that micro-batches slice them with their samples; the mask is a constant.
-            let mask = batch.tensor("hard_negative_mask")
-            global += [model.encodeText(negativeTokens).reshaped([batch.count, -1]), mask]
+        // Mined negatives: one row of K embeddings per sample, so that micro-batches slice them with their samples; the
+        // masks are constants.
+        let mined = !settings.hardNegatives.isEmpty
+        negativeKinds = (mined && batch.integers["hard_negative_text"] != nil, mined && batch.tensors["hard_negative_image"] != nil)
+        if negativeKinds.texts, let negativeTokens = batch.integers["hard_negative_text"] {
+            global += [model.encodeText(negativeTokens).reshaped([batch.count, -1]), batch.tensor("hard_negative_mask")]
+        }
+        if negativeKinds.images, let negativeImages = batch.tensors["hard_negative_image"] {
+            // [B, K, 3, H, W]: the image tower encodes them with gradients, as training images (patch dropout included).
+            let shape = negativeImages.shape
+            let encoded = model.encodeImage(negativeImages.reshaped([shape[0] * shape[1]] + Array(shape[2...])), training: true)
+            global += [encoded.reshaped([batch.count, -1]), batch.tensor("hard_negative_image_mask")]
         }
         guard teacher != nil else { return TaskOutputs(global: global) }
         // The teacher's embeddings are constants: global outputs for the affinity loss (no gradient flows into them),
@@ -73,19 +85,18 @@ public final class CLIPTask: TrainingTask {
     public func globalLoss(_ outputs: [Tensor], communicator: Communicator) throws -> GlobalLoss {
         let image = outputs[0], text = outputs[1]
         guard settings.siglip else {
-            // Outputs: image, text, then the hard negatives and their mask, then the teacher's image and text.
+            // Outputs: image, text, then the negative captions and their mask, the negative images and theirs, then the
+            // teacher's image and text.
             var rest = outputs.dropFirst(2)
-            var negatives: HardNegativeTexts?
-            if !settings.hardNegatives.isEmpty {
-                negatives = HardNegativeTexts(embeddings: rest.removeFirst(), mask: rest.removeFirst())
-            }
+            let negatives = negativeKinds.texts ? HardNegativeEmbeddings(embeddings: rest.removeFirst(), mask: rest.removeFirst()) : nil
+            let negativeImages = negativeKinds.images ? HardNegativeEmbeddings(embeddings: rest.removeFirst(), mask: rest.removeFirst()) : nil
             var affinity: AffinityTeacher?
             if rest.count == 2, let teacher {
                 affinity = AffinityTeacher(image: rest.removeFirst(), text: rest.removeFirst(), scale: teacher.scale!, weight: Float(settings.distillWeight))
             }
             let loss = try GlobalLoss.clip(image: image, text: text, logitScale: model.logitScale, communicator: communicator,
                                            tileElements: tileElements, hardNegatives: settings.hardNegativeWeighting,
-                                           negativeTexts: negatives, teacher: affinity)
+                                           negativeTexts: negatives, negativeImages: negativeImages, teacher: affinity)
             for (name, value) in loss.terms { distillationTerms[name] = Double(value) }
             return loss
         }
@@ -120,18 +131,9 @@ public final class CLIPTask: TrainingTask {
     }
 
     public func trainingData(_ context: RunContext) throws -> TrainingDataSource {
-        let data = try dataSetup(context).imageTextTrainingData(context)
+        let setup = dataSetup(context), data = try setup.imageTextTrainingData(context)
         if let json = data.trainedTokenizerJSON { checkpointAttachment = json }
-        var source = data.source
-        if !settings.hardNegatives.isEmpty {
-            guard !settings.siglip else { throw TrainingError("--hard-negatives adds softmax columns; it does not apply to --siglip") }
-            guard let loader = source as? LoaderDataSource else {
-                throw TrainingError("--hard-negatives needs training data with sample keys (--train-data), not --dataset-type \(settings.datasetType.rawValue)")
-            }
-            source = try HardNegativeDataSource(base: loader, captions: try HardNegativeCaptions(contentsOf: settings.hardNegatives),
-                                                contextLength: model.config.text.contextLength, slots: settings.hardNegativesPerSample,
-                                                sampling: settings.hardNegativesSampling, seed: settings.seed)
-        }
+        let source = try setup.addingHardNegatives(to: data.source)
         return teacher.map { TeacherEmbeddingDataSource(base: source, teacher: $0) } ?? source
     }
 

@@ -10,6 +10,8 @@ public enum CoCaFamily: ModelFamily {
     public static var settings: any SettingCatalog { CoCaSettings.declared }
 
     public static func makeTask(settings: Settings) throws -> TrainingTask {
+        try settings.checkHardNegativeSettings(hasContrastiveLoss: settings.cocaContrastiveLossWeight > 0,
+                                               lossName: "--coca-contrastive-loss-weight 0")
         let path = try ModelConfigFiles.path(settings.model)
         guard CoCaConfig.isCoCa(path) else { throw TrainingError("--model \(settings.model): \(path) is not a CoCa config (it has no multimodal_cfg)") }
         do {

@@ -60,6 +60,12 @@ public final class CoCaModel {
                                                          prefixLengths: forCaptionLoss ? captionPrefixLengths(tokens) : nil))
     }
 
+    /// The text tower's latents [B, embed_dim] of token rows alone (not normalised): what `forward` gives as
+    /// `textLatent`, without the decoder (mined hard-negative captions are contrasted, never captioned).
+    public func textLatents(_ tokens: [Int32]) -> Tensor {
+        textEncoder.clsPooledAndTokenFeatures(tokens, length: config.text.contextLength, attendedTokensOnly: true).pooled
+    }
+
     /// Per row, how many decoder positions lead up to its last caption target that is not padding (0 when all are).
     public func captionPrefixLengths(_ tokens: [Int32]) -> [Int] {
         let targets = config.text.contextLength - 1, pad = Int32(config.text.padId), labels = captionLabels(tokens)

@@ -7,7 +7,9 @@ import Text
 import TrainingKit
 
 /// How the engine trains a `CoCaModel`: OpenCLIP's `CoCaLoss` = contrastive weight · ClipLoss over every rank's gathered
-/// latents (the global outputs) + caption weight · the captioning cross-entropy (the local loss).
+/// latents (the global outputs) + caption weight · the captioning cross-entropy (the local loss). The contrastive term
+/// takes the hard negatives CLIP's does (`HardNegativeSettings`): HN-NCE's weights, and `--hard-negatives` captions
+/// encoded by the text tower as extra image→text columns; they never enter the decoder or the caption loss.
 ///
 /// Token weighting of the caption loss: each micro-batch's loss is the mean over its own non-pad targets; the engine
 /// scales a micro-batch's loss by 1/k (k micro-batches) and averages the gradients over ranks. With k = 1 that is
@@ -50,13 +52,22 @@ public final class CoCaTask: TrainingTask {
         let caption = model.captionLoss(outputs, tokens: tokens, chunkElements: captionChunkElements)
         let local = caption.map { $0.loss.scaled(by: Float(settings.cocaCaptionLossWeight)) }
         guard settings.cocaContrastiveLossWeight > 0 else { return TaskOutputs(local: local) }
-        return TaskOutputs(global: [outputs.imageLatent.l2Normalized(), outputs.textLatent.l2Normalized()], local: local)
+        var global = [outputs.imageLatent.l2Normalized(), outputs.textLatent.l2Normalized()]
+        if !settings.hardNegatives.isEmpty, let negativeTokens = batch.integers["hard_negative_text"] {
+            // Mined negative captions through the unimodal text tower only, normalised like the positives; one row of K
+            // latents per sample, so that micro-batches slice them with their samples. The mask is a constant.
+            global += [model.textLatents(negativeTokens).l2Normalized().reshaped([batch.count, -1]), batch.tensor("hard_negative_mask")]
+        }
+        return TaskOutputs(global: global, local: local)
     }
 
-    /// The weighted contrastive loss of this rank's latents against every rank's, with the temperature's gradient.
+    /// The weighted contrastive loss (HN-NCE with `--hn-beta`/`--hn-alpha`, mined captions as extra image→text columns)
+    /// of this rank's latents against every rank's, with the temperature's gradient.
     public func globalLoss(_ outputs: [Tensor], communicator: Communicator) throws -> GlobalLoss {
-        try .clip(image: outputs[0], text: outputs[1], logitScale: model.logitScale, weight: Float(settings.cocaContrastiveLossWeight),
-                  communicator: communicator, tileElements: tileElements)
+        let negatives = outputs.count == 4 ? HardNegativeEmbeddings(embeddings: outputs[2], mask: outputs[3]) : nil
+        return try .clip(image: outputs[0], text: outputs[1], logitScale: model.logitScale, weight: Float(settings.cocaContrastiveLossWeight),
+                         communicator: communicator, tileElements: tileElements, hardNegatives: settings.hardNegativeWeighting,
+                         negativeTexts: negatives)
     }
 
     /// `--lock-image` freezes the image tower and its pooler (`visual.`).
@@ -72,7 +83,7 @@ public final class CoCaTask: TrainingTask {
         let setup = dataSetup(context)
         let data = try setup.imageTextTrainingData(context)
         if let json = data.trainedTokenizerJSON { checkpointAttachment = json }
-        return data.source
+        return try setup.addingHardNegatives(to: data.source, images: false)
     }
 
     func dataSetup(_ context: RunContext) -> DataSetup {

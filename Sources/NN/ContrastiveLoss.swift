@@ -79,53 +79,63 @@ public struct SigLIPLossEvaluation {
 /// With a `HardNegativeWeighting` other than plain InfoNCE, both directions are HN-NCE's instead; without one, or
 /// with α = 1, β = 0 and no debiasing, the cross-entropy code runs untouched. Mined hard-negative captions
 /// (`extraTextColumns`, NegCLIP) are extra columns of the image→text direction only: negatives of every image, never
-/// anyone's label, and never rows of the text→image direction.
+/// anyone's label, and never rows of the text→image direction; mined hard-negative images (`extraImageColumns`) are
+/// the symmetric counterpart, extra columns of the text→image direction only.
 public struct ClipLossEvaluation {
     let imageRows: TiledLogits, textRows: TiledLogits
     /// Both directions' HN-NCE rows; nil for CLIP's own cross-entropy.
     let hardNegatives: (image: HardNegativeRows, text: HardNegativeRows)?
     /// The loss value of this rank's rows.
     public let loss: Float
+    /// Rows of the gathered features (the columns before any extra ones).
+    let gatheredRows: Int
 
     /// Gradients of `scale` × loss.
     public struct Gradients {
         public let localImage: Tensor, localText: Tensor, gatheredImage: Tensor, gatheredText: Tensor
         /// With respect to the log-space `logit_scale` parameter.
         public let logitScale: Float
-        /// Of the extra text columns, when there are any.
-        public var extraText: Tensor? = nil
+        /// Of the extra text and image columns, when there are any.
+        public var extraText: Tensor? = nil, extraImage: Tensor? = nil
 
         /// The gradients of the sum of two losses of the same features.
         public static func + (a: Gradients, b: Gradients) -> Gradients {
-            let extra: Tensor? = switch (a.extraText, b.extraText) {
-            case let (x?, y?): x + y
-            case let (x, y): x ?? y
+            func sum(_ x: Tensor?, _ y: Tensor?) -> Tensor? {
+                switch (x, y) {
+                case let (x?, y?): x + y
+                case let (x, y): x ?? y
+                }
             }
             return Gradients(localImage: a.localImage + b.localImage, localText: a.localText + b.localText, gatheredImage: a.gatheredImage + b.gatheredImage,
-                             gatheredText: a.gatheredText + b.gatheredText, logitScale: a.logitScale + b.logitScale, extraText: extra)
+                             gatheredText: a.gatheredText + b.gatheredText, logitScale: a.logitScale + b.logitScale,
+                             extraText: sum(a.extraText, b.extraText), extraImage: sum(a.extraImage, b.extraImage))
         }
     }
 
     /// Evaluates the loss (see `ContrastiveLoss.clip`); `logitScale` is the log-space value. Every rank has every
     /// column, so each row's hard-negative weights are normalised over the whole global batch. `extraTextColumns` [M, D]:
-    /// mined negative captions every local image is contrasted with, after the gathered texts (nil or M = 0: none).
+    /// mined negative captions every local image is contrasted with, after the gathered texts (nil or M = 0: none);
+    /// `extraImageColumns` [M', D]: mined negative images every local caption is contrasted with, after the gathered images.
     public init(localImage: Tensor, localText: Tensor, gatheredImage: Tensor, gatheredText: Tensor,
                 logitScale: Float, rank: Int, tileElements: Int = ContrastiveLoss.defaultTileElements,
-                hardNegatives weighting: HardNegativeWeighting? = nil, extraTextColumns: Tensor? = nil) {
+                hardNegatives weighting: HardNegativeWeighting? = nil, extraTextColumns: Tensor? = nil, extraImageColumns: Tensor? = nil) {
         let b = localImage.shape[0], d = localImage.shape[1], n = gatheredImage.shape[0]
+        gatheredRows = n
         precondition(localImage.shape == localText.shape && gatheredImage.shape == gatheredText.shape && gatheredImage.shape[1] == d,
                      "clip loss: local features \(localImage.shape)/\(localText.shape) and gathered \(gatheredImage.shape)/\(gatheredText.shape) do not fit")
         precondition((rank + 1) * b <= n, "clip loss: rank \(rank) with local batch \(b) exceeds \(n) gathered rows")
         let scale = Foundation.exp(logitScale)
-        let tile = max(1, min(n, tileElements / max(b, 1)))
-        var textColumns = gatheredText
-        if let extra = extraTextColumns, extra.shape[0] > 0 {
-            precondition(extra.rank == 2 && extra.shape[1] == d, "clip loss: extra text columns \(extra.shape) do not fit features of width \(d)")
-            textColumns = Tensor(shape: [n + extra.shape[0], d], values: gatheredText.values + extra.values)
+        /// The gathered columns followed by the extra ones.
+        func columns(_ gathered: Tensor, _ extra: Tensor?, _ kind: String) -> Tensor {
+            guard let extra, extra.shape[0] > 0 else { return gathered }
+            precondition(extra.rank == 2 && extra.shape[1] == d, "clip loss: extra \(kind) columns \(extra.shape) do not fit features of width \(d)")
+            return Tensor(shape: [n + extra.shape[0], d], values: gathered.values + extra.values)
         }
+        let textColumns = columns(gatheredText, extraTextColumns, "text"), imageColumns = columns(gatheredImage, extraImageColumns, "image")
         imageRows = TiledLogits(rows: localImage, columns: textColumns, scale: scale, labelOffset: rank * b,
                                 tile: max(1, min(textColumns.shape[0], tileElements / max(b, 1))))
-        textRows = TiledLogits(rows: localText, columns: gatheredImage, scale: scale, labelOffset: rank * b, tile: tile)
+        textRows = TiledLogits(rows: localText, columns: imageColumns, scale: scale, labelOffset: rank * b,
+                               tile: max(1, min(imageColumns.shape[0], tileElements / max(b, 1))))
         if let weighting, !weighting.isPlainInfoNCE {
             let hard = (image: HardNegativeRows(logits: imageRows, weighting: weighting), text: HardNegativeRows(logits: textRows, weighting: weighting))
             hardNegatives = hard
@@ -149,15 +159,17 @@ public struct ClipLossEvaluation {
             dLogScale += imageRows.crossEntropyBackward(weight: weight, dRows: dLocalImage, dColumns: dGatheredText)
             dLogScale += textRows.crossEntropyBackward(weight: weight, dRows: dLocalText, dColumns: dGatheredImage)
         }
-        let n = textRows.columns.shape[0], d = textRows.d
-        guard imageRows.n > n else {
-            return Gradients(localImage: dLocalImage, localText: dLocalText, gatheredImage: dGatheredImage,
-                             gatheredText: dGatheredText, logitScale: Float(dLogScale))
+        // The gathered part of each column gradient, and the extra columns' after it.
+        let n = gatheredRows, d = textRows.d
+        func split(_ gradient: Tensor) -> (gathered: Tensor, extra: Tensor?) {
+            guard gradient.shape[0] > n else { return (gradient, nil) }
+            let values = gradient.values
+            return (Tensor(shape: [n, d], values: Array(values[..<(n * d)])),
+                    Tensor(shape: [gradient.shape[0] - n, d], values: Array(values[(n * d)...])))
         }
-        let split = n * d, values = dGatheredText.values
-        return Gradients(localImage: dLocalImage, localText: dLocalText, gatheredImage: dGatheredImage,
-                         gatheredText: Tensor(shape: [n, d], values: Array(values[..<split])), logitScale: Float(dLogScale),
-                         extraText: Tensor(shape: [imageRows.n - n, d], values: Array(values[split...])))
+        let text = split(dGatheredText), image = split(dGatheredImage)
+        return Gradients(localImage: dLocalImage, localText: dLocalText, gatheredImage: image.gathered, gatheredText: text.gathered,
+                         logitScale: Float(dLogScale), extraText: text.extra, extraImage: image.extra)
     }
 }
 

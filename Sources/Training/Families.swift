@@ -14,7 +14,7 @@ public enum Families {
     ]
 
     /// Every setting: the engine's, those several families share, then each family's.
-    public static let registry = SettingRegistry(catalogs: [EngineSettings.declared, ImageTowerSettings.declared, PretrainedTowerSettings.declared, AudioTowerSettings.declared] + all.map { $0.settings },
+    public static let registry = SettingRegistry(catalogs: [EngineSettings.declared, ImageTowerSettings.declared, HardNegativeSettings.declared, PretrainedTowerSettings.declared, AudioTowerSettings.declared] + all.map { $0.settings },
                                                  families: all.map { $0.name })
 
     /// The family called `name` (`--task`, or a checkpoint's record).

@@ -51,18 +51,21 @@ extension GlobalLoss {
     /// gathered features (the teacher's gathered alongside), whose gradients join the contrastive loss's before they are
     /// sent back to their owners; `terms["distill_affinity"]` is then the unweighted distillation loss. With
     /// `negativeTexts`, every rank's mined negative captions are extra image→text columns of every image (NegCLIP over
-    /// the global batch), and the third output gradient is theirs.
+    /// the global batch); with `negativeImages`, every rank's mined negative images are extra text→image columns of
+    /// every caption. Output gradients: image, text, then for each of `negativeTexts` and `negativeImages` given, its
+    /// embeddings' and its mask's (zeros: a constant), in the order the outputs of a task that returns them so are.
     public static func clip(image: Tensor, text: Tensor, logitScale: Parameter, weight: Float = 1, communicator: Communicator,
                             tileElements: Int = ContrastiveLoss.defaultTileElements,
-                            hardNegatives: HardNegativeWeighting? = nil, negativeTexts: HardNegativeTexts? = nil,
-                            teacher: AffinityTeacher? = nil) throws -> GlobalLoss {
+                            hardNegatives: HardNegativeWeighting? = nil, negativeTexts: HardNegativeEmbeddings? = nil,
+                            negativeImages: HardNegativeEmbeddings? = nil, teacher: AffinityTeacher? = nil) throws -> GlobalLoss {
         let exchange = FeatureExchange(localRows: image.shape[0], featureDimension: image.shape[1], communicator: communicator)
         let gatheredImage = try exchange.gathered(image), gatheredText = try exchange.gathered(text)
-        let gatheredNegatives = try negativeTexts.map { try GatheredNegativeTexts($0, communicator: communicator) }
+        let gatheredTexts = try negativeTexts.map { try GatheredNegatives($0, communicator: communicator) }
+        let gatheredImages = try negativeImages.map { try GatheredNegatives($0, communicator: communicator) }
         let evaluation = ClipLossEvaluation(localImage: image, localText: text, gatheredImage: gatheredImage,
                                             gatheredText: gatheredText, logitScale: logitScale.value.scalar,
                                             rank: communicator.rank, tileElements: tileElements, hardNegatives: hardNegatives,
-                                            extraTextColumns: gatheredNegatives?.columns)
+                                            extraTextColumns: gatheredTexts?.columns, extraImageColumns: gatheredImages?.columns)
         var g = evaluation.gradients(scaledBy: weight)
         var loss = weight * evaluation.loss, terms: [String: Float] = [:]
         if let teacher {
@@ -77,7 +80,8 @@ extension GlobalLoss {
             terms["distill_affinity"] = affinity.loss
         }
         var outputGradients = [g.localImage + (try exchange.ownRows(g.gatheredImage)), g.localText + (try exchange.ownRows(g.gatheredText))]
-        if let gatheredNegatives { outputGradients.append(try gatheredNegatives.ownGradient(g.extraText)) }
+        if let gatheredTexts { outputGradients += try gatheredTexts.ownGradients(g.extraText) }
+        if let gatheredImages { outputGradients += try gatheredImages.ownGradients(g.extraImage) }
         var result = GlobalLoss(loss: loss, outputGradients: outputGradients, parameterGradients: [(logitScale, [g.logitScale])])
         result.terms = terms
         return result

@@ -4,7 +4,7 @@ import DataPipeline
 public enum HardNegativeMining {
     /// What one file holds.
     public struct Summary: Sendable {
-        public var samples = 0, samplesWithNegatives = 0, texts = 0
+        public var samples = 0, samplesWithNegatives = 0, negatives = 0
 
         public init() {}
 
@@ -12,7 +12,7 @@ public enum HardNegativeMining {
         public mutating func add(negatives: Int) {
             samples += 1
             samplesWithNegatives += negatives == 0 ? 0 : 1
-            texts += negatives
+            self.negatives += negatives
         }
     }
 
@@ -31,7 +31,7 @@ public enum HardNegativeMining {
             summary.add(negatives: negatives.count)
             entries.append((sample.key, negatives))
         }
-        try HardNegativeCaptions.write(entries, to: path)
+        try HardNegativeFile.write(entries, to: path)
         return summary
     }
 }

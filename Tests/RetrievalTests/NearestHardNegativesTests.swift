@@ -64,10 +64,39 @@ final class NearestHardNegativesTests: XCTestCase {
         }
         let output = scratch + "/negatives.jsonl"
         let summary = try HardNegativeMining.nearest(embeddings: directory, count: 1, output: output)
-        XCTAssertEqual([summary.samples, summary.samplesWithNegatives, summary.texts], [5, 5, 5])
-        let file = try HardNegativeCaptions(contentsOf: output)
+        XCTAssertEqual([summary.samples, summary.samplesWithNegatives, summary.negatives], [5, 5, 5])
+        let file = try HardNegativeFile(contentsOf: output)
         XCTAssertEqual(file.texts, ["s0.tar:a": ["red square"], "s0.tar:b": ["red circle"], "s0.tar:c": ["red square"],
                                     "s1.tar:d": ["red square"], "s1.tar:e": ["blue circle"]])
+    }
+
+    /// `--kind images`: each sample's negatives are the other samples whose images are nearest its caption, nearest first,
+    /// never itself nor a sample with the same caption (`s0.tar:a` and `s1.tar:d` share "red circle").
+    func testNearestImagesFirstWithoutTheSampleOrItsCaptionsOtherImages() throws {
+        let directory = try writeFolder("embeddings")
+        let negatives = try HardNegativeMining.nearestImages(embeddings: directory, count: 2)
+        XCTAssertEqual(negatives.map(\.key), ["s0.tar:a", "s0.tar:b", "s0.tar:c", "s1.tar:d", "s1.tar:e"])
+        XCTAssertEqual(negatives.map(\.images), [
+            ["s0.tar:b", "s0.tar:c"],  // its own image (1) and d's (0.9, same caption) are left out
+            ["s0.tar:a", "s1.tar:d"],
+            ["s0.tar:b", "s1.tar:d"],
+            ["s0.tar:b", "s0.tar:c"],
+            ["s0.tar:c", "s0.tar:b"],
+        ])
+        let all = try HardNegativeMining.nearestImages(embeddings: directory, count: 10)
+        XCTAssertEqual(all.map(\.images.count), [3, 4, 4, 3, 4])
+        let output = scratch + "/image-negatives.jsonl"
+        let summary = try HardNegativeMining.nearest(embeddings: directory, count: 1, kind: .images, output: output)
+        XCTAssertEqual([summary.samples, summary.samplesWithNegatives, summary.negatives], [5, 5, 5])
+        let file = try HardNegativeFile(contentsOf: output)
+        XCTAssertEqual(file.images, ["s0.tar:a": ["s0.tar:b"], "s0.tar:b": ["s0.tar:a"], "s0.tar:c": ["s0.tar:b"],
+                                     "s1.tar:d": ["s0.tar:b"], "s1.tar:e": ["s0.tar:c"]])
+        XCTAssertTrue(file.texts.isEmpty)
+        let both = try HardNegativeMining.nearest(embeddings: directory, count: 1, kind: .both, output: output)
+        XCTAssertEqual([both.samples, both.samplesWithNegatives, both.negatives], [5, 5, 10])
+        let bothFile = try HardNegativeFile(contentsOf: output)
+        XCTAssertEqual(bothFile.images, file.images)
+        XCTAssertEqual(bothFile.texts["s0.tar:a"], ["red square"])
     }
 
     func testBadFoldersAreErrorsNamingTheFile() throws {

@@ -49,14 +49,14 @@ final class HardNegativeSamplingTests: XCTestCase {
         let negatives = keys.map { key in (key: key, texts: (0..<4).map { "\(key) negative \($0)" }) }
         let path = NSTemporaryDirectory() + "sampled-negatives-\(UUID().uuidString).jsonl"
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try HardNegativeCaptions.write(negatives, to: path)
+        try HardNegativeFile.write(negatives, to: path)
         let tokenizer = ListTokenizer(texts: negatives.flatMap(\.texts))
         func makeSource() throws -> HardNegativeDataSource {
             let loader = try LoaderDataSource(source: SyntheticShapes(seed: 0, imageSize: 16, trainCount: samples).source(.train), tokenizer: tokenizer,
                                               options: LoaderOptions(batchSize: batch, seed: 3, transform: ImageTransform(mode: .eval, size: 16),
                                                                      contextLength: 3, workers: 0),
                                               imageSize: 16)
-            return try HardNegativeDataSource(base: loader, captions: try HardNegativeCaptions(contentsOf: path), contextLength: 3, slots: 1,
+            return try HardNegativeDataSource(base: loader, captions: try HardNegativeFile(contentsOf: path), contextLength: 3, slots: 1,
                                               sampling: .random, seed: 5)
         }
         let source = try makeSource()
