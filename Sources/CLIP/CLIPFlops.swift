@@ -24,8 +24,11 @@ extension CLIPConfig {
                            captionLengths: captionLengths)
     }
 
-    /// `forwardMACsPerSample` split by tower (each with its projection): the share of backward each takes.
-    public var forwardMACsPerTower: (image: Double, text: Double) { towerMACs(lastBlockRowsPerSample: 1) }
+    /// `forwardMACsPerSample` split by tower (each with its projection): the share of backward each takes. With
+    /// `captionLengths`, the text tower's as it runs on a batch of captions of those lengths (see above).
+    public func forwardMACsPerTower(captionLengths: [Int]? = nil) -> (image: Double, text: Double) {
+        towerMACs(lastBlockRowsPerSample: 1, captionLengths: captionLengths)
+    }
 
     private func forwardMACs(lastBlockRowsPerSample: Double?, visionTokens: Int? = nil, captionLengths: [Int]? = nil) -> Double {
         let towers = towerMACs(lastBlockRowsPerSample: lastBlockRowsPerSample, visionTokens: visionTokens, captionLengths: captionLengths)

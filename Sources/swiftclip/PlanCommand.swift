@@ -55,6 +55,8 @@ struct PlanCommand: ParsableCommand {
     var json = false
     @Option(name: .long, help: "Micro-batches per step with gradient caching (activations of one micro-batch at a time).")
     var accumFreq = 1
+    @Option(name: .long, help: "Positions a caption fills on average, end-of-text token included (default: the context length); the text tower stops at each caption's end, so its gradients are final sooner.")
+    var captionTokens: Int?
 
     func validate() throws {
         guard globalBatch > 0 else { throw ValidationError("--global-batch must be positive") }
@@ -65,10 +67,14 @@ struct PlanCommand: ParsableCommand {
             throw ValidationError("bandwidths, GFLOP/s and bucket size must be positive; latency, CPU per byte and --compute-threads-per-rank not negative")
         }
         if let s = samplesPerSecondPerRank, s <= 0 { throw ValidationError("--samples-per-second-per-rank must be positive") }
+        if let c = captionTokens, c < 1 { throw ValidationError("--caption-tokens must be positive") }
     }
 
     func run() throws {
         let config = try ModelCatalog.config(model)
+        if let c = captionTokens, c > config.text.contextLength {
+            throw ValidationError("--caption-tokens \(c) exceeds \(model)'s context length \(config.text.contextLength)")
+        }
         var assumptions = ClusterAssumptions()
         assumptions.ranksPerNode = ranksPerNode
         assumptions.interNodeBandwidth = bandwidth * 1e9
@@ -82,10 +88,12 @@ struct PlanCommand: ParsableCommand {
         assumptions.bf16InterNodeBandwidth = bf16Bandwidth.map { $0 * 1e9 }
         assumptions.bf16CommunicationCPUPerByte = bf16CommCpuNsPerByte.map { $0 * 1e-9 }
         assumptions.computeThreadsPerRank = computeThreadsPerRank
-        var scaling = ScalingModel(config: config, globalBatch: globalBatch, assumptions: assumptions, accumulationSteps: accumFreq)
+        var scaling = ScalingModel(config: config, globalBatch: globalBatch, assumptions: assumptions, accumulationSteps: accumFreq,
+                                   captionTokens: captionTokens)
         if let measured = samplesPerSecondPerRank {
             assumptions.flopsPerRank = scaling.flopsPerRank(measuredSamplesPerSecond: measured)
-            scaling = ScalingModel(config: config, globalBatch: globalBatch, assumptions: assumptions, accumulationSteps: accumFreq)
+            scaling = ScalingModel(config: config, globalBatch: globalBatch, assumptions: assumptions, accumulationSteps: accumFreq,
+                                   captionTokens: captionTokens)
         }
         let counts = nodes.map { [$0] } ?? ScalingModel.powersOfTwo(upTo: maxNodes)
         print(PlanReport.render(scaling, modelName: model, nodeCounts: counts))

@@ -127,7 +127,7 @@ final class PlanTests: XCTestCase {
         a.flopsPerRank = model.flopsPerRank(measuredSamplesPerSecond: 16 / 0.45)  // 0.45 s per step of 16 samples
         let e = try XCTUnwrap(ScalingModel(config: bench, globalBatch: 32, assumptions: a).estimate(nodes: 2))
         let backward = 2.0 / 3 * e.towerCompute
-        let macs = bench.forwardMACsPerTower, s = macs.text / (macs.text + macs.image)
+        let macs = bench.forwardMACsPerTower(), s = macs.text / (macs.text + macs.image)
         XCTAssertGreaterThan(e.gradientAllReduce, 0.7)  // on the wire for all of backward after s
         // (The bucket holding the text tower's first blocks can leave up to one text block's share s B / 6 earlier.)
         let earlier = s * backward / 6
@@ -139,6 +139,36 @@ final class PlanTests: XCTestCase {
         a.computeThreadsPerRank = 0
         let unpolled = try XCTUnwrap(ScalingModel(config: bench, globalBatch: 32, assumptions: a).estimate(nodes: 2))
         XCTAssertLessThan(unpolled.gradientAllReduceHiddenCPU, 0.5 * e.gradientAllReduceHiddenCPU)
+    }
+
+    func testShortCaptionsFinishTheTextTowersGradientsSooner() throws {
+        // The text tower runs only as far as its captions reach, so its backward is a smaller share of the whole: the
+        // token embedding's gradient (its own bucket) is final sooner and can go on the wire while the image tower's
+        // backward still runs.
+        let bench = try config("clip-bench")
+        let captions = [Int](repeating: 17, count: 16)
+        func tokenEmbeddingReady(_ size: ModelSize) throws -> Double {
+            try XCTUnwrap(size.gradientSources.first { $0.elements == bench.text.vocabSize * bench.text.width }).readyAfter
+        }
+        let short = bench.forwardMACsPerTower(captionLengths: captions), full = bench.forwardMACsPerTower()
+        XCTAssertEqual(short.image, full.image)
+        XCTAssertLessThan(short.text, 0.7 * full.text)
+        XCTAssertEqual(try tokenEmbeddingReady(ModelSize(config: bench, captionLengths: captions)), short.text / (short.text + short.image),
+                       accuracy: 1e-12)
+        XCTAssertEqual(try tokenEmbeddingReady(ModelSize(config: bench)), full.text / (full.text + full.image), accuracy: 1e-12)
+        XCTAssertEqual(ModelSize(config: bench, captionLengths: captions).gradientSources.map(\.elements),
+                       ModelSize(config: bench).gradientSources.map(\.elements))
+
+        // bf16 at 1 Gbit/s, overlapped, 2 ranks of a 0.45 s step: more of the averaging hides behind the longer image backward.
+        var a = latencyFree(bandwidth: 0.065e9)
+        a.gradientWireBytes = 2
+        a.computeThreadsPerRank = 1
+        a.flopsPerRank = ScalingModel(config: bench, globalBatch: 32, assumptions: a).flopsPerRank(measuredSamplesPerSecond: 16 / 0.45)
+        let fullContext = try XCTUnwrap(ScalingModel(config: bench, globalBatch: 32, assumptions: a).estimate(nodes: 2))
+        let shortCaptions = try XCTUnwrap(ScalingModel(config: bench, globalBatch: 32, assumptions: a, captionTokens: 17).estimate(nodes: 2))
+        XCTAssertEqual(shortCaptions.towerCompute, fullContext.towerCompute)
+        XCTAssertEqual(shortCaptions.gradientAllReduce, fullContext.gradientAllReduce)
+        XCTAssertLessThan(shortCaptions.gradientAllReduceExposed, fullContext.gradientAllReduceExposed - 0.02)
     }
 
     func testBF16AveragingHasItsOwnBandwidthAndCPUCost() throws {

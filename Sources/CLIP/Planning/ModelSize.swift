@@ -2,8 +2,14 @@
 /// Sizes of a CLIP architecture that planning needs, derived from its config without building the model.
 public struct ModelSize: Sendable {
     public let config: CLIPConfig
+    /// The positions each caption of a batch fills, end-of-text token included (the text tower stops at each caption's
+    /// end); nil: every caption fills the context.
+    public let captionLengths: [Int]?
 
-    public init(config: CLIPConfig) { self.config = config }
+    public init(config: CLIPConfig, captionLengths: [Int]? = nil) {
+        self.config = config
+        self.captionLengths = captionLengths
+    }
 
     /// Exact parameter count, as `CLIPModel(config:).parameters.count`.
     public var parameterCount: Int { gradientSources.reduce(0) { $0 + $1.elements } }
@@ -36,10 +42,11 @@ public struct ModelSize: Sendable {
     /// `GradientBucketPlan` groups into buckets), each with when backward finishes its gradient. Backward runs in
     /// reverse of forward: the text tower (encoded second) first, then the image tower, each from its projection down
     /// to its embeddings; a tower's share of backward is its share of the forward multiply-adds, spread evenly over its
-    /// blocks, and within a block its layers' multiply-adds (`blockParameterReadiness`).
+    /// blocks, and within a block its layers' multiply-adds (`blockParameterReadiness`); the text tower's as far as the
+    /// batch's captions reach (`captionLengths`).
     public var gradientSources: [GradientSource] {
         let v = config.vision, t = config.text, e = config.embedDim
-        let macs = config.forwardMACsPerTower
+        let macs = config.forwardMACsPerTower(captionLengths: captionLengths)
         let textShare = macs.text / max(macs.image + macs.text, 1)
         func tower(start: Double, share: Double, layers: Int, width: Int, mlp: Int, tokens: Int, embeddings: [Int],
                    head: [Int]) -> [GradientSource] {

@@ -82,12 +82,17 @@ public struct ScalingModel: Sendable {
     /// Micro-batches per step with gradient caching (`--accum-freq`): activations are held for one micro-batch
     /// at a time, at the price of a second, no-grad forward pass.
     public let accumulationSteps: Int
+    /// Positions a caption fills on average, end-of-text token included; nil: the context length. The text tower stops at
+    /// each caption's end, so short captions shrink its share of backward and its gradients become final sooner.
+    public let captionTokens: Int?
 
-    public init(config: CLIPConfig, globalBatch: Int, assumptions: ClusterAssumptions, accumulationSteps: Int = 1) {
+    public init(config: CLIPConfig, globalBatch: Int, assumptions: ClusterAssumptions, accumulationSteps: Int = 1,
+                captionTokens: Int? = nil) {
         self.config = config
         self.globalBatch = globalBatch
         self.assumptions = assumptions
         self.accumulationSteps = max(1, accumulationSteps)
+        self.captionTokens = captionTokens
     }
 
     /// Training FLOPs per sample in the towers: forward MACs × 2 FLOPs × 3 (forward + backward ≈ 2 × forward),
@@ -137,7 +142,7 @@ public struct ScalingModel: Sendable {
         let gradientCPUPerByte = isBF16 ? a.bf16CommunicationCPUPerByte ?? cpu : cpu
         let threads = Double(a.computeThreadsPerRank)
         let computeRate = threads > 0 ? threads / (threads + 1) : 1
-        let sources = ModelSize(config: config).gradientSources
+        let sources = ModelSize(config: config, captionLengths: captionTokens.map { [Int](repeating: $0, count: b) }).gradientSources
         guard let plan = try? GradientBucketPlan(layout: GradientBucketPlan.packedLayout(parameterCounts: sources.map(\.elements)).layout,
                                                  bucketBytes: max(1, Int(a.bucketBytes))) else { return nil }
         let buckets = plan.buckets.map { bucket -> BucketTimeline.Bucket in
