@@ -105,9 +105,12 @@ netns_create() {
   : > "$NETNS_HOSTFILE"
 }
 
-# mpirun flags that reach the hosts through the agent and keep MPI on TCP over their links, one per line.
+# mpirun flags that reach the hosts through the agent and keep MPI on TCP over their links, one per line. The eager
+# limits are what docs/launching.md recommends for TCP networks ("TCP networks"): Open MPI's rendezvous handshake for a
+# message above the eager limit queues behind the other direction's data, and collectives reach about half the link.
 netns_mpirun_flags() {
-  printf '%s\n' "--mca plm_rsh_agent $NETNS_AGENT" "--mca plm_rsh_no_tree_spawn 1" "--mca btl tcp,self"
+  printf '%s\n' "--mca plm_rsh_agent $NETNS_AGENT" "--mca plm_rsh_no_tree_spawn 1" "--mca btl tcp,self" \
+    "--mca btl_tcp_eager_limit 67108864" "--mca btl_tcp_rndv_eager_limit 67108864"
 }
 
 netns_hostfile() {  # netns_hostfile RANKS_PER_NODE
