@@ -17,7 +17,7 @@ expect_command cluster-configs/local.yaml \
   "mpirun -np 2 --bind-to core -x OPENBLAS_NUM_THREADS=1 -x SWIFTCLIP_COLLECTIVE_TIMEOUT=300 $repo/.build/release/swiftclip train --config $recipe --name 'a b'" \
   --name "a b"
 expect_command cluster-configs/two-node-example.yaml \
-  "mpirun --hostfile $repo/cluster-configs/two-node-example.hosts -np 4 --map-by ppr:2:node:PE=4 --bind-to core --mca btl_tcp_if_include eth0 --mca oob_tcp_if_include eth0 -x OPENBLAS_NUM_THREADS=4 -x SWIFTCLIP_COLLECTIVE_TIMEOUT=600 -x SWIFTCLIP_MODELS --report-bindings $repo/.build/release/swiftclip train --config $recipe"
+  "mpirun --hostfile $repo/cluster-configs/two-node-example.hosts -np 4 --map-by ppr:2:node:PE=4 --bind-to core --mca btl_tcp_if_include eth0 --mca oob_tcp_if_include eth0 -x OPENBLAS_NUM_THREADS=4 -x SWIFTCLIP_COLLECTIVE_TIMEOUT=600 -x SWIFTCLIP_MODELS --report-bindings --mca btl_tcp_eager_limit 67108864 --mca btl_tcp_rndv_eager_limit 67108864 $repo/.build/release/swiftclip train --config $recipe"
 cat > "$scratch/inline.yaml" << 'EOF'
 hosts:
   - n1
