@@ -53,13 +53,6 @@ median() { quantile 0.5 "$1"; }
 
 if [ -n "${REPLAY:-}" ]; then
   source "$REPLAY"
-  # Files saved before the per-step wait was kept hold a median exposed fraction per round instead.
-  if [ -z "${waits[*]:-}" ] && declare -p frac > /dev/null 2>&1; then
-    for case in "${!frac[@]}"; do
-      waits[$case]=$(paste -d' ' <(tr -s ' ' '\n' <<< "${step[$case]}" | grep .) <(tr -s ' ' '\n' <<< "${frac[$case]}" | grep .) |
-                    awk '{ printf " %.4f", $1 * $2 }')
-    done
-  fi
 else
 source launch/netns-hosts.bash
 NETNS_DIR=$(mktemp -d /tmp/swiftclip-netns-bench.XXXXXX)
